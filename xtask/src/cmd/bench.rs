@@ -1,0 +1,169 @@
+//! `cargo xtask bench graph`: how `task next` and `phase status --json` scale with task count.
+//!
+//! Generates throwaway repositories of N tasks with random DAG edges (each task blocked by up to
+//! three earlier ones; the oldest 30 % done), then times this very binary as a user runs it. The
+//! figures are medians, printed next to a baseline measured in the same run (`xtask --version`:
+//! process start and argument parsing), because a 2-core machine is too noisy for absolute
+//! numbers alone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::repo::Repo;
+use crate::tasks::history::{Event, Transition};
+use crate::tasks::phase::Phase;
+use crate::{Outcome, flags, output, tasks, templates};
+
+impl flags::BenchGraph {
+    pub fn run(self) -> Result<Outcome> {
+        if self.samples == 0 || self.sizes.is_empty() {
+            bail!("--samples and --sizes must not be empty");
+        }
+        let exe = std::env::current_exe().context("finding the xtask binary")?;
+        let scratch = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        let res = measure(&self, &exe, &scratch);
+        let _ = std::fs::remove_dir_all(&scratch);
+        res
+    }
+}
+
+fn measure(flags: &flags::BenchGraph, exe: &Path, scratch: &Path) -> Result<Outcome> {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    output::out(format!("bench graph: median of {} runs, {profile} build of {}", flags.samples, exe.display()));
+    let baseline = median(flags.samples, || time(exe, scratch, &["--version"]))?;
+    output::out(format!("  baseline `xtask --version`: {}", ms(baseline)));
+    let mut results = Vec::new();
+    for &size in &flags.sizes {
+        let dir = scratch.join(format!("repo-{size}"));
+        let started = Instant::now();
+        generate(&dir, size)?;
+        let generated = started.elapsed();
+        let next = median(flags.samples, || time(exe, &dir, &["task", "next"]))?;
+        let status = median(flags.samples, || time(exe, &dir, &["phase", "status", "--json"]))?;
+        output::out(format!(
+            "  {size:>6} tasks: task next {} ({:.1}× baseline), phase status --json {} ({:.1}× baseline)  [generated in {}]",
+            ms(next),
+            ratio(next, baseline),
+            ms(status),
+            ratio(status, baseline),
+            ms(generated)
+        ));
+        results.push((size, next, status));
+    }
+    if let (Some(small), Some(large)) = (results.first(), results.last())
+        && large.0 > small.0
+    {
+        let growth = large.0 as f64 / small.0 as f64;
+        output::out(format!(
+            "  growth {}→{} tasks ({growth:.0}× the tasks): task next {:.1}×, phase status --json {:.1}× (≤ {growth:.0}× is linear or better)",
+            small.0,
+            large.0,
+            ratio(large.1, small.1),
+            ratio(large.2, small.2)
+        ));
+    }
+    if let Some(&(size, next, _)) = results.iter().find(|r| r.0 == 10_000) {
+        let verdict = if next < Duration::from_millis(50) { "met" } else { "NOT met" };
+        output::out(format!("  goal `task next` on {size} tasks under 50 ms: {verdict} ({})", ms(next)));
+    }
+    Ok(Outcome::Ok)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+fn median(samples: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<Duration> {
+    f()?; // warm the page cache
+    let mut times = (0..samples).map(|_| f()).collect::<Result<Vec<_>>>()?;
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn time(exe: &Path, dir: &Path, args: &[&str]) -> Result<Duration> {
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let elapsed = started.elapsed();
+    if !status.success() {
+        bail!("`xtask {}` failed in {} ({status})", args.join(" "), dir.display());
+    }
+    Ok(elapsed)
+}
+
+/// A repository with `size` tasks and random DAG edges, its index built by the library.
+fn generate(dir: &PathBuf, size: usize) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let sh = Shell::new()?;
+    sh.change_dir(dir);
+    cmd!(sh, "git init --quiet").run()?;
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next_random = move |bound: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % bound.max(1) as u64) as usize
+    };
+    let ids: Vec<String> = (1..=size).map(|n| format!("T-{n:05}-generated-task")).collect();
+    let body = templates::BRIEF.split("---\n").nth(2).unwrap_or_default();
+    for (idx, id) in ids.iter().enumerate() {
+        let task_dir = dir.join("tasks").join(id);
+        std::fs::create_dir_all(&task_dir)?;
+        let blockers: Vec<&str> = if idx == 0 {
+            Vec::new()
+        } else {
+            let mut b: Vec<&str> = (0..next_random(4)).map(|_| ids[next_random(idx)].as_str()).collect();
+            b.sort_unstable();
+            b.dedup();
+            b
+        };
+        let milestone = format!("M{}", 1 + next_random(5));
+        let front = format!(
+            "---\ntitle: \"Generated task {idx}\"\nmilestone: \"{milestone}\"\npriority: {}\nblocked_by: [{}]\nblocking: []\n---\n",
+            next_random(10),
+            blockers.join(", ")
+        );
+        std::fs::write(task_dir.join("brief.md"), format!("{front}{body}"))?;
+        let mut history = vec![transition(None, Phase::Scaffold, idx)];
+        if idx * 10 < size * 3 {
+            history.push(transition(Some(Phase::Scaffold), Phase::Done, idx));
+        }
+        let lines: String = history.iter().map(|e| format!("{}\n", e.to_line())).collect();
+        std::fs::write(task_dir.join("history.jsonl"), lines)?;
+    }
+    let repo = Repo::at(dir)?;
+    let index = tasks::build_index(&tasks::scan(&repo)?)?;
+    std::fs::write(dir.join("tasks/index.json"), index.to_text())?;
+    for (rel, contents) in templates::layout() {
+        let path = dir.join(rel);
+        if !path.exists() {
+            std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+            std::fs::write(path, contents)?;
+        }
+    }
+    Ok(())
+}
+
+fn transition(from: Option<Phase>, to: Phase, idx: usize) -> Event {
+    Event::Transition(Transition {
+        at: format!("2026-01-01T00:00:{:02}.{:03}Z", u8::from(from.is_some()), idx % 1000),
+        from,
+        to,
+        by: "bench <bench@example.com>".to_owned(),
+        run: "R-20260101T000000Z-0000".to_owned(),
+        note: None,
+    })
+}

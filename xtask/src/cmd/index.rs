@@ -1,0 +1,52 @@
+//! `cargo xtask index rebuild | schema`.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cmd::Ctx;
+use crate::runs::Recorder;
+use crate::runs::diff;
+use crate::tasks::index::{INDEX_PATH, Index};
+use crate::{Outcome, flags, output, tasks};
+
+impl flags::IndexRebuild {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let lock = ctx.lock()?;
+        let rebuilt = tasks::build_index(&tasks::scan(&ctx.repo)?)?;
+        let text = rebuilt.to_text();
+        let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
+        if old.as_deref() == Some(text.as_bytes()) {
+            output::out(format!("{INDEX_PATH} is up to date ({} tasks)", rebuilt.tasks.len()));
+            return Ok(Outcome::Ok);
+        }
+        if self.check {
+            output::out(format!("{INDEX_PATH} differs from what `cargo xtask index rebuild` gives:"));
+            output::out(diff::unified(INDEX_PATH, old.as_deref(), text.as_bytes()).trim_end());
+            return Ok(Outcome::No);
+        }
+        let was_unreadable = old.as_deref().is_some_and(|bytes| Index::from_bytes(bytes).is_err());
+        let mut recorder = Recorder::start(&ctx.repo, "index.rebuild", None);
+        recorder.write(&ctx.repo, INDEX_PATH, text)?;
+        recorder.event("index.rebuilt", json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }));
+        let run = ctx.apply(&lock, recorder)?;
+        let run = run.map(|r| format!("; recorded as run {r}")).unwrap_or_default();
+        if was_unreadable {
+            output::out(format!(
+                "replaced the unreadable {INDEX_PATH} with one rebuilt from tasks/ ({} tasks){run}; \
+                 the old text is in the run's diff.patch",
+                rebuilt.tasks.len()
+            ));
+        } else {
+            output::out(format!("rebuilt {INDEX_PATH} from tasks/ ({} tasks){run}", rebuilt.tasks.len()));
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::IndexSchema {
+    pub fn run(self) -> Result<Outcome> {
+        output::out(Index::schema_text().trim_end());
+        Ok(Outcome::Ok)
+    }
+}

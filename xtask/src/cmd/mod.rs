@@ -1,0 +1,80 @@
+//! The command layer: one module per top-level command, each `load → decide → apply → render`.
+//!
+//! This is the only layer that touches the disk, git and the terminal on purpose; the decisions
+//! it relies on (graph order, index building, parsing) are pure functions in the rooms below.
+
+pub mod bench;
+pub mod config;
+pub mod index;
+pub mod init;
+pub mod phase;
+pub mod runs;
+pub mod task;
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::config::Governance;
+use crate::output;
+use crate::repo::Repo;
+use crate::runs::{Recorder, RunId};
+use crate::store::{self, StateLock};
+use crate::tasks::index::{INDEX_PATH, Index};
+
+/// What every command starts from: the repository, its configuration, a settled store.
+#[derive(Debug)]
+pub struct Ctx {
+    pub repo: Repo,
+    pub config: Governance,
+}
+
+impl Ctx {
+    /// Discover the repository from the current directory and finish any interrupted write.
+    pub fn open() -> Result<Ctx> {
+        Ctx::at(Repo::discover()?)
+    }
+
+    pub fn at(repo: Repo) -> Result<Ctx> {
+        let config = Governance::load(&repo.root)?;
+        let ctx = Ctx { repo, config };
+        store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| output::note(repair))?;
+        Ok(ctx)
+    }
+
+    fn lock_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.lock_timeout_s)
+    }
+
+    /// Take the state lock (repairing what a crashed command left, and saying so).
+    pub fn lock(&self) -> Result<StateLock> {
+        store::lock(&self.repo, self.lock_timeout(), &mut |repair| output::note(repair))
+    }
+
+    /// Read tasks/index.json; an absent index is an error that says how to create it.
+    pub fn index(&self) -> Result<Index> {
+        let path = self.repo.path(INDEX_PATH);
+        match std::fs::read(&path) {
+            Ok(bytes) => Index::from_bytes(&bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if self.repo.path("tasks").is_dir() {
+                    bail!("{INDEX_PATH} is missing; `cargo xtask index rebuild` regenerates it from tasks/")
+                }
+                bail!("{INDEX_PATH} is missing: this repository has no task layout yet; run `cargo xtask init`")
+            }
+            Err(err) => Err(anyhow::Error::new(err).context(format!("reading {INDEX_PATH}"))),
+        }
+    }
+
+    /// Apply what `recorder` collected, all-or-nothing. Returns the run id, or `None` when
+    /// nothing changed (and no run was recorded).
+    pub fn apply(&self, lock: &StateLock, recorder: Recorder) -> Result<Option<RunId>> {
+        if recorder.is_empty() {
+            return Ok(None);
+        }
+        let id = recorder.id.clone();
+        let plan = recorder.finish();
+        store::commit(&self.repo, lock, &plan)?;
+        Ok(Some(id))
+    }
+}

@@ -1,0 +1,257 @@
+//! `cargo xtask task new | list | next`.
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cmd::Ctx;
+use crate::docs::front_matter;
+use crate::runs::Recorder;
+use crate::tasks::brief::{self, NewBrief};
+use crate::tasks::history::{Event, Transition};
+use crate::tasks::id::TaskId;
+use crate::tasks::index::{INDEX_PATH, Index};
+use crate::tasks::phase::Phase;
+use crate::{Outcome, flags, output, tasks, templates};
+
+impl flags::TaskNew {
+    pub fn run(self) -> Result<Outcome> {
+        if let Some(problem) = brief::title_problem(&self.title) {
+            bail!("{problem}");
+        }
+        for (flag, value) in [("--milestone", &self.milestone), ("--owner", &self.owner)] {
+            if let Some(value) = value
+                && (value.trim().is_empty() || value.chars().any(char::is_control))
+            {
+                bail!("{flag} must be one line of text");
+            }
+        }
+        for id in self.blocked_by.iter().chain(&self.blocking) {
+            TaskId::parse(id)?;
+        }
+        let ctx = Ctx::open()?;
+        let lock = ctx.lock()?;
+        let index = ctx.index()?;
+        for id in self.blocked_by.iter().chain(&self.blocking) {
+            if !index.tasks.contains_key(id) {
+                bail!("there is no task {id} (see `cargo xtask task list`)");
+            }
+        }
+        let folders = tasks::folder_ids(&ctx.repo)?;
+        let number = index
+            .tasks
+            .keys()
+            .filter_map(|id| TaskId::parse(id).ok())
+            .chain(folders)
+            .map(|id| id.number())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let id = TaskId::new(number, &self.title);
+        let template = std::fs::read(ctx.repo.path(templates::BRIEF_PATH)).unwrap_or_else(|_| templates::BRIEF.into());
+        let template = front_matter::decode(templates::BRIEF_PATH, &template)?;
+        let template_body = front_matter::split(templates::BRIEF_PATH, &template).map_or(template.as_str(), |p| p.body);
+
+        let mut recorder = Recorder::start(&ctx.repo, "task.new", Some(id.as_str()));
+        let fields = NewBrief {
+            title: self.title.trim(),
+            milestone: self.milestone.as_deref().map(str::trim),
+            priority: self.priority,
+            owner: self.owner.as_deref().map(str::trim),
+            blocked_by: &self.blocked_by,
+            blocking: &self.blocking,
+        };
+        let date = recorder.started()[..10].to_owned();
+        let brief_text = brief::render(&id, &fields, template_body, &date);
+        let created = Event::Transition(Transition {
+            at: recorder.started().to_owned(),
+            from: None,
+            to: Phase::Scaffold,
+            by: recorder.who().display(),
+            run: recorder.id.to_string(),
+            note: None,
+        });
+        let history_text = format!("{}\n", created.to_line());
+
+        // The new entry is what a rebuild would read back from the files just rendered.
+        let brief_rel = tasks::brief_path(id.as_str());
+        let source = tasks::TaskSource {
+            id: id.clone(),
+            brief: brief::parse(&brief_rel, brief_text.as_bytes())?,
+            history: vec![created],
+            artifacts: [(
+                "brief".to_owned(),
+                tasks::index::Artifact {
+                    path: brief_rel.clone(),
+                    sha256: tasks::index::sha256_hex(brief_text.as_bytes()),
+                },
+            )]
+            .into(),
+            subtasks: Default::default(),
+        };
+        let mut new_index: Index = index;
+        new_index.tasks.insert(id.to_string(), tasks::entry(&source));
+        tasks::check_graph(&new_index, &tasks::line_from_brief(&ctx.repo))?;
+
+        recorder.write(&ctx.repo, &brief_rel, brief_text)?;
+        recorder.write(&ctx.repo, &tasks::history_path(id.as_str()), history_text)?;
+        recorder.write(&ctx.repo, INDEX_PATH, new_index.to_text())?;
+        recorder.event("task.created", json!({ "id": id.as_str(), "title": self.title.trim() }));
+        let run = ctx.apply(&lock, recorder)?.context("creating a task changed no file")?;
+        drop(lock);
+        if self.json {
+            output::json(&json!({ "id": id.as_str(), "brief": brief_rel, "run": run }));
+        } else {
+            output::out(format!(
+                "created {id}: {brief_rel}\nrecorded as run {run}\nnext: fill in the brief, then `cargo xtask phase next {id}`"
+            ));
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+/// One row of `task list --json`.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    title: &'a str,
+    phase: Phase,
+    milestone: Option<&'a str>,
+    priority: Option<u8>,
+    owner: Option<&'a str>,
+    open_blockers: Vec<&'a str>,
+    actionable: bool,
+}
+
+impl flags::TaskList {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let index = ctx.index()?;
+        warn_on_drift(&ctx, &index);
+        let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
+        let actionable = graph.actionable(&nodes);
+        let rows: Vec<Row<'_>> = index
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(idx, (id, entry))| Row {
+                id,
+                title: &entry.title,
+                phase: entry.phase,
+                milestone: entry.milestone.as_deref(),
+                priority: entry.priority,
+                owner: entry.owner.as_deref(),
+                open_blockers: graph.open_blockers(&nodes, idx).into_iter().map(|b| nodes[b].id).collect(),
+                actionable: actionable.contains(&idx),
+            })
+            .collect();
+        if self.json {
+            output::json(&rows);
+            return Ok(Outcome::Ok);
+        }
+        if rows.is_empty() {
+            output::out("no tasks yet: create one with `cargo xtask task new \"<title>\"`");
+            return Ok(Outcome::Ok);
+        }
+        let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
+        let mut text = format!("{:width$}  {:9}  {:9}  {:3}  {:40}  STATE\n", "ID", "PHASE", "MILESTONE", "PRI", "TITLE");
+        for row in &rows {
+            let state = if row.phase == Phase::Done {
+                "done".to_owned()
+            } else if row.open_blockers.is_empty() {
+                "ready".to_owned()
+            } else {
+                format!("blocked by {}", row.open_blockers.join(", "))
+            };
+            text.push_str(&format!(
+                "{:width$}  {:9}  {:9}  {:3}  {:40}  {}\n",
+                row.id,
+                row.phase.name(),
+                row.milestone.unwrap_or("-"),
+                row.priority.map_or("-".to_owned(), |p| p.to_string()),
+                row.title,
+                state
+            ));
+        }
+        output::out(text.trim_end());
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::TaskNext {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let index = ctx.index()?;
+        warn_on_drift(&ctx, &index);
+        let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
+        let next = graph.next(&nodes).map(|idx| nodes[idx].id);
+        if self.json {
+            let task = next.map(|id| {
+                let entry = &index.tasks[id];
+                json!({
+                    "id": id,
+                    "title": entry.title,
+                    "phase": entry.phase,
+                    "todo": entry.phase.todo(),
+                    "then": format!("cargo xtask phase next {id}"),
+                })
+            });
+            output::json(&json!({ "next": task, "tasks": index.tasks.len() }));
+            return Ok(Outcome::Ok);
+        }
+        output::out(describe_next(&index, next));
+        Ok(Outcome::Ok)
+    }
+}
+
+/// The human answer to "what next?": the task, its phase, what to do and the command after.
+pub fn describe_next(index: &Index, next: Option<&str>) -> String {
+    match next {
+        Some(id) => {
+            let entry = &index.tasks[id];
+            let artifact = entry.phase.artifact().map(|a| format!("\n  file:  tasks/{id}/{a}")).unwrap_or_default();
+            format!(
+                "next: {id} — {}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
+                entry.title,
+                entry.phase.label(),
+                entry.phase.name(),
+                entry.phase.todo()
+            )
+        }
+        None if index.tasks.is_empty() => "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned(),
+        None => format!("all {} tasks are done", index.tasks.len()),
+    }
+}
+
+/// Warn when task folders and index entries disagree (cheap: one directory listing).
+pub fn warn_on_drift(ctx: &Ctx, index: &Index) {
+    for finding in drift(ctx, index) {
+        output::warn(format!("{}: {}", finding.0, finding.1));
+    }
+}
+
+/// `(path, problem)` for every folder without an entry and every entry without a folder.
+pub fn drift(ctx: &Ctx, index: &Index) -> Vec<(String, String)> {
+    let folders = match tasks::folder_ids(&ctx.repo) {
+        Ok(folders) => folders,
+        Err(err) => return vec![("tasks/".to_owned(), format!("{err:#}"))],
+    };
+    let mut res = Vec::new();
+    for id in &folders {
+        if !index.tasks.contains_key(id.as_str()) {
+            res.push((
+                format!("tasks/{id}/"),
+                format!("not in {INDEX_PATH}; run `cargo xtask index rebuild`"),
+            ));
+        }
+    }
+    for id in index.tasks.keys() {
+        if !folders.iter().any(|f| f.as_str() == id) {
+            res.push((
+                INDEX_PATH.to_owned(),
+                format!("lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"),
+            ));
+        }
+    }
+    res
+}

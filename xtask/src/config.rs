@@ -1,0 +1,204 @@
+//! Governance configuration: `[workspace.metadata.governance]` in the repository's `Cargo.toml`.
+//!
+//! Every knob has a default, so a repository without the table (or without a `Cargo.toml` at all,
+//! when the toolkit is used through `XTASK_BIN`) gets sensible behaviour. Unknown keys, wrong types
+//! and out-of-range values are errors that name the key and its line.
+
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The knobs, with their defaults in `Default`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Governance {
+    /// Days after `last_review` before a spec is stale (spec phase, spec-guard, audit).
+    pub max_spec_age_days: u32,
+    /// Roles whose approval the PRD gate requires.
+    pub prd_required_approvals: Vec<String>,
+    /// Minimum rubric score (0–10) for the PRD gate.
+    pub prd_min_score: u8,
+    /// Adapter used when a role names none.
+    pub default_adapter: String,
+    /// Agents run at once in a group.
+    pub parallelism: u32,
+    /// Seconds before an agent is stopped.
+    pub agent_timeout_s: u64,
+    /// Minimum test coverage, in percent, for the validation loop.
+    pub coverage_min: u8,
+    /// Seconds a command waits for the state lock held by another process.
+    pub lock_timeout_s: u64,
+}
+
+impl Default for Governance {
+    fn default() -> Governance {
+        Governance {
+            max_spec_age_days: 30,
+            prd_required_approvals: vec!["product".to_owned(), "engineering".to_owned()],
+            prd_min_score: 8,
+            default_adapter: "codex".to_owned(),
+            parallelism: 4,
+            agent_timeout_s: 600,
+            coverage_min: 70,
+            lock_timeout_s: 30,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    workspace: Option<Workspace>,
+}
+
+#[derive(Deserialize)]
+struct Workspace {
+    metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    governance: Option<Governance>,
+}
+
+impl Governance {
+    /// Read the repository's `Cargo.toml`; defaults when it or the table is absent.
+    pub fn load(root: &Path) -> Result<Governance> {
+        let path = root.join("Cargo.toml");
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("Cargo.toml: not valid UTF-8"))?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Governance::default());
+            }
+            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+        };
+        Governance::parse(&text)
+    }
+
+    /// Parse the text of a `Cargo.toml` and validate the governance table.
+    pub fn parse(text: &str) -> Result<Governance> {
+        let manifest: Manifest = toml::from_str(text).map_err(|err| {
+            let line = err.span().map(|span| line_of(text, span.start));
+            let message = err.message().trim_end_matches('.').to_owned();
+            match line {
+                Some(line) => anyhow::anyhow!(
+                    "Cargo.toml:{line}: {message} (in [workspace.metadata.governance]?); known keys: {}",
+                    KEYS.join(", ")
+                ),
+                None => anyhow::anyhow!("Cargo.toml: {message}"),
+            }
+        })?;
+        let res = manifest
+            .workspace
+            .and_then(|ws| ws.metadata)
+            .and_then(|meta| meta.governance)
+            .unwrap_or_default();
+        res.validate(text)?;
+        Ok(res)
+    }
+
+    fn validate(&self, text: &str) -> Result<()> {
+        check_range(text, "max_spec_age_days", self.max_spec_age_days.into(), 1..=3650)?;
+        check_range(text, "prd_min_score", self.prd_min_score.into(), 0..=10)?;
+        check_range(text, "parallelism", self.parallelism.into(), 1..=64)?;
+        check_range(text, "agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
+        check_range(text, "coverage_min", self.coverage_min.into(), 0..=100)?;
+        check_range(text, "lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
+        if self.default_adapter.trim().is_empty() {
+            bail!("{}: default_adapter must name an adapter in adapters/", key_location(text, "default_adapter"));
+        }
+        for role in &self.prd_required_approvals {
+            if role.trim().is_empty() || role.chars().any(char::is_control) {
+                bail!(
+                    "{}: prd_required_approvals holds an empty or unprintable role name",
+                    key_location(text, "prd_required_approvals")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+const KEYS: &[&str] = &[
+    "max_spec_age_days",
+    "prd_required_approvals",
+    "prd_min_score",
+    "default_adapter",
+    "parallelism",
+    "agent_timeout_s",
+    "coverage_min",
+    "lock_timeout_s",
+];
+
+fn check_range(text: &str, key: &str, value: u64, range: RangeInclusive<u64>) -> Result<()> {
+    if !range.contains(&value) {
+        bail!(
+            "{}: [workspace.metadata.governance] {key} = {value} is out of range; use {} to {}",
+            key_location(text, key),
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(())
+}
+
+/// `Cargo.toml:LINE` of `key` inside the governance table, or just `Cargo.toml`.
+fn key_location(text: &str, key: &str) -> String {
+    let mut in_table = false;
+    for (idx, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = trimmed.starts_with("[workspace.metadata.governance]");
+        } else if in_table && trimmed.split(['=', ' ']).next() == Some(key) {
+            return format!("Cargo.toml:{}", idx + 1);
+        }
+    }
+    "Cargo.toml".to_owned()
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_table_gives_defaults() {
+        let config = Governance::parse("[package]\nname = \"x\"\n").unwrap();
+        assert_eq!(config, Governance::default());
+    }
+
+    #[test]
+    fn partial_table_keeps_other_defaults() {
+        let text = "[workspace.metadata.governance]\nmax_spec_age_days = 14\n";
+        let config = Governance::parse(text).unwrap();
+        assert_eq!(config.max_spec_age_days, 14);
+        assert_eq!(config.prd_min_score, 8);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_known_keys() {
+        let text = "[workspace]\n\n[workspace.metadata.governance]\nmax_age = 3\n";
+        let err = Governance::parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("Cargo.toml:4: unknown field `max_age`"), "{err}");
+        assert!(err.contains("known keys: max_spec_age_days"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_and_out_of_range_name_the_key() {
+        let text = "[workspace.metadata.governance]\nparallelism = \"many\"\n";
+        let err = Governance::parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("Cargo.toml:2:"), "{err}");
+        let text = "[workspace.metadata.governance]\nprd_min_score = 11\n";
+        let err = Governance::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "Cargo.toml:2: [workspace.metadata.governance] prd_min_score = 11 is out of range; use 0 to 10"
+        );
+    }
+}

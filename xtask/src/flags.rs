@@ -1,0 +1,216 @@
+//! Every command line flag of `cargo xtask`, as clap derive types.
+//!
+//! One struct per command; each command module adds `impl flags::X { pub fn run(self) }`, so the
+//! flags struct *is* the command (rust-analyzer's xtask does the same). Help texts here are the
+//! user's documentation: the `--help` of every subcommand is snapshotted by the tests.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Governance toolkit: walk tasks through the SOP (brief → PRD → tasks → specs → plan →
+/// implementation), keep tasks/index.json, and record every change under .runs/.
+///
+/// Exit codes: 0 ok, 1 a gate or policy said no, 2 usage, configuration or input error.
+#[derive(Debug, Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the repository layout (tasks/, docs/, patterns/, adapters/, .githooks/, .runs/).
+    Init(Init),
+    /// Create, list and pick tasks.
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Show and advance the SOP phase of tasks.
+    #[command(subcommand)]
+    Phase(PhaseCmd),
+    /// Maintain tasks/index.json.
+    #[command(subcommand)]
+    Index(IndexCmd),
+    /// Inspect run records under .runs/.
+    #[command(subcommand)]
+    Runs(RunsCmd),
+    /// Print the governance configuration in force ([workspace.metadata.governance]).
+    Config(Config),
+    /// Measure the toolkit's own speed.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+/// Create the layout in the current repository, or in `--path DIR`.
+///
+/// Idempotent: files that exist are left alone, and a second run changes nothing. A directory
+/// that is not inside a git repository gets `git init` first.
+#[derive(Debug, Args)]
+pub struct Init {
+    /// Directory to initialise (default: the repository of the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Print what was created as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    New(TaskNew),
+    List(TaskList),
+    Next(TaskNext),
+}
+
+/// Create tasks/<ID>/brief.md from patterns/templates/brief.md and register the task.
+///
+/// The ID is `T-` + the next free 4-digit number + a slug of the title, for example
+/// `T-0007-login-rate-limit`.
+#[derive(Debug, Args)]
+pub struct TaskNew {
+    /// One-line title of the task (quotes and unicode are fine; newlines are not).
+    pub title: String,
+    /// Milestone the task belongs to (milestones sort naturally: M2 before M10).
+    #[arg(long, value_name = "M")]
+    pub milestone: Option<String>,
+    /// Priority, 0 (most urgent) to 9; tasks without one come after those with one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub priority: Option<u8>,
+    /// Who owns the task.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// A task that must be done before this one (repeatable).
+    #[arg(long = "blocked-by", value_name = "ID")]
+    pub blocked_by: Vec<String>,
+    /// A task that cannot start before this one is done (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub blocking: Vec<String>,
+    /// Print the created task as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// List every task with its phase, milestone, priority and open blockers.
+#[derive(Debug, Args)]
+pub struct TaskList {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the next actionable task and what to do with it.
+///
+/// Actionable: not done, and every task blocking it (through `blocked_by` on it or `blocking`
+/// on the other task) is done. Among those, the order is: milestone (natural order: M2 before
+/// M10; tasks without a milestone last), then priority (0 first; none last), then task ID.
+#[derive(Debug, Args)]
+pub struct TaskNext {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhaseCmd {
+    Status(PhaseStatus),
+    Next(PhaseNext),
+}
+
+/// Show the phase of every task, or the full state of one task.
+#[derive(Debug, Args)]
+pub struct PhaseStatus {
+    /// Task ID (default: all tasks).
+    pub id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Check the current phase's exit gate of a task and say exactly what to do next.
+///
+/// Without an ID it runs the repository scaffold check and works on the next actionable task
+/// (see `cargo xtask task next --help` for the order). Exits 1 when a criterion is unmet, listing
+/// every one with the file to fix and the command to re-run.
+#[derive(Debug, Args)]
+pub struct PhaseNext {
+    /// Task ID (default: the next actionable task).
+    pub id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCmd {
+    Rebuild(IndexRebuild),
+    Schema(IndexSchema),
+}
+
+/// Regenerate tasks/index.json from the tasks/ tree alone.
+///
+/// Each task's state lives in its own folder (brief.md front matter, history.jsonl), so this
+/// resolves a git merge conflict in the index with one command.
+#[derive(Debug, Args)]
+pub struct IndexRebuild {
+    /// Do not write; exit 1 if the index differs from what a rebuild gives.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Print the JSON Schema of tasks/index.json (the checked-in tasks/index.schema.json).
+#[derive(Debug, Args)]
+pub struct IndexSchema {}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCmd {
+    List(RunsList),
+    Show(RunsShow),
+    Diff(RunsDiff),
+}
+
+/// List run records, oldest first.
+#[derive(Debug, Args)]
+pub struct RunsList {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Show one run record: run.json and its events.
+#[derive(Debug, Args)]
+pub struct RunsShow {
+    /// Run ID, like R-20261123T101500Z-1a2b.
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the unified diff of everything a run changed.
+#[derive(Debug, Args)]
+pub struct RunsDiff {
+    /// Run ID, like R-20261123T101500Z-1a2b.
+    pub id: String,
+    /// Print {"id", "patch"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the governance configuration in force, defaults filled in.
+#[derive(Debug, Args)]
+pub struct Config {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    Graph(BenchGraph),
+}
+
+/// Time `task next` and `phase status --json` on generated repositories of 1k and 10k tasks
+/// with random DAG edges, against the baseline of `cargo xtask --version` in the same run.
+#[derive(Debug, Args)]
+pub struct BenchGraph {
+    /// Task counts to generate.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub sizes: Vec<usize>,
+    /// Timed runs per command and size (the median is reported).
+    #[arg(long, default_value_t = 15)]
+    pub samples: usize,
+}

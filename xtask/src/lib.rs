@@ -1,0 +1,33 @@
+//! The governance toolkit behind `cargo xtask`, as a library.
+//!
+//! The binary (`main.rs`) only parses flags and maps results to exit codes. The rooms, from the
+//! command layer down (a room may use the ones below it, never the ones above):
+//!
+//! - `cmd`: one module per command: load → decide → apply → render.
+//! - `runs`: run records (`.runs/<RUN-ID>/`), events, diffs.
+//! - `tasks`: task ids, briefs, history, the index and the task graph.
+//! - `docs`: the one front-matter parser.
+//! - `store`: the state lock, atomic multi-file commits with a journal, crash recovery.
+//! - `repo`, `config`: repository discovery and git calls; governance configuration.
+//! - `report`, `output`: findings and their renderings; the only place that prints.
+
+pub mod cmd;
+pub mod config;
+pub mod docs;
+pub mod flags;
+pub mod output;
+pub mod repo;
+pub mod report;
+pub mod runs;
+pub mod store;
+pub mod tasks;
+pub mod templates;
+
+/// What a command concluded, when it could run at all (`Err` means it could not: exit 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// A gate or policy said no: exit 1.
+    No,
+}

@@ -1,0 +1,38 @@
+//! `cargo xtask`: the governance toolkit's entry point.
+//!
+//! Parses the command line (clap exits 2 on a usage error), dispatches to the command, and is the
+//! one place that turns the result into an exit code: 0 ok, 1 a gate or policy said no, 2 a usage,
+//! configuration or input error. Every command lives in `xtask::cmd`; there is no logic here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use xtask::flags::{BenchCmd, Command, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask};
+use xtask::{Outcome, output};
+
+fn main() -> ExitCode {
+    let flags = Xtask::parse();
+    let res = match flags.command {
+        Command::Init(cmd) => cmd.run(),
+        Command::Task(TaskCmd::New(cmd)) => cmd.run(),
+        Command::Task(TaskCmd::List(cmd)) => cmd.run(),
+        Command::Task(TaskCmd::Next(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Status(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Next(cmd)) => cmd.run(),
+        Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
+        Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::List(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Show(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
+        Command::Config(cmd) => cmd.run(),
+        Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
+    };
+    match res {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(err) => {
+            output::error(&err);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The only place that writes to stdout and stderr.
+//!
+//! Results go to stdout, diagnostics and progress to stderr. A closed stdout (`| head`) is not an
+//! error worth a panic: writes to it are dropped silently. Colour only when stderr is a terminal
+//! and `NO_COLOR` is unset.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+/// Print a result line (or block) to stdout.
+pub fn out(text: impl std::fmt::Display) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+}
+
+/// Print a value as pretty JSON to stdout.
+pub fn json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => out(text),
+        Err(err) => note(format!("error: could not render JSON: {err}")),
+    }
+}
+
+/// Print a diagnostic line to stderr.
+pub fn note(text: impl std::fmt::Display) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
+/// Print a warning to stderr.
+pub fn warn(text: impl std::fmt::Display) {
+    note(format!("{}: {text}", paint("warning", "33")));
+}
+
+/// Print the error that stopped a command, with its whole cause chain on one line.
+pub fn error(err: &anyhow::Error) {
+    note(format!("{}: {err:#}", paint("error", "31")));
+}
+
+/// Wrap `word` in an ANSI colour when stderr is a terminal and `NO_COLOR` is unset.
+fn paint(word: &str, colour: &str) -> String {
+    let colour_ok = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal();
+    if colour_ok { format!("\x1b[1;{colour}m{word}\x1b[0m") } else { word.to_owned() }
+}

@@ -1,0 +1,91 @@
+//! The repository the toolkit works on, found from the current directory as git finds it.
+//!
+//! Never the directory the toolkit was compiled in (SPEC §10): a hook in a linked worktree checks
+//! that worktree, and tests run the binary against temporary repositories. Every git call goes
+//! through xshell's `cmd!` (arguments interpolated, never a shell string) and reads raw bytes, so
+//! paths that are not UTF-8 survive.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+/// A git working tree: its top directory and its (per-worktree) git directory.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    /// Top of the working tree (`git rev-parse --show-toplevel`).
+    pub root: PathBuf,
+    /// The worktree's own git directory (`git rev-parse --absolute-git-dir`).
+    pub git_dir: PathBuf,
+}
+
+impl Repo {
+    /// The repository containing the current directory.
+    pub fn discover() -> Result<Repo> {
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        Repo::at(&cwd)
+    }
+
+    /// The repository containing `dir`.
+    pub fn at(dir: &Path) -> Result<Repo> {
+        let sh = shell(dir)?;
+        let top = cmd!(sh, "git rev-parse --show-toplevel").quiet().ignore_status().output();
+        let top = top.context("running git (is git installed and on PATH?)")?;
+        if !top.status.success() {
+            bail!(
+                "{} is not inside a git working tree; run `git init` there, or `cargo xtask init --path DIR`",
+                dir.display()
+            );
+        }
+        let git_dir = cmd!(sh, "git rev-parse --absolute-git-dir").quiet().output()?;
+        Ok(Repo { root: path_from_git(top.stdout), git_dir: path_from_git(git_dir.stdout) })
+    }
+
+    /// `rel` (a repository-relative path) as an absolute path.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// A shell whose current directory is the top of the working tree.
+    pub fn sh(&self) -> Result<Shell> {
+        shell(&self.root)
+    }
+
+    /// The commit HEAD points at, or `None` in a repository without commits.
+    pub fn head(&self) -> Option<String> {
+        let sh = self.sh().ok()?;
+        let out = cmd!(sh, "git rev-parse -q --verify HEAD").quiet().ignore_status().output().ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        let text = text.trim();
+        (out.status.success() && !text.is_empty()).then(|| text.to_owned())
+    }
+
+    /// `git config --get KEY`, or `None` when unset.
+    pub fn git_config(&self, key: &str) -> Option<String> {
+        let sh = self.sh().ok()?;
+        let out = cmd!(sh, "git config --get {key}").quiet().ignore_status().output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    }
+
+    /// Where the toolkit keeps its lock and journal: inside the git directory, out of the tree.
+    pub fn state_dir(&self) -> PathBuf {
+        self.git_dir.join("xtask")
+    }
+}
+
+fn shell(dir: &Path) -> Result<Shell> {
+    let sh = Shell::new().context("creating a shell for git")?;
+    sh.change_dir(dir);
+    Ok(sh)
+}
+
+/// git prints one path and a newline; the path itself may hold newlines or non-UTF-8 bytes.
+fn path_from_git(mut bytes: Vec<u8>) -> PathBuf {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    PathBuf::from(OsString::from_vec(bytes))
+}

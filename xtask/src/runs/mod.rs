@@ -1,0 +1,357 @@
+//! Run records: `.runs/<RUN-ID>/` with run.json, events.jsonl and diff.patch (SPEC §5).
+//!
+//! Every command that changes files is a run. A [`Recorder`] collects the files a command will
+//! write (with their old contents, for the diff) and the events it passes through; `finish` turns
+//! all of it into one [`Plan`] that `store::commit` applies together, so the index, the task files
+//! and the run record change together or not at all. A killed command therefore never leaves a
+//! torn events line or a half-written run.json: both are written whole, by rename.
+
+pub mod diff;
+pub mod redact;
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::repo::Repo;
+use crate::store::{FileWrite, Plan};
+
+/// Where run folders live, relative to the repository root.
+pub const RUNS_DIR: &str = ".runs";
+
+/// `R-20261123T101500Z-1a2b`: sorts by start time (to the second), then a random suffix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RunId(String);
+
+impl RunId {
+    pub fn new(started: DateTime<Utc>) -> RunId {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(started.timestamp_nanos_opt().unwrap_or_default() as u128);
+        hasher.write_u32(std::process::id());
+        let suffix = hasher.finish() as u16;
+        RunId(format!("R-{}-{suffix:04x}", started.format("%Y%m%dT%H%M%SZ")))
+    }
+
+    /// Validate user input: exactly the shape `new` produces.
+    pub fn parse(text: &str) -> Result<RunId> {
+        let bytes = text.as_bytes();
+        let ok = bytes.len() == 23
+            && text.starts_with("R-")
+            && bytes[2..10].iter().all(u8::is_ascii_digit)
+            && bytes[10] == b'T'
+            && bytes[11..17].iter().all(u8::is_ascii_digit)
+            && &text[17..19] == "Z-"
+            && bytes[19..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        if !ok {
+            bail!(
+                "`{}` is not a run id: run ids look like R-20261123T101500Z-1a2b (see `cargo xtask runs list`)",
+                text.escape_debug()
+            );
+        }
+        Ok(RunId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn dir(&self) -> String {
+        format!("{RUNS_DIR}/{}", self.0)
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a run ended (or where it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Spawned,
+    Running,
+    Completed,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+/// Who started a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Who {
+    /// `Name <email>` from git config, when set.
+    pub git: Option<String>,
+    pub os_user: Option<String>,
+}
+
+impl Who {
+    /// The name used in history lines: the git identity, else the OS user.
+    pub fn display(&self) -> String {
+        self.git.clone().or_else(|| self.os_user.clone()).unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+/// `.runs/<RUN-ID>/run.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    pub id: RunId,
+    /// What ran: `init`, `task.new`, `index.rebuild`, … or `agent` for agent runs.
+    pub kind: String,
+    pub task: Option<String>,
+    pub role: Option<String>,
+    pub adapter: Option<String>,
+    /// The command line, with secret values redacted.
+    pub argv: Vec<String>,
+    pub approval_mode: Option<String>,
+    pub sandbox: Option<String>,
+    pub who: Who,
+    pub host: String,
+    /// UTC, RFC 3339 with milliseconds.
+    pub started: String,
+    pub ended: Option<String>,
+    pub exit_code: Option<i32>,
+    pub status: Status,
+    pub git_head_before: Option<String>,
+    pub git_head_after: Option<String>,
+    /// Why an elevated mode or an override was used.
+    pub justification: Option<String>,
+    /// Repository-relative paths the run changed (the run record itself excluded).
+    pub files: Vec<String>,
+}
+
+/// One line of events.jsonl: a timestamp, an event name, and the event's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub ts: String,
+    pub event: String,
+    #[serde(flatten)]
+    pub data: Map<String, Value>,
+}
+
+/// Collects what a command changes, then becomes one all-or-nothing [`Plan`].
+#[derive(Debug)]
+pub struct Recorder {
+    pub id: RunId,
+    record: RunRecord,
+    events: Vec<RunEvent>,
+    writes: Vec<(String, Option<Vec<u8>>, Vec<u8>)>,
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Recorder {
+    /// Start recording a run of `kind` (about `task`, if any).
+    pub fn start(repo: &Repo, kind: &str, task: Option<&str>) -> Recorder {
+        let now = Utc::now();
+        let id = RunId::new(now);
+        let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
+            (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+            (Some(name), None) => Some(name),
+            (None, Some(email)) => Some(format!("<{email}>")),
+            (None, None) => None,
+        };
+        let os_user = ["USER", "USERNAME", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+        let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+        let head = repo.head();
+        let record = RunRecord {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            task: task.map(str::to_owned),
+            role: None,
+            adapter: None,
+            argv: redact::argv(&argv),
+            approval_mode: None,
+            sandbox: None,
+            who: Who { git, os_user },
+            host: hostname(),
+            started: timestamp(now),
+            ended: None,
+            exit_code: None,
+            status: Status::Running,
+            git_head_before: head.clone(),
+            git_head_after: head,
+            justification: None,
+            files: Vec::new(),
+        };
+        let mut res = Recorder { id, record, events: Vec::new(), writes: Vec::new() };
+        res.event("run.started", serde_json::json!({ "kind": kind, "task": task }));
+        res
+    }
+
+    pub fn who(&self) -> &Who {
+        &self.record.who
+    }
+
+    pub fn started(&self) -> &str {
+        &self.record.started
+    }
+
+    /// Add an event (its fields come from `data`, which should be a JSON object).
+    pub fn event(&mut self, name: &str, data: Value) {
+        let data = match data {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => Map::from_iter([("value".to_owned(), other)]),
+        };
+        self.events.push(RunEvent { ts: timestamp(Utc::now()), event: name.to_owned(), data });
+    }
+
+    /// Plan to write `contents` to `rel`. Writing what is already there is no change.
+    pub fn write(&mut self, repo: &Repo, rel: &str, contents: impl Into<Vec<u8>>) -> Result<()> {
+        let contents = contents.into();
+        let old = match std::fs::read(repo.path(rel)) {
+            Ok(bytes) => Some(bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err).with_context(|| format!("reading {rel}")),
+        };
+        self.writes.retain(|(path, _, _)| path != rel);
+        if old.as_deref() != Some(contents.as_slice()) {
+            self.writes.push((rel.to_owned(), old, contents));
+        }
+        Ok(())
+    }
+
+    /// True when nothing would change: such a command records no run.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Paths that will change, in write order.
+    pub fn paths(&self) -> Vec<String> {
+        self.writes.iter().map(|(p, _, _)| p.clone()).collect()
+    }
+
+    /// Close the run as completed and produce the plan: the files, then run.json, events.jsonl
+    /// and diff.patch (renamed last, after the index).
+    pub fn finish(mut self) -> Plan {
+        let dir = self.id.dir();
+        let mut patch = String::new();
+        for (rel, old, new) in &self.writes {
+            self.events.push(RunEvent {
+                ts: timestamp(Utc::now()),
+                event: "file.written".to_owned(),
+                data: Map::from_iter([
+                    ("path".to_owned(), Value::String(rel.clone())),
+                    ("sha256".to_owned(), Value::String(crate::tasks::index::sha256_hex(new))),
+                ]),
+            });
+            patch.push_str(&diff::unified(rel, old.as_deref(), new));
+        }
+        let ended = Utc::now();
+        self.record.files = self.paths();
+        self.record.ended = Some(timestamp(ended));
+        self.record.exit_code = Some(0);
+        self.record.status = Status::Completed;
+        self.event("run.completed", serde_json::json!({ "status": "completed", "files": self.record.files.len() }));
+        let mut events = String::new();
+        for event in &self.events {
+            events.push_str(&serde_json::to_string(event).unwrap_or_default());
+            events.push('\n');
+        }
+        let mut run_json = serde_json::to_string_pretty(&self.record).unwrap_or_default();
+        run_json.push('\n');
+        let mut writes: Vec<FileWrite> =
+            self.writes.into_iter().map(|(rel, _, contents)| FileWrite { rel, contents }).collect();
+        writes.push(FileWrite { rel: format!("{dir}/diff.patch"), contents: patch.into_bytes() });
+        writes.push(FileWrite { rel: format!("{dir}/events.jsonl"), contents: events.into_bytes() });
+        writes.push(FileWrite { rel: format!("{dir}/run.json"), contents: run_json.into_bytes() });
+        Plan { tag: self.id.to_string(), writes }
+    }
+}
+
+/// A run folder as read back from disk.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub id: RunId,
+    pub record: Result<RunRecord, String>,
+}
+
+/// Every run folder under `.runs/`, oldest first. Unreadable records are kept, with the reason.
+pub fn list(repo: &Repo) -> Result<Vec<StoredRun>> {
+    let dir = repo.path(RUNS_DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut res = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(id) = RunId::parse(&entry.file_name().to_string_lossy()) else { continue };
+        res.push(StoredRun { record: read_record(repo, &id), id });
+    }
+    res.sort_by(|a, b| {
+        let started = |run: &StoredRun| run.record.as_ref().map(|r| r.started.clone()).unwrap_or_default();
+        started(a).cmp(&started(b)).then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(res)
+}
+
+fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
+    let rel = format!("{}/run.json", id.dir());
+    let bytes = std::fs::read(repo.path(&rel)).map_err(|err| format!("{rel}: {err}"))?;
+    serde_json::from_slice(&bytes).map_err(|err| format!("{rel}:{}:{}: {err}", err.line(), err.column()))
+}
+
+/// Read one run: its record and its events (a bad events line is an error naming its line).
+pub fn show(repo: &Repo, id: &RunId) -> Result<(RunRecord, Vec<RunEvent>)> {
+    if !repo.path(id.dir()).is_dir() {
+        bail!("no run {id} under {RUNS_DIR}/ (see `cargo xtask runs list`)");
+    }
+    let record = read_record(repo, id).map_err(anyhow::Error::msg)?;
+    let rel = format!("{}/events.jsonl", id.dir());
+    let text = std::fs::read_to_string(repo.path(&rel)).with_context(|| format!("reading {rel}"))?;
+    let mut events = Vec::new();
+    for (idx, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let event = serde_json::from_str(line).with_context(|| format!("{rel}:{}: not a JSON event", idx + 1))?;
+        events.push(event);
+    }
+    Ok((record, events))
+}
+
+/// The run's diff.patch.
+pub fn patch(repo: &Repo, id: &RunId) -> Result<String> {
+    if !repo.path(id.dir()).is_dir() {
+        bail!("no run {id} under {RUNS_DIR}/ (see `cargo xtask runs list`)");
+    }
+    let rel = format!("{}/diff.patch", id.dir());
+    std::fs::read_to_string(repo.path(&rel)).with_context(|| format!("reading {rel}"))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time_and_validate() {
+        let early = RunId::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
+        let late = RunId::new(DateTime::from_timestamp(1_700_000_001, 0).unwrap_or_default());
+        assert!(early < late);
+        assert!(early.as_str().starts_with("R-20231114T221320Z-"), "{early}");
+        assert_eq!(RunId::parse(early.as_str()).unwrap(), early);
+        for bad in ["", "R-1", "../R-20231114T221320Z-abcd", "R-20231114T221320Z-ABCD", "R-20231114T221320Z-abcd/"] {
+            assert!(RunId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! `tasks/index.json`: the canonical summary of every task, and its JSON Schema.
+//!
+//! Keys are written in a stable order (struct order, then sorted maps) so diffs stay small. The
+//! index is a pure function of the `tasks/` tree (see `tasks::build_index`), so `index rebuild`
+//! reproduces it byte for byte and `audit` can check it. A corrupt or hand-broken file is an error
+//! with line and column, and is never overwritten by an ordinary command.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use anyhow::{Result, bail};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::tasks::history::{Approval, Transition};
+use crate::tasks::id::TaskId;
+use crate::tasks::phase::Phase;
+
+/// The schema version this toolkit reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Where the index lives, relative to the repository root.
+pub const INDEX_PATH: &str = "tasks/index.json";
+/// Where its JSON Schema lives.
+pub const SCHEMA_PATH: &str = "tasks/index.schema.json";
+
+/// tasks/index.json: the state of every task. Regenerate with `cargo xtask index rebuild`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// The JSON Schema this file follows, for editors.
+    #[serde(rename = "$schema")]
+    pub schema: String,
+    /// Bumped when the format changes incompatibly.
+    pub schema_version: u32,
+    /// Every task, by id.
+    pub tasks: BTreeMap<String, TaskEntry>,
+}
+
+/// One task's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskEntry {
+    pub title: String,
+    pub phase: Phase,
+    pub milestone: Option<String>,
+    /// 0 (most urgent) to 9.
+    #[schemars(range(max = 9))]
+    pub priority: Option<u8>,
+    pub owner: Option<String>,
+    /// Tasks that must be done first, as declared in this task's brief.
+    pub blocked_by: Vec<String>,
+    /// Tasks that wait for this one, as declared in this task's brief.
+    pub blocking: Vec<String>,
+    /// Artifacts present in the task folder (`brief`, `prd`, `tasks`, `plan`, `spec:<area>`).
+    pub artifacts: BTreeMap<String, Artifact>,
+    pub approvals: Vec<Approval>,
+    /// Phase transitions, oldest first; the first is the task's creation.
+    pub history: Vec<Transition>,
+    /// Trigger areas the task's files hit (filled by the spec phase).
+    pub triggers: Vec<String>,
+    /// Sub-task checkboxes in tasks.md.
+    pub subtasks: Subtasks,
+}
+
+/// A file and the sha256 of its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    pub path: String,
+    /// Lowercase hex sha256 of the file's bytes.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subtasks {
+    pub total: u32,
+    pub done: u32,
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    schema_version: Option<u64>,
+}
+
+impl Index {
+    pub fn empty() -> Index {
+        Index { schema: "./index.schema.json".to_owned(), schema_version: SCHEMA_VERSION, tasks: BTreeMap::new() }
+    }
+
+    /// The file's text: pretty JSON and a final newline.
+    pub fn to_text(&self) -> String {
+        let mut res = serde_json::to_string_pretty(self).unwrap_or_default();
+        res.push('\n');
+        res
+    }
+
+    /// Parse and validate the bytes of tasks/index.json.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Index> {
+        const FIX: &str = "nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/";
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+                bail!("{INDEX_PATH}:{line}: not valid UTF-8; {FIX}");
+            }
+        };
+        if let Some(line) = conflict_marker_line(text) {
+            bail!("{INDEX_PATH}:{line}: unresolved git merge conflict; {FIX}");
+        }
+        let index: Index = match serde_json::from_str(text) {
+            Ok(index) => index,
+            Err(err) => {
+                if let Ok(probe) = serde_json::from_str::<VersionProbe>(text)
+                    && let Some(version) = probe.schema_version
+                    && version > u64::from(SCHEMA_VERSION)
+                {
+                    bail!(
+                        "{INDEX_PATH}: schema_version {version} is newer than this toolkit understands ({SCHEMA_VERSION}); \
+                         update xtask (git pull), nothing was changed"
+                    );
+                }
+                let what = if err.is_eof() { "truncated or incomplete JSON" } else { "invalid index" };
+                bail!("{INDEX_PATH}:{}:{}: {what}: {err}; {FIX}", err.line(), err.column());
+            }
+        };
+        if index.schema_version != SCHEMA_VERSION {
+            let line = line_containing(text, "\"schema_version\"");
+            if index.schema_version > SCHEMA_VERSION {
+                bail!(
+                    "{INDEX_PATH}:{line}: schema_version {} is newer than this toolkit understands ({SCHEMA_VERSION}); \
+                     update xtask (git pull), nothing was changed",
+                    index.schema_version
+                );
+            }
+            bail!("{INDEX_PATH}:{line}: schema_version {} is not supported; {FIX}", index.schema_version);
+        }
+        for id in index.tasks.keys() {
+            if let Err(err) = TaskId::parse(id) {
+                bail!("{INDEX_PATH}:{}: {err}; {FIX}", line_containing(text, &format!("\"{id}\"")));
+            }
+        }
+        Ok(index)
+    }
+
+    /// The JSON Schema of this file, as checked in at tasks/index.schema.json.
+    pub fn schema_text() -> String {
+        let schema = schemars::schema_for!(Index);
+        let mut res = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        res.push('\n');
+        res
+    }
+}
+
+/// The 1-based line of the first git conflict marker, if any.
+fn conflict_marker_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.starts_with("<<<<<<< ") || l == "=======" || l.starts_with(">>>>>>> "))
+        .map(|idx| idx + 1)
+}
+
+fn line_containing(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map_or(1, |idx| idx + 1)
+}
+
+/// Lowercase hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut res = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(res, "{byte:02x}");
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_index_round_trips() {
+        let text = Index::empty().to_text();
+        assert_eq!(Index::from_bytes(text.as_bytes()).unwrap(), Index::empty());
+        expect_test::expect![[r#"
+            {
+              "$schema": "./index.schema.json",
+              "schema_version": 1,
+              "tasks": {}
+            }
+        "#]]
+        .assert_eq(&text);
+    }
+
+    #[test]
+    fn broken_files_name_line_and_column() {
+        let err = Index::from_bytes(b"{\n  \"schema_version\": 1,\n  \"tasks\": {\n").unwrap_err().to_string();
+        assert!(err.starts_with("tasks/index.json:4:0: truncated or incomplete JSON"), "{err}");
+        let err = Index::from_bytes(b"{\n<<<<<<< HEAD\n").unwrap_err().to_string();
+        assert!(err.starts_with("tasks/index.json:2: unresolved git merge conflict"), "{err}");
+        let newer = b"{\"$schema\":\"x\",\"schema_version\":2,\"tasks\":{},\"shiny\":true}";
+        let err = Index::from_bytes(newer).unwrap_err().to_string();
+        assert!(err.contains("schema_version 2 is newer than this toolkit understands (1)"), "{err}");
+        let err = Index::from_bytes(b"{\"$schema\":\"x\",\"schema_version\":1,\"tasks\":{\"../x\":{}}}").unwrap_err();
+        assert!(err.to_string().contains("is not a task id"), "{err}");
+    }
+
+    #[test]
+    fn sha256_matches_a_known_vector() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,233 @@
+//! Tasks: ids, briefs, history, the index and the graph, and reading them from the `tasks/` tree.
+//!
+//! A task folder `tasks/<ID>/` holds everything about the task: `brief.md` (front matter: title,
+//! milestone, priority, owner, edges), `history.jsonl` (transitions and approvals) and the phase
+//! artifacts. [`build_index`] turns those folders into the index, purely; [`scan`] reads them.
+
+pub mod brief;
+pub mod graph;
+pub mod history;
+pub mod id;
+pub mod index;
+pub mod phase;
+
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::docs::markdown;
+use crate::repo::Repo;
+use crate::tasks::brief::Brief;
+use crate::tasks::graph::{Graph, GraphError, Node};
+use crate::tasks::history::Event;
+use crate::tasks::id::TaskId;
+use crate::tasks::index::{Artifact, Index, Subtasks, TaskEntry, sha256_hex};
+use crate::tasks::phase::Phase;
+
+/// Folders under `tasks/` that are not tasks.
+pub const SHARED_DIRS: &[&str] = &["specs"];
+
+/// Everything read from one task folder.
+#[derive(Debug, Clone)]
+pub struct TaskSource {
+    pub id: TaskId,
+    pub brief: Brief,
+    pub history: Vec<Event>,
+    pub artifacts: BTreeMap<String, Artifact>,
+    pub subtasks: Subtasks,
+}
+
+pub fn brief_path(id: &str) -> String {
+    format!("tasks/{id}/brief.md")
+}
+
+pub fn history_path(id: &str) -> String {
+    format!("tasks/{id}/history.jsonl")
+}
+
+/// The ids of every task folder under `tasks/`, sorted. Folders that are not valid ids are errors.
+pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
+    let dir = repo.path("tasks");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            bail!("tasks/ does not exist; run `cargo xtask init` to create the layout")
+        }
+        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut res = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(name) = std::str::from_utf8(name.as_bytes()).ok() else {
+            bail!(
+                "tasks/{}: a folder whose name is not UTF-8; task folders are named like T-0001-slug: rename or remove it",
+                name.to_string_lossy()
+            );
+        };
+        if SHARED_DIRS.contains(&name) || name.starts_with('.') {
+            continue;
+        }
+        let id = TaskId::parse(name)
+            .map_err(|err| anyhow!("tasks/{}/: not a task folder: {err}; rename it or move it out of tasks/", name.escape_debug()))?;
+        res.push(id);
+    }
+    res.sort();
+    Ok(res)
+}
+
+/// Read one task folder.
+pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
+    let brief_rel = brief_path(id.as_str());
+    let brief_bytes = match std::fs::read(repo.path(&brief_rel)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "tasks/{id}/: no brief.md; every task folder needs one (copy patterns/templates/brief.md and fill in \
+             its front matter), or remove the folder"
+        ),
+        Err(err) => return Err(err).with_context(|| format!("reading {brief_rel}")),
+    };
+    let brief = brief::parse(&brief_rel, &brief_bytes)?;
+    let history_rel = history_path(id.as_str());
+    let history = match std::fs::read(repo.path(&history_rel)) {
+        Ok(bytes) => {
+            let text = crate::docs::front_matter::decode(&history_rel, &bytes)?;
+            history::parse(&history_rel, &text)?
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => return Err(err).with_context(|| format!("reading {history_rel}")),
+    };
+    let mut artifacts = BTreeMap::new();
+    let mut subtasks = Subtasks::default();
+    artifacts.insert("brief".to_owned(), Artifact { path: brief_rel, sha256: sha256_hex(&brief_bytes) });
+    for (key, file) in [("prd", "prd.md"), ("tasks", "tasks.md"), ("plan", "plan.md")] {
+        let rel = format!("tasks/{id}/{file}");
+        if let Ok(bytes) = std::fs::read(repo.path(&rel)) {
+            if key == "tasks" {
+                let (total, done) = markdown::subtask_counts(&String::from_utf8_lossy(&bytes));
+                subtasks = Subtasks { total, done };
+            }
+            artifacts.insert(key.to_owned(), Artifact { path: rel, sha256: sha256_hex(&bytes) });
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(repo.path(format!("tasks/{id}/specs"))) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(area) = name.strip_suffix(".md") {
+                let rel = format!("tasks/{id}/specs/{name}");
+                let bytes = std::fs::read(entry.path()).with_context(|| format!("reading {rel}"))?;
+                artifacts.insert(format!("spec:{area}"), Artifact { path: rel, sha256: sha256_hex(&bytes) });
+            }
+        }
+    }
+    Ok(TaskSource { id: id.clone(), brief, history, artifacts, subtasks })
+}
+
+/// Read every task folder.
+pub fn scan(repo: &Repo) -> Result<Vec<TaskSource>> {
+    folder_ids(repo)?.iter().map(|id| load(repo, id)).collect()
+}
+
+/// The index entry of one task folder.
+pub fn entry(source: &TaskSource) -> TaskEntry {
+    let ids = |edges: &[brief::Edge]| edges.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    let mut approvals = Vec::new();
+    let mut transitions = Vec::new();
+    for event in &source.history {
+        match event {
+            Event::Transition(t) => transitions.push(t.clone()),
+            Event::Approval(a) => approvals.push(a.clone()),
+        }
+    }
+    TaskEntry {
+        title: source.brief.title.clone(),
+        phase: history::current_phase(&source.history),
+        milestone: source.brief.milestone.clone(),
+        priority: source.brief.priority,
+        owner: source.brief.owner.clone(),
+        blocked_by: ids(&source.brief.blocked_by),
+        blocking: ids(&source.brief.blocking),
+        artifacts: source.artifacts.clone(),
+        approvals,
+        history: transitions,
+        triggers: Vec::new(),
+        subtasks: source.subtasks,
+    }
+}
+
+/// The index the tree gives: the pure heart of `index rebuild`. Fails on a broken graph.
+pub fn build_index(sources: &[TaskSource]) -> Result<Index> {
+    let mut res = Index::empty();
+    for source in sources {
+        res.tasks.insert(source.id.to_string(), entry(source));
+    }
+    let line_of = |task: &str, field: &str, missing: &str| {
+        let source = sources.iter().find(|s| s.id.as_str() == task)?;
+        let edges = if field == "blocked_by" { &source.brief.blocked_by } else { &source.brief.blocking };
+        edges.iter().find(|e| e.id == missing).map(|e| e.line)
+    };
+    check_graph(&res, &line_of)?;
+    Ok(res)
+}
+
+/// Graph nodes for every task of the index, in id order.
+pub fn nodes(index: &Index) -> Vec<Node<'_>> {
+    index
+        .tasks
+        .iter()
+        .map(|(id, entry)| Node {
+            id,
+            blocked_by: &entry.blocked_by,
+            blocking: &entry.blocking,
+            done: entry.phase == Phase::Done,
+            milestone: entry.milestone.as_deref(),
+            priority: entry.priority,
+        })
+        .collect()
+}
+
+/// Build the graph of the index, turning a graph error into a message with files and lines.
+/// `line_of(task, field, missing)` finds the line of a bad edge in the task's brief.
+pub fn check_graph<'a>(
+    index: &'a Index,
+    line_of: &dyn Fn(&str, &str, &str) -> Option<usize>,
+) -> Result<(Vec<Node<'a>>, Graph)> {
+    let nodes = nodes(index);
+    match Graph::build(&nodes) {
+        Ok(graph) => Ok((nodes, graph)),
+        Err(GraphError::Unknown { task, field, missing }) => {
+            let path = brief_path(&task);
+            let location = match line_of(&task, field, &missing) {
+                Some(line) => format!("{path}:{line}"),
+                None => path,
+            };
+            bail!(
+                "{location}: {field} names {missing}, which is not a task (there is no tasks/{missing}/); \
+                 correct the id or remove it from {field}"
+            )
+        }
+        Err(GraphError::Cycle { path }) => {
+            let steps: Vec<String> = path.iter().map(|id| format!("{id} ({})", brief_path(id))).collect();
+            bail!(
+                "the task graph has a cycle (each task must be done before the next): {}; \
+                 remove one of these edges from blocked_by / blocking in those briefs",
+                steps.join(" → ")
+            )
+        }
+    }
+}
+
+/// `line_of` for an index loaded from disk: re-read the brief that names the bad edge.
+pub fn line_from_brief(repo: &Repo) -> impl Fn(&str, &str, &str) -> Option<usize> + '_ {
+    move |task: &str, field: &str, missing: &str| {
+        let rel = brief_path(task);
+        let brief = brief::parse(&rel, &std::fs::read(repo.path(&rel)).ok()?).ok()?;
+        let edges = if field == "blocked_by" { brief.blocked_by } else { brief.blocking };
+        edges.into_iter().find(|e| e.id == missing).map(|e| e.line)
+    }
+}

@@ -1,0 +1,78 @@
+//! The SOP phases, in order, with the artifact each produces and what a person does in it.
+
+use serde::{Deserialize, Serialize};
+
+/// A task's place in the SOP (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Scaffold,
+    Prd,
+    Tasks,
+    Spec,
+    Plan,
+    Implement,
+    Done,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] =
+        [Phase::Scaffold, Phase::Prd, Phase::Tasks, Phase::Spec, Phase::Plan, Phase::Implement, Phase::Done];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Scaffold => "scaffold",
+            Phase::Prd => "prd",
+            Phase::Tasks => "tasks",
+            Phase::Spec => "spec",
+            Phase::Plan => "plan",
+            Phase::Implement => "implement",
+            Phase::Done => "done",
+        }
+    }
+
+    /// The label reviewers know: Phase 0, Phase A, …
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Scaffold => "Phase 0",
+            Phase::Prd => "Phase A",
+            Phase::Tasks => "Phase B",
+            Phase::Spec => "Phase C",
+            Phase::Plan => "Phase D",
+            Phase::Implement => "Implementation",
+            Phase::Done => "Done",
+        }
+    }
+
+    /// The artifact this phase produces, relative to the task folder.
+    pub fn artifact(self) -> Option<&'static str> {
+        match self {
+            Phase::Scaffold => Some("brief.md"),
+            Phase::Prd => Some("prd.md"),
+            Phase::Tasks => Some("tasks.md"),
+            Phase::Spec => Some("specs/"),
+            Phase::Plan => Some("plan.md"),
+            Phase::Implement | Phase::Done => None,
+        }
+    }
+
+    /// What a person does in this phase, in one sentence.
+    pub fn todo(self) -> &'static str {
+        match self {
+            Phase::Scaffold => "fill in brief.md: the problem, who has it, and what done looks like",
+            Phase::Prd => {
+                "write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved"
+            }
+            Phase::Tasks => "write tasks.md: parent tasks with checkbox sub-tasks, each naming its `Files:`",
+            Phase::Spec => "write or refresh the specs of every trigger area the task's files touch",
+            Phase::Plan => "write plan.md with Steps, Validation and Rollback",
+            Phase::Implement => "implement the sub-tasks, checking each off with its evidence",
+            Phase::Done => "nothing: the task is done",
+        }
+    }
+
+    pub fn next(self) -> Option<Phase> {
+        let idx = Phase::ALL.iter().position(|&p| p == self)?;
+        Phase::ALL.get(idx + 1).copied()
+    }
+}
