@@ -100,14 +100,22 @@ impl Governance {
     }
 
     fn validate(&self, text: &str) -> Result<()> {
-        check_range(text, "max_spec_age_days", self.max_spec_age_days.into(), 1..=3650)?;
+        check_range(
+            text,
+            "max_spec_age_days",
+            self.max_spec_age_days.into(),
+            1..=3650,
+        )?;
         check_range(text, "prd_min_score", self.prd_min_score.into(), 0..=10)?;
         check_range(text, "parallelism", self.parallelism.into(), 1..=64)?;
         check_range(text, "agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
         check_range(text, "coverage_min", self.coverage_min.into(), 0..=100)?;
         check_range(text, "lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
         if self.default_adapter.trim().is_empty() {
-            bail!("{}: default_adapter must name an adapter in adapters/", key_location(text, "default_adapter"));
+            bail!(
+                "{}: default_adapter must name an adapter in adapters/",
+                key_location(text, "default_adapter")
+            );
         }
         for role in &self.prd_required_approvals {
             if role.trim().is_empty() || role.chars().any(char::is_control) {
@@ -160,7 +168,11 @@ fn key_location(text: &str, key: &str) -> String {
 
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -185,7 +197,10 @@ mod tests {
     fn unknown_key_names_line_and_known_keys() {
         let text = "[workspace]\n\n[workspace.metadata.governance]\nmax_age = 3\n";
         let err = Governance::parse(text).unwrap_err().to_string();
-        assert!(err.starts_with("Cargo.toml:4: unknown field `max_age`"), "{err}");
+        assert!(
+            err.starts_with("Cargo.toml:4: unknown field `max_age`"),
+            "{err}"
+        );
         assert!(err.contains("known keys: max_spec_age_days"), "{err}");
     }
 

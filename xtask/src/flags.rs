@@ -13,7 +13,12 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 ok, 1 a gate or policy said no, 2 usage, configuration or input error.
 #[derive(Debug, Parser)]
-#[command(name = "xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    version,
+    max_term_width = 100
+)]
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,

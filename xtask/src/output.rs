@@ -43,5 +43,9 @@ pub fn error(err: &anyhow::Error) {
 fn paint(word: &str, colour: &str) -> String {
     let colour_ok = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stderr().is_terminal();
-    if colour_ok { format!("\x1b[1;{colour}m{word}\x1b[0m") } else { word.to_owned() }
+    if colour_ok {
+        format!("\x1b[1;{colour}m{word}\x1b[0m")
+    } else {
+        word.to_owned()
+    }
 }

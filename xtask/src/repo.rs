@@ -31,7 +31,10 @@ impl Repo {
     /// The repository containing `dir`.
     pub fn at(dir: &Path) -> Result<Repo> {
         let sh = shell(dir)?;
-        let top = cmd!(sh, "git rev-parse --show-toplevel").quiet().ignore_status().output();
+        let top = cmd!(sh, "git rev-parse --show-toplevel")
+            .quiet()
+            .ignore_status()
+            .output();
         let top = top.context("running git (is git installed and on PATH?)")?;
         if !top.status.success() {
             bail!(
@@ -39,8 +42,13 @@ impl Repo {
                 dir.display()
             );
         }
-        let git_dir = cmd!(sh, "git rev-parse --absolute-git-dir").quiet().output()?;
-        Ok(Repo { root: path_from_git(top.stdout), git_dir: path_from_git(git_dir.stdout) })
+        let git_dir = cmd!(sh, "git rev-parse --absolute-git-dir")
+            .quiet()
+            .output()?;
+        Ok(Repo {
+            root: path_from_git(top.stdout),
+            git_dir: path_from_git(git_dir.stdout),
+        })
     }
 
     /// `rel` (a repository-relative path) as an absolute path.
@@ -56,7 +64,11 @@ impl Repo {
     /// The commit HEAD points at, or `None` in a repository without commits.
     pub fn head(&self) -> Option<String> {
         let sh = self.sh().ok()?;
-        let out = cmd!(sh, "git rev-parse -q --verify HEAD").quiet().ignore_status().output().ok()?;
+        let out = cmd!(sh, "git rev-parse -q --verify HEAD")
+            .quiet()
+            .ignore_status()
+            .output()
+            .ok()?;
         let text = String::from_utf8(out.stdout).ok()?;
         let text = text.trim();
         (out.status.success() && !text.is_empty()).then(|| text.to_owned())
@@ -65,7 +77,11 @@ impl Repo {
     /// `git config --get KEY`, or `None` when unset.
     pub fn git_config(&self, key: &str) -> Option<String> {
         let sh = self.sh().ok()?;
-        let out = cmd!(sh, "git config --get {key}").quiet().ignore_status().output().ok()?;
+        let out = cmd!(sh, "git config --get {key}")
+            .quiet()
+            .ignore_status()
+            .output()
+            .ok()?;
         let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         (out.status.success() && !text.is_empty()).then_some(text)
     }

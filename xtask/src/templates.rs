@@ -12,13 +12,28 @@ pub const BRIEF_PATH: &str = "patterns/templates/brief.md";
 /// Every file of the layout, with its default contents, in creation order.
 pub fn layout() -> Vec<(&'static str, String)> {
     vec![
-        ("tasks/specs/README.md", include_str!("../templates/specs.README.md").to_owned()),
+        (
+            "tasks/specs/README.md",
+            include_str!("../templates/specs.README.md").to_owned(),
+        ),
         (SCHEMA_PATH, Index::schema_text()),
-        ("docs/README.md", include_str!("../templates/docs.README.md").to_owned()),
+        (
+            "docs/README.md",
+            include_str!("../templates/docs.README.md").to_owned(),
+        ),
         (BRIEF_PATH, BRIEF.to_owned()),
-        ("adapters/README.md", include_str!("../templates/adapters.README.md").to_owned()),
-        (".githooks/README.md", include_str!("../templates/githooks.README.md").to_owned()),
-        (".runs/.gitignore", include_str!("../templates/runs.gitignore").to_owned()),
+        (
+            "adapters/README.md",
+            include_str!("../templates/adapters.README.md").to_owned(),
+        ),
+        (
+            ".githooks/README.md",
+            include_str!("../templates/githooks.README.md").to_owned(),
+        ),
+        (
+            ".runs/.gitignore",
+            include_str!("../templates/runs.gitignore").to_owned(),
+        ),
         (INDEX_PATH, Index::empty().to_text()),
     ]
 }

@@ -32,8 +32,16 @@ impl flags::BenchGraph {
 }
 
 fn measure(flags: &flags::BenchGraph, exe: &Path, scratch: &Path) -> Result<Outcome> {
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-    output::out(format!("bench graph: median of {} runs, {profile} build of {}", flags.samples, exe.display()));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    output::out(format!(
+        "bench graph: median of {} runs, {profile} build of {}",
+        flags.samples,
+        exe.display()
+    ));
     let baseline = median(flags.samples, || time(exe, scratch, &["--version"]))?;
     output::out(format!("  baseline `xtask --version`: {}", ms(baseline)));
     let mut results = Vec::new();
@@ -43,7 +51,9 @@ fn measure(flags: &flags::BenchGraph, exe: &Path, scratch: &Path) -> Result<Outc
         generate(&dir, size)?;
         let generated = started.elapsed();
         let next = median(flags.samples, || time(exe, &dir, &["task", "next"]))?;
-        let status = median(flags.samples, || time(exe, &dir, &["phase", "status", "--json"]))?;
+        let status = median(flags.samples, || {
+            time(exe, &dir, &["phase", "status", "--json"])
+        })?;
         output::out(format!(
             "  {size:>6} tasks: task next {} ({:.1}× baseline), phase status --json {} ({:.1}× baseline)  [generated in {}]",
             ms(next),
@@ -67,8 +77,15 @@ fn measure(flags: &flags::BenchGraph, exe: &Path, scratch: &Path) -> Result<Outc
         ));
     }
     if let Some(&(size, next, _)) = results.iter().find(|r| r.0 == 10_000) {
-        let verdict = if next < Duration::from_millis(50) { "met" } else { "NOT met" };
-        output::out(format!("  goal `task next` on {size} tasks under 50 ms: {verdict} ({})", ms(next)));
+        let verdict = if next < Duration::from_millis(50) {
+            "met"
+        } else {
+            "NOT met"
+        };
+        output::out(format!(
+            "  goal `task next` on {size} tasks under 50 ms: {verdict} ({})",
+            ms(next)
+        ));
     }
     Ok(Outcome::Ok)
 }
@@ -99,7 +116,11 @@ fn time(exe: &Path, dir: &Path, args: &[&str]) -> Result<Duration> {
         .with_context(|| format!("running {}", exe.display()))?;
     let elapsed = started.elapsed();
     if !status.success() {
-        bail!("`xtask {}` failed in {} ({status})", args.join(" "), dir.display());
+        bail!(
+            "`xtask {}` failed in {} ({status})",
+            args.join(" "),
+            dir.display()
+        );
     }
     Ok(elapsed)
 }
@@ -117,7 +138,9 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
         rng ^= rng << 17;
         (rng % bound.max(1) as u64) as usize
     };
-    let ids: Vec<String> = (1..=size).map(|n| format!("T-{n:05}-generated-task")).collect();
+    let ids: Vec<String> = (1..=size)
+        .map(|n| format!("T-{n:05}-generated-task"))
+        .collect();
     let body = templates::BRIEF.split("---\n").nth(2).unwrap_or_default();
     for (idx, id) in ids.iter().enumerate() {
         let task_dir = dir.join("tasks").join(id);
@@ -125,7 +148,9 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
         let blockers: Vec<&str> = if idx == 0 {
             Vec::new()
         } else {
-            let mut b: Vec<&str> = (0..next_random(4)).map(|_| ids[next_random(idx)].as_str()).collect();
+            let mut b: Vec<&str> = (0..next_random(4))
+                .map(|_| ids[next_random(idx)].as_str())
+                .collect();
             b.sort_unstable();
             b.dedup();
             b
@@ -141,7 +166,10 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
         if idx * 10 < size * 3 {
             history.push(transition(Some(Phase::Scaffold), Phase::Done, idx));
         }
-        let lines: String = history.iter().map(|e| format!("{}\n", e.to_line())).collect();
+        let lines: String = history
+            .iter()
+            .map(|e| format!("{}\n", e.to_line()))
+            .collect();
         std::fs::write(task_dir.join("history.jsonl"), lines)?;
     }
     let repo = Repo::at(dir)?;
@@ -159,7 +187,11 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
 
 fn transition(from: Option<Phase>, to: Phase, idx: usize) -> Event {
     Event::Transition(Transition {
-        at: format!("2026-01-01T00:00:{:02}.{:03}Z", u8::from(from.is_some()), idx % 1000),
+        at: format!(
+            "2026-01-01T00:00:{:02}.{:03}Z",
+            u8::from(from.is_some()),
+            idx % 1000
+        ),
         from,
         to,
         by: "bench <bench@example.com>".to_owned(),

@@ -13,7 +13,8 @@ impl flags::Config {
             return Ok(Outcome::Ok);
         }
         // Strings, integers and arrays of strings print the same in JSON and TOML.
-        let mut text = String::from("# [workspace.metadata.governance] in force (defaults filled in)\n");
+        let mut text =
+            String::from("# [workspace.metadata.governance] in force (defaults filled in)\n");
         if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&ctx.config) {
             for (key, value) in map {
                 text.push_str(&format!("{key} = {value}\n"));

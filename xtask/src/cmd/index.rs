@@ -17,20 +17,32 @@ impl flags::IndexRebuild {
         let text = rebuilt.to_text();
         let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
         if old.as_deref() == Some(text.as_bytes()) {
-            output::out(format!("{INDEX_PATH} is up to date ({} tasks)", rebuilt.tasks.len()));
+            output::out(format!(
+                "{INDEX_PATH} is up to date ({} tasks)",
+                rebuilt.tasks.len()
+            ));
             return Ok(Outcome::Ok);
         }
         if self.check {
-            output::out(format!("{INDEX_PATH} differs from what `cargo xtask index rebuild` gives:"));
+            output::out(format!(
+                "{INDEX_PATH} differs from what `cargo xtask index rebuild` gives:"
+            ));
             output::out(diff::unified(INDEX_PATH, old.as_deref(), text.as_bytes()).trim_end());
             return Ok(Outcome::No);
         }
-        let was_unreadable = old.as_deref().is_some_and(|bytes| Index::from_bytes(bytes).is_err());
+        let was_unreadable = old
+            .as_deref()
+            .is_some_and(|bytes| Index::from_bytes(bytes).is_err());
         let mut recorder = Recorder::start(&ctx.repo, "index.rebuild", None);
         recorder.write(&ctx.repo, INDEX_PATH, text)?;
-        recorder.event("index.rebuilt", json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }));
+        recorder.event(
+            "index.rebuilt",
+            json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }),
+        );
         let run = ctx.apply(&lock, recorder)?;
-        let run = run.map(|r| format!("; recorded as run {r}")).unwrap_or_default();
+        let run = run
+            .map(|r| format!("; recorded as run {r}"))
+            .unwrap_or_default();
         if was_unreadable {
             output::out(format!(
                 "replaced the unreadable {INDEX_PATH} with one rebuilt from tasks/ ({} tasks){run}; \
@@ -38,7 +50,10 @@ impl flags::IndexRebuild {
                 rebuilt.tasks.len()
             ));
         } else {
-            output::out(format!("rebuilt {INDEX_PATH} from tasks/ ({} tasks){run}", rebuilt.tasks.len()));
+            output::out(format!(
+                "rebuilt {INDEX_PATH} from tasks/ ({} tasks){run}",
+                rebuilt.tasks.len()
+            ));
         }
         Ok(Outcome::Ok)
     }

@@ -14,8 +14,10 @@ impl flags::Init {
     pub fn run(self) -> Result<Outcome> {
         let dir = match &self.path {
             Some(path) => {
-                std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-                path.canonicalize().with_context(|| format!("resolving {}", path.display()))?
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                path.canonicalize()
+                    .with_context(|| format!("resolving {}", path.display()))?
             }
             None => std::env::current_dir().context("reading the current directory")?,
         };
@@ -23,8 +25,13 @@ impl flags::Init {
             Ok(repo) => repo,
             Err(_) => {
                 let sh = Shell::new()?;
-                cmd!(sh, "git init --quiet {dir}").run().context("running git init")?;
-                output::note(format!("initialised an empty git repository in {}", dir.display()));
+                cmd!(sh, "git init --quiet {dir}")
+                    .run()
+                    .context("running git init")?;
+                output::note(format!(
+                    "initialised an empty git repository in {}",
+                    dir.display()
+                ));
                 Repo::at(&dir)?
             }
         };
@@ -43,9 +50,12 @@ impl flags::Init {
             };
             recorder.write(&ctx.repo, rel, contents)?;
         }
-        let attributes = std::fs::read_to_string(ctx.repo.path(".gitattributes")).unwrap_or_default();
-        let missing: Vec<&str> =
-            templates::GITATTRIBUTES.lines().filter(|line| !attributes.lines().any(|l| l.trim() == line.trim())).collect();
+        let attributes =
+            std::fs::read_to_string(ctx.repo.path(".gitattributes")).unwrap_or_default();
+        let missing: Vec<&str> = templates::GITATTRIBUTES
+            .lines()
+            .filter(|line| !attributes.lines().any(|l| l.trim() == line.trim()))
+            .collect();
         if missing.iter().any(|l| !l.starts_with('#')) {
             let mut text = attributes.clone();
             if !text.is_empty() && !text.ends_with('\n') {
@@ -63,7 +73,10 @@ impl flags::Init {
         if self.json {
             output::json(&json!({ "root": ctx.repo.root, "created": created, "run": run }));
         } else if created.is_empty() {
-            output::out(format!("{}: already initialised, nothing to do", ctx.repo.root.display()));
+            output::out(format!(
+                "{}: already initialised, nothing to do",
+                ctx.repo.root.display()
+            ));
         } else {
             let mut text = format!("initialised {}:\n", ctx.repo.root.display());
             for path in &created {

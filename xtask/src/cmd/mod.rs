@@ -38,7 +38,9 @@ impl Ctx {
     pub fn at(repo: Repo) -> Result<Ctx> {
         let config = Governance::load(&repo.root)?;
         let ctx = Ctx { repo, config };
-        store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| output::note(repair))?;
+        store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| {
+            output::note(repair)
+        })?;
         Ok(ctx)
     }
 
@@ -48,7 +50,9 @@ impl Ctx {
 
     /// Take the state lock (repairing what a crashed command left, and saying so).
     pub fn lock(&self) -> Result<StateLock> {
-        store::lock(&self.repo, self.lock_timeout(), &mut |repair| output::note(repair))
+        store::lock(&self.repo, self.lock_timeout(), &mut |repair| {
+            output::note(repair)
+        })
     }
 
     /// Read tasks/index.json; an absent index is an error that says how to create it.
@@ -58,9 +62,13 @@ impl Ctx {
             Ok(bytes) => Index::from_bytes(&bytes),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 if self.repo.path("tasks").is_dir() {
-                    bail!("{INDEX_PATH} is missing; `cargo xtask index rebuild` regenerates it from tasks/")
+                    bail!(
+                        "{INDEX_PATH} is missing; `cargo xtask index rebuild` regenerates it from tasks/"
+                    )
                 }
-                bail!("{INDEX_PATH} is missing: this repository has no task layout yet; run `cargo xtask init`")
+                bail!(
+                    "{INDEX_PATH} is missing: this repository has no task layout yet; run `cargo xtask init`"
+                )
             }
             Err(err) => Err(anyhow::Error::new(err).context(format!("reading {INDEX_PATH}"))),
         }

@@ -46,32 +46,78 @@ impl flags::PhaseStatus {
             bail!("there is no task {id} (see `cargo xtask task list`)");
         };
         let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
-        let idx = nodes.iter().position(|n| n.id == id.as_str()).unwrap_or_default();
-        let open: Vec<&str> = graph.open_blockers(&nodes, idx).into_iter().map(|b| nodes[b].id).collect();
+        let idx = nodes
+            .iter()
+            .position(|n| n.id == id.as_str())
+            .unwrap_or_default();
+        let open: Vec<&str> = graph
+            .open_blockers(&nodes, idx)
+            .into_iter()
+            .map(|b| nodes[b].id)
+            .collect();
         if self.json {
             output::json(&json!({ "id": id.as_str(), "open_blockers": open, "task": entry }));
             return Ok(Outcome::Ok);
         }
         let mut text = format!("{id} — {}\n", entry.title);
-        text.push_str(&format!("  phase:     {} ({})\n", entry.phase.label(), entry.phase.name()));
-        text.push_str(&format!("  milestone: {}\n", entry.milestone.as_deref().unwrap_or("-")));
-        text.push_str(&format!("  priority:  {}\n", entry.priority.map_or("-".to_owned(), |p| p.to_string())));
-        text.push_str(&format!("  owner:     {}\n", entry.owner.as_deref().unwrap_or("-")));
-        text.push_str(&format!("  blocked by: {}\n", if open.is_empty() { "nothing open".to_owned() } else { open.join(", ") }));
-        text.push_str(&format!("  sub-tasks: {}/{} done\n", entry.subtasks.done, entry.subtasks.total));
+        text.push_str(&format!(
+            "  phase:     {} ({})\n",
+            entry.phase.label(),
+            entry.phase.name()
+        ));
+        text.push_str(&format!(
+            "  milestone: {}\n",
+            entry.milestone.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  priority:  {}\n",
+            entry.priority.map_or("-".to_owned(), |p| p.to_string())
+        ));
+        text.push_str(&format!(
+            "  owner:     {}\n",
+            entry.owner.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  blocked by: {}\n",
+            if open.is_empty() {
+                "nothing open".to_owned()
+            } else {
+                open.join(", ")
+            }
+        ));
+        text.push_str(&format!(
+            "  sub-tasks: {}/{} done\n",
+            entry.subtasks.done, entry.subtasks.total
+        ));
         text.push_str("  artifacts:\n");
         for (name, artifact) in &entry.artifacts {
-            text.push_str(&format!("    {name:10} {} @ sha256:{}\n", artifact.path, &artifact.sha256[..12.min(artifact.sha256.len())]));
+            text.push_str(&format!(
+                "    {name:10} {} @ sha256:{}\n",
+                artifact.path,
+                &artifact.sha256[..12.min(artifact.sha256.len())]
+            ));
         }
         text.push_str("  history:\n");
         for step in &entry.history {
             let from = step.from.map_or("(created)", Phase::name);
-            text.push_str(&format!("    {}  {from} → {}  by {}  run {}\n", step.at, step.to.name(), step.by, step.run));
+            text.push_str(&format!(
+                "    {}  {from} → {}  by {}  run {}\n",
+                step.at,
+                step.to.name(),
+                step.by,
+                step.run
+            ));
         }
         if !entry.approvals.is_empty() {
             text.push_str("  approvals:\n");
             for approval in &entry.approvals {
-                text.push_str(&format!("    {}  {} approved {} as {}\n", approval.at, approval.name, approval.phase.name(), approval.role));
+                text.push_str(&format!(
+                    "    {}  {} approved {} as {}\n",
+                    approval.at,
+                    approval.name,
+                    approval.phase.name(),
+                    approval.role
+                ));
             }
         }
         output::out(text.trim_end());
@@ -98,7 +144,11 @@ impl flags::PhaseNext {
         let mut task = None;
         if let Some(index) = &index {
             for (path, problem) in drift(&ctx, index) {
-                findings.push(Finding::error("scaffold/index", problem).at(path, None).fix("cargo xtask index rebuild"));
+                findings.push(
+                    Finding::error("scaffold/index", problem)
+                        .at(path, None)
+                        .fix("cargo xtask index rebuild"),
+                );
             }
             match tasks::check_graph(index, &tasks::line_from_brief(&ctx.repo)) {
                 Ok((nodes, graph)) => {
@@ -132,7 +182,10 @@ impl flags::PhaseNext {
         } else {
             let mut text = String::new();
             if failed {
-                let n_errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+                let n_errors = findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .count();
                 text.push_str(&format!("{n_errors} unmet criteria:\n"));
             } else {
                 text.push_str("scaffold check: passed (layout, index, task graph)\n");
@@ -150,7 +203,11 @@ impl flags::PhaseNext {
                 }
             }
             if failed {
-                let again = task.as_deref().map_or("cargo xtask phase next".to_owned(), |id| format!("cargo xtask phase next {id}"));
+                let again = task
+                    .as_deref()
+                    .map_or("cargo xtask phase next".to_owned(), |id| {
+                        format!("cargo xtask phase next {id}")
+                    });
                 text.push_str(&format!("\nre-check: {again}"));
             }
             output::out(text.trim_end());
@@ -162,16 +219,29 @@ impl flags::PhaseNext {
 /// The repository layout every phase relies on.
 fn scaffold_check(ctx: &Ctx) -> Vec<Finding> {
     let mut res = Vec::new();
-    for dir in ["tasks/", "docs/", "patterns/templates/", "adapters/", ".githooks/"] {
+    for dir in [
+        "tasks/",
+        "docs/",
+        "patterns/templates/",
+        "adapters/",
+        ".githooks/",
+    ] {
         if !ctx.repo.path(dir).is_dir() {
-            res.push(Finding::error("scaffold/layout", format!("{dir} is missing")).at(dir, None).fix("cargo xtask init"));
+            res.push(
+                Finding::error("scaffold/layout", format!("{dir} is missing"))
+                    .at(dir, None)
+                    .fix("cargo xtask init"),
+            );
         }
     }
     if !ctx.repo.path(".runs/.gitignore").is_file() {
         res.push(
-            Finding::error("scaffold/layout", ".runs/.gitignore is missing (agent logs would be committed)")
-                .at(".runs/.gitignore", None)
-                .fix("cargo xtask init"),
+            Finding::error(
+                "scaffold/layout",
+                ".runs/.gitignore is missing (agent logs would be committed)",
+            )
+            .at(".runs/.gitignore", None)
+            .fix("cargo xtask init"),
         );
     }
     res
@@ -190,12 +260,20 @@ fn task_check(ctx: &Ctx, index: &Index, id: &str) -> Vec<Finding> {
     let bytes = match std::fs::read(ctx.repo.path(&brief_rel)) {
         Ok(bytes) => bytes,
         Err(err) => {
-            res.push(Finding::error("scaffold/brief", format!("cannot read the brief: {err}")).at(&brief_rel, None).fix(fix_brief));
+            res.push(
+                Finding::error("scaffold/brief", format!("cannot read the brief: {err}"))
+                    .at(&brief_rel, None)
+                    .fix(fix_brief),
+            );
             return res;
         }
     };
     if let Err(err) = tasks::brief::parse(&brief_rel, &bytes) {
-        res.push(Finding::error("scaffold/brief", err.message).at(&brief_rel, Some(err.line)).fix(fix_brief.clone()));
+        res.push(
+            Finding::error("scaffold/brief", err.message)
+                .at(&brief_rel, Some(err.line))
+                .fix(fix_brief.clone()),
+        );
     }
     let text = String::from_utf8_lossy(&bytes);
     for (idx, line) in text.lines().enumerate() {
@@ -203,17 +281,30 @@ fn task_check(ctx: &Ctx, index: &Index, id: &str) -> Vec<Finding> {
             && let Some(len) = line[start..].find("}}")
         {
             res.push(
-                Finding::error("scaffold/placeholder", format!("template placeholder left: {}", &line[start..start + len + 2]))
-                    .at(&brief_rel, Some(idx + 1))
-                    .fix(fix_brief.clone()),
+                Finding::error(
+                    "scaffold/placeholder",
+                    format!(
+                        "template placeholder left: {}",
+                        &line[start..start + len + 2]
+                    ),
+                )
+                .at(&brief_rel, Some(idx + 1))
+                .fix(fix_brief.clone()),
             );
         }
     }
     let sha = tasks::index::sha256_hex(&bytes);
-    if entry.artifacts.get("brief").is_some_and(|a| a.sha256 != sha) {
-        let mut stale = Finding::error("scaffold/index", "the brief changed since tasks/index.json was written")
-            .at(&brief_rel, None)
-            .fix("`cargo xtask index rebuild` refreshes the index (moving to the next phase will too)");
+    if entry
+        .artifacts
+        .get("brief")
+        .is_some_and(|a| a.sha256 != sha)
+    {
+        let mut stale = Finding::error(
+            "scaffold/index",
+            "the brief changed since tasks/index.json was written",
+        )
+        .at(&brief_rel, None)
+        .fix("`cargo xtask index rebuild` refreshes the index (moving to the next phase will too)");
         stale.severity = Severity::Warning;
         res.push(stale);
     }

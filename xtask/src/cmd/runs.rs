@@ -47,7 +47,10 @@ impl flags::RunsList {
 }
 
 fn status_name(status: runs::Status) -> String {
-    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 impl flags::RunsShow {
@@ -61,12 +64,29 @@ impl flags::RunsShow {
         }
         let mut text = format!("run {}\n", record.id);
         text.push_str(&format!("  kind:    {}\n", record.kind));
-        text.push_str(&format!("  task:    {}\n", record.task.as_deref().unwrap_or("-")));
-        text.push_str(&format!("  status:  {} (exit {})\n", status_name(record.status), record.exit_code.map_or("-".to_owned(), |c| c.to_string())));
-        text.push_str(&format!("  who:     {} on {}\n", record.who.display(), record.host));
+        text.push_str(&format!(
+            "  task:    {}\n",
+            record.task.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  status:  {} (exit {})\n",
+            status_name(record.status),
+            record.exit_code.map_or("-".to_owned(), |c| c.to_string())
+        ));
+        text.push_str(&format!(
+            "  who:     {} on {}\n",
+            record.who.display(),
+            record.host
+        ));
         text.push_str(&format!("  started: {}\n", record.started));
-        text.push_str(&format!("  ended:   {}\n", record.ended.as_deref().unwrap_or("-")));
-        text.push_str(&format!("  head:    {}\n", record.git_head_before.as_deref().unwrap_or("(no commit)")));
+        text.push_str(&format!(
+            "  ended:   {}\n",
+            record.ended.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  head:    {}\n",
+            record.git_head_before.as_deref().unwrap_or("(no commit)")
+        ));
         text.push_str(&format!("  argv:    {}\n", record.argv.join(" ")));
         text.push_str("  files:\n");
         for file in &record.files {

@@ -48,9 +48,11 @@ impl flags::TaskNew {
             .unwrap_or(0)
             + 1;
         let id = TaskId::new(number, &self.title);
-        let template = std::fs::read(ctx.repo.path(templates::BRIEF_PATH)).unwrap_or_else(|_| templates::BRIEF.into());
+        let template = std::fs::read(ctx.repo.path(templates::BRIEF_PATH))
+            .unwrap_or_else(|_| templates::BRIEF.into());
         let template = front_matter::decode(templates::BRIEF_PATH, &template)?;
-        let template_body = front_matter::split(templates::BRIEF_PATH, &template).map_or(template.as_str(), |p| p.body);
+        let template_body = front_matter::split(templates::BRIEF_PATH, &template)
+            .map_or(template.as_str(), |p| p.body);
 
         let mut recorder = Recorder::start(&ctx.repo, "task.new", Some(id.as_str()));
         let fields = NewBrief {
@@ -90,14 +92,21 @@ impl flags::TaskNew {
             subtasks: Default::default(),
         };
         let mut new_index: Index = index;
-        new_index.tasks.insert(id.to_string(), tasks::entry(&source));
+        new_index
+            .tasks
+            .insert(id.to_string(), tasks::entry(&source));
         tasks::check_graph(&new_index, &tasks::line_from_brief(&ctx.repo))?;
 
         recorder.write(&ctx.repo, &brief_rel, brief_text)?;
         recorder.write(&ctx.repo, &tasks::history_path(id.as_str()), history_text)?;
         recorder.write(&ctx.repo, INDEX_PATH, new_index.to_text())?;
-        recorder.event("task.created", json!({ "id": id.as_str(), "title": self.title.trim() }));
-        let run = ctx.apply(&lock, recorder)?.context("creating a task changed no file")?;
+        recorder.event(
+            "task.created",
+            json!({ "id": id.as_str(), "title": self.title.trim() }),
+        );
+        let run = ctx
+            .apply(&lock, recorder)?
+            .context("creating a task changed no file")?;
         drop(lock);
         if self.json {
             output::json(&json!({ "id": id.as_str(), "brief": brief_rel, "run": run }));
@@ -141,7 +150,11 @@ impl flags::TaskList {
                 milestone: entry.milestone.as_deref(),
                 priority: entry.priority,
                 owner: entry.owner.as_deref(),
-                open_blockers: graph.open_blockers(&nodes, idx).into_iter().map(|b| nodes[b].id).collect(),
+                open_blockers: graph
+                    .open_blockers(&nodes, idx)
+                    .into_iter()
+                    .map(|b| nodes[b].id)
+                    .collect(),
                 actionable: actionable.contains(&idx),
             })
             .collect();
@@ -154,7 +167,10 @@ impl flags::TaskList {
             return Ok(Outcome::Ok);
         }
         let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
-        let mut text = format!("{:width$}  {:9}  {:9}  {:3}  {:40}  STATE\n", "ID", "PHASE", "MILESTONE", "PRI", "TITLE");
+        let mut text = format!(
+            "{:width$}  {:9}  {:9}  {:3}  {:40}  STATE\n",
+            "ID", "PHASE", "MILESTONE", "PRI", "TITLE"
+        );
         for row in &rows {
             let state = if row.phase == Phase::Done {
                 "done".to_owned()
@@ -209,7 +225,11 @@ pub fn describe_next(index: &Index, next: Option<&str>) -> String {
     match next {
         Some(id) => {
             let entry = &index.tasks[id];
-            let artifact = entry.phase.artifact().map(|a| format!("\n  file:  tasks/{id}/{a}")).unwrap_or_default();
+            let artifact = entry
+                .phase
+                .artifact()
+                .map(|a| format!("\n  file:  tasks/{id}/{a}"))
+                .unwrap_or_default();
             format!(
                 "next: {id} — {}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
                 entry.title,
@@ -218,7 +238,9 @@ pub fn describe_next(index: &Index, next: Option<&str>) -> String {
                 entry.phase.todo()
             )
         }
-        None if index.tasks.is_empty() => "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned(),
+        None if index.tasks.is_empty() => {
+            "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
+        }
         None => format!("all {} tasks are done", index.tasks.len()),
     }
 }
@@ -249,7 +271,9 @@ pub fn drift(ctx: &Ctx, index: &Index) -> Vec<(String, String)> {
         if !folders.iter().any(|f| f.as_str() == id) {
             res.push((
                 INDEX_PATH.to_owned(),
-                format!("lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"),
+                format!(
+                    "lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"
+                ),
             ));
         }
     }

@@ -17,7 +17,10 @@ pub fn checkboxes(body: &str) -> Vec<Checkbox> {
     for (idx, line) in body.lines().enumerate() {
         let trimmed = line.trim_start_matches(' ');
         let indent = line.len() - trimmed.len();
-        let Some(rest) = trimmed.strip_prefix("- [").or_else(|| trimmed.strip_prefix("* [")) else {
+        let Some(rest) = trimmed
+            .strip_prefix("- [")
+            .or_else(|| trimmed.strip_prefix("* ["))
+        else {
             continue;
         };
         let (checked, text) = match rest.as_bytes() {
@@ -25,7 +28,12 @@ pub fn checkboxes(body: &str) -> Vec<Checkbox> {
             [b'x' | b'X', b']', ..] => (true, &rest[2..]),
             _ => continue,
         };
-        res.push(Checkbox { line: idx + 1, indent, checked, text: text.trim().to_owned() });
+        res.push(Checkbox {
+            line: idx + 1,
+            indent,
+            checked,
+            text: text.trim().to_owned(),
+        });
     }
     res
 }
@@ -47,6 +55,14 @@ mod tests {
     fn counts_indented_items_as_subtasks() {
         let body = "- [ ] 1.0 Parent\n  - [x] 1.1 Done\n  - [ ] 1.2 Open\n- [X] 2.0 Other\n    - [X] 2.1 Deep\n- [y] not a box\n";
         assert_eq!(subtask_counts(body), (3, 2));
-        assert_eq!(checkboxes(body)[1], Checkbox { line: 2, indent: 2, checked: true, text: "1.1 Done".into() });
+        assert_eq!(
+            checkboxes(body)[1],
+            Checkbox {
+                line: 2,
+                indent: 2,
+                checked: true,
+                text: "1.1 Done".into()
+            }
+        );
     }
 }

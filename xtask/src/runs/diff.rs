@@ -8,14 +8,29 @@ pub fn unified(rel: &str, old: Option<&[u8]>, new: &[u8]) -> String {
     if old.is_none() {
         res.push_str("new file mode 100644\n");
     }
-    let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(old.unwrap_or_default()), std::str::from_utf8(new)) else {
-        let from = if old.is_some() { format!("a/{rel}") } else { "/dev/null".to_owned() };
+    let (Ok(old_text), Ok(new_text)) = (
+        std::str::from_utf8(old.unwrap_or_default()),
+        std::str::from_utf8(new),
+    ) else {
+        let from = if old.is_some() {
+            format!("a/{rel}")
+        } else {
+            "/dev/null".to_owned()
+        };
         res.push_str(&format!("Binary files {from} and b/{rel} differ\n"));
         return res;
     };
-    let from = if old.is_some() { format!("a/{rel}") } else { "/dev/null".to_owned() };
+    let from = if old.is_some() {
+        format!("a/{rel}")
+    } else {
+        "/dev/null".to_owned()
+    };
     let diff = TextDiff::from_lines(old_text, new_text);
-    let body = diff.unified_diff().context_radius(3).header(&from, &format!("b/{rel}")).to_string();
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&from, &format!("b/{rel}"))
+        .to_string();
     res.push_str(&body);
     if !res.ends_with('\n') {
         res.push('\n');

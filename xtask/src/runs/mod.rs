@@ -33,7 +33,10 @@ impl RunId {
         hasher.write_u128(started.timestamp_nanos_opt().unwrap_or_default() as u128);
         hasher.write_u32(std::process::id());
         let suffix = hasher.finish() as u16;
-        RunId(format!("R-{}-{suffix:04x}", started.format("%Y%m%dT%H%M%SZ")))
+        RunId(format!(
+            "R-{}-{suffix:04x}",
+            started.format("%Y%m%dT%H%M%SZ")
+        ))
     }
 
     /// Validate user input: exactly the shape `new` produces.
@@ -45,7 +48,9 @@ impl RunId {
             && bytes[10] == b'T'
             && bytes[11..17].iter().all(u8::is_ascii_digit)
             && &text[17..19] == "Z-"
-            && bytes[19..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+            && bytes[19..]
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
         if !ok {
             bail!(
                 "`{}` is not a run id: run ids look like R-20261123T101500Z-1a2b (see `cargo xtask runs list`)",
@@ -95,7 +100,10 @@ pub struct Who {
 impl Who {
     /// The name used in history lines: the git identity, else the OS user.
     pub fn display(&self) -> String {
-        self.git.clone().or_else(|| self.os_user.clone()).unwrap_or_else(|| "unknown".to_owned())
+        self.git
+            .clone()
+            .or_else(|| self.os_user.clone())
+            .unwrap_or_else(|| "unknown".to_owned())
     }
 }
 
@@ -161,8 +169,12 @@ impl Recorder {
             (None, Some(email)) => Some(format!("<{email}>")),
             (None, None) => None,
         };
-        let os_user = ["USER", "USERNAME", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
-        let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+        let os_user = ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+        let argv: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let head = repo.head();
         let record = RunRecord {
             id: id.clone(),
@@ -184,8 +196,16 @@ impl Recorder {
             justification: None,
             files: Vec::new(),
         };
-        let mut res = Recorder { id, record, events: Vec::new(), writes: Vec::new() };
-        res.event("run.started", serde_json::json!({ "kind": kind, "task": task }));
+        let mut res = Recorder {
+            id,
+            record,
+            events: Vec::new(),
+            writes: Vec::new(),
+        };
+        res.event(
+            "run.started",
+            serde_json::json!({ "kind": kind, "task": task }),
+        );
         res
     }
 
@@ -204,7 +224,11 @@ impl Recorder {
             Value::Null => Map::new(),
             other => Map::from_iter([("value".to_owned(), other)]),
         };
-        self.events.push(RunEvent { ts: timestamp(Utc::now()), event: name.to_owned(), data });
+        self.events.push(RunEvent {
+            ts: timestamp(Utc::now()),
+            event: name.to_owned(),
+            data,
+        });
     }
 
     /// Plan to write `contents` to `rel`. Writing what is already there is no change.
@@ -243,7 +267,10 @@ impl Recorder {
                 event: "file.written".to_owned(),
                 data: Map::from_iter([
                     ("path".to_owned(), Value::String(rel.clone())),
-                    ("sha256".to_owned(), Value::String(crate::tasks::index::sha256_hex(new))),
+                    (
+                        "sha256".to_owned(),
+                        Value::String(crate::tasks::index::sha256_hex(new)),
+                    ),
                 ]),
             });
             patch.push_str(&diff::unified(rel, old.as_deref(), new));
@@ -253,7 +280,10 @@ impl Recorder {
         self.record.ended = Some(timestamp(ended));
         self.record.exit_code = Some(0);
         self.record.status = Status::Completed;
-        self.event("run.completed", serde_json::json!({ "status": "completed", "files": self.record.files.len() }));
+        self.event(
+            "run.completed",
+            serde_json::json!({ "status": "completed", "files": self.record.files.len() }),
+        );
         let mut events = String::new();
         for event in &self.events {
             events.push_str(&serde_json::to_string(event).unwrap_or_default());
@@ -261,12 +291,27 @@ impl Recorder {
         }
         let mut run_json = serde_json::to_string_pretty(&self.record).unwrap_or_default();
         run_json.push('\n');
-        let mut writes: Vec<FileWrite> =
-            self.writes.into_iter().map(|(rel, _, contents)| FileWrite { rel, contents }).collect();
-        writes.push(FileWrite { rel: format!("{dir}/diff.patch"), contents: patch.into_bytes() });
-        writes.push(FileWrite { rel: format!("{dir}/events.jsonl"), contents: events.into_bytes() });
-        writes.push(FileWrite { rel: format!("{dir}/run.json"), contents: run_json.into_bytes() });
-        Plan { tag: self.id.to_string(), writes }
+        let mut writes: Vec<FileWrite> = self
+            .writes
+            .into_iter()
+            .map(|(rel, _, contents)| FileWrite { rel, contents })
+            .collect();
+        writes.push(FileWrite {
+            rel: format!("{dir}/diff.patch"),
+            contents: patch.into_bytes(),
+        });
+        writes.push(FileWrite {
+            rel: format!("{dir}/events.jsonl"),
+            contents: events.into_bytes(),
+        });
+        writes.push(FileWrite {
+            rel: format!("{dir}/run.json"),
+            contents: run_json.into_bytes(),
+        });
+        Plan {
+            tag: self.id.to_string(),
+            writes,
+        }
     }
 }
 
@@ -287,11 +332,21 @@ pub fn list(repo: &Repo) -> Result<Vec<StoredRun>> {
     };
     let mut res = Vec::new();
     for entry in entries.flatten() {
-        let Ok(id) = RunId::parse(&entry.file_name().to_string_lossy()) else { continue };
-        res.push(StoredRun { record: read_record(repo, &id), id });
+        let Ok(id) = RunId::parse(&entry.file_name().to_string_lossy()) else {
+            continue;
+        };
+        res.push(StoredRun {
+            record: read_record(repo, &id),
+            id,
+        });
     }
     res.sort_by(|a, b| {
-        let started = |run: &StoredRun| run.record.as_ref().map(|r| r.started.clone()).unwrap_or_default();
+        let started = |run: &StoredRun| {
+            run.record
+                .as_ref()
+                .map(|r| r.started.clone())
+                .unwrap_or_default()
+        };
         started(a).cmp(&started(b)).then_with(|| a.id.cmp(&b.id))
     });
     Ok(res)
@@ -300,7 +355,8 @@ pub fn list(repo: &Repo) -> Result<Vec<StoredRun>> {
 fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
     let rel = format!("{}/run.json", id.dir());
     let bytes = std::fs::read(repo.path(&rel)).map_err(|err| format!("{rel}: {err}"))?;
-    serde_json::from_slice(&bytes).map_err(|err| format!("{rel}:{}:{}: {err}", err.line(), err.column()))
+    serde_json::from_slice(&bytes)
+        .map_err(|err| format!("{rel}:{}:{}: {err}", err.line(), err.column()))
 }
 
 /// Read one run: its record and its events (a bad events line is an error naming its line).
@@ -310,10 +366,16 @@ pub fn show(repo: &Repo, id: &RunId) -> Result<(RunRecord, Vec<RunEvent>)> {
     }
     let record = read_record(repo, id).map_err(anyhow::Error::msg)?;
     let rel = format!("{}/events.jsonl", id.dir());
-    let text = std::fs::read_to_string(repo.path(&rel)).with_context(|| format!("reading {rel}"))?;
+    let text =
+        std::fs::read_to_string(repo.path(&rel)).with_context(|| format!("reading {rel}"))?;
     let mut events = Vec::new();
-    for (idx, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let event = serde_json::from_str(line).with_context(|| format!("{rel}:{}: not a JSON event", idx + 1))?;
+    for (idx, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let event = serde_json::from_str(line)
+            .with_context(|| format!("{rel}:{}: not a JSON event", idx + 1))?;
         events.push(event);
     }
     Ok((record, events))
@@ -350,7 +412,13 @@ mod tests {
         assert!(early < late);
         assert!(early.as_str().starts_with("R-20231114T221320Z-"), "{early}");
         assert_eq!(RunId::parse(early.as_str()).unwrap(), early);
-        for bad in ["", "R-1", "../R-20231114T221320Z-abcd", "R-20231114T221320Z-ABCD", "R-20231114T221320Z-abcd/"] {
+        for bad in [
+            "",
+            "R-1",
+            "../R-20231114T221320Z-abcd",
+            "R-20231114T221320Z-ABCD",
+            "R-20231114T221320Z-abcd/",
+        ] {
             assert!(RunId::parse(bad).is_err(), "{bad:?}");
         }
     }

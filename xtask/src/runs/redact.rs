@@ -8,10 +8,23 @@ const REDACTED: &str = "<redacted>";
 
 /// True when a variable or flag name looks like it holds a secret.
 pub fn looks_secret(name: &str) -> bool {
-    let upper = name.trim_start_matches('-').to_ascii_uppercase().replace('-', "_");
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "CREDENTIAL", "AUTH", "PRIVATE_KEY"]
-        .iter()
-        .any(|word| upper.contains(word))
+    let upper = name
+        .trim_start_matches('-')
+        .to_ascii_uppercase()
+        .replace('-', "_");
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "CREDENTIAL",
+        "AUTH",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
         || upper.ends_with("_KEY")
         || upper == "KEY"
 }
@@ -47,18 +60,38 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_names_kept() {
-        let args: Vec<String> =
-            ["xtask", "run", "--token", "abc", "--api-key=xyz", "OPENAI_API_KEY=sk-1", "PATH=/bin", "--title", "keyboard"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let args: Vec<String> = [
+            "xtask",
+            "run",
+            "--token",
+            "abc",
+            "--api-key=xyz",
+            "OPENAI_API_KEY=sk-1",
+            "PATH=/bin",
+            "--title",
+            "keyboard",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(
             argv(&args),
             vec![
-                "xtask", "run", "--token", "<redacted>", "--api-key=<redacted>", "OPENAI_API_KEY=<redacted>",
-                "PATH=/bin", "--title", "keyboard"
+                "xtask",
+                "run",
+                "--token",
+                "<redacted>",
+                "--api-key=<redacted>",
+                "OPENAI_API_KEY=<redacted>",
+                "PATH=/bin",
+                "--title",
+                "keyboard"
             ]
         );
-        assert!(looks_secret("GITHUB_TOKEN") && looks_secret("AWS_SECRET_ACCESS_KEY") && !looks_secret("HOME"));
+        assert!(
+            looks_secret("GITHUB_TOKEN")
+                && looks_secret("AWS_SECRET_ACCESS_KEY")
+                && !looks_secret("HOME")
+        );
     }
 }

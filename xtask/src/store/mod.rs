@@ -72,7 +72,11 @@ const JOURNAL: &str = "journal.json";
 
 /// Take the exclusive state lock, waiting up to `timeout` for another process to release it,
 /// then repair whatever an interrupted commit left behind (reported through `on_repair`).
-pub fn lock(repo: &Repo, timeout: Duration, on_repair: &mut dyn FnMut(String)) -> Result<StateLock> {
+pub fn lock(
+    repo: &Repo,
+    timeout: Duration,
+    on_repair: &mut dyn FnMut(String),
+) -> Result<StateLock> {
     let dir = repo.state_dir();
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("state.lock");
@@ -146,7 +150,12 @@ pub fn commit(repo: &Repo, lock: &StateLock, plan: &Plan) -> Result<()> {
         .iter()
         .map(|w| (w.rel.clone(), temp_name(&w.rel, &plan.tag)))
         .collect();
-    let mut journal = Journal { tag: plan.tag.clone(), state: JournalState::Prepared, entries, created_dirs };
+    let mut journal = Journal {
+        tag: plan.tag.clone(),
+        state: JournalState::Prepared,
+        entries,
+        created_dirs,
+    };
     write_journal(lock, &journal)?;
     fault::point("after-journal");
 
@@ -164,8 +173,10 @@ pub fn commit(repo: &Repo, lock: &StateLock, plan: &Plan) -> Result<()> {
             .truncate(true)
             .open(&path)
             .with_context(|| format!("writing {}", path.display()))?;
-        file.write_all(&write.contents).with_context(|| format!("writing {}", path.display()))?;
-        file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+        file.write_all(&write.contents)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.sync_all()
+            .with_context(|| format!("syncing {}", path.display()))?;
     }
     fault::point("after-temp-write");
 
@@ -229,9 +240,16 @@ fn roll_forward(repo: &Repo, journal: &Journal) -> Result<()> {
         let temp_path = repo.path(temp);
         let target_path = repo.path(target);
         if temp_path.exists() {
-            fs::rename(&temp_path, &target_path)
-                .with_context(|| format!("renaming {} to {}", temp_path.display(), target_path.display()))?;
-            let name = Path::new(target).file_name().map(|n| n.to_string_lossy().into_owned());
+            fs::rename(&temp_path, &target_path).with_context(|| {
+                format!(
+                    "renaming {} to {}",
+                    temp_path.display(),
+                    target_path.display()
+                )
+            })?;
+            let name = Path::new(target)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
             fault::point(&format!("after-rename:{}", name.unwrap_or_default()));
         }
         if let Some(parent) = target_path.parent()
@@ -258,11 +276,16 @@ fn remove_journal(lock: &StateLock) -> Result<()> {
 
 /// Write one file atomically: temp file beside it, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = path.with_file_name(format!(".{file_name}.tmp"));
     let mut file = File::create(&temp).with_context(|| format!("writing {}", temp.display()))?;
-    file.write_all(contents).with_context(|| format!("writing {}", temp.display()))?;
-    file.sync_all().with_context(|| format!("syncing {}", temp.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", temp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", temp.display()))?;
     fs::rename(&temp, path).with_context(|| format!("renaming {}", temp.display()))?;
     if let Some(dir) = path.parent() {
         sync_dir(dir)?;
@@ -287,7 +310,10 @@ fn remove_if_present(path: &Path) -> Result<()> {
 /// `dir/.name.<tag>.tmp` beside the target, so the rename stays on one filesystem.
 fn temp_name(rel: &str, tag: &str) -> String {
     let path = Path::new(rel);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = format!(".{name}.{tag}.tmp");
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) => format!("{}/{temp}", parent.display()),
@@ -299,7 +325,9 @@ fn temp_name(rel: &str, tag: &str) -> String {
 fn check_rel(rel: &str) -> Result<()> {
     let path = Path::new(rel);
     let plain = !rel.is_empty()
-        && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
         && !rel.chars().any(char::is_control);
     if !plain {
         bail!("refusing to write `{rel}`: not a plain path inside the repository");
@@ -313,7 +341,10 @@ mod tests {
 
     #[test]
     fn temp_files_sit_beside_their_target() {
-        assert_eq!(temp_name("tasks/index.json", "R-1"), "tasks/.index.json.R-1.tmp");
+        assert_eq!(
+            temp_name("tasks/index.json", "R-1"),
+            "tasks/.index.json.R-1.tmp"
+        );
         assert_eq!(temp_name("README.md", "R-1"), ".README.md.R-1.tmp");
     }
 

@@ -63,10 +63,18 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
         err
     })?;
     let front = doc.front;
-    let at = |line: usize, message: String| DocError { path: path.to_owned(), line, column: None, message };
+    let at = |line: usize, message: String| DocError {
+        path: path.to_owned(),
+        line,
+        column: None,
+        message,
+    };
     let title = front.title.value.trim().to_owned();
     if title.is_empty() {
-        return Err(at(file_line(&front.title), "title is empty; give the task a one-line title".to_owned()));
+        return Err(at(
+            file_line(&front.title),
+            "title is empty; give the task a one-line title".to_owned(),
+        ));
     }
     if let Some(problem) = title_problem(&title) {
         return Err(at(file_line(&front.title), problem));
@@ -74,7 +82,13 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
     if let Some(priority) = &front.priority
         && priority.value > 9
     {
-        return Err(at(file_line(priority), format!("priority {} is out of range; use 0 (most urgent) to 9", priority.value)));
+        return Err(at(
+            file_line(priority),
+            format!(
+                "priority {} is out of range; use 0 (most urgent) to 9",
+                priority.value
+            ),
+        ));
     }
     let edges = |values: Vec<Spanned<String>>, field: &str| -> Result<Vec<Edge>, DocError> {
         values
@@ -82,7 +96,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
             .map(|value| {
                 let line = file_line(&value);
                 match TaskId::parse(&value.value) {
-                    Ok(_) => Ok(Edge { id: value.value, line }),
+                    Ok(_) => Ok(Edge {
+                        id: value.value,
+                        line,
+                    }),
                     Err(err) => Err(at(line, format!("{field}: {err}"))),
                 }
             })
@@ -90,9 +107,15 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
     };
     Ok(Brief {
         title,
-        milestone: front.milestone.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()),
+        milestone: front
+            .milestone
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty()),
         priority: front.priority.map(|p| p.value),
-        owner: front.owner.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()),
+        owner: front
+            .owner
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty()),
         blocked_by: edges(front.blocked_by, "blocked_by")?,
         blocking: edges(front.blocking, "blocking")?,
         body: doc.body,
@@ -106,13 +129,18 @@ pub fn title_problem(title: &str) -> Option<String> {
         return Some("the title is empty".to_owned());
     }
     if title.contains(['\n', '\r']) {
-        return Some("the title spans several lines; a title is one line (put details in the brief's body)".to_owned());
+        return Some(
+            "the title spans several lines; a title is one line (put details in the brief's body)"
+                .to_owned(),
+        );
     }
     if title.chars().any(char::is_control) {
         return Some("the title holds control characters; use plain text".to_owned());
     }
     if title.chars().count() > 200 {
-        return Some("the title is longer than 200 characters; put details in the brief's body".to_owned());
+        return Some(
+            "the title is longer than 200 characters; put details in the brief's body".to_owned(),
+        );
     }
     None
 }
@@ -170,25 +198,55 @@ mod tests {
             blocked_by: &blocked,
             blocking: &[],
         };
-        let text = render(&id, &fields, "\n# {{title}} ({{id}})\n\n{{ what is the problem? }}\n", "2026-11-23");
+        let text = render(
+            &id,
+            &fields,
+            "\n# {{title}} ({{id}})\n\n{{ what is the problem? }}\n",
+            "2026-11-23",
+        );
         let brief = parse("brief.md", text.as_bytes()).unwrap();
         assert_eq!(brief.title, fields.title);
         assert_eq!(brief.milestone.as_deref(), Some("M2"));
         assert_eq!(brief.owner.as_deref(), Some("O'Brien"));
-        assert_eq!(brief.blocked_by, vec![Edge { id: "T-0001-a".into(), line: 6 }]);
-        assert!(brief.body.contains("# Say \"hi\": 🎉 # not a comment (T-0003-x)"));
+        assert_eq!(
+            brief.blocked_by,
+            vec![Edge {
+                id: "T-0001-a".into(),
+                line: 6
+            }]
+        );
+        assert!(
+            brief
+                .body
+                .contains("# Say \"hi\": 🎉 # not a comment (T-0003-x)")
+        );
         assert!(brief.body.contains("{{ what is the problem? }}"));
     }
 
     #[test]
     fn edges_and_titles_are_validated_with_lines() {
-        let err = parse("b.md", b"---\ntitle: x\nblocked_by:\n  - T-0001-a\n  - ../../etc\n---\n").unwrap_err();
+        let err = parse(
+            "b.md",
+            b"---\ntitle: x\nblocked_by:\n  - T-0001-a\n  - ../../etc\n---\n",
+        )
+        .unwrap_err();
         assert_eq!(err.line, 5);
-        assert!(err.message.starts_with("blocked_by: `../../etc` is not a task id"), "{err}");
+        assert!(
+            err.message
+                .starts_with("blocked_by: `../../etc` is not a task id"),
+            "{err}"
+        );
         let err = parse("b.md", b"---\ntitle: \"two\\nlines\"\n---\n").unwrap_err();
-        assert_eq!((err.line, err.message.contains("several lines")), (2, true), "{err}");
+        assert_eq!(
+            (err.line, err.message.contains("several lines")),
+            (2, true),
+            "{err}"
+        );
         let err = parse("b.md", b"---\ntitle: x\npriority: 12\n---\n").unwrap_err();
-        assert_eq!(err.to_string(), "b.md:3: priority 12 is out of range; use 0 (most urgent) to 9");
+        assert_eq!(
+            err.to_string(),
+            "b.md:3: priority 12 is out of range; use 0 (most urgent) to 9"
+        );
         let err = parse("b.md", b"---\ntitle: x\nowner: [a\n---\n").unwrap_err();
         assert!(err.message.ends_with(FIELDS_HELP), "{err}");
     }

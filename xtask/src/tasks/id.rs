@@ -38,7 +38,11 @@ impl TaskId {
 
     /// The number after `T-`.
     pub fn number(&self) -> u32 {
-        self.0[2..].split('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+        self.0[2..]
+            .split('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -49,22 +53,32 @@ impl fmt::Display for TaskId {
 }
 
 fn is_valid(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("T-") else { return false };
+    let Some(rest) = text.strip_prefix("T-") else {
+        return false;
+    };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let Some(slug) = rest[digits..].strip_prefix('-') else { return false };
+    let Some(slug) = rest[digits..].strip_prefix('-') else {
+        return false;
+    };
     text.len() <= MAX_LEN
         && digits >= 4
         && rest[..digits].parse::<u32>().is_ok()
         && !slug.is_empty()
         && slug.split('-').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
 /// A slug of at most 40 characters from the ASCII letters and digits of `title`.
 pub fn slugify(title: &str) -> String {
     let mut res = String::new();
-    for word in title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let word = word.to_ascii_lowercase();
         if !res.is_empty() && res.len() + 1 + word.len() > 40 {
             break;
@@ -74,7 +88,11 @@ pub fn slugify(title: &str) -> String {
         }
         res.push_str(&word[..word.len().min(40)]);
     }
-    if res.is_empty() { "task".to_owned() } else { res }
+    if res.is_empty() {
+        "task".to_owned()
+    } else {
+        res
+    }
 }
 
 #[cfg(test)]
@@ -92,8 +110,21 @@ mod tests {
     #[test]
     fn rejects_hostile_ids() {
         for bad in [
-            "", "T-0001", "T-001-short", "T-0001-", "T-0001-a/b", "../../etc", "T-0001-..", "T-0001-a b",
-            "T-0001-a\nb", "T-0001-A", "T-0001-a--b", "T-0001--a", "t-0001-a", "T-0001-é", "T-0001-a\0",
+            "",
+            "T-0001",
+            "T-001-short",
+            "T-0001-",
+            "T-0001-a/b",
+            "../../etc",
+            "T-0001-..",
+            "T-0001-a b",
+            "T-0001-a\nb",
+            "T-0001-A",
+            "T-0001-a--b",
+            "T-0001--a",
+            "t-0001-a",
+            "T-0001-é",
+            "T-0001-a\0",
             "T-99999999999-a",
         ] {
             assert!(TaskId::parse(bad).is_err(), "{bad:?} was accepted");

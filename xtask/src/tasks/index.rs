@@ -86,7 +86,11 @@ struct VersionProbe {
 
 impl Index {
     pub fn empty() -> Index {
-        Index { schema: "./index.schema.json".to_owned(), schema_version: SCHEMA_VERSION, tasks: BTreeMap::new() }
+        Index {
+            schema: "./index.schema.json".to_owned(),
+            schema_version: SCHEMA_VERSION,
+            tasks: BTreeMap::new(),
+        }
     }
 
     /// The file's text: pretty JSON and a final newline.
@@ -98,11 +102,16 @@ impl Index {
 
     /// Parse and validate the bytes of tasks/index.json.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index> {
-        const FIX: &str = "nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/";
+        const FIX: &str =
+            "nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/";
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(err) => {
-                let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+                let line = bytes[..err.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
                 bail!("{INDEX_PATH}:{line}: not valid UTF-8; {FIX}");
             }
         };
@@ -121,8 +130,19 @@ impl Index {
                          update xtask (git pull), nothing was changed"
                     );
                 }
-                let what = if err.is_eof() { "truncated or incomplete JSON" } else { "invalid index" };
-                bail!("{INDEX_PATH}:{}:{}: {what}: {err}; {FIX}", err.line(), err.column());
+                let what = if err.is_eof() {
+                    "truncated or incomplete JSON"
+                } else {
+                    "invalid index"
+                };
+                let full = err.to_string();
+                let suffix = format!(" at line {} column {}", err.line(), err.column());
+                let message = full.strip_suffix(&suffix).unwrap_or(&full);
+                bail!(
+                    "{INDEX_PATH}:{}:{}: {what}: {message}; {FIX}",
+                    err.line(),
+                    err.column()
+                );
             }
         };
         if index.schema_version != SCHEMA_VERSION {
@@ -134,11 +154,17 @@ impl Index {
                     index.schema_version
                 );
             }
-            bail!("{INDEX_PATH}:{line}: schema_version {} is not supported; {FIX}", index.schema_version);
+            bail!(
+                "{INDEX_PATH}:{line}: schema_version {} is not supported; {FIX}",
+                index.schema_version
+            );
         }
         for id in index.tasks.keys() {
             if let Err(err) = TaskId::parse(id) {
-                bail!("{INDEX_PATH}:{}: {err}; {FIX}", line_containing(text, &format!("\"{id}\"")));
+                bail!(
+                    "{INDEX_PATH}:{}: {err}; {FIX}",
+                    line_containing(text, &format!("\"{id}\""))
+                );
             }
         }
         Ok(index)
@@ -161,7 +187,9 @@ fn conflict_marker_line(text: &str) -> Option<usize> {
 }
 
 fn line_containing(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map_or(1, |idx| idx + 1)
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |idx| idx + 1)
 }
 
 /// Lowercase hex sha256.
@@ -195,19 +223,59 @@ mod tests {
 
     #[test]
     fn broken_files_name_line_and_column() {
-        let err = Index::from_bytes(b"{\n  \"schema_version\": 1,\n  \"tasks\": {\n").unwrap_err().to_string();
-        assert!(err.starts_with("tasks/index.json:4:0: truncated or incomplete JSON"), "{err}");
-        let err = Index::from_bytes(b"{\n<<<<<<< HEAD\n").unwrap_err().to_string();
-        assert!(err.starts_with("tasks/index.json:2: unresolved git merge conflict"), "{err}");
+        let err = Index::from_bytes(b"{\n  \"schema_version\": 1,\n  \"tasks\": {\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("tasks/index.json:4:0: truncated or incomplete JSON"),
+            "{err}"
+        );
+        let err = Index::from_bytes(
+            b"{\"$schema\":\"x\",\"schema_version\":1,\"tasks\":{\"T-0001-a\":{}}}",
+        );
+        let err = err.unwrap_err().to_string();
+        assert!(
+            err.starts_with("tasks/index.json:1:56: invalid index: missing field `title`;"),
+            "{err}"
+        );
+        let err = Index::from_bytes(b"{\n<<<<<<< HEAD\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("tasks/index.json:2: unresolved git merge conflict"),
+            "{err}"
+        );
         let newer = b"{\"$schema\":\"x\",\"schema_version\":2,\"tasks\":{},\"shiny\":true}";
         let err = Index::from_bytes(newer).unwrap_err().to_string();
-        assert!(err.contains("schema_version 2 is newer than this toolkit understands (1)"), "{err}");
-        let err = Index::from_bytes(b"{\"$schema\":\"x\",\"schema_version\":1,\"tasks\":{\"../x\":{}}}").unwrap_err();
+        assert!(
+            err.contains("schema_version 2 is newer than this toolkit understands (1)"),
+            "{err}"
+        );
+        let mut index = Index::empty();
+        let entry = TaskEntry {
+            title: "x".into(),
+            phase: Phase::Scaffold,
+            milestone: None,
+            priority: None,
+            owner: None,
+            blocked_by: vec![],
+            blocking: vec![],
+            artifacts: BTreeMap::new(),
+            approvals: vec![],
+            history: vec![],
+            triggers: vec![],
+            subtasks: Subtasks::default(),
+        };
+        index.tasks.insert("../x".to_owned(), entry);
+        let err = Index::from_bytes(index.to_text().as_bytes()).unwrap_err();
         assert!(err.to_string().contains("is not a task id"), "{err}");
     }
 
     #[test]
     fn sha256_matches_a_known_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

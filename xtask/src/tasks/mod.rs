@@ -72,8 +72,12 @@ pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
         if SHARED_DIRS.contains(&name) || name.starts_with('.') {
             continue;
         }
-        let id = TaskId::parse(name)
-            .map_err(|err| anyhow!("tasks/{}/: not a task folder: {err}; rename it or move it out of tasks/", name.escape_debug()))?;
+        let id = TaskId::parse(name).map_err(|err| {
+            anyhow!(
+                "tasks/{}/: not a task folder: {err}; rename it or move it out of tasks/",
+                name.escape_debug()
+            )
+        })?;
         res.push(id);
     }
     res.sort();
@@ -103,15 +107,31 @@ pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
     };
     let mut artifacts = BTreeMap::new();
     let mut subtasks = Subtasks::default();
-    artifacts.insert("brief".to_owned(), Artifact { path: brief_rel, sha256: sha256_hex(&brief_bytes) });
-    for (key, file) in [("prd", "prd.md"), ("tasks", "tasks.md"), ("plan", "plan.md")] {
+    artifacts.insert(
+        "brief".to_owned(),
+        Artifact {
+            path: brief_rel,
+            sha256: sha256_hex(&brief_bytes),
+        },
+    );
+    for (key, file) in [
+        ("prd", "prd.md"),
+        ("tasks", "tasks.md"),
+        ("plan", "plan.md"),
+    ] {
         let rel = format!("tasks/{id}/{file}");
         if let Ok(bytes) = std::fs::read(repo.path(&rel)) {
             if key == "tasks" {
                 let (total, done) = markdown::subtask_counts(&String::from_utf8_lossy(&bytes));
                 subtasks = Subtasks { total, done };
             }
-            artifacts.insert(key.to_owned(), Artifact { path: rel, sha256: sha256_hex(&bytes) });
+            artifacts.insert(
+                key.to_owned(),
+                Artifact {
+                    path: rel,
+                    sha256: sha256_hex(&bytes),
+                },
+            );
         }
     }
     if let Ok(entries) = std::fs::read_dir(repo.path(format!("tasks/{id}/specs"))) {
@@ -120,12 +140,25 @@ pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
             let name = name.to_string_lossy();
             if let Some(area) = name.strip_suffix(".md") {
                 let rel = format!("tasks/{id}/specs/{name}");
-                let bytes = std::fs::read(entry.path()).with_context(|| format!("reading {rel}"))?;
-                artifacts.insert(format!("spec:{area}"), Artifact { path: rel, sha256: sha256_hex(&bytes) });
+                let bytes =
+                    std::fs::read(entry.path()).with_context(|| format!("reading {rel}"))?;
+                artifacts.insert(
+                    format!("spec:{area}"),
+                    Artifact {
+                        path: rel,
+                        sha256: sha256_hex(&bytes),
+                    },
+                );
             }
         }
     }
-    Ok(TaskSource { id: id.clone(), brief, history, artifacts, subtasks })
+    Ok(TaskSource {
+        id: id.clone(),
+        brief,
+        history,
+        artifacts,
+        subtasks,
+    })
 }
 
 /// Read every task folder.
@@ -168,7 +201,11 @@ pub fn build_index(sources: &[TaskSource]) -> Result<Index> {
     }
     let line_of = |task: &str, field: &str, missing: &str| {
         let source = sources.iter().find(|s| s.id.as_str() == task)?;
-        let edges = if field == "blocked_by" { &source.brief.blocked_by } else { &source.brief.blocking };
+        let edges = if field == "blocked_by" {
+            &source.brief.blocked_by
+        } else {
+            &source.brief.blocking
+        };
         edges.iter().find(|e| e.id == missing).map(|e| e.line)
     };
     check_graph(&res, &line_of)?;
@@ -200,7 +237,11 @@ pub fn check_graph<'a>(
     let nodes = nodes(index);
     match Graph::build(&nodes) {
         Ok(graph) => Ok((nodes, graph)),
-        Err(GraphError::Unknown { task, field, missing }) => {
+        Err(GraphError::Unknown {
+            task,
+            field,
+            missing,
+        }) => {
             let path = brief_path(&task);
             let location = match line_of(&task, field, &missing) {
                 Some(line) => format!("{path}:{line}"),
@@ -212,7 +253,10 @@ pub fn check_graph<'a>(
             )
         }
         Err(GraphError::Cycle { path }) => {
-            let steps: Vec<String> = path.iter().map(|id| format!("{id} ({})", brief_path(id))).collect();
+            let steps: Vec<String> = path
+                .iter()
+                .map(|id| format!("{id} ({})", brief_path(id)))
+                .collect();
             bail!(
                 "the task graph has a cycle (each task must be done before the next): {}; \
                  remove one of these edges from blocked_by / blocking in those briefs",
@@ -227,7 +271,11 @@ pub fn line_from_brief(repo: &Repo) -> impl Fn(&str, &str, &str) -> Option<usize
     move |task: &str, field: &str, missing: &str| {
         let rel = brief_path(task);
         let brief = brief::parse(&rel, &std::fs::read(repo.path(&rel)).ok()?).ok()?;
-        let edges = if field == "blocked_by" { brief.blocked_by } else { brief.blocking };
+        let edges = if field == "blocked_by" {
+            brief.blocked_by
+        } else {
+            brief.blocking
+        };
         edges.into_iter().find(|e| e.id == missing).map(|e| e.line)
     }
 }

@@ -3,7 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A task's place in the SOP (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Scaffold,
@@ -16,8 +28,15 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] =
-        [Phase::Scaffold, Phase::Prd, Phase::Tasks, Phase::Spec, Phase::Plan, Phase::Implement, Phase::Done];
+    pub const ALL: [Phase; 7] = [
+        Phase::Scaffold,
+        Phase::Prd,
+        Phase::Tasks,
+        Phase::Spec,
+        Phase::Plan,
+        Phase::Implement,
+        Phase::Done,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -59,12 +78,18 @@ impl Phase {
     /// What a person does in this phase, in one sentence.
     pub fn todo(self) -> &'static str {
         match self {
-            Phase::Scaffold => "fill in brief.md: the problem, who has it, and what done looks like",
+            Phase::Scaffold => {
+                "fill in brief.md: the problem, who has it, and what done looks like"
+            }
             Phase::Prd => {
                 "write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved"
             }
-            Phase::Tasks => "write tasks.md: parent tasks with checkbox sub-tasks, each naming its `Files:`",
-            Phase::Spec => "write or refresh the specs of every trigger area the task's files touch",
+            Phase::Tasks => {
+                "write tasks.md: parent tasks with checkbox sub-tasks, each naming its `Files:`"
+            }
+            Phase::Spec => {
+                "write or refresh the specs of every trigger area the task's files touch"
+            }
             Phase::Plan => "write plan.md with Steps, Validation and Rollback",
             Phase::Implement => "implement the sub-tasks, checking each off with its evidence",
             Phase::Done => "nothing: the task is done",
