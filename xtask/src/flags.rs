@@ -99,6 +99,7 @@ pub struct TaskNew {
 /// List every task with its phase, milestone, priority and open blockers.
 #[derive(Debug, Args)]
 pub struct TaskList {
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -110,6 +111,7 @@ pub struct TaskList {
 /// M10; tasks without a milestone last), then priority (0 first; none last), then task ID.
 #[derive(Debug, Args)]
 pub struct TaskNext {
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -125,6 +127,7 @@ pub enum PhaseCmd {
 pub struct PhaseStatus {
     /// Task ID (default: all tasks).
     pub id: Option<String>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -138,6 +141,7 @@ pub struct PhaseStatus {
 pub struct PhaseNext {
     /// Task ID (default: the next actionable task).
     pub id: Option<String>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -173,6 +177,7 @@ pub enum RunsCmd {
 /// List run records, oldest first.
 #[derive(Debug, Args)]
 pub struct RunsList {
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -182,6 +187,7 @@ pub struct RunsList {
 pub struct RunsShow {
     /// Run ID, like R-20261123T101500Z-1a2b.
     pub id: String,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -199,6 +205,7 @@ pub struct RunsDiff {
 /// Print the governance configuration in force, defaults filled in.
 #[derive(Debug, Args)]
 pub struct Config {
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }

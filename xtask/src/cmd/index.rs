@@ -33,7 +33,7 @@ impl flags::IndexRebuild {
         let was_unreadable = old
             .as_deref()
             .is_some_and(|bytes| Index::from_bytes(bytes).is_err());
-        let mut recorder = Recorder::start(&ctx.repo, "index.rebuild", None);
+        let mut recorder = Recorder::start(&ctx.repo, &lock, "index.rebuild", None);
         recorder.write(&ctx.repo, INDEX_PATH, text)?;
         recorder.event(
             "index.rebuilt",

@@ -37,7 +37,7 @@ impl flags::Init {
         };
         let ctx = Ctx::at(repo)?;
         let lock = ctx.lock()?;
-        let mut recorder = Recorder::start(&ctx.repo, "init", None);
+        let mut recorder = Recorder::start(&ctx.repo, &lock, "init", None);
         for (rel, contents) in templates::layout() {
             if ctx.repo.path(rel).exists() {
                 continue;

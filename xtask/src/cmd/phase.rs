@@ -192,14 +192,9 @@ impl flags::PhaseNext {
             }
             text.push_str(&report::render_human(&findings));
             if let Some(index) = &index {
-                text.push_str(&describe_next(index, task.as_deref()));
-                if let Some(id) = &task
-                    && index.tasks[id].phase != Phase::Scaffold
-                {
-                    text.push_str(&format!(
-                        "\n  note:  this version checks Phase 0 only; the gates of {} and later are not built yet",
-                        Phase::Prd.label()
-                    ));
+                match task.as_deref() {
+                    Some(id) if !failed => text.push_str(&describe_passed(index, id)),
+                    _ => text.push_str(&describe_next(index, task.as_deref())),
                 }
             }
             if failed {
@@ -214,6 +209,29 @@ impl flags::PhaseNext {
         }
         Ok(if failed { Outcome::No } else { Outcome::Ok })
     }
+}
+
+/// What to say when the task's current phase has nothing left to fix.
+fn describe_passed(index: &Index, id: &str) -> String {
+    let entry = &index.tasks[id];
+    let phase = entry.phase;
+    let mut res = format!("task: {id} — {}\n", entry.title);
+    res.push_str(&format!(
+        "  {} ({}): every check this version knows passed\n",
+        phase.label(),
+        phase.name()
+    ));
+    match Phase::ALL.iter().find(|p| **p > phase) {
+        Some(next) => res.push_str(&format!(
+            "  next:  {} ({}): moving tasks past Phase 0 is not built in this version yet; \
+             the task stays in {} (see `cargo xtask phase status {id}`)",
+            next.label(),
+            next.name(),
+            phase.name()
+        )),
+        None => res.push_str("  the task is done"),
+    }
+    res
 }
 
 /// The repository layout every phase relies on.

@@ -54,7 +54,7 @@ impl flags::TaskNew {
         let template_body = front_matter::split(templates::BRIEF_PATH, &template)
             .map_or(template.as_str(), |p| p.body);
 
-        let mut recorder = Recorder::start(&ctx.repo, "task.new", Some(id.as_str()));
+        let mut recorder = Recorder::start(&ctx.repo, &lock, "task.new", Some(id.as_str()));
         let fields = NewBrief {
             title: self.title.trim(),
             milestone: self.milestone.as_deref().map(str::trim),

@@ -189,6 +189,7 @@ fn plain_message(message: &str, key: Option<&str>) -> String {
     let expected = match message {
         "invalid u8" | "invalid u16" | "invalid u32" | "invalid u64" => Some("a whole number"),
         "expected string scalar" => Some("a single text value (wrap it in double quotes)"),
+        "expected sequence start" => Some("a list, like [T-0001-first, T-0002-second]"),
         _ => None,
     };
     match (expected, key) {

@@ -10,7 +10,6 @@ pub mod diff;
 pub mod redact;
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,25 +17,28 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::repo::Repo;
-use crate::store::{FileWrite, Plan};
+use crate::store::{FileWrite, Plan, StateLock};
 
 /// Where run folders live, relative to the repository root.
 pub const RUNS_DIR: &str = ".runs";
 
-/// `R-20261123T101500Z-1a2b`: sorts by start time (to the second), then a random suffix.
+/// `R-20261123T101500Z-1a2b`: the start time to the second, then the fraction of that second in
+/// 1/65536ths, so ids sort by start time; a clash moves the suffix up until the folder is free.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RunId(String);
 
 impl RunId {
-    pub fn new(started: DateTime<Utc>) -> RunId {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(started.timestamp_nanos_opt().unwrap_or_default() as u128);
-        hasher.write_u32(std::process::id());
-        let suffix = hasher.finish() as u16;
-        RunId(format!(
-            "R-{}-{suffix:04x}",
-            started.format("%Y%m%dT%H%M%SZ")
-        ))
+    /// The first id at or after `started` that `taken` does not claim.
+    pub fn new(started: DateTime<Utc>, taken: impl Fn(&RunId) -> bool) -> RunId {
+        let second = started.format("%Y%m%dT%H%M%SZ");
+        let mut fraction = (u64::from(started.timestamp_subsec_nanos()) << 16) / 1_000_000_000;
+        loop {
+            let id = RunId(format!("R-{second}-{:04x}", fraction.min(0xffff)));
+            if fraction >= 0xffff || !taken(&id) {
+                return id;
+            }
+            fraction += 1;
+        }
     }
 
     /// Validate user input: exactly the shape `new` produces.
@@ -159,10 +161,11 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 impl Recorder {
-    /// Start recording a run of `kind` (about `task`, if any).
-    pub fn start(repo: &Repo, kind: &str, task: Option<&str>) -> Recorder {
+    /// Start recording a run of `kind` (about `task`, if any). The id is allocated while the
+    /// state lock is held, so two commands never pick the same run folder.
+    pub fn start(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> Recorder {
         let now = Utc::now();
-        let id = RunId::new(now);
+        let id = RunId::new(now, |id| repo.path(&id.dir()).exists());
         let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
             (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
             (Some(name), None) => Some(name),
@@ -407,10 +410,18 @@ mod tests {
 
     #[test]
     fn run_ids_sort_by_time_and_validate() {
-        let early = RunId::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
-        let late = RunId::new(DateTime::from_timestamp(1_700_000_001, 0).unwrap_or_default());
-        assert!(early < late);
-        assert!(early.as_str().starts_with("R-20231114T221320Z-"), "{early}");
+        let at = |secs, nanos| DateTime::from_timestamp(secs, nanos).unwrap_or_default();
+        let free = |_: &RunId| false;
+        let early = RunId::new(at(1_700_000_000, 0), free);
+        let later_same_second = RunId::new(at(1_700_000_000, 500_000_000), free);
+        let late = RunId::new(at(1_700_000_001, 0), free);
+        assert_eq!(early.as_str(), "R-20231114T221320Z-0000");
+        assert_eq!(later_same_second.as_str(), "R-20231114T221320Z-8000");
+        assert!(early < later_same_second && later_same_second < late);
+        let clash = RunId::new(at(1_700_000_000, 500_000_000), |id| {
+            id.as_str().ends_with("8000")
+        });
+        assert_eq!(clash.as_str(), "R-20231114T221320Z-8001");
         assert_eq!(RunId::parse(early.as_str()).unwrap(), early);
         for bad in [
             "",

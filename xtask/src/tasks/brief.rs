@@ -59,7 +59,12 @@ fn file_line<T>(value: &Spanned<T>) -> usize {
 /// Parse and validate the bytes of `path`.
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
     let doc = front_matter::parse::<BriefFront>(path, bytes).map_err(|mut err| {
-        err.message = format!("{}; {FIELDS_HELP}", err.message);
+        // The field list helps with a wrong or missing field, not with encoding or fences.
+        let about_fields =
+            !err.message.starts_with("not valid UTF-8") && !err.message.contains("never closed");
+        if about_fields {
+            err.message = format!("{}; {FIELDS_HELP}", err.message);
+        }
         err
     })?;
     let front = doc.front;

@@ -66,7 +66,7 @@ pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
         let Some(name) = std::str::from_utf8(name.as_bytes()).ok() else {
             bail!(
                 "tasks/{}: a folder whose name is not UTF-8; task folders are named like T-0001-slug: rename or remove it",
-                name.to_string_lossy()
+                name.as_bytes().escape_ascii()
             );
         };
         if SHARED_DIRS.contains(&name) || name.starts_with('.') {

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, real git repositories in temp dirs, the real `xtask` binary.
+
+mod bad_input;
+mod help;
+mod runs;
+mod store;
+mod support;
+mod tasks;
+mod tidy;

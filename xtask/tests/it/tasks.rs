@@ -1,0 +1,348 @@
+//! init, task new / list / next, phase status / next: the everyday flow, with goldens.
+
+use expect_test::expect;
+use serde_json::Value;
+
+use crate::support::{TestRepo, brief};
+
+#[test]
+fn init_creates_the_layout_once() {
+    let repo = TestRepo::new();
+    let first = repo.run(&["init"]).ok();
+    expect![[r#"
+        exit 0
+        initialised [ROOT]:
+          created tasks/specs/README.md
+          created tasks/index.schema.json
+          created docs/README.md
+          created patterns/templates/brief.md
+          created adapters/README.md
+          created .githooks/README.md
+          created .runs/.gitignore
+          created tasks/index.json
+          created .gitattributes
+        recorded as run R-[RUN]
+        next: cargo xtask task new "<title>"
+    "#]]
+    .assert_eq(&first.both());
+    let before = repo.snapshot();
+    let second = repo.run(&["init"]).ok();
+    expect![[r#"
+        exit 0
+        [ROOT]: already initialised, nothing to do
+    "#]]
+    .assert_eq(&second.both());
+    assert_eq!(before, repo.snapshot(), "a second init changed files");
+    assert_eq!(repo.run_ids().len(), 1, "a no-op init recorded a run");
+}
+
+#[test]
+fn init_keeps_existing_files_and_adds_missing_lines() {
+    let repo = TestRepo::new()
+        .file("docs/README.md", "our own docs\n")
+        .file(".gitattributes", "*.png binary\n");
+    repo.run(&["init"]).ok();
+    assert_eq!(repo.read("docs/README.md"), "our own docs\n");
+    let attributes = repo.read(".gitattributes");
+    assert!(attributes.starts_with("*.png binary\n"), "{attributes}");
+    assert!(
+        attributes.contains("tasks/*/history.jsonl merge=union"),
+        "{attributes}"
+    );
+}
+
+#[test]
+fn init_with_path_creates_a_git_repository() {
+    let repo = TestRepo::new();
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target = outside.path().join("fresh project");
+    let run = repo
+        .run(&[
+            "init",
+            "--path",
+            target.to_str().expect("utf-8 path"),
+            "--json",
+        ])
+        .ok();
+    assert!(
+        run.json()["created"]
+            .as_array()
+            .is_some_and(|c| c.len() > 5),
+        "{}",
+        run.both()
+    );
+    assert!(target.join(".git").exists());
+    assert!(target.join("tasks/index.json").is_file());
+    assert!(target.join(".runs/.gitignore").is_file());
+}
+
+#[test]
+fn task_new_writes_a_brief_and_registers_it() {
+    let repo = TestRepo::initialised();
+    let run = repo.run(&[
+        "task",
+        "new",
+        "Rate-limit the login endpoint",
+        "--milestone",
+        "M1",
+        "--priority",
+        "2",
+    ]);
+    expect![[r#"
+        exit 0
+        created T-0001-rate-limit-the-login-endpoint: tasks/T-0001-rate-limit-the-login-endpoint/brief.md
+        recorded as run R-[RUN]
+        next: fill in the brief, then `cargo xtask phase next T-0001-rate-limit-the-login-endpoint`
+    "#]]
+    .assert_eq(&run.both());
+    let brief = repo.normalise(&repo.read("tasks/T-0001-rate-limit-the-login-endpoint/brief.md"));
+    expect![[r#"
+        ---
+        title: "Rate-limit the login endpoint"
+        milestone: "M1"
+        priority: 2
+        blocked_by: []
+        blocking: []
+        ---
+
+        # Rate-limit the login endpoint
+
+        Task `T-0001-rate-limit-the-login-endpoint`, created [DATE]. Phase 0 (scaffold): replace every placeholder in double
+        braces below with the real text, then run `cargo xtask phase next T-0001-rate-limit-the-login-endpoint`.
+
+        ## Problem
+
+        {{ What is wrong or missing today, and who has the problem? }}
+
+        ## Context
+
+        {{ Links, prior decisions, the parts of the code this will touch. }}
+
+        ## Done looks like
+
+        {{ How we will know the task is finished: observable behaviour, numbers if any. }}
+    "#]]
+    .assert_eq(&brief);
+    let index: Value = serde_json::from_str(&repo.read("tasks/index.json")).expect("index is JSON");
+    let entry = &index["tasks"]["T-0001-rate-limit-the-login-endpoint"];
+    assert_eq!(entry["phase"], "scaffold");
+    assert_eq!(entry["milestone"], "M1");
+    assert_eq!(entry["priority"], 2);
+    assert_eq!(entry["history"][0]["to"], "scaffold");
+    assert_eq!(entry["history"][0]["by"], "Test User <test@example.com>");
+}
+
+#[test]
+fn titles_with_quotes_newlines_and_emoji() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", r#"Say "hi" \ to 🎉 users: now"#])
+        .ok();
+    let index: Value = serde_json::from_str(&repo.read("tasks/index.json")).expect("index is JSON");
+    let (id, entry) = index["tasks"]
+        .as_object()
+        .and_then(|t| t.iter().next())
+        .expect("one task");
+    assert_eq!(id, "T-0001-say-hi-to-users-now");
+    assert_eq!(entry["title"], r#"Say "hi" \ to 🎉 users: now"#);
+    // The brief's title survives the YAML round trip.
+    repo.run(&["index", "rebuild", "--check"]).ok();
+
+    let before = repo.snapshot();
+    let run = repo.run(&["task", "new", "two\nlines"]).code(2);
+    expect![[r#"
+        exit 2
+        --- stderr
+        error: the title spans several lines; a title is one line (put details in the brief's body)
+    "#]]
+    .assert_eq(&run.both());
+    let run = repo.run(&["task", "new", "  "]).code(2);
+    assert!(run.stderr.contains("title is empty"), "{}", run.both());
+    assert_eq!(before, repo.snapshot());
+}
+
+#[test]
+fn next_follows_milestone_then_priority_then_id() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "no milestone", "--priority", "0"])
+        .ok();
+    repo.run(&[
+        "task",
+        "new",
+        "m10 urgent",
+        "--milestone",
+        "M10",
+        "--priority",
+        "0",
+    ])
+    .ok();
+    repo.run(&[
+        "task",
+        "new",
+        "m2 later",
+        "--milestone",
+        "M2",
+        "--priority",
+        "5",
+    ])
+    .ok();
+    repo.run(&[
+        "task",
+        "new",
+        "m2 sooner",
+        "--milestone",
+        "M2",
+        "--priority",
+        "1",
+    ])
+    .ok();
+    repo.run(&[
+        "task",
+        "new",
+        "m2 blocked",
+        "--milestone",
+        "M2",
+        "--priority",
+        "0",
+        "--blocked-by",
+        "T-0001-no-milestone",
+    ])
+    .ok();
+    let next = repo.run(&["task", "next", "--json"]).ok().json();
+    assert_eq!(next["next"]["id"], "T-0004-m2-sooner");
+    let list = repo.run(&["task", "list"]).ok();
+    expect![[r#"
+        exit 0
+        ID                   PHASE      MILESTONE  PRI  TITLE                                     STATE
+        T-0001-no-milestone  scaffold   -          0    no milestone                              ready
+        T-0002-m10-urgent    scaffold   M10        0    m10 urgent                                ready
+        T-0003-m2-later      scaffold   M2         5    m2 later                                  ready
+        T-0004-m2-sooner     scaffold   M2         1    m2 sooner                                 ready
+        T-0005-m2-blocked    scaffold   M2         0    m2 blocked                                blocked by T-0001-no-milestone
+    "#]]
+    .assert_eq(&list.both());
+    let text = repo.run(&["task", "next"]).ok();
+    expect![[r#"
+        exit 0
+        next: T-0004-m2-sooner — m2 sooner
+          phase: Phase 0 (scaffold): fill in brief.md: the problem, who has it, and what done looks like
+          file:  tasks/T-0004-m2-sooner/brief.md
+          then:  cargo xtask phase next T-0004-m2-sooner
+    "#]]
+    .assert_eq(&text.both());
+}
+
+#[test]
+fn blocking_edges_count_like_blocked_by() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "second", "--priority", "0"]).ok();
+    repo.run(&[
+        "task",
+        "new",
+        "first",
+        "--priority",
+        "9",
+        "--blocking",
+        "T-0001-second",
+    ])
+    .ok();
+    let next: Value = repo.run(&["task", "next", "--json"]).ok().json();
+    assert_eq!(next["next"]["id"], "T-0002-first");
+}
+
+#[test]
+fn phase_next_lists_every_unmet_criterion_then_passes() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Cache the build"]).ok();
+    let run = repo.run(&["phase", "next"]).code(1);
+    expect![[r#"
+        exit 1
+        3 unmet criteria:
+        tasks/T-0001-cache-the-build/brief.md:14: error[scaffold/placeholder]: template placeholder left: {{ What is wrong or missing today, and who has the problem? }}
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+        tasks/T-0001-cache-the-build/brief.md:18: error[scaffold/placeholder]: template placeholder left: {{ Links, prior decisions, the parts of the code this will touch. }}
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+        tasks/T-0001-cache-the-build/brief.md:22: error[scaffold/placeholder]: template placeholder left: {{ How we will know the task is finished: observable behaviour, numbers if any. }}
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+        next: T-0001-cache-the-build — Cache the build
+          phase: Phase 0 (scaffold): fill in brief.md: the problem, who has it, and what done looks like
+          file:  tasks/T-0001-cache-the-build/brief.md
+          then:  cargo xtask phase next T-0001-cache-the-build
+        re-check: cargo xtask phase next T-0001-cache-the-build
+    "#]]
+    .assert_eq(&run.both());
+    let json: Value = repo.run(&["phase", "next", "--json"]).code(1).json();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["findings"][0]["line"], 14);
+
+    repo.write(
+        "tasks/T-0001-cache-the-build/brief.md",
+        brief("title: \"Cache the build\"\npriority: 5\n"),
+    );
+    let run = repo.run(&["phase", "next", "T-0001-cache-the-build"]).ok();
+    expect![[r#"
+        exit 0
+        scaffold check: passed (layout, index, task graph)
+        tasks/T-0001-cache-the-build/brief.md: warning[scaffold/index]: the brief changed since tasks/index.json was written
+            fix: `cargo xtask index rebuild` refreshes the index (moving to the next phase will too)
+        task: T-0001-cache-the-build — Cache the build
+          Phase 0 (scaffold): every check this version knows passed
+          next:  Phase A (prd): moving tasks past Phase 0 is not built in this version yet; the task stays in scaffold (see `cargo xtask phase status T-0001-cache-the-build`)
+    "#]]
+    .assert_eq(&run.both());
+}
+
+#[test]
+fn phase_status_of_all_and_one() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Alpha", "--owner", "Dana"]).ok();
+    repo.run(&["task", "new", "Beta", "--blocked-by", "T-0001-alpha"])
+        .ok();
+    expect![[r#"
+        exit 0
+        T-0001-alpha  Phase 0         scaffold   Alpha
+        T-0002-beta   Phase 0         scaffold   Beta
+    "#]]
+    .assert_eq(&repo.run(&["phase", "status"]).ok().both());
+    expect![[r#"
+        exit 0
+        T-0002-beta — Beta
+          phase:     Phase 0 (scaffold)
+          milestone: -
+          priority:  -
+          owner:     -
+          blocked by: T-0001-alpha
+          sub-tasks: 0/0 done
+          artifacts:
+            brief      tasks/T-0002-beta/brief.md @ sha256:[SHA]
+          history:
+            [TIME]  (created) → scaffold  by Test User <test@example.com>  run R-[RUN]
+    "#]]
+    .assert_eq(&repo.run(&["phase", "status", "T-0002-beta"]).ok().both());
+    let json: Value = repo
+        .run(&["phase", "status", "T-0002-beta", "--json"])
+        .ok()
+        .json();
+    assert_eq!(json["open_blockers"][0], "T-0001-alpha");
+    assert_eq!(json["task"]["owner"], Value::Null);
+    let owner: Value = repo.run(&["phase", "status", "--json"]).ok().json();
+    assert_eq!(owner["T-0001-alpha"]["owner"], "Dana");
+    let missing = repo.run(&["phase", "status", "T-0009-nope"]).code(2);
+    assert!(
+        missing.stderr.contains("there is no task T-0009-nope"),
+        "{}",
+        missing.both()
+    );
+}
+
+#[test]
+fn commands_outside_a_layout_say_to_init() {
+    let repo = TestRepo::new();
+    let run = repo.run(&["task", "list"]).code(2);
+    expect![[r#"
+        exit 2
+        --- stderr
+        error: tasks/index.json is missing: this repository has no task layout yet; run `cargo xtask init`
+    "#]]
+    .assert_eq(&run.both());
+}
