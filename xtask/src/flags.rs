@@ -225,4 +225,7 @@ pub struct BenchGraph {
     /// Timed runs per command and size (the median is reported).
     #[arg(long, default_value_t = 15)]
     pub samples: usize,
+    /// Keep the generated repositories in DIR (for profiling) instead of deleting them.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }

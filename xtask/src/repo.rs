@@ -31,17 +31,32 @@ impl Repo {
     /// The repository containing `dir`.
     pub fn at(dir: &Path) -> Result<Repo> {
         let sh = shell(dir)?;
-        let top = cmd!(sh, "git rev-parse --show-toplevel")
+        // One git process for both answers (it is most of the start-up time of a read command).
+        let both = cmd!(sh, "git rev-parse --show-toplevel --absolute-git-dir")
             .quiet()
             .ignore_status()
             .output();
-        let top = top.context("running git (is git installed and on PATH?)")?;
-        if !top.status.success() {
+        let both = both.context("running git (is git installed and on PATH?)")?;
+        if !both.status.success() {
             bail!(
                 "{} is not inside a git working tree; run `git init` there, or `cargo xtask init --path DIR`",
                 dir.display()
             );
         }
+        let lines: Vec<&[u8]> = both
+            .stdout
+            .strip_suffix(b"\n")
+            .unwrap_or(&both.stdout)
+            .split(|&b| b == b'\n')
+            .collect();
+        if let [top, git_dir] = lines.as_slice() {
+            return Ok(Repo {
+                root: path_from_git(top.to_vec()),
+                git_dir: path_from_git(git_dir.to_vec()),
+            });
+        }
+        // A path with a line break in it: ask one question at a time.
+        let top = cmd!(sh, "git rev-parse --show-toplevel").quiet().output()?;
         let git_dir = cmd!(sh, "git rev-parse --absolute-git-dir")
             .quiet()
             .output()?;

@@ -24,9 +24,22 @@ impl flags::BenchGraph {
             bail!("--samples and --sizes must not be empty");
         }
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        let scratch = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        let scratch = match &self.keep {
+            Some(dir) if dir.exists() => {
+                bail!("{} exists; --keep needs a new directory", dir.display())
+            }
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("creating {}", scratch.display()))?;
         let res = measure(&self, &exe, &scratch);
-        let _ = std::fs::remove_dir_all(&scratch);
+        match &self.keep {
+            Some(dir) => output::out(format!("  kept the repositories in {}", dir.display())),
+            None => {
+                let _ = std::fs::remove_dir_all(&scratch);
+            }
+        }
         res
     }
 }
@@ -130,7 +143,7 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let sh = Shell::new()?;
     sh.change_dir(dir);
-    cmd!(sh, "git init --quiet").run()?;
+    cmd!(sh, "git init --quiet").quiet().run()?;
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next_random = move |bound: usize| {
         rng ^= rng << 13;

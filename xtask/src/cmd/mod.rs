@@ -20,6 +20,7 @@ use crate::output;
 use crate::repo::Repo;
 use crate::runs::{Recorder, RunId};
 use crate::store::{self, StateLock};
+use crate::tasks::heads::{self, Heads};
 use crate::tasks::index::{INDEX_PATH, Index};
 
 /// What every command starts from: the repository, its configuration, a settled store.
@@ -57,9 +58,21 @@ impl Ctx {
 
     /// Read tasks/index.json; an absent index is an error that says how to create it.
     pub fn index(&self) -> Result<Index> {
+        Index::from_bytes(&self.index_bytes()?)
+    }
+
+    /// Read only what ordering and listing need from tasks/index.json (fast on large indexes).
+    pub fn heads(&self) -> Result<Heads> {
+        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
+        heads::load(&self.repo.path(INDEX_PATH), &cache, || {
+            Heads::from_bytes(&self.index_bytes()?)
+        })
+    }
+
+    fn index_bytes(&self) -> Result<Vec<u8>> {
         let path = self.repo.path(INDEX_PATH);
         match std::fs::read(&path) {
-            Ok(bytes) => Index::from_bytes(&bytes),
+            Ok(bytes) => Ok(bytes),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 if self.repo.path("tasks").is_dir() {
                     bail!(

@@ -45,7 +45,7 @@ impl flags::PhaseStatus {
         let Some(entry) = index.tasks.get(id.as_str()) else {
             bail!("there is no task {id} (see `cargo xtask task list`)");
         };
-        let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
+        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let idx = nodes
             .iter()
             .position(|n| n.id == id.as_str())
@@ -143,14 +143,14 @@ impl flags::PhaseNext {
         };
         let mut task = None;
         if let Some(index) = &index {
-            for (path, problem) in drift(&ctx, index) {
+            for (path, problem) in drift(&ctx, &index.tasks) {
                 findings.push(
                     Finding::error("scaffold/index", problem)
                         .at(path, None)
                         .fix("cargo xtask index rebuild"),
                 );
             }
-            match tasks::check_graph(index, &tasks::line_from_brief(&ctx.repo)) {
+            match tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo)) {
                 Ok((nodes, graph)) => {
                     task = match &requested {
                         Some(id) if !index.tasks.contains_key(id.as_str()) => {
@@ -194,7 +194,7 @@ impl flags::PhaseNext {
             if let Some(index) = &index {
                 match task.as_deref() {
                     Some(id) if !failed => text.push_str(&describe_passed(index, id)),
-                    _ => text.push_str(&describe_next(index, task.as_deref())),
+                    _ => text.push_str(&describe_next(&index.tasks, task.as_deref())),
                 }
             }
             if failed {

@@ -1,5 +1,7 @@
 //! `cargo xtask task new | list | next`.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
@@ -8,6 +10,7 @@ use crate::cmd::Ctx;
 use crate::docs::front_matter;
 use crate::runs::Recorder;
 use crate::tasks::brief::{self, NewBrief};
+use crate::tasks::heads::{self, TaskView};
 use crate::tasks::history::{Event, Transition};
 use crate::tasks::id::TaskId;
 use crate::tasks::index::{INDEX_PATH, Index};
@@ -95,7 +98,7 @@ impl flags::TaskNew {
         new_index
             .tasks
             .insert(id.to_string(), tasks::entry(&source));
-        tasks::check_graph(&new_index, &tasks::line_from_brief(&ctx.repo))?;
+        tasks::check_graph(&new_index.tasks, &tasks::line_from_brief(&ctx.repo))?;
 
         recorder.write(&ctx.repo, &brief_rel, brief_text)?;
         recorder.write(&ctx.repo, &tasks::history_path(id.as_str()), history_text)?;
@@ -135,9 +138,9 @@ struct Row<'a> {
 impl flags::TaskList {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let index = ctx.index()?;
-        warn_on_drift(&ctx, &index);
-        let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
+        let index = ctx.heads()?;
+        warn_on_drift(&ctx, &index.tasks);
+        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let actionable = graph.actionable(&nodes);
         let rows: Vec<Row<'_>> = index
             .tasks
@@ -197,9 +200,9 @@ impl flags::TaskList {
 impl flags::TaskNext {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let index = ctx.index()?;
-        warn_on_drift(&ctx, &index);
-        let (nodes, graph) = tasks::check_graph(&index, &tasks::line_from_brief(&ctx.repo))?;
+        let index = ctx.heads()?;
+        warn_on_drift(&ctx, &index.tasks);
+        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let next = graph.next(&nodes).map(|idx| nodes[idx].id);
         if self.json {
             let task = next.map(|id| {
@@ -215,67 +218,98 @@ impl flags::TaskNext {
             output::json(&json!({ "next": task, "tasks": index.tasks.len() }));
             return Ok(Outcome::Ok);
         }
-        output::out(describe_next(&index, next));
+        output::out(describe_next(&index.tasks, next));
         Ok(Outcome::Ok)
     }
 }
 
 /// The human answer to "what next?": the task, its phase, what to do and the command after.
-pub fn describe_next(index: &Index, next: Option<&str>) -> String {
-    match next {
-        Some(id) => {
-            let entry = &index.tasks[id];
+pub fn describe_next<E: TaskView>(tasks: &BTreeMap<String, E>, next: Option<&str>) -> String {
+    match next.and_then(|id| Some((id, tasks.get(id)?))) {
+        Some((id, entry)) => {
             let artifact = entry
-                .phase
+                .phase()
                 .artifact()
                 .map(|a| format!("\n  file:  tasks/{id}/{a}"))
                 .unwrap_or_default();
             format!(
                 "next: {id} — {}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
-                entry.title,
-                entry.phase.label(),
-                entry.phase.name(),
-                entry.phase.todo()
+                entry.title(),
+                entry.phase().label(),
+                entry.phase().name(),
+                entry.phase().todo()
             )
         }
-        None if index.tasks.is_empty() => {
+        None if tasks.is_empty() => {
             "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
         }
-        None => format!("all {} tasks are done", index.tasks.len()),
+        None => format!("all {} tasks are done", tasks.len()),
     }
 }
 
 /// Warn when task folders and index entries disagree (cheap: one directory listing).
-pub fn warn_on_drift(ctx: &Ctx, index: &Index) {
-    for finding in drift(ctx, index) {
+pub fn warn_on_drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) {
+    for finding in drift(ctx, tasks) {
         output::warn(format!("{}: {}", finding.0, finding.1));
     }
 }
 
 /// `(path, problem)` for every folder without an entry and every entry without a folder.
-pub fn drift(ctx: &Ctx, index: &Index) -> Vec<(String, String)> {
-    let folders = match tasks::folder_ids(&ctx.repo) {
-        Ok(folders) => folders,
-        Err(err) => return vec![("tasks/".to_owned(), format!("{err:#}"))],
+pub fn drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
+    // Runs on every read command. When neither the index nor the tasks/ listing changed since a
+    // check found nothing, skip the listing (10k folders take a noticeable share of `task next`).
+    let marker = ctx.repo.state_dir().join(heads::CLEAN_FILE);
+    let key = || heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"));
+    let before = key();
+    if before.is_some() && std::fs::read_to_string(&marker).ok() == before {
+        return Vec::new();
+    }
+    let res = drift_scan(ctx, tasks);
+    if res.is_empty()
+        && let Some(before) = before
+        && key().as_ref() == Some(&before)
+    {
+        let _ = heads::write_cache(&marker, &before);
+    }
+    res
+}
+
+/// One directory listing, one index lookup per folder, and a second pass only when some index
+/// entry had no folder (no parsing or sorting on the common path).
+fn drift_scan<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
+    let dir = ctx.repo.path("tasks");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) => return vec![("tasks/".to_owned(), format!("cannot list tasks/: {err}"))],
     };
     let mut res = Vec::new();
-    for id in &folders {
-        if !index.tasks.contains_key(id.as_str()) {
-            res.push((
-                format!("tasks/{id}/"),
-                format!("not in {INDEX_PATH}; run `cargo xtask index rebuild`"),
-            ));
+    let mut matched = 0;
+    for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if tasks.contains_key(name.as_ref()) {
+            matched += 1;
+        } else if !tasks::SHARED_DIRS.contains(&name.as_ref()) && !name.starts_with('.') {
+            let problem = match TaskId::parse(&name) {
+                Ok(_) => format!("not in {INDEX_PATH}; run `cargo xtask index rebuild`"),
+                Err(err) => format!("not a task folder: {err}; rename it or move it out of tasks/"),
+            };
+            res.push((format!("tasks/{}/", name.escape_debug()), problem));
         }
     }
-    for id in index.tasks.keys() {
-        if !folders.iter().any(|f| f.as_str() == id) {
-            res.push((
-                INDEX_PATH.to_owned(),
-                format!(
-                    "lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"
-                ),
-            ));
+    if matched < tasks.len() {
+        for id in tasks.keys() {
+            if !ctx.repo.path("tasks").join(id).is_dir() {
+                res.push((
+                    INDEX_PATH.to_owned(),
+                    format!("lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"),
+                ));
+            }
         }
     }
+    res.sort();
     res
 }

@@ -165,7 +165,7 @@ impl Recorder {
     /// state lock is held, so two commands never pick the same run folder.
     pub fn start(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> Recorder {
         let now = Utc::now();
-        let id = RunId::new(now, |id| repo.path(&id.dir()).exists());
+        let id = RunId::new(now, |id| repo.path(id.dir()).exists());
         let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
             (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
             (Some(name), None) => Some(name),

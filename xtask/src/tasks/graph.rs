@@ -39,13 +39,26 @@ pub struct Graph {
     blockers: Vec<Vec<usize>>,
 }
 
+struct ById<'a>(Vec<(&'a str, usize)>);
+
+impl ById<'_> {
+    fn get(&self, id: &str) -> Option<&usize> {
+        let pos = self.0.binary_search_by(|(key, _)| (*key).cmp(id)).ok()?;
+        Some(&self.0[pos].1)
+    }
+}
+
 impl Graph {
     pub fn build(nodes: &[Node<'_>]) -> Result<Graph, GraphError> {
-        let by_id: HashMap<&str, usize> = nodes
+        // A sorted table and binary search: nodes usually come in id order already, so the sort
+        // is linear, and this is cheaper than hashing every id in the dev profile.
+        let mut table: Vec<(&str, usize)> = nodes
             .iter()
             .enumerate()
             .map(|(idx, n)| (n.id, idx))
             .collect();
+        table.sort_unstable();
+        let by_id = ById(table);
         let mut blockers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
         for (idx, node) in nodes.iter().enumerate() {
             for other in node.blocked_by {

@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use anyhow::{Result, bail};
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::tasks::history::{Approval, Transition};
@@ -102,72 +103,9 @@ impl Index {
 
     /// Parse and validate the bytes of tasks/index.json.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index> {
-        const FIX: &str =
-            "nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/";
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(err) => {
-                let line = bytes[..err.valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1;
-                bail!("{INDEX_PATH}:{line}: not valid UTF-8; {FIX}");
-            }
-        };
-        if let Some(line) = conflict_marker_line(text) {
-            bail!("{INDEX_PATH}:{line}: unresolved git merge conflict; {FIX}");
-        }
-        let index: Index = match serde_json::from_str(text) {
-            Ok(index) => index,
-            Err(err) => {
-                if let Ok(probe) = serde_json::from_str::<VersionProbe>(text)
-                    && let Some(version) = probe.schema_version
-                    && version > u64::from(SCHEMA_VERSION)
-                {
-                    bail!(
-                        "{INDEX_PATH}: schema_version {version} is newer than this toolkit understands ({SCHEMA_VERSION}); \
-                         update xtask (git pull), nothing was changed"
-                    );
-                }
-                let what = if err.is_eof() {
-                    "truncated or incomplete JSON"
-                } else {
-                    "invalid index"
-                };
-                let full = err.to_string();
-                let suffix = format!(" at line {} column {}", err.line(), err.column());
-                let message = full.strip_suffix(&suffix).unwrap_or(&full);
-                bail!(
-                    "{INDEX_PATH}:{}:{}: {what}: {message}; {FIX}",
-                    err.line(),
-                    err.column()
-                );
-            }
-        };
-        if index.schema_version != SCHEMA_VERSION {
-            let line = line_containing(text, "\"schema_version\"");
-            if index.schema_version > SCHEMA_VERSION {
-                bail!(
-                    "{INDEX_PATH}:{line}: schema_version {} is newer than this toolkit understands ({SCHEMA_VERSION}); \
-                     update xtask (git pull), nothing was changed",
-                    index.schema_version
-                );
-            }
-            bail!(
-                "{INDEX_PATH}:{line}: schema_version {} is not supported; {FIX}",
-                index.schema_version
-            );
-        }
-        for id in index.tasks.keys() {
-            if let Err(err) = TaskId::parse(id) {
-                bail!(
-                    "{INDEX_PATH}:{}: {err}; {FIX}",
-                    line_containing(text, &format!("\"{id}\""))
-                );
-            }
-        }
-        Ok(index)
+        parse_checked(bytes, |index: &Index| {
+            (index.schema_version, index.tasks.keys().collect())
+        })
     }
 
     /// The JSON Schema of this file, as checked in at tasks/index.schema.json.
@@ -179,8 +117,90 @@ impl Index {
     }
 }
 
+/// Parse tasks/index.json into `T` (the full [`Index`] or the light [`Heads`]), with the checks
+/// both share: UTF-8, no conflict markers, a known schema version, valid task ids.
+pub(crate) fn parse_checked<T: DeserializeOwned>(
+    bytes: &[u8],
+    parts: impl Fn(&T) -> (u32, Vec<&String>),
+) -> Result<T> {
+    const FIX: &str =
+        "nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/";
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let line = bytes[..err.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            bail!("{INDEX_PATH}:{line}: not valid UTF-8; {FIX}");
+        }
+    };
+    if let Some(line) = conflict_marker_line(text) {
+        bail!("{INDEX_PATH}:{line}: unresolved git merge conflict; {FIX}");
+    }
+    let index: T = match serde_json::from_str(text) {
+        Ok(index) => index,
+        Err(err) => {
+            if let Ok(probe) = serde_json::from_str::<VersionProbe>(text)
+                && let Some(version) = probe.schema_version
+                && version > u64::from(SCHEMA_VERSION)
+            {
+                bail!(
+                    "{INDEX_PATH}: schema_version {version} is newer than this toolkit understands ({SCHEMA_VERSION}); \
+                     update xtask (git pull), nothing was changed"
+                );
+            }
+            let what = if err.is_eof() {
+                "truncated or incomplete JSON"
+            } else {
+                "invalid index"
+            };
+            let full = err.to_string();
+            let suffix = format!(" at line {} column {}", err.line(), err.column());
+            let message = full.strip_suffix(&suffix).unwrap_or(&full);
+            bail!(
+                "{INDEX_PATH}:{}:{}: {what}: {message}; {FIX}",
+                err.line(),
+                err.column()
+            );
+        }
+    };
+    let (schema_version, ids) = parts(&index);
+    if schema_version != SCHEMA_VERSION {
+        let line = line_containing(text, "\"schema_version\"");
+        if schema_version > SCHEMA_VERSION {
+            bail!(
+                "{INDEX_PATH}:{line}: schema_version {} is newer than this toolkit understands ({SCHEMA_VERSION}); \
+                 update xtask (git pull), nothing was changed",
+                schema_version
+            );
+        }
+        bail!(
+            "{INDEX_PATH}:{line}: schema_version {} is not supported; {FIX}",
+            schema_version
+        );
+    }
+    for id in ids {
+        if let Err(err) = TaskId::parse(id) {
+            bail!(
+                "{INDEX_PATH}:{}: {err}; {FIX}",
+                line_containing(text, &format!("\"{id}\""))
+            );
+        }
+    }
+    Ok(index)
+}
+
 /// The 1-based line of the first git conflict marker, if any.
 fn conflict_marker_line(text: &str) -> Option<usize> {
+    // A fast substring search first: the index can be megabytes, and markers are rare.
+    if !["<<<<<<< ", "\n=======", ">>>>>>> "]
+        .iter()
+        .any(|m| text.contains(m))
+    {
+        return None;
+    }
     text.lines()
         .position(|l| l.starts_with("<<<<<<< ") || l == "=======" || l.starts_with(">>>>>>> "))
         .map(|idx| idx + 1)

@@ -6,6 +6,7 @@
 
 pub mod brief;
 pub mod graph;
+pub mod heads;
 pub mod history;
 pub mod id;
 pub mod index;
@@ -20,10 +21,10 @@ use crate::docs::markdown;
 use crate::repo::Repo;
 use crate::tasks::brief::Brief;
 use crate::tasks::graph::{Graph, GraphError, Node};
+use crate::tasks::heads::TaskView;
 use crate::tasks::history::Event;
 use crate::tasks::id::TaskId;
 use crate::tasks::index::{Artifact, Index, Subtasks, TaskEntry, sha256_hex};
-use crate::tasks::phase::Phase;
 
 /// Folders under `tasks/` that are not tasks.
 pub const SHARED_DIRS: &[&str] = &["specs"];
@@ -208,33 +209,22 @@ pub fn build_index(sources: &[TaskSource]) -> Result<Index> {
         };
         edges.iter().find(|e| e.id == missing).map(|e| e.line)
     };
-    check_graph(&res, &line_of)?;
+    check_graph(&res.tasks, &line_of)?;
     Ok(res)
 }
 
-/// Graph nodes for every task of the index, in id order.
-pub fn nodes(index: &Index) -> Vec<Node<'_>> {
-    index
-        .tasks
-        .iter()
-        .map(|(id, entry)| Node {
-            id,
-            blocked_by: &entry.blocked_by,
-            blocking: &entry.blocking,
-            done: entry.phase == Phase::Done,
-            milestone: entry.milestone.as_deref(),
-            priority: entry.priority,
-        })
-        .collect()
+/// Graph nodes for every task, in id order.
+pub fn nodes<E: TaskView>(tasks: &BTreeMap<String, E>) -> Vec<Node<'_>> {
+    tasks.iter().map(|(id, entry)| entry.node(id)).collect()
 }
 
 /// Build the graph of the index, turning a graph error into a message with files and lines.
 /// `line_of(task, field, missing)` finds the line of a bad edge in the task's brief.
-pub fn check_graph<'a>(
-    index: &'a Index,
+pub fn check_graph<'a, E: TaskView>(
+    tasks: &'a BTreeMap<String, E>,
     line_of: &dyn Fn(&str, &str, &str) -> Option<usize>,
 ) -> Result<(Vec<Node<'a>>, Graph)> {
-    let nodes = nodes(index);
+    let nodes = nodes(tasks);
     match Graph::build(&nodes) {
         Ok(graph) => Ok((nodes, graph)),
         Err(GraphError::Unknown {

@@ -247,3 +247,38 @@ fn a_held_lock_times_out_with_a_clear_message() {
     drop(file);
     repo.run(&["task", "new", "waiting"]).ok();
 }
+
+#[test]
+fn read_caches_never_hide_a_change() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "cached"]).ok();
+    repo.run(&["task", "list"]).ok(); // fills the heads cache and the drift marker
+    assert!(repo.exists(".git/xtask/heads.v1.tsv") && repo.exists(".git/xtask/drift-clean.v1"));
+
+    // A hand edit of the index (same length) shows up at once.
+    let text = repo
+        .read("tasks/index.json")
+        .replace("\"title\": \"cached\"", "\"title\": \"CACHED\"");
+    repo.write("tasks/index.json", text);
+    let list = repo.run(&["task", "list"]).ok();
+    assert!(list.stdout.contains("CACHED"), "{}", list.both());
+
+    // A folder added by hand is reported although the last check was clean.
+    repo.write(
+        "tasks/T-0002-by-hand/brief.md",
+        crate::support::brief("title: \"by hand\"\n"),
+    );
+    let list = repo.run(&["task", "list"]).ok();
+    assert!(
+        list.stderr
+            .contains("tasks/T-0002-by-hand/: not in tasks/index.json"),
+        "{}",
+        list.both()
+    );
+
+    // A damaged cache is only a miss.
+    repo.write(".git/xtask/heads.v1.tsv", "xtask-heads v1\tgarbage");
+    repo.run(&["index", "rebuild"]).ok();
+    let next = repo.run(&["task", "next", "--json"]).ok().json();
+    assert_eq!(next["tasks"], 2);
+}

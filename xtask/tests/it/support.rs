@@ -191,11 +191,6 @@ impl TestRepo {
         res
     }
 
-    /// Every task folder's `brief.md` path for `id`.
-    pub fn brief(&self, id: &str) -> String {
-        format!("tasks/{id}/brief.md")
-    }
-
     /// Ids of the run folders under .runs/, sorted.
     pub fn run_ids(&self) -> Vec<String> {
         let mut res: Vec<String> = std::fs::read_dir(self.root.join(".runs"))
