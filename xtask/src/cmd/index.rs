@@ -17,6 +17,7 @@ impl flags::IndexRebuild {
         let text = rebuilt.to_text();
         let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
         if old.as_deref() == Some(text.as_bytes()) {
+            ctx.remember(&lock, &rebuilt);
             output::out(format!(
                 "{INDEX_PATH} is up to date ({} tasks)",
                 rebuilt.tasks.len()
@@ -40,6 +41,7 @@ impl flags::IndexRebuild {
             json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }),
         );
         let run = ctx.apply(&lock, recorder)?;
+        ctx.remember(&lock, &rebuilt);
         let run = run
             .map(|r| format!("; recorded as run {r}"))
             .unwrap_or_default();

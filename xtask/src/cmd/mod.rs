@@ -69,6 +69,17 @@ impl Ctx {
         })
     }
 
+    /// After a write command committed `index` (still holding `_lock`), fill the read cache so
+    /// the next `task next` does not have to parse the JSON.
+    pub fn remember(&self, _lock: &StateLock, index: &Index) {
+        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
+        heads::remember(
+            &self.repo.path(INDEX_PATH),
+            &cache,
+            &Heads::from_index(index),
+        );
+    }
+
     fn index_bytes(&self) -> Result<Vec<u8>> {
         let path = self.repo.path(INDEX_PATH);
         match std::fs::read(&path) {

@@ -110,6 +110,7 @@ impl flags::TaskNew {
         let run = ctx
             .apply(&lock, recorder)?
             .context("creating a task changed no file")?;
+        ctx.remember(&lock, &new_index);
         drop(lock);
         if self.json {
             output::json(&json!({ "id": id.as_str(), "brief": brief_rel, "run": run }));

@@ -18,7 +18,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use crate::tasks::graph::Node;
-use crate::tasks::index::{TaskEntry, parse_checked};
+use crate::tasks::index::{Index, TaskEntry, parse_checked};
 use crate::tasks::phase::Phase;
 
 /// The graph and listing fields of every task.
@@ -41,6 +41,30 @@ pub struct TaskHead {
 }
 
 impl Heads {
+    /// The heads of a full index (what a write command has in hand after writing it).
+    pub fn from_index(index: &Index) -> Heads {
+        let tasks = index
+            .tasks
+            .iter()
+            .map(|(id, e)| {
+                let head = TaskHead {
+                    title: e.title.clone(),
+                    phase: e.phase,
+                    milestone: e.milestone.clone(),
+                    priority: e.priority,
+                    owner: e.owner.clone(),
+                    blocked_by: e.blocked_by.clone(),
+                    blocking: e.blocking.clone(),
+                };
+                (id.clone(), head)
+            })
+            .collect();
+        Heads {
+            schema_version: index.schema_version,
+            tasks,
+        }
+    }
+
     /// Parse the index JSON, skipping the fields heads do not need (with the index's checks).
     pub fn from_bytes(bytes: &[u8]) -> Result<Heads> {
         parse_checked(bytes, |heads: &Heads| {
@@ -132,6 +156,14 @@ pub fn load(
     Ok(heads)
 }
 
+/// Fill the cache for the index file as it is now on disk, which holds `heads`. Called by write
+/// commands while they still hold the state lock, so the next read starts warm.
+pub fn remember(index_path: &Path, cache: &Path, heads: &Heads) {
+    if let Ok(meta) = std::fs::metadata(index_path) {
+        let _ = write_cache(cache, &encode(heads, &FileKey::of(&meta)));
+    }
+}
+
 /// Where [`tree_key`] is recorded after a drift check found every folder and entry matching.
 pub const CLEAN_FILE: &str = "drift-clean.v1";
 
@@ -174,12 +206,12 @@ pub fn encode(heads: &Heads, key: &FileKey) -> String {
             optional(&head.owner),
             head.blocked_by
                 .iter()
-                .map(|b| escape(b))
+                .map(|b| escape_item(b))
                 .collect::<Vec<_>>()
                 .join(" "),
             head.blocking
                 .iter()
-                .map(|b| escape(b))
+                .map(|b| escape_item(b))
                 .collect::<Vec<_>>()
                 .join(" "),
             escape(&head.title),
@@ -249,10 +281,18 @@ pub fn decode(text: &str, key: &FileKey) -> Option<Heads> {
     None // no end marker: a torn write
 }
 
-/// Escape the characters the format uses: backslash, tab, newline, carriage return and space
-/// (spaces separate list items).
+/// Escape the characters the format uses: backslash, tab, newline and carriage return.
 fn escape(value: &str) -> String {
-    if !value.contains(['\\', '\t', '\n', '\r', ' ']) {
+    escape_with(value, false)
+}
+
+/// Escape a list item, where a space separates items.
+fn escape_item(value: &str) -> String {
+    escape_with(value, true)
+}
+
+fn escape_with(value: &str, space: bool) -> String {
+    if !value.contains(['\\', '\t', '\n', '\r']) && !(space && value.contains(' ')) {
         return value.to_owned();
     }
     let mut res = String::with_capacity(value.len() + 4);
@@ -262,7 +302,7 @@ fn escape(value: &str) -> String {
             '\t' => res.push_str("\\t"),
             '\n' => res.push_str("\\n"),
             '\r' => res.push_str("\\r"),
-            ' ' => res.push_str("\\s"),
+            ' ' if space => res.push_str("\\s"),
             c => res.push(c),
         }
     }
@@ -307,7 +347,7 @@ mod tests {
                 priority: Some(0),
                 owner: Some("=Ana Lee".to_owned()),
                 blocked_by: vec![],
-                blocking: vec!["T-0002-b".to_owned()],
+                blocking: vec!["T-0002-b".to_owned(), "odd id with spaces".to_owned()],
             },
         );
         tasks.insert(
