@@ -292,7 +292,8 @@ fn escape_item(value: &str) -> String {
 }
 
 fn escape_with(value: &str, space: bool) -> String {
-    if !value.contains(['\\', '\t', '\n', '\r']) && !(space && value.contains(' ')) {
+    let special = value.contains(['\\', '\t', '\n', '\r']) || (space && value.contains(' '));
+    if !special {
         return value.to_owned();
     }
     let mut res = String::with_capacity(value.len() + 4);
