@@ -175,8 +175,13 @@ impl Recorder {
         let os_user = ["USER", "USERNAME", "LOGNAME"]
             .iter()
             .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+        // The program by name, not by path: records are committed, machine paths are noise.
         let argv: Vec<String> = std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
+            .enumerate()
+            .map(|(idx, arg)| match std::path::Path::new(&arg).file_name() {
+                Some(name) if idx == 0 => name.to_string_lossy().into_owned(),
+                _ => arg.to_string_lossy().into_owned(),
+            })
             .collect();
         let head = repo.head();
         let record = RunRecord {

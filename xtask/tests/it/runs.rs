@@ -31,11 +31,11 @@ fn every_change_is_a_run_that_can_be_listed_shown_and_diffed() {
           kind:    task.new
           task:    T-0001-record-me
           status:  completed (exit 0)
-          who:     Test User <test@example.com> on vm
+          who:     Test User <test@example.com> on [HOST]
           started: [TIME]
           ended:   [TIME]
           head:    (no commit)
-          argv:    /work/main/target/debug/xtask task new Record me --priority 4
+          argv:    xtask task new 'Record me' --priority 4
           files:
             tasks/T-0001-record-me/brief.md
             tasks/T-0001-record-me/history.jsonl

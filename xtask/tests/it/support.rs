@@ -185,6 +185,9 @@ impl TestRepo {
             .collect()
         });
         let mut res = text.replace(&*self.root.to_string_lossy(), "[ROOT]");
+        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            res = res.replace(&format!(" on {}\n", host.trim()), " on [HOST]\n");
+        }
         for (re, to) in RULES.iter() {
             res = re.replace_all(&res, *to).into_owned();
         }
