@@ -189,7 +189,7 @@ impl flags::TaskList {
                 row.phase.name(),
                 row.milestone.unwrap_or("-"),
                 row.priority.map_or("-".to_owned(), |p| p.to_string()),
-                row.title,
+                clip(row.title, 40),
                 state
             ));
         }
@@ -222,6 +222,16 @@ impl flags::TaskNext {
         output::out(describe_next(&index.tasks, next));
         Ok(Outcome::Ok)
     }
+}
+
+/// `text` cut to `width` characters, with `…` marking the cut (for table columns).
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut res: String = text.chars().take(width - 1).collect();
+    res.push('…');
+    res
 }
 
 /// The human answer to "what next?": the task, its phase, what to do and the command after.
