@@ -4,6 +4,8 @@
 //! command layer down (a room may use the ones below it, never the ones above):
 //!
 //! - `cmd`: one module per command: load → decide → apply → render.
+//! - `sop`: phase gates, the PRD rubric, the task list format; `mirror`: dated docs/ mirrors.
+//! - `guard`: trigger areas and spec freshness (spec phase, spec-guard, audit).
 //! - `runs`: run records (`.runs/<RUN-ID>/`), events, diffs.
 //! - `tasks`: task ids, briefs, history, the index and the task graph.
 //! - `docs`: the one front-matter parser.
@@ -15,10 +17,13 @@ pub mod cmd;
 pub mod config;
 pub mod docs;
 pub mod flags;
+pub mod guard;
+pub mod mirror;
 pub mod output;
 pub mod repo;
 pub mod report;
 pub mod runs;
+pub mod sop;
 pub mod store;
 pub mod tasks;
 pub mod templates;

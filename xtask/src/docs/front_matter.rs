@@ -199,6 +199,11 @@ fn plain_message(message: &str, key: Option<&str>) -> String {
     }
 }
 
+/// The file line of a `Spanned` front-matter value (the YAML block starts on line 2).
+pub fn spanned_line<T>(value: &serde_saphyr::Spanned<T>) -> usize {
+    value.referenced.line() as usize + 1
+}
+
 /// Quote a string as a YAML 1.2 double-quoted scalar (JSON strings are valid YAML 1.2).
 pub fn quote(value: &str) -> String {
     serde_json::Value::String(value.to_owned()).to_string()

@@ -53,7 +53,7 @@ pub const FIELDS_HELP: &str = "brief fields: title (one line, required), milesto
 
 /// The YAML block always starts on line 2 (line 1 is `---`), and saphyr counts from 1.
 fn file_line<T>(value: &Spanned<T>) -> usize {
-    value.referenced.line() as usize + 1
+    front_matter::spanned_line(value)
 }
 
 /// Parse and validate the bytes of `path`.

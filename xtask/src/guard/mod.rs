@@ -1,0 +1,458 @@
+//! Trigger areas and spec freshness: the one implementation used by the spec phase, spec-guard
+//! (the pre-commit hook) and audit.
+//!
+//! `patterns/triggers.toml` names areas (`security`, `migrations`, …), each with globs of the paths
+//! it covers. A path in an area needs an approved, fresh spec for that area: the task's own
+//! `tasks/<ID>/specs/<area>.md` when the check is about one task, else the area's shared spec
+//! (`spec = …` in the table, default `tasks/specs/<area>.md`). A spec's front matter holds `area`,
+//! `owner`, `status` and `last_review`.
+//!
+//! Decisions: `status` is case-sensitive (`approved`, not `Approved`: the value is written by
+//! people and read by machines, and one spelling keeps `grep` honest); `last_review` must be a
+//! real calendar date, not in the future, and at most `max_age_days` old (the area's value, else
+//! the configured default). All checks are pure: files are read through a closure.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, anyhow};
+use chrono::NaiveDate;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::docs::front_matter::{self, spanned_line};
+use crate::docs::markdown;
+use crate::report::Finding;
+
+pub const TRIGGERS_PATH: &str = "patterns/triggers.toml";
+
+/// One trigger area.
+#[derive(Debug, Clone)]
+pub struct Area {
+    pub name: String,
+    pub paths: Vec<String>,
+    pub exclude: Vec<String>,
+    /// The shared spec of the area.
+    pub spec: String,
+    pub max_age_days: Option<u32>,
+    matcher: GlobSet,
+    excluder: GlobSet,
+}
+
+impl Area {
+    pub fn matches(&self, path: &str) -> bool {
+        self.matcher.is_match(path) && !self.excluder.is_match(path)
+    }
+}
+
+/// Every area of `patterns/triggers.toml`, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Triggers {
+    pub areas: Vec<Area>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggersFile {
+    #[serde(default)]
+    area: BTreeMap<String, toml::Spanned<AreaTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AreaTable {
+    paths: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    spec: Option<String>,
+    max_age_days: Option<u32>,
+}
+
+impl Triggers {
+    /// Parse the text of patterns/triggers.toml; errors name the line and the fix.
+    pub fn parse(text: &str) -> Result<Triggers> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let file: TriggersFile = toml::from_str(text).map_err(|err| {
+            let line = err.span().map_or(1, |s| line_of(s.start));
+            anyhow!(
+                "{TRIGGERS_PATH}:{line}: {}",
+                err.message().trim_end_matches('.')
+            )
+        })?;
+        let mut areas = Vec::new();
+        let mut tables: Vec<_> = file.area.into_iter().collect();
+        tables.sort_by_key(|(_, table)| table.span().start);
+        for (name, table) in tables {
+            let line = line_of(table.span().start);
+            let table = table.into_inner();
+            let valid_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid_name {
+                return Err(anyhow!(
+                    "{TRIGGERS_PATH}:{line}: area `{name}`: use lowercase letters, digits and `-` (it names tasks/specs/<area>.md)"
+                ));
+            }
+            if table.paths.is_empty() {
+                return Err(anyhow!(
+                    "{TRIGGERS_PATH}:{line}: area `{name}` has no `paths`; add globs like \"**/auth/**\""
+                ));
+            }
+            let set = |globs: &[String]| -> Result<GlobSet> {
+                let mut builder = GlobSetBuilder::new();
+                for glob in globs {
+                    let glob = Glob::new(glob)
+                        .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))?;
+                    builder.add(glob);
+                }
+                builder
+                    .build()
+                    .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))
+            };
+            let spec = table
+                .spec
+                .clone()
+                .unwrap_or_else(|| format!("tasks/specs/{name}.md"));
+            if spec.starts_with('/') || spec.split('/').any(|p| p == "..") {
+                return Err(anyhow!(
+                    "{TRIGGERS_PATH}:{line}: area `{name}`: spec `{spec}` must be a path inside the repository"
+                ));
+            }
+            areas.push(Area {
+                matcher: set(&table.paths)?,
+                excluder: set(&table.exclude)?,
+                name,
+                paths: table.paths,
+                exclude: table.exclude,
+                spec,
+                max_age_days: table.max_age_days,
+            });
+        }
+        Ok(Triggers { areas })
+    }
+
+    /// The areas `path` falls in.
+    pub fn areas_of(&self, path: &str) -> Vec<&Area> {
+        self.areas.iter().filter(|a| a.matches(path)).collect()
+    }
+
+    /// Area name → the paths (of `paths`) that fall in it.
+    pub fn matched<'p>(&self, paths: &[&'p str]) -> BTreeMap<String, Vec<&'p str>> {
+        let mut res: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for path in paths {
+            for area in self.areas_of(path) {
+                res.entry(area.name.clone()).or_default().push(path);
+            }
+        }
+        res
+    }
+}
+
+/// A spec's front matter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecFront {
+    area: Spanned<String>,
+    owner: Spanned<String>,
+    status: Spanned<String>,
+    last_review: Spanned<String>,
+}
+
+/// What checking one area found.
+#[derive(Debug, Clone)]
+pub struct AreaCheck {
+    pub area: String,
+    /// The spec that was checked (or would be, when missing).
+    pub spec: String,
+    /// The paths that put this area in scope.
+    pub paths: Vec<String>,
+    /// Empty when the spec is present, approved and fresh.
+    pub findings: Vec<Finding>,
+}
+
+/// The inputs of a check that do not come from files.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    /// Today in UTC (or `--today` / `XTASK_TODAY`).
+    pub today: NaiveDate,
+    /// `max_spec_age_days` from configuration, for areas without their own.
+    pub default_max_age: u32,
+    /// Check for this task: its own `tasks/<ID>/specs/<area>.md` counts first.
+    pub task: Option<&'a str>,
+}
+
+/// Check every area `paths` fall in. `read(path)` gives a repository file's bytes, if it exists.
+pub fn check(
+    triggers: &Triggers,
+    paths: &[&str],
+    policy: Policy<'_>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<AreaCheck> {
+    let matched = triggers.matched(paths);
+    let mut res = Vec::new();
+    for area in &triggers.areas {
+        let Some(hits) = matched.get(&area.name) else {
+            continue;
+        };
+        let local = policy
+            .task
+            .map(|id| format!("tasks/{id}/specs/{}.md", area.name));
+        let (spec, bytes) = match local
+            .as_ref()
+            .and_then(|rel| Some((rel.clone(), read(rel)?)))
+        {
+            Some(found) => (found.0, Some(found.1)),
+            None => (area.spec.clone(), read(&area.spec)),
+        };
+        let max_age = area.max_age_days.unwrap_or(policy.default_max_age);
+        let findings = match bytes {
+            None => vec![missing(area, &spec, local.as_deref(), hits)],
+            Some(bytes) => check_spec(&area.name, &spec, &bytes, max_age, policy.today),
+        };
+        res.push(AreaCheck {
+            area: area.name.clone(),
+            spec,
+            paths: hits.iter().map(|p| (*p).to_owned()).collect(),
+            findings,
+        });
+    }
+    res
+}
+
+fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&str]) -> Finding {
+    let shown: Vec<&str> = hits.iter().take(3).copied().collect();
+    let more = if hits.len() > 3 {
+        format!(" and {} more", hits.len() - 3)
+    } else {
+        String::new()
+    };
+    let other = local
+        .map(|l| format!(" (or the task's own {l})"))
+        .unwrap_or_default();
+    Finding::error("spec/missing", format!("no spec for area `{}`, which {}{more} fall in", area.name, shown.join(", ")))
+        .at(spec, None)
+        .fix(format!(
+            "write {spec}{other} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date"
+        ))
+}
+
+/// Check one spec file's front matter and text.
+pub fn check_spec(
+    area: &str,
+    spec: &str,
+    bytes: &[u8],
+    max_age: u32,
+    today: NaiveDate,
+) -> Vec<Finding> {
+    let doc = match front_matter::parse::<SpecFront>(spec, bytes) {
+        Ok(doc) => doc,
+        Err(err) => {
+            return vec![Finding::error("spec/unparsable", format!("{}", err.message))
+                .at(spec, Some(err.line))
+                .fix(format!("fix the front matter of {spec}: `area`, `owner`, `status` (draft|approved), `last_review` (YYYY-MM-DD)"))];
+        }
+    };
+    let front = doc.front;
+    let mut res = Vec::new();
+    let edit = format!("edit {spec}");
+    if front.area.value != area {
+        res.push(
+            Finding::error(
+                "spec/area",
+                format!(
+                    "`area: {}` does not match the area `{area}` this spec is for",
+                    front.area.value
+                ),
+            )
+            .at(spec, Some(spanned_line(&front.area)))
+            .fix(format!("set `area: {area}`")),
+        );
+    }
+    if front.owner.value.trim().is_empty() {
+        res.push(
+            Finding::error("spec/owner", "`owner` is empty")
+                .at(spec, Some(spanned_line(&front.owner)))
+                .fix("name who owns this spec"),
+        );
+    }
+    let status_line = Some(spanned_line(&front.status));
+    match front.status.value.as_str() {
+        "approved" => {}
+        "draft" => res.push(
+            Finding::error("spec/not-approved", format!("spec for `{area}` is a draft"))
+                .at(spec, status_line)
+                .fix("have it reviewed, then set `status: approved` and `last_review` to the review date"),
+        ),
+        other if other.eq_ignore_ascii_case("approved") || other.eq_ignore_ascii_case("draft") => res.push(
+            Finding::error("spec/status", format!("status `{other}` must be lowercase: `{}`", other.to_ascii_lowercase()))
+                .at(spec, status_line)
+                .fix(edit.clone()),
+        ),
+        other => res.push(
+            Finding::error("spec/status", format!("status `{other}` is not `draft` or `approved`"))
+                .at(spec, status_line)
+                .fix(edit.clone()),
+        ),
+    }
+    let review_line = Some(spanned_line(&front.last_review));
+    match NaiveDate::parse_from_str(front.last_review.value.trim(), "%Y-%m-%d") {
+        Err(_) => res.push(
+            Finding::error(
+                "spec/last-review",
+                format!(
+                    "last_review `{}` is not a real date (YYYY-MM-DD)",
+                    front.last_review.value
+                ),
+            )
+            .at(spec, review_line)
+            .fix(edit.clone()),
+        ),
+        Ok(date) if date > today => res.push(
+            Finding::error(
+                "spec/last-review",
+                format!("last_review {date} is in the future (today is {today} UTC)"),
+            )
+            .at(spec, review_line)
+            .fix("set `last_review` to the day the review happened"),
+        ),
+        Ok(date) => {
+            let age = (today - date).num_days();
+            if age > i64::from(max_age) {
+                res.push(
+                    Finding::error("spec/stale", format!("spec for `{area}` was last reviewed {date}, {age} days ago (max {max_age})"))
+                        .at(spec, review_line)
+                        .fix("review the spec again and update `last_review`"),
+                );
+            }
+        }
+    }
+    for placeholder in markdown::placeholders(&doc.body, doc.body_line) {
+        res.push(
+            Finding::error(
+                "spec/placeholder",
+                format!("template placeholder left: {}", placeholder.text),
+            )
+            .at(spec, Some(placeholder.line))
+            .fix(edit.clone()),
+        );
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRIGGERS: &str = "[area.security]\npaths = [\"**/auth/**\"]\nexclude = [\"**/*_test.rs\"]\n\n[area.migrations]\npaths = [\"migrations/**\"]\nmax_age_days = 7\n";
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn spec(status: &str, reviewed: &str) -> Vec<u8> {
+        format!("---\narea: security\nowner: ana\nstatus: {status}\nlast_review: {reviewed}\n---\n\n# Security\n").into_bytes()
+    }
+
+    #[test]
+    fn areas_match_globs_minus_excludes() {
+        let triggers = Triggers::parse(TRIGGERS).unwrap();
+        let names: Vec<&str> = triggers.areas.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["security", "migrations"]);
+        let matched = triggers.matched(&[
+            "src/auth/login.rs",
+            "src/auth/login_test.rs",
+            "migrations/1.sql",
+            "README.md",
+        ]);
+        assert_eq!(
+            format!("{matched:?}"),
+            r#"{"migrations": ["migrations/1.sql"], "security": ["src/auth/login.rs"]}"#
+        );
+    }
+
+    #[test]
+    fn bad_triggers_name_the_line() {
+        let err = Triggers::parse(
+            "[area.security]\npaths = [\"**/auth/**\"]\n\n[area.Bad]\npaths = [\"x\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "patterns/triggers.toml:4: area `Bad`: use lowercase letters, digits and `-` (it names tasks/specs/<area>.md)"
+        );
+        let err = Triggers::parse("[area.x]\npaths = [\"a/{b\"]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("patterns/triggers.toml:1: area `x`: error parsing glob"),
+            "{err}"
+        );
+        let err = Triggers::parse("[area.x]\npath = [\"a\"]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("patterns/triggers.toml:2: unknown field `path`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spec_checks_status_dates_and_age() {
+        let today = date("2026-11-23");
+        let messages = |bytes: &[u8]| -> Vec<String> {
+            check_spec("security", "s.md", bytes, 30, today)
+                .iter()
+                .map(|f| format!("{}: {}", f.line.unwrap_or(0), f.message))
+                .collect()
+        };
+        assert_eq!(
+            messages(&spec("approved", "2026-11-01")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            messages(&spec("Approved", "2026-11-01")),
+            ["4: status `Approved` must be lowercase: `approved`"]
+        );
+        assert_eq!(
+            messages(&spec("draft", "2026-11-01")),
+            ["4: spec for `security` is a draft"]
+        );
+        assert_eq!(
+            messages(&spec("approved", "2026-02-30")),
+            ["5: last_review `2026-02-30` is not a real date (YYYY-MM-DD)"]
+        );
+        assert_eq!(
+            messages(&spec("approved", "2026-12-01")),
+            ["5: last_review 2026-12-01 is in the future (today is 2026-11-23 UTC)"]
+        );
+        assert_eq!(
+            messages(&spec("approved", "2026-10-01")),
+            ["5: spec for `security` was last reviewed 2026-10-01, 53 days ago (max 30)"]
+        );
+    }
+
+    #[test]
+    fn task_local_specs_come_first_and_missing_ones_say_where() {
+        let triggers = Triggers::parse(TRIGGERS).unwrap();
+        let policy = Policy {
+            today: date("2026-11-23"),
+            default_max_age: 30,
+            task: Some("T-0001-a"),
+        };
+        let read = |path: &str| {
+            (path == "tasks/T-0001-a/specs/security.md").then(|| spec("approved", "2026-11-20"))
+        };
+        let checks = check(
+            &triggers,
+            &["src/auth/a.rs", "migrations/2.sql"],
+            policy,
+            &read,
+        );
+        assert_eq!(checks[0].spec, "tasks/T-0001-a/specs/security.md");
+        assert!(checks[0].findings.is_empty());
+        assert_eq!(checks[1].spec, "tasks/specs/migrations.md");
+        assert_eq!(
+            checks[1].findings[0].message,
+            "no spec for area `migrations`, which migrations/2.sql fall in"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The SOP: what each phase's exit gate requires, the PRD rubric, and the task list format.
+
+pub mod rubric;
+pub mod task_list;

@@ -1,0 +1,324 @@
+//! The task list format of `tasks.md` (Phase B): parent tasks and sub-tasks as checkboxes, each
+//! sub-task with a `Files:` line naming the paths it will touch.
+//!
+//! ```markdown
+//! - [ ] 1.0 Store the rate-limit counters
+//!   - [ ] 1.1 Add the counter table (FR-1)
+//!     Files: migrations/2026_add_counters.sql, src/store/**
+//!   - [x] 1.2 Expire old counters — Files: src/store/expiry.rs
+//! ```
+//!
+//! Parents are numbered `N.0` at the start of a line; sub-tasks `N.M`, indented under parent N.
+//! `Files:` is a comma-separated list (backticks allowed) on the sub-task's line after the title
+//! or on a line of its own under it; globs are allowed. Every malformed item is a finding with its
+//! line; parsing never stops at the first.
+
+use crate::report::Finding;
+
+/// A parsed tasks.md.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskList {
+    pub parents: Vec<Parent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parent {
+    pub line: usize,
+    pub number: u32,
+    pub title: String,
+    pub checked: bool,
+    pub subtasks: Vec<SubTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubTask {
+    pub line: usize,
+    /// `1.2` as `(1, 2)`.
+    pub number: (u32, u32),
+    pub title: String,
+    pub checked: bool,
+    /// Paths or globs from the `Files:` line, repository-relative.
+    pub files: Vec<String>,
+}
+
+impl TaskList {
+    pub fn subtasks(&self) -> impl Iterator<Item = &SubTask> {
+        self.parents.iter().flat_map(|p| p.subtasks.iter())
+    }
+
+    /// Every path or glob the sub-tasks name, deduplicated, in order of appearance.
+    pub fn files(&self) -> Vec<&str> {
+        let mut res: Vec<&str> = Vec::new();
+        for file in self.subtasks().flat_map(|s| s.files.iter()) {
+            if !res.contains(&file.as_str()) {
+                res.push(file);
+            }
+        }
+        res
+    }
+
+    /// `(total, done)` sub-tasks.
+    pub fn counts(&self) -> (u32, u32) {
+        let total = self.subtasks().count() as u32;
+        let done = self.subtasks().filter(|s| s.checked).count() as u32;
+        (total, done)
+    }
+}
+
+const RULE: &str = "tasks/format";
+
+/// Parse the body of tasks.md (`first_line` = its file line). Returns what parsed and a finding
+/// for every malformed item.
+pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Finding>) {
+    let mut list = TaskList::default();
+    let mut findings = Vec::new();
+    let fix = format!(
+        "edit {path}; the format is `- [ ] 1.0 Parent`, `  - [ ] 1.1 Sub-task`, `    Files: path, dir/**`"
+    );
+    let mut bad = |line: usize, message: String| {
+        findings.push(
+            Finding::error(RULE, message)
+                .at(path, Some(line))
+                .fix(fix.clone()),
+        );
+    };
+    let mut fenced = false;
+    for (idx, raw) in body.lines().enumerate() {
+        let line = first_line + idx;
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let indent = raw.len() - trimmed.len();
+        if let Some(files) = files_line(trimmed) {
+            match list.parents.last_mut().and_then(|p| p.subtasks.last_mut()) {
+                Some(sub) if indent > 0 && sub.files.is_empty() => match split_files(files) {
+                    Ok(files) => sub.files = files,
+                    Err(message) => bad(line, message),
+                },
+                Some(sub) if indent > 0 => bad(
+                    line,
+                    format!(
+                        "sub-task {}.{} has a second `Files:` line; list every path on one",
+                        sub.number.0, sub.number.1
+                    ),
+                ),
+                _ => bad(
+                    line,
+                    "`Files:` belongs under a sub-task (indented below `  - [ ] N.M …`)".to_owned(),
+                ),
+            }
+            continue;
+        }
+        let Some(rest) = trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("* "))
+        else {
+            continue;
+        };
+        if !rest.starts_with('[') {
+            continue; // an ordinary list item (notes, context)
+        }
+        let (checked, text) = match rest.as_bytes() {
+            [b'[', b' ', b']', b' ', ..] => (false, &rest[4..]),
+            [b'[', b'x' | b'X', b']', b' ', ..] => (true, &rest[4..]),
+            _ => {
+                let shown: String = rest.chars().take(5).collect();
+                bad(
+                    line,
+                    format!(
+                        "malformed checkbox `{shown}`: write `- [ ] ` (open) or `- [x] ` (done)"
+                    ),
+                );
+                continue;
+            }
+        };
+        let (title, inline_files) = match text.split_once("Files:") {
+            Some((title, files)) => (
+                title.trim().trim_end_matches(['—', '-', '–']).trim(),
+                Some(files),
+            ),
+            None => (text.trim(), None),
+        };
+        let Some((number, title)) = number_prefix(title) else {
+            bad(
+                line,
+                format!(
+                    "`{}` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task)",
+                    title.escape_debug()
+                ),
+            );
+            continue;
+        };
+        if indent == 0 {
+            if number.1 != 0 {
+                bad(
+                    line,
+                    format!(
+                        "a parent task is numbered `{}.0`; `{}.{}` at the margin looks like a sub-task that lost its indent",
+                        number.0, number.0, number.1
+                    ),
+                );
+                continue;
+            }
+            if inline_files.is_some() {
+                bad(
+                    line,
+                    "`Files:` belongs to sub-tasks, not to a parent task".to_owned(),
+                );
+            }
+            list.parents.push(Parent {
+                line,
+                number: number.0,
+                title: title.to_owned(),
+                checked,
+                subtasks: Vec::new(),
+            });
+            continue;
+        }
+        let Some(parent) = list.parents.last_mut() else {
+            bad(
+                line,
+                format!(
+                    "sub-task {}.{} comes before any parent task (`- [ ] {}.0 …`)",
+                    number.0, number.1, number.0
+                ),
+            );
+            continue;
+        };
+        if number.0 != parent.number || number.1 == 0 {
+            bad(
+                line,
+                format!(
+                    "sub-task `{}.{}` is under parent {}.0; number it {}.N with N from 1",
+                    number.0, number.1, parent.number, parent.number
+                ),
+            );
+            continue;
+        }
+        let files = match inline_files.map(split_files) {
+            Some(Ok(files)) => files,
+            Some(Err(message)) => {
+                bad(line, message);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        parent.subtasks.push(SubTask {
+            line,
+            number,
+            title: title.to_owned(),
+            checked,
+            files,
+        });
+    }
+    for parent in &list.parents {
+        for sub in &parent.subtasks {
+            if sub.files.is_empty() {
+                findings.push(
+                    Finding::error(
+                        "tasks/files",
+                        format!("sub-task {}.{} names no files", sub.number.0, sub.number.1),
+                    )
+                    .at(path, Some(sub.line))
+                    .fix(format!(
+                        "add a line `Files: path/one.rs, dir/**` under it in {path}"
+                    )),
+                );
+            }
+        }
+    }
+    (list, findings)
+}
+
+/// `Files: …` (also as a list item `- Files: …`): the text after the colon.
+fn files_line(trimmed: &str) -> Option<&str> {
+    let text = trimmed
+        .strip_prefix("- ")
+        .or_else(|| trimmed.strip_prefix("* "))
+        .unwrap_or(trimmed);
+    text.strip_prefix("Files:")
+}
+
+/// `1.2 Title` → `((1, 2), "Title")`.
+fn number_prefix(text: &str) -> Option<((u32, u32), &str)> {
+    let (number, title) = text.split_once(' ').unwrap_or((text, ""));
+    let (major, minor) = number.trim_end_matches('.').split_once('.')?;
+    Some(((major.parse().ok()?, minor.parse().ok()?), title.trim()))
+}
+
+/// The entries of a `Files:` list; each must stay inside the repository.
+fn split_files(text: &str) -> Result<Vec<String>, String> {
+    let mut res = Vec::new();
+    for entry in text.split(',') {
+        let entry = entry.trim().trim_matches('`').trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let escapes = entry.starts_with('/')
+            || entry.split('/').any(|part| part == "..")
+            || entry.contains('\\');
+        if escapes {
+            return Err(format!(
+                "`{entry}` in `Files:` must be a path inside the repository, relative to its root, with `/`"
+            ));
+        }
+        res.push(entry.to_owned());
+    }
+    if res.is_empty() {
+        return Err("`Files:` lists no path".to_owned());
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_parents_subtasks_and_files() {
+        let body = "# Tasks\n\n- [ ] 1.0 Store counters\n  - [ ] 1.1 Add table (FR-1)\n    Files: `migrations/001.sql`, src/store/**\n  - [x] 1.2 Expire — Files: src/store/expiry.rs\n- [x] 2.0 Docs\n  - [X] 2.1 Guide\n    - Files: docs/GUIDE.md\n";
+        let (list, findings) = parse("t.md", body, 5);
+        assert_eq!(findings, vec![]);
+        assert_eq!(list.counts(), (3, 2));
+        assert_eq!(
+            list.files(),
+            vec![
+                "migrations/001.sql",
+                "src/store/**",
+                "src/store/expiry.rs",
+                "docs/GUIDE.md"
+            ]
+        );
+        assert_eq!(list.parents[0].subtasks[0].line, 8);
+        assert_eq!(list.parents[0].subtasks[1].title, "Expire");
+    }
+
+    #[test]
+    fn every_malformed_item_is_reported_with_its_line() {
+        let body = "  - [ ] 1.1 Orphan\n- [y] 1.0 Bad box\n- [ ] 2.0 Parent\n  - [ ] 3.1 Wrong parent\n  - [ ] 2.1 No files\n- [ ] 2.1 Lost indent\n  - [ ] Unnumbered\n  - [ ] 2.2 Escapes\n    Files: ../etc/passwd\nFiles: stray\n";
+        let (_, findings) = parse("t.md", body, 1);
+        let got: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{}: {}", f.line.unwrap_or(0), f.message))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "1: sub-task 1.1 comes before any parent task (`- [ ] 1.0 …`)",
+                "2: malformed checkbox `[y] 1`: write `- [ ] ` (open) or `- [x] ` (done)",
+                "4: sub-task `3.1` is under parent 2.0; number it 2.N with N from 1",
+                "6: a parent task is numbered `2.0`; `2.1` at the margin looks like a sub-task that lost its indent",
+                "7: `Unnumbered` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task)",
+                "9: `../etc/passwd` in `Files:` must be a path inside the repository, relative to its root, with `/`",
+                "10: `Files:` belongs under a sub-task (indented below `  - [ ] N.M …`)",
+                "5: sub-task 2.1 names no files",
+                "8: sub-task 2.2 names no files",
+            ]
+        );
+    }
+}
