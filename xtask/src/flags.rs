@@ -40,6 +40,10 @@ pub enum Command {
     /// Inspect run records under .runs/.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// Score a PRD with the quality rubric (0–10, every lost point explained).
+    Score(Score),
+    /// Append finished artifacts to the dated, append-only mirrors in docs/.
+    Mirror(Mirror),
     /// Print the governance configuration in force ([workspace.metadata.governance]).
     Config(Config),
     /// Measure the toolkit's own speed.
@@ -120,6 +124,8 @@ pub struct TaskNext {
 pub enum PhaseCmd {
     Status(PhaseStatus),
     Next(PhaseNext),
+    Approve(PhaseApprove),
+    Reopen(PhaseReopen),
 }
 
 /// Show the phase of every task, or the full state of one task.
@@ -132,18 +138,109 @@ pub struct PhaseStatus {
     pub json: bool,
 }
 
-/// Check the current phase's exit gate of a task and say exactly what to do next.
+/// Check the exit gate of a task's current phase; when it passes, move the task on.
 ///
 /// Without an ID it runs the repository scaffold check and works on the next actionable task
-/// (see `cargo xtask task next --help` for the order). Exits 1 when a criterion is unmet, listing
-/// every one with the file to fix and the command to re-run.
+/// (see `cargo xtask task next --help` for the order). When a criterion is unmet it exits 1 and
+/// lists every one with the file and line to fix and the command to re-run. When the gate passes,
+/// one all-or-nothing commit records the transition in the task's history, creates the next
+/// phase's artifact from patterns/templates/ if missing, appends the finished artifact to its
+/// mirror in docs/, updates the index and writes the run record.
+///
+/// Gates: scaffold (brief parses, no placeholders) → prd (sections Summary, Goals, Non-Goals,
+/// Functional Requirements, Success Metrics; no placeholders; rubric ≥ prd_min_score; approvals
+/// of prd_required_approvals) → tasks (checkbox parents and sub-tasks, each with `Files:`) → spec
+/// (an approved, fresh spec for every trigger area those files hit) → plan (Steps, Validation,
+/// Rollback) → implement (every sub-task checked and backed by a run or commit touching its files;
+/// every run of the task completed; specs still valid) → done.
 #[derive(Debug, Args)]
 pub struct PhaseNext {
     /// Task ID (default: the next actionable task).
     pub id: Option<String>,
+    /// The date gates and mirrors use, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Record a role's approval of the task's current artifact (the PRD gate needs the roles in
+/// `prd_required_approvals`).
+///
+/// Records who (the name, the git identity, the OS user), the role, the phase, the time and the
+/// sha256 of the artifact approved: editing the artifact afterwards voids the approval.
+#[derive(Debug, Args)]
+pub struct PhaseApprove {
+    /// Task ID.
+    pub id: String,
+    /// The role approving, like `product` or `engineering`.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// The approver's name (default: git user.name, else the OS user).
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// A note kept with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+/// Move a task back to an earlier phase, recording why.
+#[derive(Debug, Args)]
+pub struct PhaseReopen {
+    /// Task ID.
+    pub id: String,
+    /// The phase to go back to: scaffold, prd, tasks, spec, plan or implement.
+    #[arg(long, value_name = "PHASE", value_parser = parse_phase)]
+    pub to: crate::tasks::phase::Phase,
+    /// Why the task goes back (kept in its history).
+    #[arg(long, value_name = "TEXT")]
+    pub why: String,
+}
+
+fn parse_phase(text: &str) -> Result<crate::tasks::phase::Phase, String> {
+    crate::tasks::phase::Phase::ALL
+        .iter()
+        .copied()
+        .find(|p| p.name() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = crate::tasks::phase::Phase::ALL
+                .iter()
+                .map(|p| p.name())
+                .collect();
+            format!("expected one of {}", names.join(", "))
+        })
+}
+
+/// Score a PRD with the quality rubric: 0–10, deterministic, every lost point explained.
+///
+/// 2 points: the sections Summary, Goals, Non-Goals, Functional Requirements, Success Metrics are
+/// present; 2: none is empty; 1: no template placeholder is left; 2: every success metric holds a
+/// number or a comparison; 1: requirements are numbered FR-1, FR-2, … without repeats; 1: once
+/// tasks.md exists beside it, every requirement is referenced by a task; 1: no line is both a
+/// goal and a non-goal. Exits 1 when the score is below `prd_min_score`.
+#[derive(Debug, Args)]
+pub struct Score {
+    /// The PRD to score, like tasks/T-0001-x/prd.md.
+    pub artifact: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Append the finished artifacts of one task (or every task) to the dated mirrors in docs/.
+///
+/// Mirrors: docs/PRD.md, docs/TASKS.md, docs/TECH_SPEC.md, docs/ACTION_PLAN.md. Each artifact of
+/// a phase the task has finished gets a section `## DATE · ID · title` with its source and hash,
+/// unless its latest section already has the same content. Refuses (exit 1) when a mirror was
+/// edited by hand. Phase transitions mirror automatically; this is for catching up.
+#[derive(Debug, Args)]
+pub struct Mirror {
+    /// Task ID (default: every task).
+    pub id: Option<String>,
+    /// The date of new sections, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

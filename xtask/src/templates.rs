@@ -9,6 +9,42 @@ use crate::tasks::index::{INDEX_PATH, Index, SCHEMA_PATH};
 pub const BRIEF: &str = include_str!("../templates/brief.md");
 pub const BRIEF_PATH: &str = "patterns/templates/brief.md";
 
+/// The artifact templates, by file name under `patterns/templates/`.
+pub const ARTIFACTS: [(&str, &str); 5] = [
+    ("brief.md", BRIEF),
+    ("prd.md", include_str!("../templates/prd.md")),
+    ("tasks.md", include_str!("../templates/tasks.md")),
+    ("spec.md", include_str!("../templates/spec.md")),
+    ("plan.md", include_str!("../templates/plan.md")),
+];
+
+/// The default trigger areas (`patterns/triggers.toml`).
+pub const TRIGGERS: &str = include_str!("../templates/triggers.toml");
+
+/// The template `name` (like `prd.md`): the repository's `patterns/templates/<name>` when it has
+/// one (teams adapt their templates), else the built-in default.
+pub fn artifact(root: &std::path::Path, name: &str) -> std::io::Result<String> {
+    match std::fs::read_to_string(root.join("patterns/templates").join(name)) {
+        Ok(text) => Ok(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(ARTIFACTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| (*t).to_owned())
+            .unwrap_or_default()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Fill the `{{id}}`, `{{title}}`, `{{date}}` and `{{area}}` slots of a template; the other
+/// `{{ … }}` placeholders are for people, and gates reject an artifact that still has one.
+pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> String {
+    template
+        .replace("{{id}}", id)
+        .replace("{{title}}", title)
+        .replace("{{date}}", date)
+        .replace("{{area}}", area)
+}
+
 /// Every file of the layout, with its default contents, in creation order.
 pub fn layout() -> Vec<(&'static str, String)> {
     vec![
@@ -22,6 +58,11 @@ pub fn layout() -> Vec<(&'static str, String)> {
             include_str!("../templates/docs.README.md").to_owned(),
         ),
         (BRIEF_PATH, BRIEF.to_owned()),
+        ("patterns/templates/prd.md", ARTIFACTS[1].1.to_owned()),
+        ("patterns/templates/tasks.md", ARTIFACTS[2].1.to_owned()),
+        ("patterns/templates/spec.md", ARTIFACTS[3].1.to_owned()),
+        ("patterns/templates/plan.md", ARTIFACTS[4].1.to_owned()),
+        ("patterns/triggers.toml", TRIGGERS.to_owned()),
         (
             "adapters/README.md",
             include_str!("../templates/adapters.README.md").to_owned(),

@@ -223,5 +223,6 @@ fn transition(from: Option<Phase>, to: Phase, idx: usize) -> Event {
         by: "bench <bench@example.com>".to_owned(),
         run: "R-20260101T000000Z-0000".to_owned(),
         note: None,
+        triggers: None,
     })
 }

@@ -7,8 +7,10 @@ pub mod bench;
 pub mod config;
 pub mod index;
 pub mod init;
+pub mod mirror;
 pub mod phase;
 pub mod runs;
+pub mod score;
 pub mod task;
 
 use std::time::Duration;
@@ -22,6 +24,24 @@ use crate::runs::{Recorder, RunId};
 use crate::store::{self, StateLock};
 use crate::tasks::heads::{self, Heads};
 use crate::tasks::index::{INDEX_PATH, Index};
+
+/// The date gates and mirrors use: `flag`, else `$XTASK_TODAY`, else today in UTC.
+pub fn today(flag: Option<&str>) -> Result<chrono::NaiveDate> {
+    let (source, text) = match (
+        flag,
+        std::env::var("XTASK_TODAY").ok().filter(|v| !v.is_empty()),
+    ) {
+        (Some(text), _) => ("--today", text.to_owned()),
+        (None, Some(text)) => ("XTASK_TODAY", text),
+        (None, None) => return Ok(chrono::Utc::now().date_naive()),
+    };
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!(
+            "{source}: `{}` is not a date; use YYYY-MM-DD",
+            text.escape_debug()
+        )
+    })
+}
 
 /// What every command starts from: the repository, its configuration, a settled store.
 #[derive(Debug)]

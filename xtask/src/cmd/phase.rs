@@ -1,19 +1,30 @@
-//! `cargo xtask phase status | next`.
+//! `cargo xtask phase status | next | approve | reopen`.
 //!
 //! `phase next` runs the repository scaffold check (layout, index, graph), picks the task (the
-//! given one or the next actionable), evaluates what its current phase needs, and prints every
-//! unmet criterion with the file and line to fix and the command to re-run.
+//! given one or the next actionable), takes the state lock, evaluates the exit gate of the task's
+//! current phase (`sop::gates`), and either prints every unmet criterion with the file and line to
+//! fix and the command to re-run (exit 1), or moves the task on: history line, the next artifact
+//! from its template, the finished artifact's mirror, the index and the run record, in one commit.
+
+use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
+use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::cmd::Ctx;
 use crate::cmd::task::{describe_next, drift};
+use crate::guard::{self, Policy, Triggers};
 use crate::report::{self, Finding, Severity};
+use crate::runs::{self, Recorder};
+use crate::sop::gates::{self, Inputs, Verdict};
+use crate::sop::task_list;
+use crate::store::StateLock;
+use crate::tasks::history::{Approval, Event, Transition};
 use crate::tasks::id::TaskId;
-use crate::tasks::index::Index;
+use crate::tasks::index::{INDEX_PATH, Index};
 use crate::tasks::phase::Phase;
-use crate::{Outcome, flags, output, tasks};
+use crate::{Outcome, flags, mirror, output, tasks, templates};
 
 impl flags::PhaseStatus {
     pub fn run(self) -> Result<Outcome> {
@@ -100,8 +111,13 @@ impl flags::PhaseStatus {
         text.push_str("  history:\n");
         for step in &entry.history {
             let from = step.from.map_or("(created)", Phase::name);
+            let note = step
+                .note
+                .as_deref()
+                .map(|n| format!("  ({n})"))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "    {}  {from} → {}  by {}  run {}\n",
+                "    {}  {from} → {}  by {}  run {}{note}\n",
                 step.at,
                 step.to.name(),
                 step.by,
@@ -127,6 +143,7 @@ impl flags::PhaseStatus {
 
 impl flags::PhaseNext {
     pub fn run(self) -> Result<Outcome> {
+        let today = super::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
         let requested = self.id.as_deref().map(TaskId::parse).transpose()?;
         let mut findings = scaffold_check(&ctx);
@@ -165,73 +182,617 @@ impl flags::PhaseNext {
                         .fix("edit blocked_by / blocking in the briefs named, then `cargo xtask index rebuild`"),
                 ),
             }
-            if let Some(id) = &task {
-                findings.extend(task_check(&ctx, index, id));
-            }
         }
-        let failed = findings.iter().any(|f| f.severity == Severity::Error);
-        if self.json {
-            let entry = task.as_ref().and_then(|id| index.as_ref()?.tasks.get(id));
-            output::json(&json!({
-                "passed": !failed,
-                "findings": findings,
-                "task": task,
-                "phase": entry.map(|e| e.phase),
-                "todo": entry.map(|e| e.phase.todo()),
-            }));
-        } else {
-            let mut text = String::new();
-            if failed {
-                let n_errors = findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error)
-                    .count();
-                text.push_str(&format!("{n_errors} unmet criteria:\n"));
-            } else {
-                text.push_str("scaffold check: passed (layout, index, task graph)\n");
-            }
-            text.push_str(&report::render_human(&findings));
-            if let Some(index) = &index {
-                match task.as_deref() {
-                    Some(id) if !failed => text.push_str(&describe_passed(index, id)),
-                    _ => text.push_str(&describe_next(&index.tasks, task.as_deref())),
-                }
-            }
-            if failed {
-                let again = task
-                    .as_deref()
-                    .map_or("cargo xtask phase next".to_owned(), |id| {
-                        format!("cargo xtask phase next {id}")
-                    });
-                text.push_str(&format!("\nre-check: {again}"));
-            }
-            output::out(text.trim_end());
+        let repo_ok = !findings.iter().any(|f| f.severity == Severity::Error);
+        let (Some(index), Some(id), true) = (index.as_ref(), task.clone(), repo_ok) else {
+            return Ok(render_unmet(
+                self.json,
+                &findings,
+                index.as_ref(),
+                task.as_deref(),
+            ));
+        };
+        let seen = index.tasks[&id].phase;
+
+        // Decide and apply under the lock, on the index as it is now.
+        let lock = ctx.lock()?;
+        let index = ctx.index()?;
+        let Some(entry) = index.tasks.get(&id) else {
+            bail!("{id} disappeared from tasks/index.json while this command waited for the lock")
+        };
+        if entry.phase != seen {
+            let by = entry
+                .history
+                .last()
+                .map(|t| format!(" (run {})", t.run))
+                .unwrap_or_default();
+            output::out(format!(
+                "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed\n\
+                 re-check: cargo xtask phase next {id}",
+                seen.name(),
+                entry.phase.name()
+            ));
+            return Ok(Outcome::No);
         }
-        Ok(if failed { Outcome::No } else { Outcome::Ok })
+        if entry.phase == Phase::Done {
+            output::out(format!(
+                "{id} is done: nothing left to do (`cargo xtask task next` names the next task)"
+            ));
+            return Ok(Outcome::Ok);
+        }
+        let triggers = load_triggers(&ctx);
+        let runs = task_runs(&ctx, &id)?;
+        let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+        let commit_touching = |globs: &[String]| commit_touching(&ctx, globs);
+        let inputs = Inputs {
+            id: &id,
+            entry,
+            config: &ctx.config,
+            today,
+            triggers: &triggers,
+            read: &read,
+            runs: &runs,
+            commit_touching: &commit_touching,
+        };
+        let verdict = gates::evaluate(&inputs);
+        findings.extend(verdict.findings.iter().cloned());
+        if !verdict.passed() {
+            return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
+        }
+        let moved = match transition(&ctx, &lock, &index, &id, &verdict, today, &triggers)? {
+            Ok(moved) => moved,
+            Err(refusal) => {
+                findings.push(refusal);
+                return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
+            }
+        };
+        drop(lock);
+        render_moved(self.json, &findings, &moved);
+        Ok(Outcome::Ok)
     }
 }
 
-/// What to say when the task's current phase has nothing left to fix.
-fn describe_passed(index: &Index, id: &str) -> String {
+/// What a transition did.
+struct Moved {
+    id: String,
+    from: Phase,
+    to: Phase,
+    run: String,
+    created: Vec<String>,
+    mirrored: Vec<String>,
+    note: Option<String>,
+    index: Index,
+}
+
+/// Move `id` to its next phase: history, next artifact, mirrors, index and run record in one
+/// commit. `Ok(Err(finding))` when a mirror refuses the append (nothing is written then).
+fn transition(
+    ctx: &Ctx,
+    lock: &StateLock,
+    index: &Index,
+    id: &str,
+    verdict: &Verdict,
+    today: NaiveDate,
+    triggers: &Result<Triggers, String>,
+) -> Result<Result<Moved, Finding>> {
     let entry = &index.tasks[id];
-    let phase = entry.phase;
-    let mut res = format!("task: {id} — {}\n", entry.title);
-    res.push_str(&format!(
-        "  {} ({}): every check this version knows passed\n",
-        phase.label(),
-        phase.name()
-    ));
-    match Phase::ALL.iter().find(|p| **p > phase) {
-        Some(next) => res.push_str(&format!(
-            "  next:  {} ({}): moving tasks past Phase 0 is not built in this version yet; \
-             the task stays in {} (see `cargo xtask phase status {id}`)",
-            next.label(),
-            next.name(),
-            phase.name()
-        )),
-        None => res.push_str("  the task is done"),
+    let from = entry.phase;
+    let Some(to) = from.next() else {
+        bail!("{id} is already done")
+    };
+    let mut recorder = Recorder::start(&ctx.repo, lock, "phase.next", Some(id));
+    let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let event = Event::Transition(Transition {
+        at: recorder.started().to_owned(),
+        from: Some(from),
+        to,
+        by: recorder.who().display(),
+        run: recorder.id.to_string(),
+        note: verdict.note.clone(),
+        triggers: verdict.triggers.clone(),
+    });
+    pending.insert(
+        tasks::history_path(id),
+        appended(&ctx.repo, &tasks::history_path(id), &event.to_line())?,
+    );
+
+    let date = today.format("%Y-%m-%d").to_string();
+    let mut mirrored = Vec::new();
+    for source in &verdict.mirror {
+        match append_mirror(ctx, &mut pending, from, id, &entry.title, source, &date)? {
+            Ok(Some(mirror)) => mirrored.push(format!("{mirror} ({source})")),
+            Ok(None) => {}
+            Err(refusal) => return Ok(Err(refusal)),
+        }
     }
-    res
+
+    let mut created = Vec::new();
+    for (rel, template, area) in next_artifacts(ctx, id, to, triggers, today) {
+        if ctx.repo.path(&rel).exists() {
+            continue;
+        }
+        let text = templates::artifact(&ctx.repo.root, template)?;
+        pending.insert(
+            rel.clone(),
+            templates::fill(&text, id, &entry.title, &date, &area).into_bytes(),
+        );
+        created.push(rel);
+    }
+
+    let task_id = TaskId::parse(id)?;
+    let source = tasks::load_from(
+        &tasks::Overlay {
+            repo: &ctx.repo,
+            pending: &pending,
+        },
+        &task_id,
+    )?;
+    let mut new_index = index.clone();
+    new_index.tasks.insert(id.to_owned(), tasks::entry(&source));
+    pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
+    for (rel, bytes) in &pending {
+        recorder.write(&ctx.repo, rel, bytes.clone())?;
+    }
+    recorder.event(
+        "phase.transition",
+        json!({ "task": id, "from": from, "to": to, "note": verdict.note, "triggers": verdict.triggers, "created": created, "mirrored": mirrored }),
+    );
+    let run = ctx
+        .apply(lock, recorder)?
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    ctx.remember(lock, &new_index);
+    Ok(Ok(Moved {
+        id: id.to_owned(),
+        from,
+        to,
+        run,
+        created,
+        mirrored,
+        note: verdict.note.clone(),
+        index: new_index,
+    }))
+}
+
+/// `rel`'s current text with `line` appended (a newline added first if the file lacks one).
+fn appended(repo: &crate::repo::Repo, rel: &str, line: &str) -> Result<Vec<u8>> {
+    let mut text = match std::fs::read(repo.path(rel)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("reading {rel}"))),
+    };
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(line.as_bytes());
+    text.push(b'\n');
+    Ok(text)
+}
+
+/// Append `source` to the mirror of `phase` (in `pending`). `Ok(Ok(Some(mirror)))` when
+/// appended, `Ok(Ok(None))` when unchanged, `Ok(Err(finding))` when the mirror was edited by hand.
+pub fn append_mirror(
+    ctx: &Ctx,
+    pending: &mut BTreeMap<String, Vec<u8>>,
+    phase: Phase,
+    id: &str,
+    title: &str,
+    source: &str,
+    date: &str,
+) -> Result<Result<Option<String>, Finding>> {
+    let Some((mirror_rel, mirror_title)) = mirror::mirror_of(phase) else {
+        return Ok(Ok(None));
+    };
+    let Some(content) = pending
+        .get(source)
+        .cloned()
+        .or_else(|| std::fs::read(ctx.repo.path(source)).ok())
+    else {
+        return Ok(Ok(None));
+    };
+    let existing = match pending.get(mirror_rel) {
+        Some(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        None => match std::fs::read(ctx.repo.path(mirror_rel)) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context(format!("reading {mirror_rel}")));
+            }
+        },
+    };
+    let entry = mirror::Entry {
+        date,
+        id,
+        title,
+        source,
+        content: &content,
+    };
+    match mirror::append(existing.as_deref(), mirror_title, entry) {
+        Ok(Some(text)) => {
+            pending.insert(mirror_rel.to_owned(), text.into_bytes());
+            Ok(Ok(Some(mirror_rel.to_owned())))
+        }
+        Ok(None) => Ok(Ok(None)),
+        Err(tampered) => Ok(Err(Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
+            .at(mirror_rel, Some(tampered.line))
+            .fix(format!("restore {mirror_rel} (`git checkout -- {mirror_rel}`) and put the change in {source} instead")))),
+    }
+}
+
+/// The artifacts a task gets on entering `phase`: `(path, template, area)`.
+fn next_artifacts(
+    ctx: &Ctx,
+    id: &str,
+    phase: Phase,
+    triggers: &Result<Triggers, String>,
+    today: NaiveDate,
+) -> Vec<(String, &'static str, String)> {
+    let file = |name: &str| gates::artifact_path(id, name);
+    match phase {
+        Phase::Prd => vec![(file("prd.md"), "prd.md", String::new())],
+        Phase::Tasks => vec![(file("tasks.md"), "tasks.md", String::new())],
+        Phase::Plan => vec![(file("plan.md"), "plan.md", String::new())],
+        Phase::Spec => {
+            // A draft spec for every area the task list hits that has no spec yet.
+            let (Ok(triggers), Ok(text)) = (
+                triggers,
+                std::fs::read_to_string(ctx.repo.path(file("tasks.md"))),
+            ) else {
+                return Vec::new();
+            };
+            let (list, _) = task_list::parse(&file("tasks.md"), &text, 1);
+            let policy = Policy {
+                today,
+                default_max_age: ctx.config.max_spec_age_days,
+                task: Some(id),
+            };
+            let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+            guard::check(triggers, &list.files(), policy, &read)
+                .into_iter()
+                .filter(|c| c.findings.iter().any(|f| f.rule == "spec/missing"))
+                .map(|c| (file(&format!("specs/{}.md", c.area)), "spec.md", c.area))
+                .collect()
+        }
+        Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
+    }
+}
+
+pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {
+    match std::fs::read_to_string(ctx.repo.path(guard::TRIGGERS_PATH)) {
+        Ok(text) => Triggers::parse(&text).map_err(|e| format!("{e:#}")),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{} is missing; `cargo xtask init` writes the default areas",
+            guard::TRIGGERS_PATH
+        )),
+        Err(err) => Err(format!("reading {}: {err}", guard::TRIGGERS_PATH)),
+    }
+}
+
+/// `(run id, status, files)` of every run recorded for task `id`.
+fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
+    let mut res = Vec::new();
+    for run in runs::list(&ctx.repo)? {
+        let Ok(record) = run.record else { continue };
+        if record.task.as_deref() != Some(id) {
+            continue;
+        }
+        let status = serde_json::to_value(record.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        res.push((run.id.to_string(), status, record.files));
+    }
+    Ok(res)
+}
+
+/// The latest commit touching any of `globs`, if the repository has one.
+fn commit_touching(ctx: &Ctx, globs: &[String]) -> Option<String> {
+    let sh = ctx.repo.sh().ok()?;
+    let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
+    let out = xshell::cmd!(sh, "git log -1 --format=%H -- {specs...}")
+        .quiet()
+        .ignore_status()
+        .ignore_stderr()
+        .output()
+        .ok()?;
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !hash.is_empty()).then_some(hash)
+}
+
+fn render_unmet(
+    json_out: bool,
+    findings: &[Finding],
+    index: Option<&Index>,
+    task: Option<&str>,
+) -> Outcome {
+    let failed = findings.iter().any(|f| f.severity == Severity::Error);
+    if json_out {
+        let entry = task.and_then(|id| index?.tasks.get(id));
+        output::json(&json!({
+            "passed": !failed,
+            "moved": null,
+            "findings": findings,
+            "task": task,
+            "phase": entry.map(|e| e.phase),
+            "todo": entry.map(|e| e.phase.todo()),
+        }));
+        return if failed { Outcome::No } else { Outcome::Ok };
+    }
+    let mut text = String::new();
+    if failed {
+        let n_errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let noun = if n_errors == 1 {
+            "criterion"
+        } else {
+            "criteria"
+        };
+        text.push_str(&format!("{n_errors} unmet {noun}:\n"));
+    } else {
+        text.push_str("scaffold check: passed (layout, index, task graph)\n");
+    }
+    text.push_str(&report::render_human(findings));
+    if let Some(index) = index {
+        text.push_str(&describe_next(&index.tasks, task));
+    }
+    if failed {
+        let again = task.map_or("cargo xtask phase next".to_owned(), |id| {
+            format!("cargo xtask phase next {id}")
+        });
+        text.push_str(&format!("\nre-check: {again}"));
+    }
+    output::out(text.trim_end());
+    if failed { Outcome::No } else { Outcome::Ok }
+}
+
+fn render_moved(json_out: bool, findings: &[Finding], moved: &Moved) {
+    if json_out {
+        output::json(&json!({
+            "passed": true,
+            "moved": { "task": moved.id, "from": moved.from, "to": moved.to, "run": moved.run,
+                       "created": moved.created, "mirrored": moved.mirrored, "note": moved.note },
+            "findings": findings,
+            "task": moved.id,
+            "phase": moved.to,
+            "todo": moved.to.todo(),
+        }));
+        return;
+    }
+    let mut text = String::from("scaffold check: passed (layout, index, task graph)\n");
+    text.push_str(&report::render_human(findings));
+    text.push_str(&format!(
+        "{}: {} ({}) gate passed → {} ({})\n",
+        moved.id,
+        moved.from.label(),
+        moved.from.name(),
+        moved.to.label(),
+        moved.to.name()
+    ));
+    if let Some(note) = &moved.note {
+        text.push_str(&format!("  note:     {note}\n"));
+    }
+    for rel in &moved.created {
+        text.push_str(&format!("  created:  {rel}\n"));
+    }
+    for mirror in &moved.mirrored {
+        text.push_str(&format!("  mirrored: {mirror}\n"));
+    }
+    text.push_str(&format!("  recorded as run {}\n", moved.run));
+    if moved.to == Phase::Done {
+        text.push_str(&format!("{} is done", moved.id));
+    } else {
+        text.push_str(&describe_next(&moved.index.tasks, Some(&moved.id)));
+    }
+    output::out(text.trim_end());
+}
+
+impl flags::PhaseApprove {
+    pub fn run(self) -> Result<Outcome> {
+        let id = TaskId::parse(&self.id)?;
+        let role = self.role.trim();
+        if role.is_empty()
+            || !role
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            bail!(
+                "--role `{}`: use a lowercase role name like `product` or `engineering`",
+                self.role.escape_debug()
+            );
+        }
+        for (flag, value) in [("--as", &self.as_name), ("--note", &self.note)] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.trim().is_empty() || v.contains(['\n', '\r']))
+            {
+                bail!("{flag} must be one non-empty line");
+            }
+        }
+        let ctx = Ctx::open()?;
+        let lock = ctx.lock()?;
+        let index = ctx.index()?;
+        let Some(entry) = index.tasks.get(id.as_str()) else {
+            bail!("there is no task {id} (see `cargo xtask task list`)");
+        };
+        let phase = entry.phase;
+        let artifact = match phase {
+            Phase::Scaffold => Some("brief.md"),
+            Phase::Prd => Some("prd.md"),
+            Phase::Tasks => Some("tasks.md"),
+            Phase::Plan => Some("plan.md"),
+            Phase::Spec | Phase::Implement => None,
+            Phase::Done => bail!("{id} is done; there is nothing to approve"),
+        };
+        let artifact_rel = artifact.map(|a| gates::artifact_path(id.as_str(), a));
+        let sha = match &artifact_rel {
+            Some(rel) => match std::fs::read(ctx.repo.path(rel)) {
+                Ok(bytes) => Some(tasks::index::sha256_hex(&bytes)),
+                Err(_) => bail!("{rel} does not exist; there is nothing to approve yet"),
+            },
+            None => None,
+        };
+        let mut recorder = Recorder::start(&ctx.repo, &lock, "phase.approve", Some(id.as_str()));
+        let who = recorder.who().clone();
+        let name = self
+            .as_name
+            .clone()
+            .or_else(|| ctx.repo.git_config("user.name"))
+            .or_else(|| who.os_user.clone())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let duplicate = entry.approvals.iter().any(|a| {
+            a.phase == phase && a.role == role && a.name == name && a.artifact_sha256 == sha
+        });
+        if duplicate {
+            output::out(format!(
+                "{name} already approved this {} of {id} as {role}; nothing recorded",
+                artifact.unwrap_or("phase")
+            ));
+            return Ok(Outcome::Ok);
+        }
+        let event = Event::Approval(Approval {
+            at: recorder.started().to_owned(),
+            phase,
+            role: role.to_owned(),
+            name: name.clone(),
+            git: who.git.clone(),
+            os_user: who.os_user.clone(),
+            run: recorder.id.to_string(),
+            artifact_sha256: sha.clone(),
+            note: self.note.clone(),
+        });
+        let history_rel = tasks::history_path(id.as_str());
+        let mut pending = BTreeMap::new();
+        pending.insert(
+            history_rel.clone(),
+            appended(&ctx.repo, &history_rel, &event.to_line())?,
+        );
+        let source = tasks::load_from(
+            &tasks::Overlay {
+                repo: &ctx.repo,
+                pending: &pending,
+            },
+            &id,
+        )?;
+        let mut new_index = index.clone();
+        new_index
+            .tasks
+            .insert(id.to_string(), tasks::entry(&source));
+        pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
+        for (rel, bytes) in &pending {
+            recorder.write(&ctx.repo, rel, bytes.clone())?;
+        }
+        recorder.event("phase.approved", json!({ "task": id.as_str(), "phase": phase, "role": role, "name": name, "artifact_sha256": sha }));
+        let run = ctx
+            .apply(&lock, recorder)?
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        ctx.remember(&lock, &new_index);
+        let what = match (&artifact_rel, &sha) {
+            (Some(rel), Some(sha)) => format!("{rel} @ sha256:{}", &sha[..12]),
+            _ => format!("{} ({})", phase.label(), phase.name()),
+        };
+        let mut text =
+            format!("recorded: {name} approved {what} as {role}\n  recorded as run {run}");
+        if phase == Phase::Prd {
+            let new_entry = &new_index.tasks[id.as_str()];
+            let still: Vec<&str> =
+                ctx.config
+                    .prd_required_approvals
+                    .iter()
+                    .filter(|r| {
+                        !new_entry.approvals.iter().any(|a| {
+                            a.phase == Phase::Prd && &a.role == *r && a.artifact_sha256 == sha
+                        })
+                    })
+                    .map(String::as_str)
+                    .collect();
+            if still.is_empty() {
+                text.push_str(&format!(
+                    "\n  every required role has approved; next: cargo xtask phase next {id}"
+                ));
+            } else {
+                text.push_str(&format!("\n  still needed: {}", still.join(", ")));
+            }
+        }
+        output::out(text);
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::PhaseReopen {
+    pub fn run(self) -> Result<Outcome> {
+        let id = TaskId::parse(&self.id)?;
+        let why = self.why.trim();
+        if why.is_empty() || why.contains(['\n', '\r']) {
+            bail!("--why must say, in one line, why the task goes back");
+        }
+        let ctx = Ctx::open()?;
+        let lock = ctx.lock()?;
+        let index = ctx.index()?;
+        let Some(entry) = index.tasks.get(id.as_str()) else {
+            bail!("there is no task {id} (see `cargo xtask task list`)");
+        };
+        let from = entry.phase;
+        let to = self.to;
+        if to >= from {
+            bail!(
+                "--to {} is not before the task's phase ({}); reopen moves a task back",
+                to.name(),
+                from.name()
+            );
+        }
+        let mut recorder = Recorder::start(&ctx.repo, &lock, "phase.reopen", Some(id.as_str()));
+        let event = Event::Transition(Transition {
+            at: recorder.started().to_owned(),
+            from: Some(from),
+            to,
+            by: recorder.who().display(),
+            run: recorder.id.to_string(),
+            note: Some(format!("reopened: {why}")),
+            triggers: None,
+        });
+        let history_rel = tasks::history_path(id.as_str());
+        let mut pending = BTreeMap::new();
+        pending.insert(
+            history_rel.clone(),
+            appended(&ctx.repo, &history_rel, &event.to_line())?,
+        );
+        let source = tasks::load_from(
+            &tasks::Overlay {
+                repo: &ctx.repo,
+                pending: &pending,
+            },
+            &id,
+        )?;
+        let mut new_index = index.clone();
+        new_index
+            .tasks
+            .insert(id.to_string(), tasks::entry(&source));
+        pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
+        for (rel, bytes) in &pending {
+            recorder.write(&ctx.repo, rel, bytes.clone())?;
+        }
+        recorder.event(
+            "phase.reopened",
+            json!({ "task": id.as_str(), "from": from, "to": to, "why": why }),
+        );
+        let run = ctx
+            .apply(&lock, recorder)?
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        ctx.remember(&lock, &new_index);
+        output::out(format!(
+            "{id}: {} ({}) → {} ({}), reopened: {why}\n  recorded as run {run}\n{}",
+            from.label(),
+            from.name(),
+            to.label(),
+            to.name(),
+            describe_next(&new_index.tasks, Some(id.as_str()))
+        ));
+        Ok(Outcome::Ok)
+    }
 }
 
 /// The repository layout every phase relies on.
@@ -261,70 +822,6 @@ fn scaffold_check(ctx: &Ctx) -> Vec<Finding> {
             .at(".runs/.gitignore", None)
             .fix("cargo xtask init"),
         );
-    }
-    res
-}
-
-/// What the task's current phase needs. Phase 0: a parseable brief with no placeholder left,
-/// and an index entry that matches the brief.
-fn task_check(ctx: &Ctx, index: &Index, id: &str) -> Vec<Finding> {
-    let mut res = Vec::new();
-    let entry = &index.tasks[id];
-    if entry.phase != Phase::Scaffold {
-        return res;
-    }
-    let brief_rel = tasks::brief_path(id);
-    let fix_brief = format!("edit {brief_rel}, then `cargo xtask phase next {id}`");
-    let bytes = match std::fs::read(ctx.repo.path(&brief_rel)) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            res.push(
-                Finding::error("scaffold/brief", format!("cannot read the brief: {err}"))
-                    .at(&brief_rel, None)
-                    .fix(fix_brief),
-            );
-            return res;
-        }
-    };
-    if let Err(err) = tasks::brief::parse(&brief_rel, &bytes) {
-        res.push(
-            Finding::error("scaffold/brief", err.message)
-                .at(&brief_rel, Some(err.line))
-                .fix(fix_brief.clone()),
-        );
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    for (idx, line) in text.lines().enumerate() {
-        if let Some(start) = line.find("{{")
-            && let Some(len) = line[start..].find("}}")
-        {
-            res.push(
-                Finding::error(
-                    "scaffold/placeholder",
-                    format!(
-                        "template placeholder left: {}",
-                        &line[start..start + len + 2]
-                    ),
-                )
-                .at(&brief_rel, Some(idx + 1))
-                .fix(fix_brief.clone()),
-            );
-        }
-    }
-    let sha = tasks::index::sha256_hex(&bytes);
-    if entry
-        .artifacts
-        .get("brief")
-        .is_some_and(|a| a.sha256 != sha)
-    {
-        let mut stale = Finding::error(
-            "scaffold/index",
-            "the brief changed since tasks/index.json was written",
-        )
-        .at(&brief_rel, None)
-        .fix("`cargo xtask index rebuild` refreshes the index (moving to the next phase will too)");
-        stale.severity = Severity::Warning;
-        res.push(stale);
     }
     res
 }

@@ -75,6 +75,7 @@ impl flags::TaskNew {
             by: recorder.who().display(),
             run: recorder.id.to_string(),
             note: None,
+            triggers: None,
         });
         let history_text = format!("{}\n", created.to_line());
 

@@ -26,6 +26,9 @@ pub struct Transition {
     /// Why, for reopenings and gates passed with no artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Trigger areas the task's files hit, recorded when the spec phase is passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<Vec<String>>,
 }
 
 /// A role's approval of a phase's artifact.
@@ -41,6 +44,9 @@ pub struct Approval {
     pub git: Option<String>,
     pub os_user: Option<String>,
     pub run: String,
+    /// The sha256 of the phase's artifact as approved: a later edit voids the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -113,6 +119,7 @@ mod tests {
             by: "a <a@x>".into(),
             run: format!("R-{at}"),
             note: None,
+            triggers: None,
         })
     }
 

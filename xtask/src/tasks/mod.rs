@@ -17,7 +17,6 @@ use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::docs::markdown;
 use crate::repo::Repo;
 use crate::tasks::brief::Brief;
 use crate::tasks::graph::{Graph, GraphError, Node};
@@ -25,6 +24,7 @@ use crate::tasks::heads::TaskView;
 use crate::tasks::history::Event;
 use crate::tasks::id::TaskId;
 use crate::tasks::index::{Artifact, Index, Subtasks, TaskEntry, sha256_hex};
+use crate::tasks::phase::Phase;
 
 /// Folders under `tasks/` that are not tasks.
 pub const SHARED_DIRS: &[&str] = &["specs"];
@@ -85,26 +85,82 @@ pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
     Ok(res)
 }
 
+/// The task tree as a command will leave it: files on disk, with the writes it has planned
+/// (repository-relative path → new contents) laid over them. Lets a command compute the index of
+/// the tree it is about to write, before writing anything.
+pub struct Overlay<'a> {
+    pub repo: &'a Repo,
+    pub pending: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl Overlay<'_> {
+    /// A file's bytes, `None` when it does not exist.
+    pub fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        if let Some(bytes) = self.pending.get(rel) {
+            return Ok(Some(bytes.clone()));
+        }
+        match std::fs::read(self.repo.path(rel)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("reading {rel}")),
+        }
+    }
+
+    /// Names of the `.md` files in a directory, sorted.
+    fn md_files(&self, dir: &str) -> Result<Vec<String>> {
+        let mut res: Vec<String> = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.repo.path(dir)) {
+            for entry in entries {
+                let entry = entry.with_context(|| format!("reading {dir}"))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".md") && !name.starts_with('.') {
+                    res.push(name);
+                }
+            }
+        }
+        let prefix = format!("{dir}/");
+        for rel in self.pending.keys() {
+            if let Some(name) = rel.strip_prefix(&prefix)
+                && name.ends_with(".md")
+                && !name.contains('/')
+                && !res.iter().any(|n| n == name)
+            {
+                res.push(name.to_owned());
+            }
+        }
+        res.sort();
+        Ok(res)
+    }
+}
+
 /// Read one task folder.
 pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
+    load_from(
+        &Overlay {
+            repo,
+            pending: &BTreeMap::new(),
+        },
+        id,
+    )
+}
+
+/// Read one task folder through an overlay.
+pub fn load_from(tree: &Overlay<'_>, id: &TaskId) -> Result<TaskSource> {
     let brief_rel = brief_path(id.as_str());
-    let brief_bytes = match std::fs::read(repo.path(&brief_rel)) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+    let Some(brief_bytes) = tree.read(&brief_rel)? else {
+        bail!(
             "tasks/{id}/: no brief.md; every task folder needs one (copy patterns/templates/brief.md and fill in \
              its front matter), or remove the folder"
-        ),
-        Err(err) => return Err(err).with_context(|| format!("reading {brief_rel}")),
+        )
     };
     let brief = brief::parse(&brief_rel, &brief_bytes)?;
     let history_rel = history_path(id.as_str());
-    let history = match std::fs::read(repo.path(&history_rel)) {
-        Ok(bytes) => {
+    let history = match tree.read(&history_rel)? {
+        Some(bytes) => {
             let text = crate::docs::front_matter::decode(&history_rel, &bytes)?;
             history::parse(&history_rel, &text)?
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(err) => return Err(err).with_context(|| format!("reading {history_rel}")),
+        None => Vec::new(),
     };
     let mut artifacts = BTreeMap::new();
     let mut subtasks = Subtasks::default();
@@ -121,9 +177,11 @@ pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
         ("plan", "plan.md"),
     ] {
         let rel = format!("tasks/{id}/{file}");
-        if let Ok(bytes) = std::fs::read(repo.path(&rel)) {
+        if let Some(bytes) = tree.read(&rel)? {
             if key == "tasks" {
-                let (total, done) = markdown::subtask_counts(&String::from_utf8_lossy(&bytes));
+                let (list, _) =
+                    crate::sop::task_list::parse(&rel, &String::from_utf8_lossy(&bytes), 1);
+                let (total, done) = list.counts();
                 subtasks = Subtasks { total, done };
             }
             artifacts.insert(
@@ -135,22 +193,18 @@ pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
             );
         }
     }
-    if let Ok(entries) = std::fs::read_dir(repo.path(format!("tasks/{id}/specs"))) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if let Some(area) = name.strip_suffix(".md") {
-                let rel = format!("tasks/{id}/specs/{name}");
-                let bytes =
-                    std::fs::read(entry.path()).with_context(|| format!("reading {rel}"))?;
-                artifacts.insert(
-                    format!("spec:{area}"),
-                    Artifact {
-                        path: rel,
-                        sha256: sha256_hex(&bytes),
-                    },
-                );
-            }
+    let specs_dir = format!("tasks/{id}/specs");
+    for name in tree.md_files(&specs_dir)? {
+        let rel = format!("{specs_dir}/{name}");
+        if let Some(bytes) = tree.read(&rel)? {
+            let area = name.trim_end_matches(".md");
+            artifacts.insert(
+                format!("spec:{area}"),
+                Artifact {
+                    path: rel,
+                    sha256: sha256_hex(&bytes),
+                },
+            );
         }
     }
     Ok(TaskSource {
@@ -188,8 +242,13 @@ pub fn entry(source: &TaskSource) -> TaskEntry {
         blocking: ids(&source.brief.blocking),
         artifacts: source.artifacts.clone(),
         approvals,
+        triggers: transitions
+            .iter()
+            .rev()
+            .find(|t| t.from == Some(Phase::Spec) && t.triggers.is_some())
+            .and_then(|t| t.triggers.clone())
+            .unwrap_or_default(),
         history: transitions,
-        triggers: Vec::new(),
         subtasks: source.subtasks,
     }
 }

@@ -16,6 +16,11 @@ fn init_creates_the_layout_once() {
           created tasks/index.schema.json
           created docs/README.md
           created patterns/templates/brief.md
+          created patterns/templates/prd.md
+          created patterns/templates/tasks.md
+          created patterns/templates/spec.md
+          created patterns/templates/plan.md
+          created patterns/triggers.toml
           created adapters/README.md
           created .githooks/README.md
           created .runs/.gitignore
@@ -283,11 +288,13 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
     expect![[r#"
         exit 0
         scaffold check: passed (layout, index, task graph)
-        tasks/T-0001-cache-the-build/brief.md: warning[scaffold/index]: the brief changed since tasks/index.json was written
-            fix: `cargo xtask index rebuild` refreshes the index (moving to the next phase will too)
-        task: T-0001-cache-the-build — Cache the build
-          Phase 0 (scaffold): every check this version knows passed
-          next:  Phase A (prd): moving tasks past Phase 0 is not built in this version yet; the task stays in scaffold (see `cargo xtask phase status T-0001-cache-the-build`)
+        T-0001-cache-the-build: Phase 0 (scaffold) gate passed → Phase A (prd)
+          created:  tasks/T-0001-cache-the-build/prd.md
+          recorded as run R-[RUN]
+        next: T-0001-cache-the-build — Cache the build
+          phase: Phase A (prd): write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved
+          file:  tasks/T-0001-cache-the-build/prd.md
+          then:  cargo xtask phase next T-0001-cache-the-build
     "#]]
     .assert_eq(&run.both());
 }

@@ -49,10 +49,14 @@ fn index_schema_is_in_sync_with_the_types() {
 }
 
 #[test]
-fn brief_template_matches_the_embedded_default() {
-    let embedded = std::fs::read_to_string(workspace_root().join("xtask/templates/brief.md"))
-        .expect("template");
-    ensure_file("patterns/templates/brief.md", &embedded);
+fn templates_match_the_embedded_defaults() {
+    let dir = workspace_root().join("xtask/templates");
+    for name in ["brief.md", "prd.md", "tasks.md", "spec.md", "plan.md"] {
+        let embedded = std::fs::read_to_string(dir.join(name)).expect("template");
+        ensure_file(&format!("patterns/templates/{name}"), &embedded);
+    }
+    let triggers = std::fs::read_to_string(dir.join("triggers.toml")).expect("triggers");
+    ensure_file("patterns/triggers.toml", &triggers);
 }
 
 #[test]

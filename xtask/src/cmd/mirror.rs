@@ -1,0 +1,111 @@
+//! `cargo xtask mirror [ID]`: append the finished artifacts of tasks to the docs/ mirrors.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use crate::cmd::Ctx;
+use crate::cmd::phase::append_mirror;
+use crate::report;
+use crate::runs::Recorder;
+use crate::tasks::id::TaskId;
+use crate::tasks::phase::Phase;
+use crate::{Outcome, flags, output};
+
+impl flags::Mirror {
+    pub fn run(self) -> Result<Outcome> {
+        let today = super::today(self.today.as_deref())?;
+        let date = today.format("%Y-%m-%d").to_string();
+        let only = self.id.as_deref().map(TaskId::parse).transpose()?;
+        let ctx = Ctx::open()?;
+        let lock = ctx.lock()?;
+        let index = ctx.index()?;
+        if let Some(id) = &only
+            && !index.tasks.contains_key(id.as_str())
+        {
+            bail!("there is no task {id} (see `cargo xtask task list`)");
+        }
+        let mut pending = BTreeMap::new();
+        let mut appended = Vec::new();
+        for (id, entry) in &index.tasks {
+            if only.as_ref().is_some_and(|o| o.as_str() != id) {
+                continue;
+            }
+            for phase in Phase::ALL.iter().copied().filter(|p| *p < entry.phase) {
+                for source in finished_sources(id, phase, &entry.triggers, &ctx) {
+                    match append_mirror(
+                        &ctx,
+                        &mut pending,
+                        phase,
+                        id,
+                        &entry.title,
+                        &source,
+                        &date,
+                    )? {
+                        Ok(Some(mirror)) => appended.push(format!("{mirror} ← {source}")),
+                        Ok(None) => {}
+                        Err(refusal) => {
+                            output::out(report::render_human(&[refusal]).trim_end());
+                            return Ok(Outcome::No);
+                        }
+                    }
+                }
+            }
+        }
+        if pending.is_empty() {
+            output::out("mirrors are up to date");
+            return Ok(Outcome::Ok);
+        }
+        let mut recorder = Recorder::start(
+            &ctx.repo,
+            &lock,
+            "mirror",
+            only.as_ref().map(TaskId::as_str),
+        );
+        for (rel, bytes) in &pending {
+            recorder.write(&ctx.repo, rel, bytes.clone())?;
+        }
+        recorder.event("mirror.appended", json!({ "sections": appended }));
+        let run = ctx
+            .apply(&lock, recorder)?
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let mut text = String::from("appended:\n");
+        for line in &appended {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text.push_str(&format!("recorded as run {run}"));
+        output::out(text);
+        Ok(Outcome::Ok)
+    }
+}
+
+/// The artifacts a task finished in `phase`.
+fn finished_sources(id: &str, phase: Phase, triggers: &[String], ctx: &Ctx) -> Vec<String> {
+    let file = |name: &str| format!("tasks/{id}/{name}");
+    match phase {
+        Phase::Prd => vec![file("prd.md")],
+        Phase::Tasks => vec![file("tasks.md")],
+        Phase::Plan => vec![file("plan.md")],
+        Phase::Spec => triggers
+            .iter()
+            .map(|area| {
+                let local = file(&format!("specs/{area}.md"));
+                if ctx.repo.path(&local).exists() {
+                    return local;
+                }
+                crate::cmd::phase::load_triggers(ctx)
+                    .ok()
+                    .and_then(|t| {
+                        t.areas
+                            .iter()
+                            .find(|a| &a.name == area)
+                            .map(|a| a.spec.clone())
+                    })
+                    .unwrap_or_else(|| format!("tasks/specs/{area}.md"))
+            })
+            .collect(),
+        Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
+    }
+}
