@@ -66,7 +66,7 @@ impl flags::TaskNew {
             blocked_by: &self.blocked_by,
             blocking: &self.blocking,
         };
-        let date = recorder.started()[..10].to_owned();
+        let date = super::today(None)?.format("%Y-%m-%d").to_string();
         let brief_text = brief::render(&id, &fields, template_body, &date);
         let created = Event::Transition(Transition {
             at: recorder.started().to_owned(),

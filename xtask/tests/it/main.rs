@@ -3,6 +3,7 @@
 mod bad_input;
 mod help;
 mod runs;
+mod sop;
 mod store;
 mod support;
 mod tasks;

@@ -112,7 +112,7 @@ fn task_new_writes_a_brief_and_registers_it() {
 
         # Rate-limit the login endpoint
 
-        Task `T-0001-rate-limit-the-login-endpoint`, created [DATE]. Phase 0 (scaffold): replace every placeholder in double
+        Task `T-0001-rate-limit-the-login-endpoint`, created 2026-11-23. Phase 0 (scaffold): replace every placeholder in double
         braces below with the real text, then run `cargo xtask phase next T-0001-rate-limit-the-login-endpoint`.
 
         ## Problem
