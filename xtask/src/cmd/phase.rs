@@ -103,7 +103,7 @@ impl flags::PhaseStatus {
         text.push_str("  artifacts:\n");
         for (name, artifact) in &entry.artifacts {
             text.push_str(&format!(
-                "    {name:10} {} @ sha256:{}\n",
+                "    {name:14} {} @ sha256:{}\n",
                 artifact.path,
                 &artifact.sha256[..12.min(artifact.sha256.len())]
             ));
