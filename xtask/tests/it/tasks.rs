@@ -321,7 +321,7 @@ fn phase_status_of_all_and_one() {
           blocked by: T-0001-alpha
           sub-tasks: 0/0 done
           artifacts:
-            brief      tasks/T-0002-beta/brief.md @ sha256:[SHA]
+            brief          tasks/T-0002-beta/brief.md @ sha256:[SHA]
           history:
             [TIME]  (created) → scaffold  by Test User <test@example.com>  run R-[RUN]
     "#]]
