@@ -40,6 +40,11 @@ pub enum Command {
     /// Inspect run records under .runs/.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// Block changes to trigger areas whose spec is missing, unapproved or stale.
+    SpecGuard(SpecGuard),
+    /// Install, remove or inspect the spec-guard git hook.
+    #[command(subcommand)]
+    Hooks(HooksCmd),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -210,6 +215,59 @@ fn parse_phase(text: &str) -> Result<crate::tasks::phase::Phase, String> {
                 .collect();
             format!("expected one of {}", names.join(", "))
         })
+}
+
+/// Check changed paths against the trigger areas of patterns/triggers.toml.
+///
+/// For every area a path falls in, the area's spec must exist, parse, be `status: approved` and
+/// have a `last_review` at most `max_age_days` old (not in the future). A task's own
+/// tasks/<ID>/specs/<area>.md covers the paths its tasks.md names. Specs are read from the state
+/// being checked: the index for --staged, the end of the range for --range, the working tree for
+/// paths. Exit 0 allowed, 1 blocked, 2 usage or configuration error.
+///
+/// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
+/// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
+/// hides a violation.
+#[derive(Debug, Args)]
+pub struct SpecGuard {
+    /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
+    #[arg(long)]
+    pub staged: bool,
+    /// Check every path changed between two commits, like origin/main..HEAD.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Check these paths (relative to the current directory).
+    pub paths: Vec<std::ffi::OsString>,
+    /// The date freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCmd {
+    Install(HooksInstall),
+    Uninstall(HooksUninstall),
+    Status(HooksStatus),
+}
+
+/// Point git at .githooks/ (core.hooksPath), keeping any hook that was active before: it still
+/// runs first, chained from .githooks/pre-commit. Idempotent.
+#[derive(Debug, Args)]
+pub struct HooksInstall {}
+
+/// Restore the hooks setup that was in place before `hooks install`.
+#[derive(Debug, Args)]
+pub struct HooksUninstall {}
+
+/// Show whether the hook is installed, what it chains to, and which binary it will run.
+#[derive(Debug, Args)]
+pub struct HooksStatus {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Score a PRD with the quality rubric: 0–10, deterministic, every lost point explained.

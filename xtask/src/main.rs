@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use xtask::flags::{BenchCmd, Command, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask};
+use xtask::flags::{BenchCmd, Command, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask};
 use xtask::{Outcome, output};
 
 fn main() -> ExitCode {
@@ -22,6 +22,10 @@ fn main() -> ExitCode {
         Command::Phase(PhaseCmd::Approve(cmd)) => cmd.run(),
         Command::Phase(PhaseCmd::Reopen(cmd)) => cmd.run(),
         Command::Score(cmd) => cmd.run(),
+        Command::SpecGuard(cmd) => cmd.run(),
+        Command::Hooks(HooksCmd::Install(cmd)) => cmd.run(),
+        Command::Hooks(HooksCmd::Uninstall(cmd)) => cmd.run(),
+        Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),
         Command::Mirror(cmd) => cmd.run(),
         Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
         Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),

@@ -18,6 +18,9 @@ pub const ARTIFACTS: [(&str, &str); 5] = [
     ("plan.md", include_str!("../templates/plan.md")),
 ];
 
+/// The spec-guard pre-commit hook (`.githooks/pre-commit`).
+pub const PRE_COMMIT: &str = include_str!("../templates/pre-commit");
+
 /// The default trigger areas (`patterns/triggers.toml`).
 pub const TRIGGERS: &str = include_str!("../templates/triggers.toml");
 

@@ -5,6 +5,8 @@
 
 pub mod bench;
 pub mod config;
+pub mod guard;
+pub mod hooks;
 pub mod index;
 pub mod init;
 pub mod mirror;
@@ -87,6 +89,14 @@ impl Ctx {
         heads::load(&self.repo.path(INDEX_PATH), &cache, || {
             Heads::from_bytes(&self.index_bytes()?)
         })
+    }
+
+    /// Record a run that changed no file (like a spec-guard override): only its record is written.
+    pub fn record_only(&self, lock: &StateLock, recorder: Recorder) -> Result<RunId> {
+        let id = recorder.id.clone();
+        let plan = recorder.finish();
+        store::commit(&self.repo, lock, &plan)?;
+        Ok(id)
     }
 
     /// After a write command committed `index` (still holding `_lock`), fill the read cache so

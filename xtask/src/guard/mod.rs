@@ -12,6 +12,8 @@
 //! real calendar date, not in the future, and at most `max_age_days` old (the area's value, else
 //! the configured default). All checks are pure: files are read through a closure.
 
+pub mod changes;
+
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow};
@@ -40,8 +42,10 @@ pub struct Area {
 }
 
 impl Area {
-    pub fn matches(&self, path: &str) -> bool {
-        self.matcher.is_match(path) && !self.excluder.is_match(path)
+    /// Whether a repository-relative path (raw bytes: git paths need not be UTF-8) is in the area.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        let path = as_path(path);
+        self.matcher.is_match(&path) && !self.excluder.is_match(&path)
     }
 }
 
@@ -133,19 +137,55 @@ impl Triggers {
     }
 
     /// The areas `path` falls in.
-    pub fn areas_of(&self, path: &str) -> Vec<&Area> {
+    pub fn areas_of(&self, path: &[u8]) -> Vec<&Area> {
         self.areas.iter().filter(|a| a.matches(path)).collect()
     }
 
     /// Area name → the paths (of `paths`) that fall in it.
-    pub fn matched<'p>(&self, paths: &[&'p str]) -> BTreeMap<String, Vec<&'p str>> {
-        let mut res: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    pub fn matched<'p, P: AsRef<[u8]>>(&self, paths: &'p [P]) -> BTreeMap<String, Vec<&'p [u8]>> {
+        let mut res: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
         for path in paths {
-            for area in self.areas_of(path) {
-                res.entry(area.name.clone()).or_default().push(path);
+            for area in self.areas_of(path.as_ref()) {
+                res.entry(area.name.clone())
+                    .or_default()
+                    .push(path.as_ref());
             }
         }
         res
+    }
+}
+
+/// A git path as a `Path` for glob matching, byte for byte.
+fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(std::path::PathBuf::from(
+            String::from_utf8_lossy(bytes).into_owned(),
+        ))
+    }
+}
+
+/// A path for messages, on one line: control characters escaped (`\n`), bytes that are not
+/// UTF-8 shown as `\xNN`.
+pub fn display_path(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.chars().any(char::is_control) => text.to_owned(),
+        Ok(text) => text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+        Err(_) => bytes.escape_ascii().to_string(),
     }
 }
 
@@ -183,9 +223,9 @@ pub struct Policy<'a> {
 }
 
 /// Check every area `paths` fall in. `read(path)` gives a repository file's bytes, if it exists.
-pub fn check(
+pub fn check<P: AsRef<[u8]>>(
     triggers: &Triggers,
-    paths: &[&str],
+    paths: &[P],
     policy: Policy<'_>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<AreaCheck> {
@@ -213,15 +253,15 @@ pub fn check(
         res.push(AreaCheck {
             area: area.name.clone(),
             spec,
-            paths: hits.iter().map(|p| (*p).to_owned()).collect(),
+            paths: hits.iter().map(|p| display_path(p)).collect(),
             findings,
         });
     }
     res
 }
 
-fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&str]) -> Finding {
-    let shown: Vec<&str> = hits.iter().take(3).copied().collect();
+fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Finding {
+    let shown: Vec<String> = hits.iter().take(3).map(|p| display_path(p)).collect();
     let more = if hits.len() > 3 {
         format!(" and {} more", hits.len() - 3)
     } else {
@@ -230,7 +270,7 @@ fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&str]) -> Findi
     let other = local
         .map(|l| format!(" (or the task's own {l})"))
         .unwrap_or_default();
-    Finding::error("spec/missing", format!("no spec for area `{}`, which {}{more} fall in", area.name, shown.join(", ")))
+    Finding::error("spec/missing", format!("no spec for area `{}` (needed for {}{more})", area.name, shown.join(", ")))
         .at(spec, None)
         .fix(format!(
             "write {spec}{other} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date"
@@ -361,15 +401,21 @@ mod tests {
         let triggers = Triggers::parse(TRIGGERS).unwrap();
         let names: Vec<&str> = triggers.areas.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["security", "migrations"]);
-        let matched = triggers.matched(&[
-            "src/auth/login.rs",
-            "src/auth/login_test.rs",
-            "migrations/1.sql",
-            "README.md",
-        ]);
+        let paths: [&[u8]; 5] = [
+            b"src/auth/login.rs",
+            b"src/auth/login_test.rs",
+            b"migrations/1.sql",
+            b"README.md",
+            b"src/auth/caf\xe9\n.rs",
+        ];
+        let shown: Vec<(String, Vec<String>)> = triggers
+            .matched(&paths)
+            .into_iter()
+            .map(|(area, hits)| (area, hits.iter().map(|p| display_path(p)).collect()))
+            .collect();
         assert_eq!(
-            format!("{matched:?}"),
-            r#"{"migrations": ["migrations/1.sql"], "security": ["src/auth/login.rs"]}"#
+            format!("{shown:?}"),
+            r#"[("migrations", ["migrations/1.sql"]), ("security", ["src/auth/login.rs", "src/auth/caf\\xe9\\n.rs"])]"#
         );
     }
 
@@ -454,7 +500,7 @@ mod tests {
         assert_eq!(checks[1].spec, "tasks/specs/migrations.md");
         assert_eq!(
             checks[1].findings[0].message,
-            "no spec for area `migrations`, which migrations/2.sql fall in"
+            "no spec for area `migrations` (needed for migrations/2.sql)"
         );
     }
 }

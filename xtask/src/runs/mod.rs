@@ -254,6 +254,11 @@ impl Recorder {
         Ok(())
     }
 
+    /// Why an elevated mode or an override was used (kept in run.json).
+    pub fn justify(&mut self, reason: &str) {
+        self.record.justification = Some(reason.to_owned());
+    }
+
     /// True when nothing would change: such a command records no run.
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()

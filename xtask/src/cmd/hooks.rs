@@ -1,0 +1,217 @@
+//! `cargo xtask hooks install | uninstall | status`: the spec-guard pre-commit hook.
+//!
+//! Install points `core.hooksPath` at `.githooks` (a relative path, so every linked worktree runs
+//! its own checkout of the hook) and remembers what was there before in the repository's git
+//! config: `xtask.previousHooksPath` (the old `core.hooksPath`, or `(unset)`) and
+//! `xtask.chainHooksDir` (the directory whose hooks were active, which `.githooks/pre-commit`
+//! runs first). Uninstall restores the old value exactly and forgets both keys.
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use xshell::cmd;
+
+use crate::cmd::Ctx;
+use crate::repo::Repo;
+use crate::runs::Recorder;
+use crate::{Outcome, flags, output, templates};
+
+const HOOKS_DIR: &str = ".githooks";
+const PRE_COMMIT: &str = ".githooks/pre-commit";
+const UNSET: &str = "(unset)";
+
+fn config(repo: &Repo, key: &str) -> Option<String> {
+    repo.git_config(key)
+}
+
+fn set_config(repo: &Repo, key: &str, value: &str) -> Result<()> {
+    let sh = repo.sh()?;
+    cmd!(sh, "git config {key} {value}")
+        .quiet()
+        .run()
+        .with_context(|| format!("setting git config {key}"))
+}
+
+fn unset_config(repo: &Repo, key: &str) -> Result<()> {
+    let sh = repo.sh()?;
+    // Exit 5 means the key was not set: fine.
+    let _ = cmd!(sh, "git config --unset {key}")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    Ok(())
+}
+
+/// The directory whose hooks git runs right now, absolute.
+fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
+    let sh = repo.sh()?;
+    let out = cmd!(sh, "git rev-parse --git-path hooks")
+        .quiet()
+        .read()
+        .context("asking git for its hooks directory")?;
+    Ok(repo.root.join(out.trim()))
+}
+
+#[cfg(unix)]
+fn make_executable(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(path)?.permissions();
+    perms.set_mode(perms.mode() | 0o755);
+    std::fs::set_permissions(path, perms)
+        .with_context(|| format!("making {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
+impl flags::HooksInstall {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let lock = ctx.lock()?;
+        let mut notes = Vec::new();
+        if !repo.path(PRE_COMMIT).is_file() {
+            let mut recorder = Recorder::start(repo, &lock, "hooks.install", None);
+            recorder.write(repo, PRE_COMMIT, templates::PRE_COMMIT)?;
+            let run = ctx
+                .apply(&lock, recorder)?
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            notes.push(format!(
+                "created {PRE_COMMIT} (run {run}); commit it so every clone has it"
+            ));
+        }
+        make_executable(&repo.path(PRE_COMMIT))?;
+        let current = config(repo, "core.hooksPath");
+        if current.as_deref() == Some(HOOKS_DIR) {
+            notes.push(format!(
+                "core.hooksPath is already {HOOKS_DIR}; nothing else to do"
+            ));
+        } else {
+            let chain = active_hooks_dir(repo)?;
+            set_config(
+                repo,
+                "xtask.previousHooksPath",
+                current.as_deref().unwrap_or(UNSET),
+            )?;
+            set_config(repo, "xtask.chainHooksDir", &chain.to_string_lossy())?;
+            set_config(repo, "core.hooksPath", HOOKS_DIR)?;
+            let chained = if chain.join("pre-commit").is_file() {
+                format!(
+                    "; the existing {} still runs first",
+                    chain.join("pre-commit").display()
+                )
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "core.hooksPath: {} → {HOOKS_DIR}{chained}",
+                current.as_deref().unwrap_or(UNSET)
+            ));
+        }
+        output::out(format!(
+            "hooks installed\n  {}\nundo: cargo xtask hooks uninstall",
+            notes.join("\n  ")
+        ));
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::HooksUninstall {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let _lock = ctx.lock()?;
+        let current = config(repo, "core.hooksPath");
+        let Some(previous) = config(repo, "xtask.previousHooksPath") else {
+            if current.as_deref() == Some(HOOKS_DIR) {
+                unset_config(repo, "core.hooksPath")?;
+                output::out(format!(
+                    "core.hooksPath was {HOOKS_DIR} with no record of what came before; unset it"
+                ));
+            } else {
+                output::out("hooks are not installed by xtask; nothing to undo");
+            }
+            return Ok(Outcome::Ok);
+        };
+        if previous == UNSET {
+            unset_config(repo, "core.hooksPath")?;
+        } else {
+            set_config(repo, "core.hooksPath", &previous)?;
+        }
+        unset_config(repo, "xtask.previousHooksPath")?;
+        unset_config(repo, "xtask.chainHooksDir")?;
+        output::out(format!(
+            "hooks uninstalled; core.hooksPath restored to {previous}"
+        ));
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::HooksStatus {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let hooks_path = config(repo, "core.hooksPath");
+        let installed = hooks_path.as_deref() == Some(HOOKS_DIR);
+        let script = repo.path(PRE_COMMIT);
+        let executable = is_executable(&script);
+        let chain = config(repo, "xtask.chainHooksDir")
+            .map(|d| std::path::Path::new(&d).join("pre-commit"));
+        let chained = chain
+            .as_ref()
+            .filter(|c| c.is_file())
+            .map(|c| c.display().to_string());
+        let xtask_bin = std::env::var("XTASK_BIN").ok().filter(|v| !v.is_empty());
+        if self.json {
+            output::json(&json!({
+                "installed": installed, "core_hooks_path": hooks_path, "pre_commit": PRE_COMMIT,
+                "pre_commit_executable": executable, "chained": chained, "xtask_bin": xtask_bin,
+            }));
+        } else {
+            let mut text = format!(
+                "spec-guard hook: {}\n  core.hooksPath: {}\n  {PRE_COMMIT}: {}\n",
+                if installed && executable {
+                    "installed"
+                } else {
+                    "NOT installed"
+                },
+                hooks_path.as_deref().unwrap_or(UNSET),
+                if executable {
+                    "present, executable"
+                } else if script.is_file() {
+                    "present, NOT executable"
+                } else {
+                    "missing"
+                },
+            );
+            if let Some(chained) = &chained {
+                text.push_str(&format!("  chained first: {chained}\n"));
+            }
+            if let Some(bin) = &xtask_bin {
+                text.push_str(&format!("  XTASK_BIN: {bin}\n"));
+            }
+            if !(installed && executable) {
+                text.push_str("  fix: cargo xtask hooks install\n");
+            }
+            output::out(text.trim_end());
+        }
+        Ok(if installed && executable {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &std::path::Path) -> bool {
+    path.is_file()
+}
