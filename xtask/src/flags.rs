@@ -357,6 +357,28 @@ pub struct RunsDiff {
     pub json: bool,
 }
 
+/// Added latency of `git commit` with the spec-guard hook, against no hook and a bare hook.
+///
+/// Generates a repository of --files files with --staged of them modified and staged, and a
+/// triggers.toml of 50 globs; then times `git commit` with (a) no hook, (b) a bare shell hook
+/// running `git diff --cached --name-only -z`, (c) .githooks/pre-commit running this binary,
+/// interleaved, resetting the commit after each. Goal: (c) − (a) ≤ 1.2 × ((b) − (a)).
+#[derive(Debug, Args)]
+pub struct BenchHook {
+    /// Files in the generated repository.
+    #[arg(long, default_value_t = 10_000)]
+    pub files: usize,
+    /// Files modified and staged before each commit.
+    #[arg(long, default_value_t = 1_000)]
+    pub staged: usize,
+    /// Timed commits per variant (the median is reported).
+    #[arg(long, default_value_t = 15)]
+    pub samples: usize,
+    /// Keep the generated repository in DIR (for profiling) instead of deleting it.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
 /// Print the governance configuration in force, defaults filled in.
 #[derive(Debug, Args)]
 pub struct Config {
@@ -368,6 +390,7 @@ pub struct Config {
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
     Graph(BenchGraph),
+    Hook(BenchHook),
 }
 
 /// Time `task next` and `phase status --json` on generated repositories of 1k and 10k tasks

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
         Command::Config(cmd) => cmd.run(),
         Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
+        Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),
     };
     match res {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

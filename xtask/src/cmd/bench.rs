@@ -226,3 +226,165 @@ fn transition(from: Option<Phase>, to: Phase, idx: usize) -> Event {
         triggers: None,
     })
 }
+
+impl flags::BenchHook {
+    pub fn run(self) -> Result<Outcome> {
+        if self.samples == 0 || self.files == 0 || self.staged == 0 || self.staged > self.files {
+            bail!("--samples, --files and --staged must be positive, with --staged ≤ --files");
+        }
+        let exe = std::env::current_exe().context("finding the xtask binary")?;
+        let dir = match &self.keep {
+            Some(dir) if dir.exists() => {
+                bail!("{} exists; --keep needs a new directory", dir.display())
+            }
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("xtask-bench-hook-{}", std::process::id())),
+        };
+        let res = measure_hook(&self, &exe, &dir);
+        match &self.keep {
+            Some(dir) => output::out(format!("  kept the repository in {}", dir.display())),
+            None => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+        res
+    }
+}
+
+fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outcome> {
+    let started = Instant::now();
+    std::fs::create_dir_all(dir)?;
+    let sh = Shell::new()?;
+    sh.change_dir(dir);
+    cmd!(sh, "git init --quiet").quiet().run()?;
+    cmd!(sh, "git config user.name bench").quiet().run()?;
+    cmd!(sh, "git config user.email bench@example.com")
+        .quiet()
+        .run()?;
+    cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
+    // 50 trigger globs over 100 module folders; the staged files hit some of them.
+    let mut triggers = String::new();
+    for area in 0..5 {
+        let globs: Vec<String> = (0..10)
+            .map(|g| format!("\"**/mod{:02}/auth{g}/**\"", area * 10 + g))
+            .collect();
+        triggers.push_str(&format!(
+            "[area.area{area}]\npaths = [{}]\n\n",
+            globs.join(", ")
+        ));
+    }
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let file = |rel: &str, text: &str| -> Result<()> {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        std::fs::write(path, text)?;
+        Ok(())
+    };
+    file("patterns/triggers.toml", &triggers)?;
+    for area in 0..5 {
+        file(
+            &format!("tasks/specs/area{area}.md"),
+            &format!(
+                "---\narea: area{area}\nowner: bench\nstatus: approved\nlast_review: {today}\n---\n\n# area{area}\n"
+            ),
+        )?;
+    }
+    let paths: Vec<String> = (0..flags.files)
+        .map(|i| format!("src/mod{:02}/auth{}/file{i:05}.rs", i % 100, i % 10))
+        .collect();
+    for path in &paths {
+        file(path, "// v0\n")?;
+    }
+    for (rel, contents) in templates::layout() {
+        if !dir.join(rel).exists() {
+            file(rel, &contents)?;
+        }
+    }
+    file(".githooks/pre-commit", templates::PRE_COMMIT)?;
+    file(
+        "bare-hooks/pre-commit",
+        "#!/bin/sh\ngit diff --cached --name-only -z >/dev/null\n",
+    )?;
+    std::fs::create_dir_all(dir.join("no-hooks"))?;
+    #[cfg(unix)]
+    for hook in [".githooks/pre-commit", "bare-hooks/pre-commit"] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(hook), std::fs::Permissions::from_mode(0o755))?;
+    }
+    cmd!(sh, "git add -A").quiet().run()?;
+    cmd!(sh, "git commit --quiet --no-verify -m base")
+        .quiet()
+        .run()?;
+    let step = (flags.files / flags.staged).max(1);
+    for path in paths.iter().step_by(step).take(flags.staged) {
+        file(path, "// v1\n")?;
+    }
+    cmd!(sh, "git add -A").quiet().run()?;
+    output::out(format!(
+        "bench hook: {} files, {} staged, 50 trigger globs; median of {} commits per variant, interleaved [set up in {}]",
+        flags.files,
+        flags.staged,
+        flags.samples,
+        ms(started.elapsed())
+    ));
+
+    let variants = [
+        ("no-hooks", "(a) no hook"),
+        ("bare-hooks", "(b) bare shell hook"),
+        (".githooks", "(c) spec-guard hook"),
+    ];
+    let commit = |hooks: &str| -> Result<Duration> {
+        let config = format!("core.hooksPath={hooks}");
+        let started = Instant::now();
+        let out = Command::new("git")
+            .args(["-c", &config, "commit", "--quiet", "-m", "bench"])
+            .current_dir(dir)
+            .env("XTASK_BIN", exe)
+            .stdout(Stdio::null())
+            .output()
+            .context("running git commit")?;
+        let elapsed = started.elapsed();
+        if !out.status.success() {
+            bail!(
+                "git commit with {hooks} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        cmd!(sh, "git reset --quiet --soft HEAD~1").quiet().run()?;
+        Ok(elapsed)
+    };
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for (idx, (hooks, _)) in variants.iter().enumerate() {
+        commit(hooks)?; // warm-up, and a check that every variant commits
+        let _ = idx;
+    }
+    for round in 0..flags.samples {
+        for offset in 0..variants.len() {
+            let idx = (round + offset) % variants.len(); // rotate the order each round
+            times[idx].push(commit(variants[idx].0)?);
+        }
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
+    for ((_, label), median) in variants.iter().zip(&medians) {
+        output::out(format!("  {label:22} {}", ms(*median)));
+    }
+    let bare = medians[1].saturating_sub(medians[0]);
+    let ours = medians[2].saturating_sub(medians[0]);
+    let ratio = ours.as_secs_f64() / bare.as_secs_f64().max(1e-6);
+    let verdict = if ratio <= 1.2 { "met" } else { "NOT met" };
+    output::out(format!(
+        "  added latency: bare hook {}, spec-guard hook {}; ratio {ratio:.2} (goal ≤ 1.2: {verdict})",
+        ms(bare),
+        ms(ours)
+    ));
+    Ok(Outcome::Ok)
+}

@@ -36,7 +36,23 @@ impl flags::SpecGuard {
             Ok(triggers) => triggers,
             Err(err) => bail!("{err}"),
         };
-        let read = |rel: &str| read_spec(&ctx, &source, rel);
+        // One `git cat-file --batch` for the specs of every area hit, not one git per spec.
+        let wanted: Vec<String> = triggers
+            .matched(&paths)
+            .keys()
+            .filter_map(|name| {
+                triggers
+                    .areas
+                    .iter()
+                    .find(|a| &a.name == name)
+                    .map(|a| a.spec.clone())
+            })
+            .collect();
+        let prefetched = prefetch(&ctx, &source, &wanted);
+        let read = |rel: &str| match prefetched.get(rel) {
+            Some(found) => found.clone(),
+            None => read_spec(&ctx, &source, rel),
+        };
         let policy = Policy {
             today,
             default_max_age: ctx.config.max_spec_age_days,
@@ -168,6 +184,69 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     {
         os.to_string_lossy().into_owned().into_bytes()
     }
+}
+
+/// The git object name of `rel` in the checked state (`None`: read the working tree).
+fn object_name(source: &Source, rel: &str) -> Option<String> {
+    match source {
+        Source::Tree => None,
+        Source::Staged => Some(format!(":{rel}")),
+        Source::Range { end } => Some(format!("{end}:{rel}")),
+    }
+}
+
+/// Read several spec files from the checked state with one git process. Files git cannot find
+/// map to `None`; on any trouble the map is empty and each read falls back to its own call.
+fn prefetch(
+    ctx: &Ctx,
+    source: &Source,
+    rels: &[String],
+) -> std::collections::HashMap<String, Option<Vec<u8>>> {
+    let mut res = std::collections::HashMap::new();
+    let names: Vec<String> = rels
+        .iter()
+        .filter_map(|rel| object_name(source, rel))
+        .collect();
+    if names.is_empty() || names.iter().any(|n| n.contains('\n')) {
+        return res;
+    }
+    let Ok(sh) = ctx.repo.sh() else { return res };
+    let input = names.join("\n") + "\n";
+    let Ok(out) = cmd!(sh, "git cat-file --batch")
+        .quiet()
+        .stdin(input)
+        .ignore_stderr()
+        .output()
+    else {
+        return res;
+    };
+    let mut rest = out.stdout.as_slice();
+    let mut parsed = std::collections::HashMap::new();
+    for rel in rels {
+        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+            return res;
+        };
+        let header = String::from_utf8_lossy(&rest[..end]).into_owned();
+        rest = &rest[end + 1..];
+        if header.ends_with(" missing") || header.ends_with(" ambiguous") {
+            parsed.insert(rel.clone(), None);
+            continue;
+        }
+        let Some(size) = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
+            return res;
+        };
+        if rest.len() < size + 1 {
+            return res;
+        }
+        parsed.insert(rel.clone(), Some(rest[..size].to_vec()));
+        rest = &rest[size + 1..];
+    }
+    res = parsed;
+    res
 }
 
 /// A spec file as the checked state has it.

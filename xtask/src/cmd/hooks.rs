@@ -41,6 +41,16 @@ fn unset_config(repo: &Repo, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// The git directory shared by every worktree, absolute.
+fn common_dir(repo: &Repo) -> Result<std::path::PathBuf> {
+    let sh = repo.sh()?;
+    let out = cmd!(sh, "git rev-parse --path-format=absolute --git-common-dir")
+        .quiet()
+        .read()
+        .context("asking git for its common directory")?;
+    Ok(std::path::PathBuf::from(out.trim()))
+}
+
 /// The directory whose hooks git runs right now, absolute.
 fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     let sh = repo.sh()?;
@@ -96,6 +106,10 @@ impl flags::HooksInstall {
                 current.as_deref().unwrap_or(UNSET),
             )?;
             set_config(repo, "xtask.chainHooksDir", &chain.to_string_lossy())?;
+            // The hook reads the chained directory from a file: cheaper than asking git config.
+            let record = common_dir(repo)?.join("xtask/hooks-chain");
+            std::fs::create_dir_all(record.parent().unwrap_or(&repo.root))?;
+            crate::store::write_atomic(&record, format!("{}\n", chain.display()).as_bytes())?;
             set_config(repo, "core.hooksPath", HOOKS_DIR)?;
             let chained = if chain.join("pre-commit").is_file() {
                 format!(
@@ -142,6 +156,7 @@ impl flags::HooksUninstall {
         }
         unset_config(repo, "xtask.previousHooksPath")?;
         unset_config(repo, "xtask.chainHooksDir")?;
+        let _ = std::fs::remove_file(common_dir(repo)?.join("xtask/hooks-chain"));
         output::out(format!(
             "hooks uninstalled; core.hooksPath restored to {previous}"
         ));

@@ -48,13 +48,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change>> {
 
 /// Every path of `changes`, each once, in order.
 pub fn paths(changes: &[Change]) -> Vec<Vec<u8>> {
-    let mut res: Vec<Vec<u8>> = Vec::new();
-    for path in changes.iter().flat_map(|c| c.paths.iter()) {
-        if !res.contains(path) {
-            res.push(path.clone());
-        }
-    }
-    res
+    let mut seen = std::collections::HashSet::new();
+    changes
+        .iter()
+        .flat_map(|c| c.paths.iter())
+        .filter(|p| seen.insert(p.as_slice()))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

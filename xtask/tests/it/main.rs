@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod help;
+mod hooks;
 mod runs;
 mod sop;
 mod store;

@@ -1,0 +1,396 @@
+//! spec-guard through real `git commit`s with the installed hook, and hooks install/uninstall.
+
+use std::process::Command;
+
+use expect_test::expect;
+
+use crate::support::{BIN, Run, TestRepo, isolate};
+
+const APPROVED: &str = "---\narea: security\nowner: \"Sam Sec\"\nstatus: approved\nlast_review: 2026-11-20\n---\n\n# Security\n\nKeys are hashed.\n";
+
+/// An initialised repository with the hook installed and a first commit.
+fn hooked() -> TestRepo {
+    let repo = TestRepo::initialised();
+    repo.run(&["hooks", "install"]).ok();
+    repo.git(&["add", "-A"]);
+    let first = commit(&repo, &["-m", "layout"]);
+    assert_eq!(first.code, 0, "{}", first.both());
+    repo
+}
+
+/// `git commit <args>` with the hook using the test binary.
+fn commit(repo: &TestRepo, args: &[&str]) -> Run {
+    commit_env(repo, args, &[])
+}
+
+fn commit_env(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new("git");
+    cmd.arg("commit")
+        .arg("-q")
+        .args(args)
+        .current_dir(&repo.root);
+    isolate(&mut cmd);
+    cmd.env("XTASK_BIN", BIN);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    repo.finish(cmd.output().expect("git commit"))
+}
+
+fn head(repo: &TestRepo) -> String {
+    repo.git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn commits_are_blocked_until_the_spec_is_in_order() {
+    let repo = hooked();
+    repo.write("README.md", "hello\n");
+    repo.git(&["add", "README.md"]);
+    let run = commit(&repo, &["-m", "docs"]).ok();
+    // Git shows a hook's output on stderr; an allowed commit gets one line.
+    assert_eq!(
+        run.stderr,
+        "spec-guard: ok (1 staged path(s), no trigger area hit)\n"
+    );
+
+    repo.write("src/auth/login.rs", "fn login() {}\n");
+    repo.git(&["add", "src/auth/login.rs"]);
+    let before = head(&repo);
+    let run = commit(&repo, &["-m", "auth"]).code(1);
+    expect![[r#"
+        exit 1
+        --- stderr
+        spec-guard: BLOCKED: 1 of 1 staged path(s) fall in trigger areas whose spec is not in order
+
+        security (spec: tasks/specs/security.md)
+          blocked: src/auth/login.rs
+        tasks/specs/security.md: error[spec/missing]: no spec for area `security` (needed for src/auth/login.rs)
+            fix: write tasks/specs/security.md from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date
+
+        re-check: cargo xtask spec-guard --staged
+        override: SPEC_GUARD_OVERRIDE="<why>" git commit …  (recorded as a run; CI re-checks the range)
+    "#]]
+    .assert_eq(&run.both());
+    assert_eq!(head(&repo), before, "the commit must not happen");
+
+    let mut report = String::new();
+    for (name, spec) in [
+        (
+            "draft",
+            APPROVED.replace("status: approved", "status: draft"),
+        ),
+        ("stale", APPROVED.replace("2026-11-20", "2026-01-02")),
+        ("future", APPROVED.replace("2026-11-20", "2026-12-25")),
+        ("malformed", APPROVED.replace("owner:", "owner: [")),
+        (
+            "wrong area",
+            APPROVED.replace("area: security", "area: migrations"),
+        ),
+    ] {
+        repo.write("tasks/specs/security.md", spec);
+        repo.git(&["add", "tasks/specs/security.md"]);
+        let run = commit(&repo, &["-m", "auth"]).code(1);
+        let reason: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("error["))
+            .collect();
+        report.push_str(&format!("{name}: {}\n", reason.join(" | ")));
+    }
+    expect![[r#"
+        draft: tasks/specs/security.md:4: error[spec/not-approved]: spec for `security` is a draft
+        stale: tasks/specs/security.md:5: error[spec/stale]: spec for `security` was last reviewed 2026-01-02, 325 days ago (max 30)
+        future: tasks/specs/security.md:5: error[spec/last-review]: last_review 2026-12-25 is in the future (today is 2026-11-23 UTC)
+        malformed: tasks/specs/security.md:3: error[spec/unparsable]: `owner` must be a single text value (wrap it in double quotes)
+        wrong area: tasks/specs/security.md:2: error[spec/area]: `area: migrations` does not match the area `security` this spec is for
+    "#]]
+    .assert_eq(&report);
+
+    repo.write("tasks/specs/security.md", APPROVED);
+    repo.git(&["add", "tasks/specs/security.md"]);
+    commit(&repo, &["-m", "auth with its spec"]).ok();
+}
+
+#[test]
+fn the_staged_set_is_what_the_commit_records() {
+    let repo = hooked();
+    repo.write("src/auth/token.rs", "v1\n");
+    repo.write("tasks/specs/security.md", APPROVED);
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "token"]).ok();
+
+    // `git commit -a` stages a tracked change on the fly: checked.
+    repo.write(
+        "tasks/specs/security.md",
+        APPROVED.replace("status: approved", "status: draft"),
+    );
+    repo.write("src/auth/token.rs", "v2\n");
+    commit(&repo, &["-a", "-m", "all"]).code(1);
+
+    // `git commit <path>` records only that path: the auth change staged elsewhere is not in it.
+    repo.git(&["add", "src/auth/token.rs", "tasks/specs/security.md"]);
+    repo.write("notes.txt", "n\n");
+    repo.git(&["add", "notes.txt"]);
+    commit(&repo, &["-m", "notes only", "notes.txt"]).ok();
+
+    // The spec is read as staged: approved in the working tree but a draft in the index blocks.
+    repo.write("tasks/specs/security.md", APPROVED);
+    let run = commit(&repo, &["-m", "token v2"]).code(1);
+    assert!(
+        run.stderr.contains("spec for `security` is a draft"),
+        "{}",
+        run.both()
+    );
+    repo.git(&["add", "tasks/specs/security.md"]);
+    commit(&repo, &["-m", "token v2"]).ok();
+}
+
+#[test]
+fn renames_deletions_and_odd_names_count() {
+    let repo = hooked();
+    repo.write("src/auth/keys.rs", "k\n");
+    repo.write("tasks/specs/security.md", APPROVED);
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "keys"]).ok();
+    repo.write(
+        "tasks/specs/security.md",
+        APPROVED.replace("status: approved", "status: draft"),
+    );
+    repo.git(&["add", "-A"]);
+    commit_env(
+        &repo,
+        &["-m", "draft the spec"],
+        &[("SPEC_GUARD_OVERRIDE", "spec rewrite in review")],
+    )
+    .ok();
+
+    repo.git(&["mv", "src/auth/keys.rs", "src/plain.rs"]);
+    let run = commit(&repo, &["-m", "move out"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/keys.rs"),
+        "the old name counts:\n{}",
+        run.both()
+    );
+    repo.git(&["mv", "src/plain.rs", "src/auth/keys.rs"]);
+
+    repo.git(&["rm", "-q", "src/auth/keys.rs"]);
+    let run = commit(&repo, &["-m", "delete"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/keys.rs"),
+        "{}",
+        run.both()
+    );
+    repo.git(&["reset", "-q", "HEAD", "--", "src/auth/keys.rs"]);
+    repo.git(&["checkout", "--", "src/auth/keys.rs"]);
+
+    repo.write("src/auth/new\nline.rs", "n\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::write(
+            repo.root
+                .join("src/auth")
+                .join(std::ffi::OsStr::from_bytes(b"caf\xe9.rs")),
+            "c\n",
+        )
+        .expect("write");
+    }
+    repo.git(&["add", "-A"]);
+    let run = commit(&repo, &["-m", "odd names"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/new\\nline.rs"),
+        "{}",
+        run.both()
+    );
+    #[cfg(unix)]
+    assert!(
+        run.stderr.contains("blocked: src/auth/caf\\xe9.rs"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn an_override_goes_through_and_is_recorded() {
+    let repo = hooked();
+    repo.write("src/auth/x.rs", "x\n");
+    repo.git(&["add", "-A"]);
+    let run = commit_env(
+        &repo,
+        &["-m", "hotfix"],
+        &[("SPEC_GUARD_OVERRIDE", "prod down, spec follows in T-0009")],
+    )
+    .ok();
+    assert!(
+        run.stderr.contains(
+            "override accepted (prod down, spec follows in T-0009); recorded as run R-[RUN]"
+        ),
+        "{}",
+        run.both()
+    );
+    let runs = repo.run_ids();
+    let record: serde_json::Value = serde_json::from_str(
+        &repo.read(&format!(".runs/{}/run.json", runs.last().expect("a run"))),
+    )
+    .expect("run.json");
+    assert_eq!(record["kind"], "spec-guard.override");
+    assert_eq!(record["justification"], "prod down, spec follows in T-0009");
+    assert_eq!(record["who"]["git"], "Test User <test@example.com>");
+    let events = repo.read(&format!(
+        ".runs/{}/events.jsonl",
+        runs.last().expect("a run")
+    ));
+    assert!(events.contains("\"paths\":[\"src/auth/x.rs\"]"), "{events}");
+}
+
+#[test]
+fn merges_and_worktrees_are_checked() {
+    let repo = hooked();
+    repo.write("shared.txt", "base\n");
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "base"]).ok();
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("shared.txt", "side\n");
+    repo.write("src/auth/side.rs", "s\n");
+    repo.git(&["add", "-A"]);
+    commit_env(
+        &repo,
+        &["-m", "side"],
+        &[("SPEC_GUARD_OVERRIDE", "test setup")],
+    )
+    .ok();
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("shared.txt", "main\n");
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "main"]).ok();
+    assert!(
+        !repo.git_status(&["merge", "-q", "side"]).success(),
+        "a conflict is expected"
+    );
+    repo.write("shared.txt", "merged\n");
+    repo.git(&["add", "shared.txt"]);
+    let run = commit(&repo, &["--no-edit"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/side.rs"),
+        "the merge brings the auth file in:\n{}",
+        run.both()
+    );
+
+    // A linked worktree runs its own checkout of the hook.
+    let repo = hooked();
+    let wt = repo.root.join("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        wt.to_str().expect("utf-8"),
+        "-b",
+        "feature",
+    ]);
+    std::fs::create_dir_all(wt.join("src/auth")).expect("mkdir");
+    std::fs::write(wt.join("src/auth/wt.rs"), "w\n").expect("write");
+    let git = |args: &[&str]| {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(&wt);
+        isolate(&mut cmd);
+        cmd.env("XTASK_BIN", BIN);
+        cmd.output().expect("git")
+    };
+    assert!(git(&["add", "-A"]).status.success());
+    let out = git(&["commit", "-q", "-m", "in the worktree"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("blocked: src/auth/wt.rs"), "{stderr}");
+}
+
+#[test]
+fn install_is_idempotent_and_uninstall_restores_the_old_hook() {
+    let repo = TestRepo::initialised();
+    std::fs::create_dir_all(repo.root.join("my-hooks")).expect("mkdir");
+    repo.write(
+        "my-hooks/pre-commit",
+        "#!/bin/sh\necho custom hook ran\nexit 0\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            repo.root.join("my-hooks/pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    repo.git(&["config", "core.hooksPath", "my-hooks"]);
+    repo.run(&["hooks", "install"]).ok();
+    let again = repo.run(&["hooks", "install"]).ok();
+    assert!(
+        again.stdout.contains("already .githooks"),
+        "{}",
+        again.both()
+    );
+    assert_eq!(repo.git(&["config", "core.hooksPath"]).trim(), ".githooks");
+    repo.run(&["hooks", "status"]).ok();
+
+    repo.write("README.md", "x\n");
+    repo.git(&["add", "-A"]);
+    let run = commit(&repo, &["-m", "with both hooks"]).ok();
+    assert!(
+        run.stderr.contains("custom hook ran"),
+        "the old hook is chained:\n{}",
+        run.both()
+    );
+
+    repo.run(&["hooks", "uninstall"]).ok();
+    assert_eq!(repo.git(&["config", "core.hooksPath"]).trim(), "my-hooks");
+    assert!(
+        !repo
+            .git_status(&["config", "--get", "xtask.chainHooksDir"])
+            .success()
+    );
+    repo.run(&["hooks", "status"]).code(1);
+
+    // Without a previous hooksPath, uninstall unsets it again.
+    let plain = TestRepo::initialised();
+    plain.run(&["hooks", "install"]).ok();
+    plain.run(&["hooks", "uninstall"]).ok();
+    assert!(
+        !plain
+            .git_status(&["config", "--get", "core.hooksPath"])
+            .success()
+    );
+}
+
+#[test]
+fn spec_guard_checks_ranges_and_paths_and_rejects_bad_usage() {
+    let repo = hooked();
+    repo.write("src/auth/a.rs", "a\n");
+    repo.git(&["add", "-A"]);
+    let mut cmd = Command::new("git");
+    cmd.args(["commit", "-q", "--no-verify", "-m", "sneaky"])
+        .current_dir(&repo.root);
+    isolate(&mut cmd);
+    assert!(cmd.status().expect("git").success());
+    let run = repo.run(&["spec-guard", "--range", "HEAD~1..HEAD"]).code(1);
+    assert!(
+        run.stdout.contains("blocked: src/auth/a.rs"),
+        "CI catches --no-verify:\n{}",
+        run.both()
+    );
+    let json = repo
+        .run(&["spec-guard", "--range", "HEAD~1..HEAD", "--json"])
+        .code(1)
+        .json();
+    assert_eq!(json["allowed"], false);
+    assert_eq!(json["areas"][0]["paths"][0], "src/auth/a.rs");
+    repo.run(&["spec-guard", "README.md"]).ok();
+    repo.run(&["spec-guard", "src/auth/a.rs"]).code(1);
+    for bad in [
+        &["spec-guard"][..],
+        &["spec-guard", "--staged", "x"],
+        &["spec-guard", "--range", "nope"],
+        &["spec-guard", "--range", "HEAD..--output=x"],
+    ] {
+        let run = repo.run(bad).code(2);
+        assert!(run.stderr.starts_with("error:"), "{bad:?}: {}", run.both());
+    }
+}
