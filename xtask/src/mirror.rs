@@ -4,11 +4,13 @@
 //! Each mirror starts with a fixed header saying it is generated and where the source of truth
 //! is. Each appended section is `## YYYY-MM-DD · <ID> · <title>`, a `Source:` line with the
 //! artifact's path and hash, the artifact (its headings demoted two levels so the mirror's
-//! outline stays valid), and a seal: an HTML comment holding the sha256 of the section. Sealing
-//! makes "never rewrite earlier text" checkable without git: before appending, every section is
-//! re-hashed, and a hand edit anywhere (header, a section, text after the last seal) makes the
-//! append refuse, naming the line. Appending an artifact whose latest section already has the
-//! same content is a no-op.
+//! outline stays valid), and a seal: an HTML comment holding the sha256 of the previous seal and
+//! the section, so the seals form a chain. Sealing makes "never rewrite earlier text" checkable
+//! without git: before appending, every section is re-hashed along the chain, and a hand edit
+//! anywhere (the header, a section, a section removed from the middle, text after the last seal)
+//! makes the append refuse, naming the line. Artifact lines that look like a seal are quoted so an
+//! artifact cannot forge one. Appending an artifact whose latest section already has the same
+//! content is a no-op.
 
 use crate::docs::markdown;
 use crate::tasks::index::sha256_hex;
@@ -18,12 +20,21 @@ use crate::tasks::phase::Phase;
 pub fn mirror_of(phase: Phase) -> Option<(&'static str, &'static str)> {
     match phase {
         Phase::Prd => Some(("docs/PRD.md", "Product requirements")),
-        Phase::Tasks => Some(("docs/TASKS.md", "Task lists")),
+        // The task list again when implementation ends: with every sub-task checked off.
+        Phase::Tasks | Phase::Implement => Some(("docs/TASKS.md", "Task lists")),
         Phase::Spec => Some(("docs/TECH_SPEC.md", "Technical specs")),
         Phase::Plan => Some(("docs/ACTION_PLAN.md", "Action plans")),
-        Phase::Scaffold | Phase::Implement | Phase::Done => None,
+        Phase::Scaffold | Phase::Done => None,
     }
 }
+
+/// Every mirror file and its title.
+pub const MIRRORS: [(&str, &str); 4] = [
+    ("docs/PRD.md", "Product requirements"),
+    ("docs/TASKS.md", "Task lists"),
+    ("docs/TECH_SPEC.md", "Technical specs"),
+    ("docs/ACTION_PLAN.md", "Action plans"),
+];
 
 const SEAL: &str = "<!-- xtask-mirror-seal sha256:";
 
@@ -65,10 +76,12 @@ pub fn append(
 ) -> Result<Option<String>, Tampered> {
     let head = header(mirror_title);
     let hash12 = &sha256_hex(entry.content)[..12];
+    let mut previous_seal = String::new();
     let mut text = match existing {
         None => head,
         Some(existing) => {
-            let sections = verify(existing, &head)?;
+            let (sections, last_seal) = verify_chain(existing, &head)?;
+            previous_seal = last_seal;
             let source_line = format!("Source: {} @ sha256:", entry.source);
             let latest = sections
                 .iter()
@@ -88,7 +101,7 @@ pub fn append(
     );
     section.push_str(demote(body).trim_matches('\n'));
     section.push_str("\n\n");
-    let seal = sha256_hex(section.as_bytes());
+    let seal = sha256_hex(format!("{previous_seal}{section}").as_bytes());
     text.push_str(&section);
     text.push_str(&format!("{SEAL}{seal} -->\n"));
     Ok(Some(text))
@@ -96,41 +109,41 @@ pub fn append(
 
 /// Check the header and every seal; returns the sealed sections' texts.
 pub fn verify<'t>(text: &'t str, head: &str) -> Result<Vec<&'t str>, Tampered> {
+    verify_chain(text, head).map(|(sections, _)| sections)
+}
+
+/// [`verify`], also returning the last seal (empty when there is no section yet).
+fn verify_chain<'t>(text: &'t str, head: &str) -> Result<(Vec<&'t str>, String), Tampered> {
     if !text.starts_with(head) {
         let line = first_difference_line(text, head);
-        return Err(Tampered {
-            line,
-            message: "the generated header was changed".to_owned(),
-        });
+        return Err(Tampered { line, message: "the generated header was changed".to_owned() });
     }
     let mut sections = Vec::new();
+    let mut previous = String::new();
     let mut start = head.len();
+    let marker = format!("\n{SEAL}");
     while start < text.len() {
-        let Some(seal_at) = text[start..].find(SEAL).map(|i| start + i) else {
+        let Some(seal_at) = text[start..].find(&marker).map(|i| start + i + 1) else {
             return Err(Tampered {
                 line: line_at(text, start),
                 message: "text after the last sealed section was added by hand".to_owned(),
             });
         };
         let section = &text[start..seal_at];
-        let seal_end = text[seal_at..]
-            .find('\n')
-            .map_or(text.len(), |i| seal_at + i + 1);
-        let recorded = text[seal_at + SEAL.len()..seal_end]
-            .trim_end()
-            .trim_end_matches("-->")
-            .trim();
-        if recorded != sha256_hex(section.as_bytes()) {
+        let seal_end = text[seal_at..].find('\n').map_or(text.len(), |i| seal_at + i + 1);
+        let recorded = text[seal_at + SEAL.len()..seal_end].trim_end().trim_end_matches("-->").trim();
+        if recorded != sha256_hex(format!("{previous}{section}").as_bytes()) {
             let line = line_at(text, start + section.find("\n## ").map_or(0, |i| i + 1));
             return Err(Tampered {
                 line,
-                message: "a sealed section was edited by hand".to_owned(),
+                message: "a sealed section was edited, removed or reordered by hand".to_owned(),
             });
         }
+        previous = recorded.to_owned();
         sections.push(section);
         start = seal_end;
     }
-    Ok(sections)
+    Ok((sections, previous))
 }
 
 /// Headings of `body` moved two levels down (max `######`), code blocks untouched.
@@ -140,6 +153,12 @@ pub fn demote(body: &str) -> String {
     for line in body.lines() {
         if line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~") {
             fenced = !fenced;
+        }
+        if line.trim_start().starts_with("<!-- xtask-mirror-seal") {
+            // Quoted, so an artifact cannot plant a seal in the mirror.
+            res.push_str(&line.replacen("<!-- xtask-mirror-seal", "<!-- (quoted) xtask-mirror-seal", 1));
+            res.push('\n');
+            continue;
         }
         match markdown::heading(line) {
             Some((level, title)) if !fenced => {
@@ -257,9 +276,17 @@ mod tests {
             err,
             Tampered {
                 line: 8,
-                message: "a sealed section was edited by hand".into()
+                message: "a sealed section was edited, removed or reordered by hand".into()
             }
         );
+        let three = append(Some(&two), "Plans", entry("2026-11-25", b"# Plan\nstep three\n")).unwrap().unwrap();
+        let middle_start = three.find("\n## 2026-11-24").unwrap() + 1;
+        let middle_end = three[middle_start..].find("-->\n").unwrap() + middle_start + 4;
+        let removed = format!("{}{}", &three[..middle_start], &three[middle_end..]);
+        assert!(append(Some(&removed), "Plans", entry("2026-11-26", b"x")).is_err(), "a removed section breaks the chain");
+        let forged = append(Some(&two), "Plans", entry("2026-11-25", b"<!-- xtask-mirror-seal sha256:00 -->\n")).unwrap().unwrap();
+        assert!(forged.contains("<!-- (quoted) xtask-mirror-seal sha256:00 -->"));
+        assert_eq!(verify(&forged, &header("Plans")).unwrap().len(), 3);
         let trailing = format!("{two}note from a human\n");
         assert_eq!(
             append(Some(&trailing), "Plans", entry("2026-11-25", b"x"))

@@ -26,6 +26,15 @@ impl flags::Mirror {
         {
             bail!("there is no task {id} (see `cargo xtask task list`)");
         }
+        // Every mirror is checked, even when nothing is appended to it.
+        for (rel, title) in crate::mirror::MIRRORS {
+            let Ok(text) = std::fs::read_to_string(ctx.repo.path(rel)) else { continue };
+            if let Err(tampered) = crate::mirror::verify(&text, &crate::mirror::header(title)) {
+                let finding = crate::cmd::phase::tampered_finding(rel, &tampered, None);
+                output::out(report::render_human(&[finding]).trim_end());
+                return Ok(Outcome::No);
+            }
+        }
         let mut pending = BTreeMap::new();
         let mut appended = Vec::new();
         for (id, entry) in &index.tasks {
@@ -106,6 +115,7 @@ fn finished_sources(id: &str, phase: Phase, triggers: &[String], ctx: &Ctx) -> V
                     .unwrap_or_else(|| format!("tasks/specs/{area}.md"))
             })
             .collect(),
-        Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
+        Phase::Implement => vec![file("tasks.md")],
+        Phase::Scaffold | Phase::Done => Vec::new(),
     }
 }

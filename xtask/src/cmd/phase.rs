@@ -223,7 +223,9 @@ impl flags::PhaseNext {
         let triggers = load_triggers(&ctx);
         let runs = task_runs(&ctx, &id)?;
         let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-        let commit_touching = |globs: &[String]| commit_touching(&ctx, globs);
+        // Only work done since the task was created counts as its evidence.
+        let created = entry.history.first().map(|t| t.at.clone());
+        let commit_touching = |globs: &[String]| commit_touching(&ctx, globs, created.as_deref());
         let inputs = Inputs {
             id: &id,
             entry,
@@ -413,10 +415,18 @@ pub fn append_mirror(
             Ok(Ok(Some(mirror_rel.to_owned())))
         }
         Ok(None) => Ok(Ok(None)),
-        Err(tampered) => Ok(Err(Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
-            .at(mirror_rel, Some(tampered.line))
-            .fix(format!("restore {mirror_rel} (`git checkout -- {mirror_rel}`) and put the change in {source} instead")))),
+        Err(tampered) => Ok(Err(tampered_finding(mirror_rel, &tampered, Some(source)))),
     }
+}
+
+/// The finding for a mirror that was edited by hand.
+pub fn tampered_finding(mirror_rel: &str, tampered: &mirror::Tampered, source: Option<&str>) -> Finding {
+    let instead = source.map(|s| format!("; make changes in {s} instead")).unwrap_or_default();
+    Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
+        .at(mirror_rel, Some(tampered.line))
+        .fix(format!(
+            "restore {mirror_rel} from git (`git checkout -- {mirror_rel}`) if it was committed, else undo the edit by hand{instead}"
+        ))
 }
 
 /// The artifacts a task gets on entering `phase`: `(path, template, area)`.
@@ -485,11 +495,13 @@ fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> 
     Ok(res)
 }
 
-/// The latest commit touching any of `globs`, if the repository has one.
-fn commit_touching(ctx: &Ctx, globs: &[String]) -> Option<String> {
+/// The latest commit touching any of `globs` committed at or after `since`, if any.
+fn commit_touching(ctx: &Ctx, globs: &[String], since: Option<&str>) -> Option<String> {
     let sh = ctx.repo.sh().ok()?;
     let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
-    let out = xshell::cmd!(sh, "git log -1 --format=%H -- {specs...}")
+    // Commit times have whole seconds: compare from the start of the second the task was created.
+    let since: Vec<String> = since.map(|s| format!("--since={}Z", s.get(..19).unwrap_or(s))).into_iter().collect();
+    let out = xshell::cmd!(sh, "git log -1 --format=%H {since...} -- {specs...}")
         .quiet()
         .ignore_status()
         .ignore_stderr()

@@ -30,7 +30,7 @@ pub struct Inputs<'a> {
     pub read: &'a dyn Fn(&str) -> Option<Vec<u8>>,
     /// Runs recorded for this task: `(run id, status, files changed)`.
     pub runs: &'a [(String, String, Vec<String>)],
-    /// The latest commit touching any of these globs, if any.
+    /// The latest commit since the task was created touching any of these globs, if any.
     pub commit_touching: &'a dyn Fn(&[String]) -> Option<String>,
 }
 
@@ -446,6 +446,13 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
             ..Verdict::default()
         };
     };
+    if list.subtasks().next().is_none() {
+        findings.push(
+            Finding::error("implement/structure", "tasks.md has no sub-tasks left to show the work")
+                .at(&path, None)
+                .fix(format!("restore the task list (`cargo xtask phase reopen {} --to tasks --why …` to change it)", inputs.id)),
+        );
+    }
     for sub in list.subtasks() {
         let number = format!("{}.{}", sub.number.0, sub.number.1);
         if !sub.checked {
@@ -500,6 +507,7 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
     let _ = guard_check(inputs, &list, "implement", &mut findings);
     Verdict {
         findings,
+        mirror: vec![path],
         ..Verdict::default()
     }
 }

@@ -210,9 +210,7 @@ fn a_task_walks_from_new_to_done() {
     // Mirrors were appended together with the transitions; a catch-up has nothing to add.
     expect![[r#"
         exit 0
-        appended:
-          docs/TASKS.md ← tasks/T-0001-rate-limit-logins/tasks.md
-        recorded as run R-[RUN]
+        mirrors are up to date
     "#]]
     .assert_eq(&repo.run(&["mirror", "--today", TODAY]).ok().both());
 }
@@ -479,8 +477,8 @@ fn mirrors_refuse_hand_edits_and_stay_idempotent() {
     let run = repo.run(&["mirror", "--today", TODAY]).code(1);
     expect![[r#"
         exit 1
-        docs/PRD.md:8: error[mirror/edited]: a sealed section was edited by hand; the mirror is append-only, so nothing was appended
-            fix: restore docs/PRD.md (`git checkout -- docs/PRD.md`) and put the change in tasks/T-0001-rate-limit-logins/prd.md instead
+        docs/PRD.md:8: error[mirror/edited]: a sealed section was edited, removed or reordered by hand; the mirror is append-only, so nothing was appended
+            fix: restore docs/PRD.md from git (`git checkout -- docs/PRD.md`) if it was committed, else undo the edit by hand
     "#]]
     .assert_eq(&run.both());
     assert_eq!(before, repo.snapshot());
