@@ -42,6 +42,10 @@ impl Finding {
         }
     }
 
+    pub fn warning(rule: &str, message: impl Into<String>) -> Finding {
+        Finding { severity: Severity::Warning, ..Finding::error(rule, message) }
+    }
+
     pub fn at(mut self, path: impl Into<String>, line: Option<usize>) -> Finding {
         self.path = Some(path.into());
         self.line = line;

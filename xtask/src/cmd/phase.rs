@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::cmd::Ctx;
-use crate::cmd::task::{describe_next, drift};
+use crate::cmd::task::describe_next;
 use crate::guard::{self, Policy, Triggers};
 use crate::report::{self, Finding, Severity};
 use crate::runs::{self, Recorder};
@@ -147,56 +147,54 @@ impl flags::PhaseNext {
         let ctx = Ctx::open()?;
         let requested = self.id.as_deref().map(TaskId::parse).transpose()?;
         let mut findings = scaffold_check(&ctx);
-        let index = match ctx.index() {
-            Ok(index) => Some(index),
+        if !findings.is_empty() {
+            return Ok(render_unmet(self.json, &findings, None, None));
+        }
+        // The task folders are the truth; the index is derived from them. A stale or hand-edited
+        // index is reported, and the transition writes the index the tree gives.
+        let stored = ctx.index()?;
+        let tree = match tree_index(&ctx) {
+            Ok(tree) => tree,
             Err(err) => {
                 findings.push(
-                    Finding::error("scaffold/index", format!("{err:#}")).at("tasks/index.json", None).fix(
-                        "`cargo xtask index rebuild` (or `cargo xtask init` in a repository without the layout)",
-                    ),
+                    Finding::error("scaffold/tasks", format!("{err:#}"))
+                        .fix("fix the file named, then `cargo xtask phase next`"),
                 );
-                None
+                return Ok(render_unmet(self.json, &findings, Some(&stored), requested.as_ref().map(TaskId::as_str)));
             }
         };
-        let mut task = None;
-        if let Some(index) = &index {
-            for (path, problem) in drift(&ctx, &index.tasks) {
-                findings.push(
-                    Finding::error("scaffold/index", problem)
-                        .at(path, None)
-                        .fix("cargo xtask index rebuild"),
-                );
+        if let Some(stale) = stale_index_finding(&stored, &tree) {
+            findings.push(stale);
+        }
+        let (nodes, graph) = tasks::check_graph(&tree.tasks, &tasks::line_from_brief(&ctx.repo))?;
+        let task = match &requested {
+            Some(id) if !tree.tasks.contains_key(id.as_str()) => {
+                bail!("there is no task {id} (see `cargo xtask task list`)")
             }
-            match tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo)) {
-                Ok((nodes, graph)) => {
-                    task = match &requested {
-                        Some(id) if !index.tasks.contains_key(id.as_str()) => {
-                            bail!("there is no task {id} (see `cargo xtask task list`)")
-                        }
-                        Some(id) => Some(id.to_string()),
-                        None => graph.next(&nodes).map(|idx| nodes[idx].id.to_owned()),
-                    };
-                }
-                Err(err) => findings.push(
-                    Finding::error("scaffold/graph", format!("{err:#}"))
-                        .fix("edit blocked_by / blocking in the briefs named, then `cargo xtask index rebuild`"),
-                ),
+            Some(id) => Some(id.to_string()),
+            None => graph.next(&nodes).map(|idx| nodes[idx].id.to_owned()),
+        };
+        let Some(id) = task else {
+            return Ok(render_unmet(self.json, &findings, Some(&tree), None));
+        };
+        if let Some(idx) = nodes.iter().position(|n| n.id == id) {
+            for blocker in graph.open_blockers(&nodes, idx) {
+                let other = nodes[blocker].id;
+                findings.push(
+                    Finding::error("scaffold/blocked", format!("{id} is blocked by {other}, which is not done ({})", tree.tasks[other].phase.name()))
+                        .at(tasks::brief_path(&id), None)
+                        .fix(format!("finish {other} first (`cargo xtask phase next {other}`), or remove the edge from the briefs")),
+                );
             }
         }
-        let repo_ok = !findings.iter().any(|f| f.severity == Severity::Error);
-        let (Some(index), Some(id), true) = (index.as_ref(), task.clone(), repo_ok) else {
-            return Ok(render_unmet(
-                self.json,
-                &findings,
-                index.as_ref(),
-                task.as_deref(),
-            ));
-        };
-        let seen = index.tasks[&id].phase;
+        if findings.iter().any(|f| f.severity == Severity::Error) {
+            return Ok(render_unmet(self.json, &findings, Some(&tree), Some(&id)));
+        }
+        let seen = tree.tasks[&id].phase;
 
-        // Decide and apply under the lock, on the index as it is now.
+        // Decide and apply under the lock, on the tree as it is now.
         let lock = ctx.lock()?;
-        let index = ctx.index()?;
+        let index = tree_index(&ctx)?;
         let Some(entry) = index.tasks.get(&id) else {
             bail!("{id} disappeared from tasks/index.json while this command waited for the lock")
         };
@@ -252,6 +250,42 @@ impl flags::PhaseNext {
         render_moved(self.json, &findings, &moved);
         Ok(Outcome::Ok)
     }
+}
+
+/// The index the `tasks/` tree gives (what `index rebuild` would write).
+fn tree_index(ctx: &Ctx) -> Result<Index> {
+    tasks::build_index(&tasks::scan(&ctx.repo)?)
+}
+
+/// A warning when tasks/index.json differs from the tree, naming the tasks that differ.
+/// Artifact hashes and sub-task counts change with every edit between transitions (which
+/// rewrite them), so only the other fields count here.
+fn stale_index_finding(stored: &Index, tree: &Index) -> Option<Finding> {
+    let settled = |entry: &tasks::index::TaskEntry| {
+        let mut entry = entry.clone();
+        entry.artifacts.clear();
+        entry.subtasks = tasks::index::Subtasks::default();
+        entry
+    };
+    let mut differing: Vec<&str> = tree
+        .tasks
+        .iter()
+        .filter(|(id, entry)| stored.tasks.get(*id).map(settled) != Some(settled(entry)))
+        .map(|(id, _)| id.as_str())
+        .chain(stored.tasks.keys().filter(|id| !tree.tasks.contains_key(*id)).map(String::as_str))
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    differing.truncate(3);
+    Some(
+        Finding::warning(
+            "scaffold/index",
+            format!("tasks/index.json is out of date with tasks/ (for {}); this check uses the task folders", differing.join(", ")),
+        )
+        .at(INDEX_PATH, None)
+        .fix("`cargo xtask index rebuild` (a phase transition rewrites it too)"),
+    )
 }
 
 /// What a transition did.

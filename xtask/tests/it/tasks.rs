@@ -288,6 +288,8 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
     expect![[r#"
         exit 0
         scaffold check: passed (layout, index, task graph)
+        tasks/index.json: warning[scaffold/index]: tasks/index.json is out of date with tasks/ (for T-0001-cache-the-build); this check uses the task folders
+            fix: `cargo xtask index rebuild` (a phase transition rewrites it too)
         T-0001-cache-the-build: Phase 0 (scaffold) gate passed → Phase A (prd)
           created:  tasks/T-0001-cache-the-build/prd.md
           recorded as run R-[RUN]
