@@ -116,7 +116,10 @@ pub fn verify<'t>(text: &'t str, head: &str) -> Result<Vec<&'t str>, Tampered> {
 fn verify_chain<'t>(text: &'t str, head: &str) -> Result<(Vec<&'t str>, String), Tampered> {
     if !text.starts_with(head) {
         let line = first_difference_line(text, head);
-        return Err(Tampered { line, message: "the generated header was changed".to_owned() });
+        return Err(Tampered {
+            line,
+            message: "the generated header was changed".to_owned(),
+        });
     }
     let mut sections = Vec::new();
     let mut previous = String::new();
@@ -130,8 +133,13 @@ fn verify_chain<'t>(text: &'t str, head: &str) -> Result<(Vec<&'t str>, String),
             });
         };
         let section = &text[start..seal_at];
-        let seal_end = text[seal_at..].find('\n').map_or(text.len(), |i| seal_at + i + 1);
-        let recorded = text[seal_at + SEAL.len()..seal_end].trim_end().trim_end_matches("-->").trim();
+        let seal_end = text[seal_at..]
+            .find('\n')
+            .map_or(text.len(), |i| seal_at + i + 1);
+        let recorded = text[seal_at + SEAL.len()..seal_end]
+            .trim_end()
+            .trim_end_matches("-->")
+            .trim();
         if recorded != sha256_hex(format!("{previous}{section}").as_bytes()) {
             let line = line_at(text, start + section.find("\n## ").map_or(0, |i| i + 1));
             return Err(Tampered {
@@ -156,7 +164,11 @@ pub fn demote(body: &str) -> String {
         }
         if line.trim_start().starts_with("<!-- xtask-mirror-seal") {
             // Quoted, so an artifact cannot plant a seal in the mirror.
-            res.push_str(&line.replacen("<!-- xtask-mirror-seal", "<!-- (quoted) xtask-mirror-seal", 1));
+            res.push_str(&line.replacen(
+                "<!-- xtask-mirror-seal",
+                "<!-- (quoted) xtask-mirror-seal",
+                1,
+            ));
             res.push('\n');
             continue;
         }
@@ -279,12 +291,27 @@ mod tests {
                 message: "a sealed section was edited, removed or reordered by hand".into()
             }
         );
-        let three = append(Some(&two), "Plans", entry("2026-11-25", b"# Plan\nstep three\n")).unwrap().unwrap();
+        let three = append(
+            Some(&two),
+            "Plans",
+            entry("2026-11-25", b"# Plan\nstep three\n"),
+        )
+        .unwrap()
+        .unwrap();
         let middle_start = three.find("\n## 2026-11-24").unwrap() + 1;
         let middle_end = three[middle_start..].find("-->\n").unwrap() + middle_start + 4;
         let removed = format!("{}{}", &three[..middle_start], &three[middle_end..]);
-        assert!(append(Some(&removed), "Plans", entry("2026-11-26", b"x")).is_err(), "a removed section breaks the chain");
-        let forged = append(Some(&two), "Plans", entry("2026-11-25", b"<!-- xtask-mirror-seal sha256:00 -->\n")).unwrap().unwrap();
+        assert!(
+            append(Some(&removed), "Plans", entry("2026-11-26", b"x")).is_err(),
+            "a removed section breaks the chain"
+        );
+        let forged = append(
+            Some(&two),
+            "Plans",
+            entry("2026-11-25", b"<!-- xtask-mirror-seal sha256:00 -->\n"),
+        )
+        .unwrap()
+        .unwrap();
         assert!(forged.contains("<!-- (quoted) xtask-mirror-seal sha256:00 -->"));
         assert_eq!(verify(&forged, &header("Plans")).unwrap().len(), 3);
         let trailing = format!("{two}note from a human\n");

@@ -43,7 +43,10 @@ impl Finding {
     }
 
     pub fn warning(rule: &str, message: impl Into<String>) -> Finding {
-        Finding { severity: Severity::Warning, ..Finding::error(rule, message) }
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(rule, message)
+        }
     }
 
     pub fn at(mut self, path: impl Into<String>, line: Option<usize>) -> Finding {

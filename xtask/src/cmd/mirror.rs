@@ -28,7 +28,9 @@ impl flags::Mirror {
         }
         // Every mirror is checked, even when nothing is appended to it.
         for (rel, title) in crate::mirror::MIRRORS {
-            let Ok(text) = std::fs::read_to_string(ctx.repo.path(rel)) else { continue };
+            let Ok(text) = std::fs::read_to_string(ctx.repo.path(rel)) else {
+                continue;
+            };
             if let Err(tampered) = crate::mirror::verify(&text, &crate::mirror::header(title)) {
                 let finding = crate::cmd::phase::tampered_finding(rel, &tampered, None);
                 output::out(report::render_human(&[finding]).trim_end());

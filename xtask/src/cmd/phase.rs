@@ -160,7 +160,12 @@ impl flags::PhaseNext {
                     Finding::error("scaffold/tasks", format!("{err:#}"))
                         .fix("fix the file named, then `cargo xtask phase next`"),
                 );
-                return Ok(render_unmet(self.json, &findings, Some(&stored), requested.as_ref().map(TaskId::as_str)));
+                return Ok(render_unmet(
+                    self.json,
+                    &findings,
+                    Some(&stored),
+                    requested.as_ref().map(TaskId::as_str),
+                ));
             }
         };
         if let Some(stale) = stale_index_finding(&stored, &tree) {
@@ -272,7 +277,13 @@ fn stale_index_finding(stored: &Index, tree: &Index) -> Option<Finding> {
         .iter()
         .filter(|(id, entry)| stored.tasks.get(*id).map(settled) != Some(settled(entry)))
         .map(|(id, _)| id.as_str())
-        .chain(stored.tasks.keys().filter(|id| !tree.tasks.contains_key(*id)).map(String::as_str))
+        .chain(
+            stored
+                .tasks
+                .keys()
+                .filter(|id| !tree.tasks.contains_key(*id))
+                .map(String::as_str),
+        )
         .collect();
     if differing.is_empty() {
         return None;
@@ -454,8 +465,14 @@ pub fn append_mirror(
 }
 
 /// The finding for a mirror that was edited by hand.
-pub fn tampered_finding(mirror_rel: &str, tampered: &mirror::Tampered, source: Option<&str>) -> Finding {
-    let instead = source.map(|s| format!("; make changes in {s} instead")).unwrap_or_default();
+pub fn tampered_finding(
+    mirror_rel: &str,
+    tampered: &mirror::Tampered,
+    source: Option<&str>,
+) -> Finding {
+    let instead = source
+        .map(|s| format!("; make changes in {s} instead"))
+        .unwrap_or_default();
     Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
         .at(mirror_rel, Some(tampered.line))
         .fix(format!(
@@ -534,7 +551,10 @@ fn commit_touching(ctx: &Ctx, globs: &[String], since: Option<&str>) -> Option<S
     let sh = ctx.repo.sh().ok()?;
     let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
     // Commit times have whole seconds: compare from the start of the second the task was created.
-    let since: Vec<String> = since.map(|s| format!("--since={}Z", s.get(..19).unwrap_or(s))).into_iter().collect();
+    let since: Vec<String> = since
+        .map(|s| format!("--since={}Z", s.get(..19).unwrap_or(s)))
+        .into_iter()
+        .collect();
     let out = xshell::cmd!(sh, "git log -1 --format=%H {since...} -- {specs...}")
         .quiet()
         .ignore_status()

@@ -186,6 +186,21 @@ fn plain_message(message: &str, key: Option<&str>) -> String {
         let name = rest.split(',').next().unwrap_or(rest);
         return format!("field `{name}` appears twice; keep one of them");
     }
+    if message.starts_with("cannot deserialize null") {
+        return match key {
+            Some(key) => format!("`{key}` is empty; give it a value or delete the line"),
+            None => "a field is empty; give it a value or delete the line".to_owned(),
+        };
+    }
+    if message.starts_with("invalid value: integer") {
+        return match key {
+            Some(key) => format!(
+                "`{key}` must be a whole number in range ({})",
+                message.trim_start_matches("invalid value: ")
+            ),
+            None => message.to_owned(),
+        };
+    }
     let expected = match message {
         "invalid u8" | "invalid u16" | "invalid u32" | "invalid u64" => Some("a whole number"),
         "expected string scalar" => Some("a single text value (wrap it in double quotes)"),

@@ -142,6 +142,12 @@ pub fn title_problem(title: &str) -> Option<String> {
     if title.chars().any(char::is_control) {
         return Some("the title holds control characters; use plain text".to_owned());
     }
+    if title.contains("{{") || title.contains("}}") {
+        return Some(
+            "the title holds `{{` or `}}`, which mark template placeholders; use other brackets"
+                .to_owned(),
+        );
+    }
     if title.chars().count() > 200 {
         return Some(
             "the title is longer than 200 characters; put details in the brief's body".to_owned(),

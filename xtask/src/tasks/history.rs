@@ -75,7 +75,16 @@ impl Event {
 
 /// Parse a history file, sorted by time. A bad line is an error naming its line and column.
 pub fn parse(path: &str, text: &str) -> Result<Vec<Event>, DocError> {
-    let mut res = Vec::new();
+    let restore = format!(
+        "history lines are written by the toolkit: restore the file from git (`git checkout -- {path}`)"
+    );
+    let at = |line: usize, message: String| DocError {
+        path: path.to_owned(),
+        line,
+        column: None,
+        message,
+    };
+    let mut lines = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -84,15 +93,80 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Event>, DocError> {
             path: path.to_owned(),
             line: idx + 1,
             column: Some(err.column()),
-            message: format!(
-                "{err}; history lines are written by the toolkit: restore the line from git (`git checkout -- {path}`)"
-            ),
+            message: format!("{err}; {restore}"),
         })?;
-        res.push(event);
+        let (time, run) = match &event {
+            Event::Transition(t) => (&t.at, &t.run),
+            Event::Approval(a) => (&a.at, &a.run),
+        };
+        if chrono::DateTime::parse_from_rfc3339(time).is_err() {
+            return Err(at(
+                idx + 1,
+                format!("`{time}` is not an RFC 3339 time; {restore}"),
+            ));
+        }
+        if crate::runs::RunId::parse(run).is_err() {
+            return Err(at(idx + 1, format!("`{run}` is not a run id; {restore}")));
+        }
+        lines.push((idx + 1, event));
     }
-    res.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    res.dedup();
-    Ok(res)
+    lines.sort_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()));
+    lines.dedup_by(|a, b| a.1 == b.1);
+    // Transitions must chain: created into scaffold, then one phase forward, or back (reopen).
+    let mut phase: Option<(Phase, usize)> = None;
+    for (line, event) in &lines {
+        let Event::Transition(t) = event else {
+            continue;
+        };
+        match (phase, t.from) {
+            (None, None) if t.to == Phase::Scaffold => {}
+            (None, _) => {
+                return Err(at(
+                    *line,
+                    format!(
+                        "the first transition must create the task (from null to scaffold); {restore}"
+                    ),
+                ));
+            }
+            (Some((_, prev)), None) => {
+                return Err(at(
+                    *line,
+                    format!(
+                        "a second creation of the task (line {prev} created it already); {restore}"
+                    ),
+                ));
+            }
+            (Some((current, prev)), Some(from)) if from != current => {
+                return Err(at(
+                    *line,
+                    format!(
+                        "this transition starts from `{}`, but line {prev} left the task in `{}`; if two branches both moved the task, keep one of the two lines",
+                        from.name(),
+                        current.name()
+                    ),
+                ));
+            }
+            (Some(_), Some(from)) => {
+                let forward = from.next() == Some(t.to);
+                let back = t.to < from
+                    && t.note
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("reopened:"));
+                if !forward && !back {
+                    return Err(at(
+                        *line,
+                        format!(
+                            "a transition from `{}` to `{}` skips the SOP; {restore}",
+                            from.name(),
+                            t.to.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        phase = Some((t.to, *line));
+    }
+    Ok(lines.into_iter().map(|(_, event)| event).collect())
 }
 
 /// The phase the history leads to: the last transition's target, `scaffold` if none.
@@ -111,34 +185,86 @@ pub fn current_phase(events: &[Event]) -> Phase {
 mod tests {
     use super::*;
 
-    fn transition(at: &str, to: Phase) -> Event {
+    fn transition(at: &str, from: Option<Phase>, to: Phase, note: Option<&str>) -> Event {
         Event::Transition(Transition {
             at: at.into(),
-            from: None,
+            from,
             to,
             by: "a <a@x>".into(),
-            run: format!("R-{at}"),
-            note: None,
+            run: "R-20261101T000000Z-0000".into(),
+            note: note.map(str::to_owned),
             triggers: None,
         })
     }
 
+    fn lines(events: &[&Event]) -> String {
+        events
+            .iter()
+            .map(|e| format!("{}\n", e.to_line()))
+            .collect()
+    }
+
     #[test]
     fn lines_round_trip_and_sort_by_time() {
-        let late = transition("2026-11-02T00:00:00Z", Phase::Prd);
-        let early = transition("2026-11-01T00:00:00Z", Phase::Scaffold);
-        let text = format!(
-            "{}\n{}\n{}\n",
-            late.to_line(),
-            early.to_line(),
-            late.to_line()
+        let late = transition(
+            "2026-11-02T00:00:00Z",
+            Some(Phase::Scaffold),
+            Phase::Prd,
+            None,
         );
+        let early = transition("2026-11-01T00:00:00Z", None, Phase::Scaffold, None);
+        let text = lines(&[&late, &early, &late]);
         let events = parse("h.jsonl", &text).unwrap();
         assert_eq!(events, vec![early, late]);
         assert_eq!(current_phase(&events), Phase::Prd);
-        assert!(text.starts_with(
-            "{\"event\":\"transition\",\"at\":\"2026-11-02T00:00:00Z\",\"from\":null,\"to\":\"prd\""
-        ));
+        assert!(text.starts_with("{\"event\":\"transition\",\"at\":\"2026-11-02T00:00:00Z\",\"from\":\"scaffold\",\"to\":\"prd\""));
+    }
+
+    #[test]
+    fn transitions_must_follow_the_sop() {
+        let created = transition("2026-11-01T00:00:00Z", None, Phase::Scaffold, None);
+        let to_prd = transition(
+            "2026-11-02T00:00:00Z",
+            Some(Phase::Scaffold),
+            Phase::Prd,
+            None,
+        );
+        let skip = transition("2026-11-03T00:00:00Z", Some(Phase::Prd), Phase::Done, None);
+        let back = transition(
+            "2026-11-03T00:00:00Z",
+            Some(Phase::Prd),
+            Phase::Scaffold,
+            Some("reopened: why"),
+        );
+        let silent_back = transition(
+            "2026-11-03T00:00:00Z",
+            Some(Phase::Prd),
+            Phase::Scaffold,
+            None,
+        );
+        let other_branch = transition("2026-11-04T00:00:00Z", Some(Phase::Prd), Phase::Tasks, None);
+        assert!(parse("h", &lines(&[&created, &to_prd, &back])).is_ok());
+        let message = |events: &[&Event]| parse("h", &lines(events)).unwrap_err().to_string();
+        assert_eq!(
+            message(&[&created, &to_prd, &skip]),
+            "h:3: a transition from `prd` to `done` skips the SOP; history lines are written by the toolkit: restore the file from git (`git checkout -- h`)"
+        );
+        assert!(
+            message(&[&created, &to_prd, &silent_back])
+                .starts_with("h:3: a transition from `prd` to `scaffold` skips the SOP")
+        );
+        assert_eq!(
+            message(&[&created, &to_prd, &back, &other_branch]),
+            "h:4: this transition starts from `prd`, but line 3 left the task in `scaffold`; if two branches both moved the task, keep one of the two lines"
+        );
+        assert!(message(&[&to_prd]).starts_with("h:1: the first transition must create the task"));
+        let bad_time = lines(&[&created]).replace("2026-11-01T00:00:00Z", "yesterday");
+        assert!(
+            parse("h", &bad_time)
+                .unwrap_err()
+                .to_string()
+                .starts_with("h:1: `yesterday` is not an RFC 3339 time")
+        );
     }
 
     #[test]

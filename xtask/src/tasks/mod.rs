@@ -155,13 +155,14 @@ pub fn load_from(tree: &Overlay<'_>, id: &TaskId) -> Result<TaskSource> {
     };
     let brief = brief::parse(&brief_rel, &brief_bytes)?;
     let history_rel = history_path(id.as_str());
-    let history = match tree.read(&history_rel)? {
-        Some(bytes) => {
-            let text = crate::docs::front_matter::decode(&history_rel, &bytes)?;
-            history::parse(&history_rel, &text)?
-        }
-        None => Vec::new(),
+    let Some(bytes) = tree.read(&history_rel)? else {
+        bail!(
+            "{history_rel} is missing: every task keeps its phase history there; restore it from git \
+             (`git checkout -- {history_rel}`)"
+        )
     };
+    let text = crate::docs::front_matter::decode(&history_rel, &bytes)?;
+    let history = history::parse(&history_rel, &text)?;
     let mut artifacts = BTreeMap::new();
     let mut subtasks = Subtasks::default();
     artifacts.insert(

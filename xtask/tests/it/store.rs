@@ -268,6 +268,7 @@ fn read_caches_never_hide_a_change() {
         "tasks/T-0002-by-hand/brief.md",
         crate::support::brief("title: \"by hand\"\n"),
     );
+    repo.write("tasks/T-0002-by-hand/history.jsonl", "");
     let list = repo.run(&["task", "list"]).ok();
     assert!(
         list.stderr
