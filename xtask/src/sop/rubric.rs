@@ -4,7 +4,7 @@
 //! | points | criterion |
 //! |---|---|
 //! | 2 | the required sections are present (a near-miss heading like `Sucess Metrics` is named) |
-//! | 2 | none of them is empty (1 point per empty section) |
+//! | 2 | each has substance: not missing, empty, or under 3 words (1 point per thin section) |
 //! | 1 | no template placeholder (`{{ … }}`) is left |
 //! | 2 | every success metric is measurable: it holds a number or a comparison (1 point per vague one) |
 //! | 1 | functional requirements are numbered `FR-1`, `FR-2`, … with no number used twice |
@@ -104,19 +104,21 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
         lose(2, "sections", line, reason);
     }
 
-    // Sections non-empty (2).
-    let empty: Vec<&Section> = PRD_SECTIONS
-        .iter()
-        .filter_map(|name| find(&sections, name))
-        .filter(|s| s.is_empty())
-        .collect();
-    for section in empty.iter().take(2) {
-        lose(
-            1,
-            "content",
-            Some(section.line),
-            format!("section `## {}` is empty", section.title),
-        );
+    // Sections with substance (2): a missing, empty or one-or-two-word section gives nothing to
+    // review.
+    let mut thin = Vec::new();
+    for name in PRD_SECTIONS {
+        match find(&sections, name) {
+            None => thin.push((None, format!("section `## {name}` is missing, so it says nothing"))),
+            Some(section) if section.is_empty() => thin.push((Some(section.line), format!("section `## {}` is empty", section.title))),
+            Some(section) if words(&section.body) < 3 => {
+                thin.push((Some(section.line), format!("section `## {}` has fewer than 3 words", section.title)));
+            }
+            Some(_) => {}
+        }
+    }
+    for (line, reason) in thin.into_iter().take(2) {
+        lose(1, "content", line, reason);
     }
 
     // No placeholders (1).
@@ -132,6 +134,9 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
     }
 
     // Measurable success metrics (2).
+    if find(&sections, "Success Metrics").is_none() {
+        lose(2, "metrics", None, "no `## Success Metrics` section, so nothing is measurable".to_owned());
+    }
     if let Some(metrics) = find(&sections, "Success Metrics") {
         let items = list_items(&metrics.body, metrics.line + 1);
         if items.is_empty() {
@@ -173,6 +178,9 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
     let requirements = find(&sections, "Functional Requirements")
         .map(|s| fr_ids(&s.body, s.line + 1))
         .unwrap_or_default();
+    if find(&sections, "Functional Requirements").is_none() {
+        lose(1, "requirements", None, "no `## Functional Requirements` section".to_owned());
+    }
     if let Some(section) = find(&sections, "Functional Requirements") {
         let mut seen: Vec<&str> = Vec::new();
         let duplicate = requirements.iter().find(|(_, id)| {
@@ -237,6 +245,10 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
         max: 10,
         lost,
     }
+}
+
+fn words(text: &str) -> usize {
+    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
 }
 
 /// `(line, text)` of each `-`, `*` or `1.` list item of `body` (first line = `first_line`).

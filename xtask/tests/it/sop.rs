@@ -419,9 +419,12 @@ fn the_rubric_explains_every_lost_point() {
     let run = repo.run(&["score", &path("prd.md")]).code(1);
     expect![[r#"
         exit 1
-        tasks/T-0001-rate-limit-logins/prd.md: 5/10 (the PRD gate needs 8)
+        tasks/T-0001-rate-limit-logins/prd.md: 1/10 (the PRD gate needs 8)
           -2 tasks/T-0001-rate-limit-logins/prd.md:19: sections: missing section(s): `## Success Metrics`; `## Sucess Metrics` on line 19 looks like `## Success Metrics`
+          -1 tasks/T-0001-rate-limit-logins/prd.md:3: content: section `## Summary` has fewer than 3 words
+          -1 tasks/T-0001-rate-limit-logins/prd.md:7: content: section `## Goals` has fewer than 3 words
           -1 tasks/T-0001-rate-limit-logins/prd.md:5: placeholders: template placeholders left on line(s) 5
+          -2 metrics: no `## Success Metrics` section, so nothing is measurable
           -1 tasks/T-0001-rate-limit-logins/prd.md:15: requirements: no requirement is numbered: start each with `FR-1:`, `FR-2:`, … so tasks can point at them
           -1 tasks/T-0001-rate-limit-logins/prd.md:9: consistency: `Be fast.` is listed both as a goal and as a non-goal
     "#]]
