@@ -299,6 +299,9 @@ pub struct Mirror {
     /// The date of new sections, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -316,6 +319,9 @@ pub struct IndexRebuild {
     /// Do not write; exit 1 if the index differs from what a rebuild gives.
     #[arg(long)]
     pub check: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Print the JSON Schema of tasks/index.json (the checked-in tasks/index.schema.json).

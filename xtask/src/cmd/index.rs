@@ -18,11 +18,24 @@ impl flags::IndexRebuild {
         let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
         if old.as_deref() == Some(text.as_bytes()) {
             ctx.remember(&lock, &rebuilt);
+            if self.json {
+                output::json(
+                    &json!({ "up_to_date": true, "tasks": rebuilt.tasks.len(), "run": null }),
+                );
+                return Ok(Outcome::Ok);
+            }
             output::out(format!(
                 "{INDEX_PATH} is up to date ({} tasks)",
                 rebuilt.tasks.len()
             ));
             return Ok(Outcome::Ok);
+        }
+        if self.check && self.json {
+            let patch = diff::unified(INDEX_PATH, old.as_deref(), text.as_bytes());
+            output::json(
+                &json!({ "up_to_date": false, "tasks": rebuilt.tasks.len(), "diff": patch, "run": null }),
+            );
+            return Ok(Outcome::No);
         }
         if self.check {
             output::out(format!(
@@ -42,6 +55,12 @@ impl flags::IndexRebuild {
         );
         let run = ctx.apply(&lock, recorder)?;
         ctx.remember(&lock, &rebuilt);
+        if self.json {
+            output::json(
+                &json!({ "up_to_date": false, "rebuilt": true, "replaced_unreadable": was_unreadable, "tasks": rebuilt.tasks.len(), "run": run }),
+            );
+            return Ok(Outcome::Ok);
+        }
         let run = run
             .map(|r| format!("; recorded as run {r}"))
             .unwrap_or_default();

@@ -33,7 +33,7 @@ impl flags::Mirror {
             };
             if let Err(tampered) = crate::mirror::verify(&text, &crate::mirror::header(title)) {
                 let finding = crate::cmd::phase::tampered_finding(rel, &tampered, None);
-                output::out(report::render_human(&[finding]).trim_end());
+                self.refuse(&finding);
                 return Ok(Outcome::No);
             }
         }
@@ -57,7 +57,7 @@ impl flags::Mirror {
                         Ok(Some(mirror)) => appended.push(format!("{mirror} ← {source}")),
                         Ok(None) => {}
                         Err(refusal) => {
-                            output::out(report::render_human(&[refusal]).trim_end());
+                            self.refuse(&refusal);
                             return Ok(Outcome::No);
                         }
                     }
@@ -65,7 +65,11 @@ impl flags::Mirror {
             }
         }
         if pending.is_empty() {
-            output::out("mirrors are up to date");
+            if self.json {
+                output::json(&json!({ "appended": [], "run": null, "findings": [] }));
+            } else {
+                output::out("mirrors are up to date");
+            }
             return Ok(Outcome::Ok);
         }
         let mut recorder = Recorder::start(
@@ -89,6 +93,16 @@ impl flags::Mirror {
         text.push_str(&format!("recorded as run {run}"));
         output::out(text);
         Ok(Outcome::Ok)
+    }
+}
+
+impl flags::Mirror {
+    fn refuse(&self, finding: &report::Finding) {
+        if self.json {
+            output::json(&json!({ "appended": [], "run": null, "findings": [finding] }));
+        } else {
+            output::out(report::render_human(std::slice::from_ref(finding)).trim_end());
+        }
     }
 }
 

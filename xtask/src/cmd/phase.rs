@@ -688,9 +688,19 @@ impl flags::PhaseApprove {
             Phase::Prd => Some("prd.md"),
             Phase::Tasks => Some("tasks.md"),
             Phase::Plan => Some("plan.md"),
-            Phase::Spec | Phase::Implement => None,
-            Phase::Done => bail!("{id} is done; there is nothing to approve"),
+            Phase::Spec | Phase::Implement | Phase::Done => bail!(
+                "{id} is in {} ({}): approvals are for an artifact (brief, prd, tasks, plan); specs are approved with `status: approved` in their front matter",
+                phase.label(),
+                phase.name()
+            ),
         };
+        let required = &ctx.config.prd_required_approvals;
+        if phase == Phase::Prd && !required.iter().any(|r| r == role) {
+            bail!(
+                "--role {role}: the PRD gate counts the roles {} (prd_required_approvals in Cargo.toml); check the spelling, or add the role there",
+                required.join(", ")
+            );
+        }
         let artifact_rel = artifact.map(|a| gates::artifact_path(id.as_str(), a));
         let sha = match &artifact_rel {
             Some(rel) => match std::fs::read(ctx.repo.path(rel)) {

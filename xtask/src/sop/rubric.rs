@@ -109,10 +109,19 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
     let mut thin = Vec::new();
     for name in PRD_SECTIONS {
         match find(&sections, name) {
-            None => thin.push((None, format!("section `## {name}` is missing, so it says nothing"))),
-            Some(section) if section.is_empty() => thin.push((Some(section.line), format!("section `## {}` is empty", section.title))),
+            None => thin.push((
+                None,
+                format!("section `## {name}` is missing, so it says nothing"),
+            )),
+            Some(section) if section.is_empty() => thin.push((
+                Some(section.line),
+                format!("section `## {}` is empty", section.title),
+            )),
             Some(section) if words(&section.body) < 3 => {
-                thin.push((Some(section.line), format!("section `## {}` has fewer than 3 words", section.title)));
+                thin.push((
+                    Some(section.line),
+                    format!("section `## {}` has fewer than 3 words", section.title),
+                ));
             }
             Some(_) => {}
         }
@@ -135,7 +144,12 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
 
     // Measurable success metrics (2).
     if find(&sections, "Success Metrics").is_none() {
-        lose(2, "metrics", None, "no `## Success Metrics` section, so nothing is measurable".to_owned());
+        lose(
+            2,
+            "metrics",
+            None,
+            "no `## Success Metrics` section, so nothing is measurable".to_owned(),
+        );
     }
     if let Some(metrics) = find(&sections, "Success Metrics") {
         let items = list_items(&metrics.body, metrics.line + 1);
@@ -179,7 +193,12 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
         .map(|s| fr_ids(&s.body, s.line + 1))
         .unwrap_or_default();
     if find(&sections, "Functional Requirements").is_none() {
-        lose(1, "requirements", None, "no `## Functional Requirements` section".to_owned());
+        lose(
+            1,
+            "requirements",
+            None,
+            "no `## Functional Requirements` section".to_owned(),
+        );
     }
     if let Some(section) = find(&sections, "Functional Requirements") {
         let mut seen: Vec<&str> = Vec::new();
@@ -248,7 +267,9 @@ pub fn score_prd(path: &str, body: &str, first_line: usize, tasks_md: Option<&st
 }
 
 fn words(text: &str) -> usize {
-    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 /// `(line, text)` of each `-`, `*` or `1.` list item of `body` (first line = `first_line`).
