@@ -39,6 +39,8 @@ pub struct SubTask {
     pub checked: bool,
     /// Paths or globs from the `Files:` line, repository-relative.
     pub files: Vec<String>,
+    /// Whether the sub-task had a `Files:` line at all (even one with only bad entries).
+    pub named_files: bool,
 }
 
 impl TaskList {
@@ -83,6 +85,7 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
         );
     };
     let mut fenced = false;
+    let mut seen: Vec<(u32, u32)> = Vec::new();
     for (idx, raw) in body.lines().enumerate() {
         let line = first_line + idx;
         let trimmed = raw.trim_start();
@@ -96,10 +99,14 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
         let indent = raw.len() - trimmed.len();
         if let Some(files) = files_line(trimmed) {
             match list.parents.last_mut().and_then(|p| p.subtasks.last_mut()) {
-                Some(sub) if indent > 0 && sub.files.is_empty() => match split_files(files) {
-                    Ok(files) => sub.files = files,
-                    Err(message) => bad(line, message),
-                },
+                Some(sub) if indent > 0 && !sub.named_files => {
+                    let (files, problems) = split_files(files);
+                    sub.files = files;
+                    sub.named_files = true;
+                    for message in problems {
+                        bad(line, message);
+                    }
+                }
                 Some(sub) if indent > 0 => bad(
                     line,
                     format!(
@@ -144,15 +151,26 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
             ),
             None => (text.trim(), None),
         };
-        let Some((number, title)) = number_prefix(title) else {
+        let Some((number, title)) = number_prefix(title).filter(|(n, _)| n.0 > 0) else {
             bad(
                 line,
                 format!(
-                    "`{}` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task)",
+                    "`{}` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task); numbers start at 1",
                     title.escape_debug()
                 ),
             );
             continue;
+        };
+        if title.is_empty() {
+            bad(
+                line,
+                format!("item {}.{} has a number but no title", number.0, number.1),
+            );
+        }
+        let mut duplicate = |number: (u32, u32)| {
+            let twice = seen.contains(&number);
+            seen.push(number);
+            twice
         };
         if indent == 0 {
             if number.1 != 0 {
@@ -163,6 +181,10 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
                         number.0, number.0, number.1
                     ),
                 );
+                continue;
+            }
+            if duplicate(number) {
+                bad(line, format!("number {}.0 is used twice", number.0));
                 continue;
             }
             if inline_files.is_some() {
@@ -200,25 +222,29 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
             );
             continue;
         }
-        let files = match inline_files.map(split_files) {
-            Some(Ok(files)) => files,
-            Some(Err(message)) => {
-                bad(line, message);
-                Vec::new()
-            }
-            None => Vec::new(),
-        };
+        if duplicate(number) {
+            bad(
+                line,
+                format!("number {}.{} is used twice", number.0, number.1),
+            );
+            continue;
+        }
+        let (files, problems) = inline_files.map(split_files).unwrap_or_default();
+        for message in problems {
+            bad(line, message);
+        }
         parent.subtasks.push(SubTask {
             line,
             number,
             title: title.to_owned(),
             checked,
             files,
+            named_files: inline_files.is_some(),
         });
     }
     for parent in &list.parents {
         for sub in &parent.subtasks {
-            if sub.files.is_empty() {
+            if !sub.named_files {
                 findings.push(
                     Finding::error(
                         "tasks/files",
@@ -251,10 +277,25 @@ fn number_prefix(text: &str) -> Option<((u32, u32), &str)> {
     Some(((major.parse().ok()?, minor.parse().ok()?), title.trim()))
 }
 
-/// The entries of a `Files:` list; each must stay inside the repository.
-fn split_files(text: &str) -> Result<Vec<String>, String> {
-    let mut res = Vec::new();
-    for entry in text.split(',') {
+/// The entries of a `Files:` list (commas inside `{a,b}` globs do not split), and a message for
+/// each entry that is not a valid glob inside the repository.
+fn split_files(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut entries = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth <= 0 => {
+                entries.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    entries.push(&text[start..]);
+    let (mut files, mut problems) = (Vec::new(), Vec::new());
+    for entry in entries {
         let entry = entry.trim().trim_matches('`').trim();
         if entry.is_empty() {
             continue;
@@ -263,16 +304,20 @@ fn split_files(text: &str) -> Result<Vec<String>, String> {
             || entry.split('/').any(|part| part == "..")
             || entry.contains('\\');
         if escapes {
-            return Err(format!(
-                "`{entry}` in `Files:` must be a path inside the repository, relative to its root, with `/`"
+            problems.push(format!("`{entry}` in `Files:` must be a path inside the repository, relative to its root, with `/`"));
+        } else if let Err(err) = globset::Glob::new(entry) {
+            problems.push(format!(
+                "`{entry}` in `Files:` is not a valid glob: {}",
+                err.kind()
             ));
+        } else {
+            files.push(entry.to_owned());
         }
-        res.push(entry.to_owned());
     }
-    if res.is_empty() {
-        return Err("`Files:` lists no path".to_owned());
+    if files.is_empty() && problems.is_empty() {
+        problems.push("`Files:` lists no path".to_owned());
     }
-    Ok(res)
+    (files, problems)
 }
 
 #[cfg(test)]
@@ -313,12 +358,32 @@ mod tests {
                 "2: malformed checkbox `[y] 1`: write `- [ ] ` (open) or `- [x] ` (done)",
                 "4: sub-task `3.1` is under parent 2.0; number it 2.N with N from 1",
                 "6: a parent task is numbered `2.0`; `2.1` at the margin looks like a sub-task that lost its indent",
-                "7: `Unnumbered` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task)",
+                "7: `Unnumbered` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task); numbers start at 1",
                 "9: `../etc/passwd` in `Files:` must be a path inside the repository, relative to its root, with `/`",
                 "10: `Files:` belongs under a sub-task (indented below `  - [ ] N.M …`)",
                 "5: sub-task 2.1 names no files",
-                "8: sub-task 2.2 names no files",
             ]
         );
+    }
+
+    #[test]
+    fn duplicates_empty_titles_zero_and_bad_globs() {
+        let body = "- [ ] 0.0 Zero\n- [ ] 1.0\n  - [ ] 1.1 A\n    Files: d{e,f}.rs, [abc, ok.rs\n  - [ ] 1.1 Again — Files: x.rs\n- [ ] 1.0 Twice\n";
+        let (list, findings) = parse("t.md", body, 1);
+        let got: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{}: {}", f.line.unwrap_or(0), f.message))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "1: `0.0 Zero` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task); numbers start at 1",
+                "2: item 1.0 has a number but no title",
+                "4: `[abc` in `Files:` is not a valid glob: unclosed character class; missing ']'",
+                "5: number 1.1 is used twice",
+                "6: number 1.0 is used twice",
+            ]
+        );
+        assert_eq!(list.files(), vec!["d{e,f}.rs", "ok.rs"]);
     }
 }
