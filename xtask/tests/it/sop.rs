@@ -585,3 +585,95 @@ fn a_crash_during_a_transition_leaves_all_or_nothing() {
         repo.run(&["index", "rebuild", "--check"]).ok();
     }
 }
+
+#[test]
+fn evidence_must_be_newer_than_the_task_and_the_list_must_stay() {
+    // A commit made long before the task existed does not prove its work.
+    let repo = TestRepo::initialised();
+    repo.write("src/auth/limiter.rs", "old\n");
+    repo.write("src/auth/login.rs", "old\n");
+    repo.git(&["add", "-A"]);
+    let mut old = std::process::Command::new("git");
+    old.args(["commit", "-q", "-m", "old work"])
+        .current_dir(&repo.root);
+    crate::support::isolate(&mut old);
+    old.env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
+        .env("GIT_AUTHOR_DATE", "2020-01-01T00:00:00Z");
+    assert!(old.status().expect("git").success());
+    repo.run(&["task", "new", "Rate-limit logins", "--milestone", "M1"])
+        .ok();
+    repo.write(
+        &path("brief.md"),
+        brief("title: \"Rate-limit logins\"\nmilestone: \"M1\"\n"),
+    );
+    next(&repo).ok();
+    repo.write(&path("prd.md"), PRD);
+    repo.run(&["phase", "approve", ID, "--role", "product"])
+        .ok();
+    repo.run(&["phase", "approve", ID, "--role", "engineering"])
+        .ok();
+    next(&repo).ok();
+    repo.write(&path("tasks.md"), TASKS);
+    next(&repo).ok();
+    repo.write(&path("specs/security.md"), SPEC);
+    next(&repo).ok();
+    repo.write(&path("plan.md"), PLAN);
+    next(&repo).ok();
+    repo.write(&path("tasks.md"), TASKS.replace("- [ ]", "- [x]"));
+    let run = next(&repo).code(1);
+    assert_eq!(
+        run.stdout.matches("error[implement/evidence]").count(),
+        2,
+        "{}",
+        run.both()
+    );
+
+    // Emptying the task list does not make the implement gate pass.
+    repo.write(&path("tasks.md"), "# nothing\n");
+    let run = next(&repo).code(1);
+    assert!(
+        run.stdout
+            .contains("error[implement/structure]: tasks.md has no sub-tasks left"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn phase_next_trusts_the_task_folders_not_the_index() {
+    let repo = repo_with_task();
+    repo.run(&["task", "new", "Second"]).ok();
+    repo.write(
+        "tasks/T-0002-second/brief.md",
+        brief("title: \"Second\"\nblocked_by: [T-0001-rate-limit-logins]\n"),
+    );
+
+    // A hand edit that marks the first task done is reported and ignored.
+    let index =
+        repo.read("tasks/index.json")
+            .replacen("\"phase\": \"scaffold\"", "\"phase\": \"done\"", 1);
+    repo.write("tasks/index.json", index);
+    let run = repo.run(&["phase", "next", "T-0002-second"]).code(1);
+    assert!(run.stdout.contains("warning[scaffold/index]: tasks/index.json is out of date with tasks/ (for T-0001-rate-limit-logins"), "{}", run.both());
+    assert!(run.stdout.contains("error[scaffold/blocked]: T-0002-second is blocked by T-0001-rate-limit-logins, which is not done (scaffold)"), "{}", run.both());
+
+    // An unknown id in a brief is named at its line, and nothing moves.
+    repo.write(
+        &path("brief.md"),
+        brief("title: \"Rate-limit logins\"\nblocked_by:\n  - T-0099-ghost\n"),
+    );
+    let before = repo.snapshot();
+    let run = next(&repo).code(1);
+    assert!(
+        run.stdout
+            .contains("tasks/T-0001-rate-limit-logins/brief.md:4: blocked_by names T-0099-ghost"),
+        "{}",
+        run.both()
+    );
+    assert_eq!(before, repo.snapshot());
+
+    // Fixed: the transition rewrites the index from the folders.
+    repo.write(&path("brief.md"), brief("title: \"Rate-limit logins\"\n"));
+    next(&repo).ok();
+    repo.run(&["index", "rebuild", "--check"]).ok();
+}
