@@ -7,6 +7,9 @@ use crate::{Outcome, flags, output};
 
 impl flags::Score {
     pub fn run(self) -> Result<Outcome> {
+        if !self.artifact.is_file() {
+            bail!("{}: no such file", self.artifact.display());
+        }
         let name = self
             .artifact
             .file_name()

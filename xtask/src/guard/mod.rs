@@ -114,6 +114,11 @@ impl Triggers {
                     .build()
                     .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))
             };
+            if table.max_age_days == Some(0) {
+                return Err(anyhow!(
+                    "{TRIGGERS_PATH}:{line}: area `{name}`: max_age_days must be at least 1"
+                ));
+            }
             let spec = table
                 .spec
                 .clone()
