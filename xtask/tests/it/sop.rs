@@ -461,6 +461,7 @@ fn the_rubric_explains_every_lost_point() {
             "1 no task in tasks.md references FR-2",
         ]
     );
+    repo.write(&path("plan.md"), PLAN);
     let other = repo.run(&["score", &path("plan.md")]).code(2);
     assert!(
         other.stderr.contains("the rubric scores PRDs"),
