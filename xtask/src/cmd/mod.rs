@@ -99,6 +99,14 @@ impl Ctx {
         Ok(id)
     }
 
+    /// The cached `task next` answer for the index as it is now, if the read cache has one.
+    pub fn cached_next(&self) -> Option<heads::CachedNext> {
+        heads::load_next(
+            &self.repo.path(INDEX_PATH),
+            &self.repo.state_dir().join(heads::CACHE_FILE),
+        )
+    }
+
     /// After a write command committed `index` (still holding `_lock`), fill the read cache so
     /// the next `task next` does not have to parse the JSON.
     pub fn remember(&self, _lock: &StateLock, index: &Index) {

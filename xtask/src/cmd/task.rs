@@ -202,25 +202,27 @@ impl flags::TaskList {
 impl flags::TaskNext {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
+        // Fast path: the answer cached with the read cache, when neither the index nor the task
+        // folders changed since (both keyed by file versions; any change is a miss).
+        if drift_known_clean(&ctx)
+            && let Some(cached) = ctx.cached_next()
+        {
+            let next = cached
+                .next
+                .as_ref()
+                .map(|(id, head)| (id.as_str(), head.title.as_str(), head.phase));
+            print_next(self.json, next, cached.total);
+            return Ok(Outcome::Ok);
+        }
         let index = ctx.heads()?;
         warn_on_drift(&ctx, &index.tasks);
         let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
-        let next = graph.next(&nodes).map(|idx| nodes[idx].id);
-        if self.json {
-            let task = next.map(|id| {
-                let entry = &index.tasks[id];
-                json!({
-                    "id": id,
-                    "title": entry.title,
-                    "phase": entry.phase,
-                    "todo": entry.phase.todo(),
-                    "then": format!("cargo xtask phase next {id}"),
-                })
-            });
-            output::json(&json!({ "next": task, "tasks": index.tasks.len() }));
-            return Ok(Outcome::Ok);
-        }
-        output::out(describe_next(&index.tasks, next));
+        let next = graph.next(&nodes).map(|idx| {
+            let id = nodes[idx].id;
+            let entry = &index.tasks[id];
+            (id, entry.title.as_str(), entry.phase)
+        });
+        print_next(self.json, next, index.tasks.len());
         Ok(Outcome::Ok)
     }
 }
@@ -238,24 +240,51 @@ fn clip(text: &str, width: usize) -> String {
 /// The human answer to "what next?": the task, its phase, what to do and the command after.
 pub fn describe_next<E: TaskView>(tasks: &BTreeMap<String, E>, next: Option<&str>) -> String {
     match next.and_then(|id| Some((id, tasks.get(id)?))) {
-        Some((id, entry)) => {
-            let artifact = entry
-                .phase()
-                .artifact()
-                .map(|a| format!("\n  file:  tasks/{id}/{a}"))
-                .unwrap_or_default();
-            format!(
-                "next: {id} — {}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
-                entry.title(),
-                entry.phase().label(),
-                entry.phase().name(),
-                entry.phase().todo()
-            )
-        }
-        None if tasks.is_empty() => {
-            "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
-        }
-        None => format!("all {} tasks are done", tasks.len()),
+        Some((id, entry)) => describe_task(id, entry.title(), entry.phase()),
+        None => describe_none(tasks.len()),
+    }
+}
+
+fn describe_task(id: &str, title: &str, phase: Phase) -> String {
+    let artifact = phase
+        .artifact()
+        .map(|a| format!("\n  file:  tasks/{id}/{a}"))
+        .unwrap_or_default();
+    format!(
+        "next: {id} — {title}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
+        phase.label(),
+        phase.name(),
+        phase.todo()
+    )
+}
+
+fn describe_none(total: usize) -> String {
+    if total == 0 {
+        "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
+    } else {
+        // In a DAG some unfinished task always has every blocker done, so none means all done.
+        format!("all {total} tasks are done")
+    }
+}
+
+/// `task next --json` / text for one answer.
+fn print_next(json_out: bool, next: Option<(&str, &str, Phase)>, total: usize) {
+    if json_out {
+        let task = next.map(|(id, title, phase)| {
+            json!({
+                "id": id,
+                "title": title,
+                "phase": phase,
+                "todo": phase.todo(),
+                "then": format!("cargo xtask phase next {id}"),
+            })
+        });
+        output::json(&json!({ "next": task, "tasks": total }));
+    } else {
+        output::out(match next {
+            Some((id, title, phase)) => describe_task(id, title, phase),
+            None => describe_none(total),
+        });
     }
 }
 
@@ -267,6 +296,14 @@ pub fn warn_on_drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) {
 }
 
 /// `(path, problem)` for every folder without an entry and every entry without a folder.
+/// True when the last folder check found nothing and neither the index nor the tasks/ listing
+/// changed since.
+fn drift_known_clean(ctx: &Ctx) -> bool {
+    let marker = ctx.repo.state_dir().join(heads::CLEAN_FILE);
+    let key = heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"));
+    key.is_some() && std::fs::read_to_string(&marker).ok() == key
+}
+
 pub fn drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
     // Runs on every read command. When neither the index nor the tasks/ listing changed since a
     // check found nothing, skip the listing (10k folders take a noticeable share of `task next`).

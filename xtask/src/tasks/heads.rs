@@ -190,6 +190,16 @@ pub fn write_cache(cache: &Path, text: &str) -> std::io::Result<()> {
 /// The cache text: a header with the file key, one tab-separated line per task, an end marker.
 pub fn encode(heads: &Heads, key: &FileKey) -> String {
     let mut res = format!("{MAGIC}\t{}\t{}\n", heads.schema_version, key.0);
+    // The `task next` answer, a pure function of these heads, so the command can skip decoding.
+    // A graph error writes no answer: the command then reads everything and reports it.
+    let nodes = crate::tasks::nodes(&heads.tasks);
+    if let Ok(graph) = crate::tasks::graph::Graph::build(&nodes) {
+        let next = graph
+            .next(&nodes)
+            .map(|idx| escape(nodes[idx].id))
+            .unwrap_or_default();
+        let _ = writeln!(res, "next\t{next}");
+    }
     for (id, head) in &heads.tasks {
         let optional = |value: &Option<String>| {
             value
@@ -224,50 +234,65 @@ pub fn encode(heads: &Heads, key: &FileKey) -> String {
 /// Parse cache text written for `key`; `None` when it is for another file version or damaged.
 pub fn decode(text: &str, key: &FileKey) -> Option<Heads> {
     let mut lines = text.lines();
-    let mut header = lines.next()?.split('\t');
-    if header.next()? != MAGIC {
-        return None;
-    }
-    let schema_version = header.next()?.parse().ok()?;
-    if header.next()? != key.0 {
-        return None;
-    }
+    let schema_version = check_header(lines.next()?, key)?;
     let mut tasks = Vec::new(); // in id order as written; collected into the map in bulk
     for line in lines {
-        let mut fields = line.split('\t');
-        let first = fields.next()?;
-        if first == "end" {
-            let count: usize = fields.next()?.parse().ok()?;
+        if line.starts_with("next") {
+            continue;
+        }
+        if let Some(count) = line.strip_prefix("end\t") {
+            let count: usize = count.parse().ok()?;
             return (count == tasks.len()).then(|| Heads {
                 schema_version,
                 tasks: tasks.into_iter().collect(),
             });
         }
-        let optional = |field: &str| -> Option<Option<String>> {
-            match field {
-                "" => Some(None),
-                value => Some(Some(unescape(value.strip_prefix('=')?))),
-            }
-        };
-        let list = |field: &str| -> Vec<String> {
-            field
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(unescape)
-                .collect()
-        };
-        let phase = fields.next()?;
-        let phase = *Phase::ALL.iter().find(|p| p.name() == phase)?;
-        let milestone = optional(fields.next()?)?;
-        let priority = match fields.next()? {
-            "" => None,
-            value => Some(value.parse().ok()?),
-        };
-        let owner = optional(fields.next()?)?;
-        let blocked_by = list(fields.next()?);
-        let blocking = list(fields.next()?);
-        let title = unescape(fields.next()?);
-        let head = TaskHead {
+        tasks.push(parse_line(line)?);
+    }
+    None // no end marker: a torn write
+}
+
+/// The schema version from a header line written for `key`.
+fn check_header(line: &str, key: &FileKey) -> Option<u32> {
+    let mut header = line.split('\t');
+    if header.next()? != MAGIC {
+        return None;
+    }
+    let schema_version = header.next()?.parse().ok()?;
+    (header.next()? == key.0).then_some(schema_version)
+}
+
+/// One task line of the cache.
+fn parse_line(line: &str) -> Option<(String, TaskHead)> {
+    let mut fields = line.split('\t');
+    let id = unescape(fields.next()?);
+    let optional = |field: &str| -> Option<Option<String>> {
+        match field {
+            "" => Some(None),
+            value => Some(Some(unescape(value.strip_prefix('=')?))),
+        }
+    };
+    let list = |field: &str| -> Vec<String> {
+        field
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(unescape)
+            .collect()
+    };
+    let phase = fields.next()?;
+    let phase = *Phase::ALL.iter().find(|p| p.name() == phase)?;
+    let milestone = optional(fields.next()?)?;
+    let priority = match fields.next()? {
+        "" => None,
+        value => Some(value.parse().ok()?),
+    };
+    let owner = optional(fields.next()?)?;
+    let blocked_by = list(fields.next()?);
+    let blocking = list(fields.next()?);
+    let title = unescape(fields.next()?);
+    Some((
+        id,
+        TaskHead {
             title,
             phase,
             milestone,
@@ -275,10 +300,41 @@ pub fn decode(text: &str, key: &FileKey) -> Option<Heads> {
             owner,
             blocked_by,
             blocking,
-        };
-        tasks.push((unescape(first), head));
+        },
+    ))
+}
+
+/// The answer of `task next` as cached with the heads: the next task (if any) and the number of
+/// tasks. `None` when the cache does not match the index, or the graph had an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedNext {
+    pub next: Option<(String, TaskHead)>,
+    pub total: usize,
+}
+
+/// Read the cached `task next` answer without decoding every task.
+pub fn load_next(index: &Path, cache: &Path) -> Option<CachedNext> {
+    let key = FileKey::of(&std::fs::metadata(index).ok()?);
+    let text = std::fs::read_to_string(cache).ok()?;
+    let mut lines = text.lines();
+    check_header(lines.next()?, &key)?;
+    let id = lines.next()?.strip_prefix("next\t")?;
+    let total: usize = text
+        .trim_end()
+        .rsplit('\n')
+        .next()?
+        .strip_prefix("end\t")?
+        .parse()
+        .ok()?;
+    if id.is_empty() {
+        return Some(CachedNext { next: None, total });
     }
-    None // no end marker: a torn write
+    let at = text.find(&format!("\n{id}\t"))? + 1;
+    let line = text[at..].lines().next()?;
+    Some(CachedNext {
+        next: Some(parse_line(line)?),
+        total,
+    })
 }
 
 /// Escape the characters the format uses: backslash, tab, newline and carriage return.
@@ -374,6 +430,33 @@ mod tests {
         let key = FileKey("10 20 30".to_owned());
         let text = encode(&sample(), &key);
         assert_eq!(decode(&text, &key), Some(sample()));
+    }
+
+    #[test]
+    fn the_next_answer_is_cached_with_the_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.json");
+        std::fs::write(&index, "{}").unwrap();
+        let key = FileKey::of(&std::fs::metadata(&index).unwrap());
+        let cache = dir.path().join("heads");
+        let mut heads = sample();
+        let second = heads.tasks.get_mut("T-0002-b").unwrap();
+        second.blocked_by.clear();
+        second.phase = Phase::Scaffold;
+        heads.tasks.get_mut("T-0001-a").unwrap().blocking = vec!["T-0002-b".to_owned()];
+        std::fs::write(&cache, encode(&heads, &key)).unwrap();
+        // T-0002-b waits for T-0001-a, so a is next.
+        let next = load_next(&index, &cache).unwrap();
+        assert_eq!(next.total, 2);
+        assert_eq!(
+            next.next,
+            Some(("T-0001-a".to_owned(), heads.tasks["T-0001-a"].clone()))
+        );
+        // A graph error caches no answer.
+        std::fs::write(&cache, encode(&sample(), &key)).unwrap();
+        assert_eq!(load_next(&index, &cache), None);
+        std::fs::write(&index, "{ }").unwrap();
+        assert_eq!(load_next(&index, &cache), None, "another index version");
     }
 
     #[test]
