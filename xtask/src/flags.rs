@@ -136,7 +136,7 @@ pub enum PhaseCmd {
 /// Show the phase of every task, or the full state of one task.
 #[derive(Debug, Args)]
 pub struct PhaseStatus {
-    /// Task ID (default: all tasks).
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: all tasks).
     pub id: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -160,7 +160,8 @@ pub struct PhaseStatus {
 /// every run of the task completed; specs still valid) → done.
 #[derive(Debug, Args)]
 pub struct PhaseNext {
-    /// Task ID (default: the next actionable task).
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: the next
+    /// actionable task).
     pub id: Option<String>,
     /// The date gates and mirrors use, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
@@ -177,7 +178,7 @@ pub struct PhaseNext {
 /// sha256 of the artifact approved: editing the artifact afterwards voids the approval.
 #[derive(Debug, Args)]
 pub struct PhaseApprove {
-    /// Task ID.
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
     pub id: String,
     /// The role approving, like `product` or `engineering`.
     #[arg(long, value_name = "ROLE")]
@@ -193,7 +194,7 @@ pub struct PhaseApprove {
 /// Move a task back to an earlier phase, recording why.
 #[derive(Debug, Args)]
 pub struct PhaseReopen {
-    /// Task ID.
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
     pub id: String,
     /// The phase to go back to: scaffold, prd, tasks, spec, plan or implement.
     #[arg(long, value_name = "PHASE", value_parser = parse_phase)]
@@ -294,7 +295,7 @@ pub struct Score {
 /// edited by hand. Phase transitions mirror automatically; this is for catching up.
 #[derive(Debug, Args)]
 pub struct Mirror {
-    /// Task ID (default: every task).
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: every task).
     pub id: Option<String>,
     /// The date of new sections, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]

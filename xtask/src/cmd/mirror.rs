@@ -17,8 +17,8 @@ impl flags::Mirror {
     pub fn run(self) -> Result<Outcome> {
         let today = super::today(self.today.as_deref())?;
         let date = today.format("%Y-%m-%d").to_string();
-        let only = self.id.as_deref().map(TaskId::parse).transpose()?;
         let ctx = Ctx::open()?;
+        let only = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
         let lock = ctx.lock()?;
         let index = ctx.index()?;
         if let Some(id) = &only

@@ -99,6 +99,36 @@ impl Ctx {
         Ok(id)
     }
 
+    /// The task named on the command line: a full id, or the shorthand `T-0007` / `7` when
+    /// exactly one task has that number.
+    pub fn task_id(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
+        use crate::tasks::id::TaskId;
+        let err = match TaskId::parse(text) {
+            Ok(id) => return Ok(id),
+            Err(err) => err,
+        };
+        let digits = text.strip_prefix("T-").unwrap_or(text);
+        if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err);
+        }
+        let number: u32 = digits.parse()?;
+        let matches: Vec<TaskId> = crate::tasks::folder_ids(&self.repo)?
+            .into_iter()
+            .filter(|id| id.number() == number)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!("there is no task numbered {number} (see `cargo xtask task list`)"),
+            many => {
+                let ids: Vec<&str> = many.iter().map(TaskId::as_str).collect();
+                bail!(
+                    "`{text}` matches several tasks: {}; give the full id",
+                    ids.join(", ")
+                )
+            }
+        }
+    }
+
     /// The cached `task next` answer for the index as it is now, if the read cache has one.
     pub fn cached_next(&self) -> Option<heads::CachedNext> {
         heads::load_next(

@@ -52,7 +52,7 @@ impl flags::PhaseStatus {
             output::out(text.trim_end());
             return Ok(Outcome::Ok);
         };
-        let id = TaskId::parse(&id)?;
+        let id = ctx.task_id(&id)?;
         let Some(entry) = index.tasks.get(id.as_str()) else {
             bail!("there is no task {id} (see `cargo xtask task list`)");
         };
@@ -145,7 +145,7 @@ impl flags::PhaseNext {
     pub fn run(self) -> Result<Outcome> {
         let today = super::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
-        let requested = self.id.as_deref().map(TaskId::parse).transpose()?;
+        let requested = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
         let mut findings = scaffold_check(&ctx);
         if !findings.is_empty() {
             return Ok(render_unmet(self.json, &findings, None, None));
@@ -656,7 +656,8 @@ fn render_moved(json_out: bool, findings: &[Finding], moved: &Moved) {
 
 impl flags::PhaseApprove {
     pub fn run(self) -> Result<Outcome> {
-        let id = TaskId::parse(&self.id)?;
+        let ctx = Ctx::open()?;
+        let id = ctx.task_id(&self.id)?;
         let role = self.role.trim();
         if role.is_empty()
             || !role
@@ -676,7 +677,6 @@ impl flags::PhaseApprove {
                 bail!("{flag} must be one non-empty line");
             }
         }
-        let ctx = Ctx::open()?;
         let lock = ctx.lock()?;
         let index = ctx.index()?;
         let Some(entry) = index.tasks.get(id.as_str()) else {
@@ -799,12 +799,12 @@ impl flags::PhaseApprove {
 
 impl flags::PhaseReopen {
     pub fn run(self) -> Result<Outcome> {
-        let id = TaskId::parse(&self.id)?;
         let why = self.why.trim();
         if why.is_empty() || why.contains(['\n', '\r']) {
             bail!("--why must say, in one line, why the task goes back");
         }
         let ctx = Ctx::open()?;
+        let id = ctx.task_id(&self.id)?;
         let lock = ctx.lock()?;
         let index = ctx.index()?;
         let Some(entry) = index.tasks.get(id.as_str()) else {

@@ -355,3 +355,26 @@ fn commands_outside_a_layout_say_to_init() {
     "#]]
     .assert_eq(&run.both());
 }
+
+#[test]
+fn a_task_can_be_named_by_its_number() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Alpha"]).ok();
+    let full = repo
+        .run(&["phase", "status", "T-0001-alpha", "--json"])
+        .ok()
+        .json();
+    for short in ["T-0001", "1", "0001"] {
+        assert_eq!(
+            repo.run(&["phase", "status", short, "--json"]).ok().json(),
+            full,
+            "{short}"
+        );
+    }
+    let missing = repo.run(&["phase", "status", "T-0042"]).code(2);
+    assert!(
+        missing.stderr.contains("there is no task numbered 42"),
+        "{}",
+        missing.both()
+    );
+}
