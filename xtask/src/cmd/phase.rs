@@ -366,29 +366,12 @@ fn transition(
         created.push(rel);
     }
 
-    let task_id = TaskId::parse(id)?;
-    let source = tasks::load_from(
-        &tasks::Overlay {
-            repo: &ctx.repo,
-            pending: &pending,
-        },
-        &task_id,
-    )?;
-    let mut new_index = index.clone();
-    new_index.tasks.insert(id.to_owned(), tasks::entry(&source));
-    pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
-    for (rel, bytes) in &pending {
-        recorder.write(&ctx.repo, rel, bytes.clone())?;
-    }
     recorder.event(
         "phase.transition",
         json!({ "task": id, "from": from, "to": to, "note": verdict.note, "triggers": verdict.triggers, "created": created, "mirrored": mirrored }),
     );
-    let run = ctx
-        .apply(lock, recorder)?
-        .map(|r| r.to_string())
-        .unwrap_or_default();
-    ctx.remember(lock, &new_index);
+    let (run, new_index) =
+        commit_task_change(ctx, lock, index, &TaskId::parse(id)?, recorder, pending)?;
     Ok(Ok(Moved {
         id: id.to_owned(),
         from,
@@ -399,6 +382,40 @@ fn transition(
         note: verdict.note.clone(),
         index: new_index,
     }))
+}
+
+/// Write a change to one task: `pending` (its history and any other files), plus the index with
+/// the task's entry recomputed from the tree as it will be, and the run record, in one commit.
+/// Returns the run id and the new index.
+fn commit_task_change(
+    ctx: &Ctx,
+    lock: &StateLock,
+    index: &Index,
+    id: &TaskId,
+    mut recorder: Recorder,
+    mut pending: BTreeMap<String, Vec<u8>>,
+) -> Result<(String, Index)> {
+    let source = tasks::load_from(
+        &tasks::Overlay {
+            repo: &ctx.repo,
+            pending: &pending,
+        },
+        id,
+    )?;
+    let mut new_index = index.clone();
+    new_index
+        .tasks
+        .insert(id.to_string(), tasks::entry(&source));
+    pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
+    for (rel, bytes) in &pending {
+        recorder.write(&ctx.repo, rel, bytes.clone())?;
+    }
+    let run = ctx
+        .apply(lock, recorder)?
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    ctx.remember(lock, &new_index);
+    Ok((run, new_index))
 }
 
 /// `rel`'s current text with `line` appended (a newline added first if the file lacks one).
@@ -744,27 +761,8 @@ impl flags::PhaseApprove {
             history_rel.clone(),
             appended(&ctx.repo, &history_rel, &event.to_line())?,
         );
-        let source = tasks::load_from(
-            &tasks::Overlay {
-                repo: &ctx.repo,
-                pending: &pending,
-            },
-            &id,
-        )?;
-        let mut new_index = index.clone();
-        new_index
-            .tasks
-            .insert(id.to_string(), tasks::entry(&source));
-        pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
-        for (rel, bytes) in &pending {
-            recorder.write(&ctx.repo, rel, bytes.clone())?;
-        }
         recorder.event("phase.approved", json!({ "task": id.as_str(), "phase": phase, "role": role, "name": name, "artifact_sha256": sha }));
-        let run = ctx
-            .apply(&lock, recorder)?
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        ctx.remember(&lock, &new_index);
+        let (run, new_index) = commit_task_change(&ctx, &lock, &index, &id, recorder, pending)?;
         let what = match (&artifact_rel, &sha) {
             (Some(rel), Some(sha)) => format!("{rel} @ sha256:{}", &sha[..12]),
             _ => format!("{} ({})", phase.label(), phase.name()),
@@ -835,30 +833,11 @@ impl flags::PhaseReopen {
             history_rel.clone(),
             appended(&ctx.repo, &history_rel, &event.to_line())?,
         );
-        let source = tasks::load_from(
-            &tasks::Overlay {
-                repo: &ctx.repo,
-                pending: &pending,
-            },
-            &id,
-        )?;
-        let mut new_index = index.clone();
-        new_index
-            .tasks
-            .insert(id.to_string(), tasks::entry(&source));
-        pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
-        for (rel, bytes) in &pending {
-            recorder.write(&ctx.repo, rel, bytes.clone())?;
-        }
         recorder.event(
             "phase.reopened",
             json!({ "task": id.as_str(), "from": from, "to": to, "why": why }),
         );
-        let run = ctx
-            .apply(&lock, recorder)?
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        ctx.remember(&lock, &new_index);
+        let (run, new_index) = commit_task_change(&ctx, &lock, &index, &id, recorder, pending)?;
         output::out(format!(
             "{id}: {} ({}) → {} ({}), reopened: {why}\n  recorded as run {run}\n{}",
             from.label(),
