@@ -127,8 +127,20 @@ impl flags::PhaseStatus {
         if !entry.approvals.is_empty() {
             text.push_str("  approvals:\n");
             for approval in &entry.approvals {
+                // An approval counts only for the artifact it saw.
+                let key = match approval.phase {
+                    Phase::Scaffold => "brief",
+                    other => other.name(),
+                };
+                let current = entry.artifacts.get(key).map(|a| a.sha256.as_str());
+                let state = match (&approval.artifact_sha256, current) {
+                    (Some(seen), Some(now)) if seen != now => {
+                        "  (void: the artifact changed since)"
+                    }
+                    _ => "",
+                };
                 text.push_str(&format!(
-                    "    {}  {} approved {} as {}\n",
+                    "    {}  {} approved {} as {}{state}\n",
                     approval.at,
                     approval.name,
                     approval.phase.name(),

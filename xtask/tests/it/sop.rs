@@ -353,6 +353,15 @@ fn an_edit_after_approval_voids_it_and_reopen_records_why() {
     );
     let run = next(&repo).code(1);
     assert!(run.stdout.contains("error[prd/approval]: the `product` approval by Paula PM ([TIME]) was for an earlier prd.md; it changed since"), "{}", run.both());
+    repo.run(&["index", "rebuild"]).ok();
+    let status = repo.run(&["phase", "status", ID]).ok();
+    assert!(
+        status
+            .stdout
+            .contains("Paula PM approved prd as product  (void: the artifact changed since)"),
+        "{}",
+        status.both()
+    );
     let again = repo
         .run(&[
             "phase", "approve", ID, "--role", "product", "--as", "Paula PM",
