@@ -87,7 +87,8 @@ impl Triggers {
         let mut tables: Vec<_> = file.area.into_iter().collect();
         tables.sort_by_key(|(_, table)| table.span().start);
         for (name, table) in tables {
-            let line = line_of(table.span().start);
+            let table_start = table.span().start;
+            let line = line_of(table_start);
             let table = table.into_inner();
             let valid_name = !name.is_empty()
                 && name
@@ -106,8 +107,13 @@ impl Triggers {
             let set = |globs: &[String]| -> Result<GlobSet> {
                 let mut builder = GlobSetBuilder::new();
                 for glob in globs {
-                    let glob = Glob::new(glob)
-                        .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))?;
+                    // Name the line that holds the glob, not the table's first line.
+                    let glob_line = text[table_start..]
+                        .find(&format!("\"{glob}\""))
+                        .map_or(line, |at| line_of(table_start + at));
+                    let glob = Glob::new(glob).map_err(|err| {
+                        anyhow!("{TRIGGERS_PATH}:{glob_line}: area `{name}`: {err}")
+                    })?;
                     builder.add(glob);
                 }
                 builder
@@ -437,7 +443,7 @@ mod tests {
         let err = Triggers::parse("[area.x]\npaths = [\"a/{b\"]\n").unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("patterns/triggers.toml:1: area `x`: error parsing glob"),
+                .starts_with("patterns/triggers.toml:2: area `x`: error parsing glob"),
             "{err}"
         );
         let err = Triggers::parse("[area.x]\npath = [\"a\"]\n").unwrap_err();

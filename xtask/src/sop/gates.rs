@@ -361,6 +361,13 @@ fn guard_check(
             return None;
         }
     };
+    if triggers.areas.is_empty() {
+        findings.push(
+            Finding::warning(&format!("{rule_prefix}/triggers"), "patterns/triggers.toml defines no trigger area, so no path needs a spec")
+                .at(guard::TRIGGERS_PATH, None)
+                .fix("restore the default areas (`git checkout -- patterns/triggers.toml`, or delete it and run `cargo xtask init`)"),
+        );
+    }
     let files = list.files();
     let policy = Policy {
         today: inputs.today,
