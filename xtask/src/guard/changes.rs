@@ -48,6 +48,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change>> {
 
 /// Every path of `changes`, each once, in order.
 pub fn paths(changes: &[Change]) -> Vec<Vec<u8>> {
+    // git lists each path once; only a rename's or copy's old name can repeat another entry.
+    if !changes.iter().any(|c| c.paths.len() > 1) {
+        return changes
+            .iter()
+            .flat_map(|c| c.paths.iter().cloned())
+            .collect();
+    }
     let mut seen = std::collections::HashSet::new();
     changes
         .iter()

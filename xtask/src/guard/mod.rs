@@ -53,6 +53,9 @@ impl Area {
 #[derive(Debug, Clone, Default)]
 pub struct Triggers {
     pub areas: Vec<Area>,
+    /// Every area's `paths` in one set (one regex pass per path), and the area of each glob.
+    all: GlobSet,
+    area_of_glob: Vec<usize>,
 }
 
 #[derive(Deserialize)]
@@ -144,12 +147,38 @@ impl Triggers {
                 max_age_days: table.max_age_days,
             });
         }
-        Ok(Triggers { areas })
+        let mut builder = GlobSetBuilder::new();
+        let mut area_of_glob = Vec::new();
+        for (idx, area) in areas.iter().enumerate() {
+            for glob in &area.paths {
+                builder.add(Glob::new(glob)?);
+                area_of_glob.push(idx);
+            }
+        }
+        let all = builder.build()?;
+        Ok(Triggers {
+            areas,
+            all,
+            area_of_glob,
+        })
     }
 
     /// The areas `path` falls in.
     pub fn areas_of(&self, path: &[u8]) -> Vec<&Area> {
-        self.areas.iter().filter(|a| a.matches(path)).collect()
+        let path = as_path(path);
+        let candidate = globset::Candidate::new(path.as_ref());
+        let mut hits: Vec<usize> = self
+            .all
+            .matches_candidate(&candidate)
+            .into_iter()
+            .map(|g| self.area_of_glob[g])
+            .collect();
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter()
+            .map(|idx| &self.areas[idx])
+            .filter(|a| !a.excluder.is_match_candidate(&candidate))
+            .collect()
     }
 
     /// Area name → the paths (of `paths`) that fall in it.
