@@ -74,6 +74,7 @@ pub fn layout() -> Vec<(&'static str, String)> {
             ".githooks/README.md",
             include_str!("../templates/githooks.README.md").to_owned(),
         ),
+        (".githooks/pre-commit", PRE_COMMIT.to_owned()),
         (
             ".runs/.gitignore",
             include_str!("../templates/runs.gitignore").to_owned(),

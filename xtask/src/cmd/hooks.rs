@@ -51,6 +51,13 @@ fn common_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     Ok(std::path::PathBuf::from(out.trim()))
 }
 
+/// Whether the spec-guard hook is active: `core.hooksPath` is `.githooks` and its pre-commit is
+/// executable.
+pub fn installed(repo: &Repo) -> bool {
+    config(repo, "core.hooksPath").as_deref() == Some(HOOKS_DIR)
+        && is_executable(&repo.path(PRE_COMMIT))
+}
+
 /// The directory whose hooks git runs right now, absolute.
 fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     let sh = repo.sh()?;
@@ -62,7 +69,7 @@ fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
 }
 
 #[cfg(unix)]
-fn make_executable(path: &std::path::Path) -> Result<()> {
+pub fn make_executable(path: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut perms = std::fs::metadata(path)?.permissions();
     perms.set_mode(perms.mode() | 0o755);
@@ -71,7 +78,7 @@ fn make_executable(path: &std::path::Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn make_executable(_path: &std::path::Path) -> Result<()> {
+pub fn make_executable(_path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
@@ -221,12 +228,12 @@ impl flags::HooksStatus {
 }
 
 #[cfg(unix)]
-fn is_executable(path: &std::path::Path) -> bool {
+pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]
-fn is_executable(path: &std::path::Path) -> bool {
+pub fn is_executable(path: &std::path::Path) -> bool {
     path.is_file()
 }

@@ -70,6 +70,10 @@ impl flags::Init {
         let created = recorder.paths();
         recorder.event("init.layout", json!({ "created": created }));
         let run = ctx.apply(&lock, recorder)?;
+        let hook = ctx.repo.path(".githooks/pre-commit");
+        if hook.is_file() {
+            crate::cmd::hooks::make_executable(&hook)?;
+        }
         if self.json {
             output::json(&json!({ "root": ctx.repo.root, "created": created, "run": run }));
         } else if created.is_empty() {
@@ -85,7 +89,7 @@ impl flags::Init {
             if let Some(run) = run {
                 text.push_str(&format!("recorded as run {run}\n"));
             }
-            text.push_str("next: cargo xtask task new \"<title>\"");
+            text.push_str("next: cargo xtask hooks install, then cargo xtask task new \"<title>\"");
             output::out(text);
         }
         Ok(Outcome::Ok)

@@ -880,6 +880,16 @@ fn scaffold_check(ctx: &Ctx) -> Vec<Finding> {
             );
         }
     }
+    if ctx.repo.path(".githooks/").is_dir() && !crate::cmd::hooks::installed(&ctx.repo) {
+        res.push(
+            Finding::error(
+                "scaffold/hooks",
+                "the spec-guard pre-commit hook is not installed in this clone",
+            )
+            .at(".githooks/pre-commit", None)
+            .fix("cargo xtask hooks install"),
+        );
+    }
     if !ctx.repo.path(".runs/.gitignore").is_file() {
         res.push(
             Finding::error(

@@ -134,6 +134,7 @@ fn bom_and_crlf_briefs_are_accepted() {
         [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
     );
     repo.run(&["index", "rebuild"]).ok();
+    repo.run(&["hooks", "install"]).ok();
     repo.run(&["phase", "next", "T-0001-alpha"]).ok();
 }
 

@@ -78,6 +78,7 @@ Turn the flag off.
 /// A repository with one task whose brief is filled in.
 pub fn repo_with_task() -> TestRepo {
     let repo = TestRepo::initialised();
+    repo.run(&["hooks", "install"]).ok();
     repo.run(&["task", "new", "Rate-limit logins", "--milestone", "M1"])
         .ok();
     repo.write(
@@ -610,6 +611,7 @@ fn evidence_must_be_newer_than_the_task_and_the_list_must_stay() {
     old.env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
         .env("GIT_AUTHOR_DATE", "2020-01-01T00:00:00Z");
     assert!(old.status().expect("git").success());
+    repo.run(&["hooks", "install"]).ok();
     repo.run(&["task", "new", "Rate-limit logins", "--milestone", "M1"])
         .ok();
     repo.write(

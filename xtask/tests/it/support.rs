@@ -243,6 +243,8 @@ pub fn isolate(cmd: &mut Command) {
         .env("NO_COLOR", "1")
         .env("USER", "tester")
         .env("TZ", "UTC")
+        // Hooks installed in test repositories run this build of the toolkit.
+        .env("XTASK_BIN", BIN)
         // Dates that gates, briefs and mirrors print are fixed; timestamps are normalised.
         .env("XTASK_TODAY", "2026-11-23");
 }

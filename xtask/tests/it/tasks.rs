@@ -23,11 +23,12 @@ fn init_creates_the_layout_once() {
           created patterns/triggers.toml
           created adapters/README.md
           created .githooks/README.md
+          created .githooks/pre-commit
           created .runs/.gitignore
           created tasks/index.json
           created .gitattributes
         recorded as run R-[RUN]
-        next: cargo xtask task new "<title>"
+        next: cargo xtask hooks install, then cargo xtask task new "<title>"
     "#]]
     .assert_eq(&first.both());
     let before = repo.snapshot();
@@ -257,6 +258,15 @@ fn blocking_edges_count_like_blocked_by() {
 #[test]
 fn phase_next_lists_every_unmet_criterion_then_passes() {
     let repo = TestRepo::initialised();
+    let unhooked = repo.run(&["phase", "next"]).code(1);
+    assert!(
+        unhooked
+            .stdout
+            .contains("error[scaffold/hooks]: the spec-guard pre-commit hook is not installed"),
+        "{}",
+        unhooked.both()
+    );
+    repo.run(&["hooks", "install"]).ok();
     repo.run(&["task", "new", "Cache the build"]).ok();
     let run = repo.run(&["phase", "next"]).code(1);
     expect![[r#"
