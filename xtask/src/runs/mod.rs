@@ -49,7 +49,7 @@ impl RunId {
             && bytes[2..10].iter().all(u8::is_ascii_digit)
             && bytes[10] == b'T'
             && bytes[11..17].iter().all(u8::is_ascii_digit)
-            && &text[17..19] == "Z-"
+            && &bytes[17..19] == b"Z-"
             && bytes[19..]
                 .iter()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
@@ -439,6 +439,7 @@ mod tests {
             "../R-20231114T221320Z-abcd",
             "R-20231114T221320Z-ABCD",
             "R-20231114T221320Z-abcd/",
+            "R-20231114T221320€123",
         ] {
             assert!(RunId::parse(bad).is_err(), "{bad:?}");
         }

@@ -402,3 +402,43 @@ fn bad_configuration_names_the_key() {
         error: Cargo.toml:5: [workspace.metadata.governance] lock_timeout_s: invalid type: string "soon", expected a whole number
     "#]].assert_eq(&run.both());
 }
+
+#[test]
+fn hostile_arguments_never_panic() {
+    let repo = two_tasks();
+    let long = "x".repeat(10_000);
+    let inputs = [
+        "",
+        " ",
+        "\u{202e}T-0001-alpha",
+        "../../etc",
+        "R-20261123T101500€123",
+        "T-",
+        "T-00000000000000001-a",
+        "-",
+        "é",
+        long.as_str(),
+    ];
+    let mut checked = 0;
+    for input in inputs {
+        for args in [
+            vec!["phase", "status", input],
+            vec!["phase", "next", input],
+            vec!["phase", "approve", input, "--role", "product"],
+            vec!["phase", "reopen", input, "--to", "scaffold", "--why", "x"],
+            vec!["runs", "show", input],
+            vec!["runs", "diff", input],
+            vec!["task", "new", input],
+            vec!["score", input],
+            vec!["mirror", input],
+            vec!["spec-guard", "--range", input],
+            vec!["phase", "next", "--today", input],
+        ] {
+            let run = repo.run(&args);
+            assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.both());
+            assert!([0, 1, 2].contains(&run.code), "{args:?}: {}", run.both());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, inputs.len() * 11);
+}
