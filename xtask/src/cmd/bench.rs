@@ -363,9 +363,8 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
         Ok(elapsed)
     };
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
-    for (idx, (hooks, _)) in variants.iter().enumerate() {
+    for (hooks, _) in &variants {
         commit(hooks)?; // warm-up, and a check that every variant commits
-        let _ = idx;
     }
     for round in 0..flags.samples {
         for offset in 0..variants.len() {

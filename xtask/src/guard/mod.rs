@@ -37,16 +37,7 @@ pub struct Area {
     /// The shared spec of the area.
     pub spec: String,
     pub max_age_days: Option<u32>,
-    matcher: GlobSet,
     excluder: GlobSet,
-}
-
-impl Area {
-    /// Whether a repository-relative path (raw bytes: git paths need not be UTF-8) is in the area.
-    pub fn matches(&self, path: &[u8]) -> bool {
-        let path = as_path(path);
-        self.matcher.is_match(&path) && !self.excluder.is_match(&path)
-    }
 }
 
 /// Every area of `patterns/triggers.toml`, in file order.
@@ -137,8 +128,8 @@ impl Triggers {
                     "{TRIGGERS_PATH}:{line}: area `{name}`: spec `{spec}` must be a path inside the repository"
                 ));
             }
+            set(&table.paths)?; // every glob checked here, so errors name the area and line
             areas.push(Area {
-                matcher: set(&table.paths)?,
                 excluder: set(&table.exclude)?,
                 name,
                 paths: table.paths,
