@@ -162,10 +162,16 @@ impl flags::PhaseNext {
         if !findings.is_empty() {
             return Ok(render_unmet(self.json, &findings, None, None));
         }
-        // The task folders are the truth; the index is derived from them. A stale or hand-edited
-        // index is reported, and the transition writes the index the tree gives.
+        // What the caller saw of the requested task (one small file), to tell a race apart.
+        let seen = requested
+            .as_ref()
+            .and_then(|id| tasks::load(&ctx.repo, id).ok())
+            .map(|source| tasks::history::current_phase(&source.history));
+        // Decide and apply under the lock. The task folders are the truth; the index is derived
+        // from them. A stale or hand-edited index is reported, and a transition rewrites it.
+        let lock = ctx.lock()?;
         let stored = ctx.index()?;
-        let tree = match tree_index(&ctx) {
+        let index = match tree_index(&ctx) {
             Ok(tree) => tree,
             Err(err) => {
                 findings.push(
@@ -180,42 +186,24 @@ impl flags::PhaseNext {
                 ));
             }
         };
-        if let Some(stale) = stale_index_finding(&stored, &tree) {
+        if let Some(stale) = stale_index_finding(&stored, &index) {
             findings.push(stale);
         }
-        let (nodes, graph) = tasks::check_graph(&tree.tasks, &tasks::line_from_brief(&ctx.repo))?;
+        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let task = match &requested {
-            Some(id) if !tree.tasks.contains_key(id.as_str()) => {
+            Some(id) if !index.tasks.contains_key(id.as_str()) => {
                 bail!("there is no task {id} (see `cargo xtask task list`)")
             }
             Some(id) => Some(id.to_string()),
             None => graph.next(&nodes).map(|idx| nodes[idx].id.to_owned()),
         };
         let Some(id) = task else {
-            return Ok(render_unmet(self.json, &findings, Some(&tree), None));
+            return Ok(render_unmet(self.json, &findings, Some(&index), None));
         };
-        if let Some(idx) = nodes.iter().position(|n| n.id == id) {
-            for blocker in graph.open_blockers(&nodes, idx) {
-                let other = nodes[blocker].id;
-                findings.push(
-                    Finding::error("scaffold/blocked", format!("{id} is blocked by {other}, which is not done ({})", tree.tasks[other].phase.name()))
-                        .at(tasks::brief_path(&id), None)
-                        .fix(format!("finish {other} first (`cargo xtask phase next {other}`), or remove the edge from the briefs")),
-                );
-            }
-        }
-        if findings.iter().any(|f| f.severity == Severity::Error) {
-            return Ok(render_unmet(self.json, &findings, Some(&tree), Some(&id)));
-        }
-        let seen = tree.tasks[&id].phase;
-
-        // Decide and apply under the lock, on the tree as it is now.
-        let lock = ctx.lock()?;
-        let index = tree_index(&ctx)?;
-        let Some(entry) = index.tasks.get(&id) else {
-            bail!("{id} disappeared from tasks/index.json while this command waited for the lock")
-        };
-        if entry.phase != seen {
+        let entry = &index.tasks[&id];
+        if let Some(seen) = seen
+            && entry.phase != seen
+        {
             let by = entry
                 .history
                 .last()
@@ -228,6 +216,19 @@ impl flags::PhaseNext {
                 entry.phase.name()
             ));
             return Ok(Outcome::No);
+        }
+        if let Some(idx) = nodes.iter().position(|n| n.id == id) {
+            for blocker in graph.open_blockers(&nodes, idx) {
+                let other = nodes[blocker].id;
+                findings.push(
+                    Finding::error("scaffold/blocked", format!("{id} is blocked by {other}, which is not done ({})", index.tasks[other].phase.name()))
+                        .at(tasks::brief_path(&id), None)
+                        .fix(format!("finish {other} first (`cargo xtask phase next {other}`), or remove the edge from the briefs")),
+                );
+            }
+        }
+        if findings.iter().any(|f| f.severity == Severity::Error) {
+            return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
         }
         if entry.phase == Phase::Done {
             output::out(format!(
@@ -278,16 +279,22 @@ fn tree_index(ctx: &Ctx) -> Result<Index> {
 /// Artifact hashes and sub-task counts change with every edit between transitions (which
 /// rewrite them), so only the other fields count here.
 fn stale_index_finding(stored: &Index, tree: &Index) -> Option<Finding> {
-    let settled = |entry: &tasks::index::TaskEntry| {
-        let mut entry = entry.clone();
-        entry.artifacts.clear();
-        entry.subtasks = tasks::index::Subtasks::default();
-        entry
+    let same = |a: &tasks::index::TaskEntry, b: &tasks::index::TaskEntry| {
+        a.title == b.title
+            && a.phase == b.phase
+            && a.milestone == b.milestone
+            && a.priority == b.priority
+            && a.owner == b.owner
+            && a.blocked_by == b.blocked_by
+            && a.blocking == b.blocking
+            && a.approvals == b.approvals
+            && a.history == b.history
+            && a.triggers == b.triggers
     };
     let mut differing: Vec<&str> = tree
         .tasks
         .iter()
-        .filter(|(id, entry)| stored.tasks.get(*id).map(settled) != Some(settled(entry)))
+        .filter(|(id, entry)| !stored.tasks.get(*id).is_some_and(|old| same(old, entry)))
         .map(|(id, _)| id.as_str())
         .chain(
             stored
