@@ -21,6 +21,12 @@ pub const ARTIFACTS: [(&str, &str); 5] = [
 /// The spec-guard pre-commit hook (`.githooks/pre-commit`).
 pub const PRE_COMMIT: &str = include_str!("../templates/pre-commit");
 
+/// Merges without conflicts run `pre-merge-commit`; it forwards to the pre-commit check.
+pub const PRE_MERGE_COMMIT: &str = include_str!("../templates/pre-merge-commit");
+
+/// The hook scripts of `.githooks/`, which must be executable.
+pub const HOOK_SCRIPTS: [&str; 2] = [".githooks/pre-commit", ".githooks/pre-merge-commit"];
+
 /// The default trigger areas (`patterns/triggers.toml`).
 pub const TRIGGERS: &str = include_str!("../templates/triggers.toml");
 
@@ -75,6 +81,7 @@ pub fn layout() -> Vec<(&'static str, String)> {
             include_str!("../templates/githooks.README.md").to_owned(),
         ),
         (".githooks/pre-commit", PRE_COMMIT.to_owned()),
+        (".githooks/pre-merge-commit", PRE_MERGE_COMMIT.to_owned()),
         (
             ".runs/.gitignore",
             include_str!("../templates/runs.gitignore").to_owned(),

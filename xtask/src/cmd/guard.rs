@@ -3,8 +3,10 @@
 //! Load the changed paths (staged, a range, or given), match them against `patterns/triggers.toml`
 //! and check each hit area's spec with `guard::check` (the same code the spec phase uses). Specs
 //! are read from the same state as the paths: the index for `--staged` (what the commit will
-//! hold), the end of the range for `--range`, the working tree for explicit paths. A path is also
-//! covered by a task's own `tasks/<ID>/specs/<area>.md` when that task's tasks.md names it.
+//! hold), the end of the range for `--range`, the working tree for explicit paths. The trigger
+//! areas come from the state before the change (HEAD for `--staged`, the merge base for
+//! `--range`), so a change cannot weaken the rules it is checked against. A path is also covered by
+//! a task's own `tasks/<ID>/specs/<area>.md` when that task's tasks.md names it.
 
 use std::ffi::OsString;
 
@@ -23,7 +25,11 @@ use crate::{Outcome, flags, output};
 /// Where the paths come from, and where specs are read.
 enum Source {
     Staged,
-    Range { end: String },
+    /// From the merge base of the range's ends (what a branch changed) to its end.
+    Range {
+        base: String,
+        end: String,
+    },
     Tree,
 }
 
@@ -32,10 +38,7 @@ impl flags::SpecGuard {
         let today = super::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
         let (source, paths, label) = self.collect(&ctx)?;
-        let triggers = match crate::cmd::phase::load_triggers(&ctx) {
-            Ok(triggers) => triggers,
-            Err(err) => bail!("{err}"),
-        };
+        let triggers = load_rules(&ctx, &source)?;
         // One `git cat-file --batch` for the specs of every area hit, not one git per spec.
         let wanted: Vec<String> = triggers
             .matched(&paths)
@@ -61,17 +64,26 @@ impl flags::SpecGuard {
         let mut checks = guard::check(&triggers, &paths, policy, &read);
         // Paths covered by a task's own approved spec are fine even when the shared one is not.
         for check in checks.iter_mut().filter(|c| !c.findings.is_empty()) {
-            check
-                .paths
-                .retain(|path| local_cover(&ctx, &read, &check.area, path, policy).is_none());
+            check.paths.retain(|path| {
+                local_cover(&ctx, &triggers, &read, &check.area, path, policy).is_none()
+            });
             if check.paths.is_empty() {
                 check.findings.clear();
             }
         }
         let blocked: Vec<&AreaCheck> = checks.iter().filter(|c| !c.findings.is_empty()).collect();
-        let override_reason = std::env::var("SPEC_GUARD_OVERRIDE")
-            .ok()
-            .filter(|r| !r.trim().is_empty());
+        // An override is for a commit (the hook); CI checks of a range never honour one.
+        let override_var = std::env::var("SPEC_GUARD_OVERRIDE").ok();
+        let override_reason = override_var
+            .clone()
+            .filter(|r| !r.trim().is_empty() && matches!(source, Source::Staged));
+        if !blocked.is_empty() && override_var.is_some() && override_reason.is_none() {
+            output::warn(if matches!(source, Source::Staged) {
+                "SPEC_GUARD_OVERRIDE is empty: give the reason, like SPEC_GUARD_OVERRIDE=\"prod is down\""
+            } else {
+                "SPEC_GUARD_OVERRIDE applies to commits only; a range or path check ignores it"
+            });
+        }
         let mut override_run = None;
         if !blocked.is_empty()
             && let Some(reason) = &override_reason
@@ -115,10 +127,13 @@ impl flags::SpecGuard {
         if self.staged {
             // GIT_INDEX_FILE, when a hook runs for `git commit -a` or `git commit <paths>`, is
             // inherited by this git process: the staged set is the one the commit will record.
-            let out = cmd!(sh, "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color --ignore-submodules")
-                .quiet()
-                .output()
-                .context("running git diff --cached")?;
+            let out = cmd!(
+                sh,
+                "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color"
+            )
+            .quiet()
+            .output()
+            .context("running git diff --cached")?;
             let changes = changes::parse(&out.stdout)?;
             return Ok((
                 Source::Staged,
@@ -144,13 +159,22 @@ impl flags::SpecGuard {
                         anyhow::anyhow!("--range: `{rev}` is not a commit in this repository")
                     })?;
             }
-            let out = cmd!(sh, "git diff --name-status -z -M --no-ext-diff --no-textconv --no-color {start} {end} --")
+            // What the branch changed: from where the two ends split (A...B), so what landed on
+            // the other side meanwhile is not blamed on it.
+            let base = cmd!(sh, "git merge-base {start} {end}")
+                .quiet()
+                .read()
+                .map_err(|_| {
+                    anyhow::anyhow!("--range `{range}`: the two ends have no common ancestor")
+                })?;
+            let out = cmd!(sh, "git diff --name-status -z -M --no-ext-diff --no-textconv --no-color {base} {end} --")
                 .quiet()
                 .output()
                 .context("running git diff for the range")?;
             let changes = changes::parse(&out.stdout)?;
             return Ok((
                 Source::Range {
+                    base,
                     end: end.to_owned(),
                 },
                 changes::paths(&changes),
@@ -160,18 +184,78 @@ impl flags::SpecGuard {
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let mut paths = Vec::new();
         for path in &self.paths {
-            let absolute = cwd.join(path);
-            let rel = absolute.strip_prefix(&ctx.repo.root).map_err(|_| {
-                anyhow::anyhow!(
-                    "{} is outside the repository {}",
-                    path.to_string_lossy(),
-                    ctx.repo.root.display()
+            let rel = normalise(&cwd.join(path))
+                .strip_prefix(&ctx.repo.root)
+                .map(std::path::Path::to_path_buf)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "{} is outside the repository {}",
+                        path.to_string_lossy(),
+                        ctx.repo.root.display()
+                    )
+                })?;
+            if ctx.repo.path(&rel).is_dir() {
+                // A directory stands for the files in it that git tracks or would add.
+                let dir = rel.as_os_str().to_owned();
+                let out = cmd!(
+                    sh,
+                    "git ls-files -z --cached --others --exclude-standard -- {dir}"
                 )
-            })?;
-            paths.push(os_bytes(rel.as_os_str().to_owned()));
+                .quiet()
+                .output()
+                .context("listing the directory")?;
+                paths.extend(
+                    out.stdout
+                        .split(|&b| b == 0)
+                        .filter(|p| !p.is_empty())
+                        .map(<[u8]>::to_vec),
+                );
+            } else {
+                paths.push(os_bytes(rel.into_os_string()));
+            }
         }
         Ok((Source::Tree, paths, "given".to_owned()))
     }
+}
+
+/// `path` with `.` and `..` resolved lexically (symlinks are not followed).
+fn normalise(path: &std::path::Path) -> std::path::PathBuf {
+    let mut res = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                res.pop();
+            }
+            other => res.push(other),
+        }
+    }
+    res
+}
+
+/// The trigger areas as they were before the change being checked.
+fn load_rules(ctx: &Ctx, source: &Source) -> Result<guard::Triggers> {
+    let rel = guard::TRIGGERS_PATH;
+    let candidates: Vec<String> = match source {
+        Source::Tree => Vec::new(),
+        Source::Staged => vec![format!("HEAD:{rel}"), format!(":{rel}")],
+        Source::Range { base, end } => vec![format!("{base}:{rel}"), format!("{end}:{rel}")],
+    };
+    let sh = ctx.repo.sh()?;
+    for object in candidates {
+        let out = cmd!(sh, "git cat-file blob {object}")
+            .quiet()
+            .ignore_status()
+            .ignore_stderr()
+            .output()?;
+        if out.status.success() {
+            let text = String::from_utf8(out.stdout)
+                .map_err(|_| anyhow::anyhow!("{rel} ({object}): not valid UTF-8"))?;
+            return guard::Triggers::parse(&text)
+                .map_err(|err| anyhow::anyhow!("{err:#} (as of {object})"));
+        }
+    }
+    crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
 fn os_bytes(os: OsString) -> Vec<u8> {
@@ -191,7 +275,7 @@ fn object_name(source: &Source, rel: &str) -> Option<String> {
     match source {
         Source::Tree => None,
         Source::Staged => Some(format!(":{rel}")),
-        Source::Range { end } => Some(format!("{end}:{rel}")),
+        Source::Range { end, .. } => Some(format!("{end}:{rel}")),
     }
 }
 
@@ -254,7 +338,7 @@ fn read_spec(ctx: &Ctx, source: &Source, rel: &str) -> Option<Vec<u8>> {
     let object = match source {
         Source::Tree => return std::fs::read(ctx.repo.path(rel)).ok(),
         Source::Staged => format!(":{rel}"),
-        Source::Range { end } => format!("{end}:{rel}"),
+        Source::Range { end, .. } => format!("{end}:{rel}"),
     };
     let sh = ctx.repo.sh().ok()?;
     let out = cmd!(sh, "git cat-file blob {object}")
@@ -270,12 +354,18 @@ fn read_spec(ctx: &Ctx, source: &Source, rel: &str) -> Option<Vec<u8>> {
 /// task's tasks.md names the path.
 fn local_cover(
     ctx: &Ctx,
+    triggers: &guard::Triggers,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
     area: &str,
     path: &str,
     policy: Policy<'_>,
 ) -> Option<String> {
-    let max_age = policy.default_max_age;
+    let max_age = triggers
+        .areas
+        .iter()
+        .find(|a| a.name == area)
+        .and_then(|a| a.max_age_days)
+        .unwrap_or(policy.default_max_age);
     for id in crate::tasks::folder_ids(&ctx.repo).ok()? {
         let spec = format!("tasks/{id}/specs/{area}.md");
         let Some(bytes) = read(&spec) else { continue };
@@ -325,22 +415,29 @@ fn render(
     override_run: Option<&str>,
     reason: Option<&str>,
 ) -> String {
+    let what = match label.strip_prefix("in ") {
+        Some(range) => format!("{n_paths} path(s) changed in {range}"),
+        None => format!("{n_paths} {label} path(s)"),
+    };
     if blocked.is_empty() {
         if checks.is_empty() {
-            return format!("spec-guard: ok ({n_paths} {label} path(s), no trigger area hit)");
+            return format!("spec-guard: ok ({what}, no trigger area hit)");
         }
         let areas: Vec<String> = checks
             .iter()
             .map(|c| format!("{} ({})", c.area, c.spec))
             .collect();
         return format!(
-            "spec-guard: ok ({n_paths} {label} path(s); specs in order for {})",
+            "spec-guard: ok ({what}; specs in order for {})",
             areas.join(", ")
         );
     }
-    let n_blocked: usize = blocked.iter().map(|c| c.paths.len()).sum();
+    let mut unique: Vec<&String> = blocked.iter().flat_map(|c| c.paths.iter()).collect();
+    unique.sort();
+    unique.dedup();
+    let n_blocked = unique.len();
     let mut text = format!(
-        "spec-guard: BLOCKED: {n_blocked} of {n_paths} {label} path(s) fall in trigger areas whose spec is not in order\n"
+        "spec-guard: BLOCKED: {n_blocked} of the {what} fall in trigger areas whose spec is not in order\n"
     );
     for check in blocked {
         text.push_str(&format!("\n{} (spec: {})\n", check.area, check.spec));
@@ -359,7 +456,10 @@ fn render(
         (Some(run), Some(reason)) => {
             text.push_str(&format!("override accepted ({reason}); recorded as run {run}; CI re-checks this range\n"));
         }
-        _ => text.push_str("override: SPEC_GUARD_OVERRIDE=\"<why>\" git commit …  (recorded as a run; CI re-checks the range)\n"),
+        _ if label == "staged" => text.push_str(
+            "override: SPEC_GUARD_OVERRIDE=\"<why>\" git commit …  (recorded as a run; CI re-checks the range)\n",
+        ),
+        _ => {}
     }
     text.trim_end().to_owned()
 }

@@ -41,6 +41,34 @@ fn unset_config(repo: &Repo, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// A key as set in this repository's own config (`--local`), ignoring global and system values.
+fn local_config(repo: &Repo, key: &str) -> Result<Option<String>> {
+    let sh = repo.sh()?;
+    let out = cmd!(sh, "git config --local --get {key}")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    let value = String::from_utf8_lossy(&out.stdout)
+        .trim_end_matches('\n')
+        .to_owned();
+    Ok((out.status.success() && !value.is_empty()).then_some(value))
+}
+
+/// Executable hooks in `dir` other than the two chained ones (samples excluded).
+fn other_hooks(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut res: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".sample") && n != "pre-commit" && n != "pre-merge-commit")
+        .filter(|n| is_executable(&dir.join(n)))
+        .collect();
+    res.sort();
+    res
+}
+
 /// The git directory shared by every worktree, absolute.
 fn common_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     let sh = repo.sh()?;
@@ -88,19 +116,34 @@ impl flags::HooksInstall {
         let repo = &ctx.repo;
         let lock = ctx.lock()?;
         let mut notes = Vec::new();
-        if !repo.path(PRE_COMMIT).is_file() {
+        let missing: Vec<(&str, &str)> = [
+            (PRE_COMMIT, templates::PRE_COMMIT),
+            (".githooks/pre-merge-commit", templates::PRE_MERGE_COMMIT),
+        ]
+        .into_iter()
+        .filter(|(rel, _)| !repo.path(rel).is_file())
+        .collect();
+        if !missing.is_empty() {
             let mut recorder = Recorder::start(repo, &lock, "hooks.install", None);
-            recorder.write(repo, PRE_COMMIT, templates::PRE_COMMIT)?;
+            for (rel, text) in &missing {
+                recorder.write(repo, rel, *text)?;
+            }
             let run = ctx
                 .apply(&lock, recorder)?
                 .map(|r| r.to_string())
                 .unwrap_or_default();
+            let names: Vec<&str> = missing.iter().map(|(rel, _)| *rel).collect();
             notes.push(format!(
-                "created {PRE_COMMIT} (run {run}); commit it so every clone has it"
+                "created {} (run {run}); commit them so every clone has them",
+                names.join(", ")
             ));
         }
-        make_executable(&repo.path(PRE_COMMIT))?;
-        let current = config(repo, "core.hooksPath");
+        for script in templates::HOOK_SCRIPTS {
+            if repo.path(script).is_file() {
+                make_executable(&repo.path(script))?;
+            }
+        }
+        let current = local_config(repo, "core.hooksPath")?;
         if current.as_deref() == Some(HOOKS_DIR) {
             notes.push(format!(
                 "core.hooksPath is already {HOOKS_DIR}; nothing else to do"
@@ -130,6 +173,15 @@ impl flags::HooksInstall {
                 "core.hooksPath: {} → {HOOKS_DIR}{chained}",
                 current.as_deref().unwrap_or(UNSET)
             ));
+            let others = other_hooks(&chain);
+            if !others.is_empty() {
+                notes.push(format!(
+                    "these hooks in {} no longer run (only pre-commit and pre-merge-commit are chained): {}; \
+                     add them to {HOOKS_DIR}/ to keep them",
+                    chain.display(),
+                    others.join(", ")
+                ));
+            }
         }
         output::out(format!(
             "hooks installed\n  {}\nundo: cargo xtask hooks uninstall",
@@ -144,7 +196,7 @@ impl flags::HooksUninstall {
         let ctx = Ctx::open()?;
         let repo = &ctx.repo;
         let _lock = ctx.lock()?;
-        let current = config(repo, "core.hooksPath");
+        let current = local_config(repo, "core.hooksPath")?;
         let Some(previous) = config(repo, "xtask.previousHooksPath") else {
             if current.as_deref() == Some(HOOKS_DIR) {
                 unset_config(repo, "core.hooksPath")?;
@@ -156,7 +208,12 @@ impl flags::HooksUninstall {
             }
             return Ok(Outcome::Ok);
         };
-        if previous == UNSET {
+        if current.as_deref() != Some(HOOKS_DIR) {
+            output::out(format!(
+                "core.hooksPath is {} now, not {HOOKS_DIR} (changed since install); left it as it is",
+                current.as_deref().unwrap_or(UNSET)
+            ));
+        } else if previous == UNSET {
             unset_config(repo, "core.hooksPath")?;
         } else {
             set_config(repo, "core.hooksPath", &previous)?;

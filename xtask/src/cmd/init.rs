@@ -70,9 +70,11 @@ impl flags::Init {
         let created = recorder.paths();
         recorder.event("init.layout", json!({ "created": created }));
         let run = ctx.apply(&lock, recorder)?;
-        let hook = ctx.repo.path(".githooks/pre-commit");
-        if hook.is_file() {
-            crate::cmd::hooks::make_executable(&hook)?;
+        for script in templates::HOOK_SCRIPTS {
+            let hook = ctx.repo.path(script);
+            if hook.is_file() {
+                crate::cmd::hooks::make_executable(&hook)?;
+            }
         }
         if self.json {
             output::json(&json!({ "root": ctx.repo.root, "created": created, "run": run }));

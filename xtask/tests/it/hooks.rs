@@ -60,7 +60,7 @@ fn commits_are_blocked_until_the_spec_is_in_order() {
     expect![[r#"
         exit 1
         --- stderr
-        spec-guard: BLOCKED: 1 of 1 staged path(s) fall in trigger areas whose spec is not in order
+        spec-guard: BLOCKED: 1 of the 1 staged path(s) fall in trigger areas whose spec is not in order
 
         security (spec: tasks/specs/security.md)
           blocked: src/auth/login.rs
@@ -393,4 +393,122 @@ fn spec_guard_checks_ranges_and_paths_and_rejects_bad_usage() {
         let run = repo.run(bad).code(2);
         assert!(run.stderr.starts_with("error:"), "{bad:?}: {}", run.both());
     }
+}
+
+#[test]
+fn ranges_start_where_the_branch_split_and_use_the_rules_before_it() {
+    let repo = hooked();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("README.txt", "f\n");
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "feature work"]).ok();
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("db/migrations/1.sql", "m\n");
+    repo.git(&["add", "-A"]);
+    commit_env(
+        &repo,
+        &["-m", "main work"],
+        &[("SPEC_GUARD_OVERRIDE", "setup")],
+    )
+    .ok();
+    // The migration landed on main; the feature branch is not blamed for it.
+    let run = repo.run(&["spec-guard", "--range", "main..feature"]).ok();
+    assert!(
+        run.stdout.contains("1 path(s) changed in main..feature"),
+        "{}",
+        run.both()
+    );
+
+    // Emptying triggers.toml in the same change does not switch the guard off.
+    repo.git(&["checkout", "-q", "feature"]);
+    repo.write("patterns/triggers.toml", "");
+    repo.write("src/auth/x.rs", "x\n");
+    repo.git(&["add", "-A"]);
+    let run = commit(&repo, &["-m", "sneaky"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/x.rs"),
+        "{}",
+        run.both()
+    );
+    let mut no_verify = Command::new("git");
+    no_verify
+        .args(["commit", "-q", "--no-verify", "-m", "sneaky"])
+        .current_dir(&repo.root);
+    isolate(&mut no_verify);
+    assert!(no_verify.status().expect("git").success());
+    let run = repo
+        .run(&["spec-guard", "--range", "main..feature"])
+        .code(1);
+    assert!(
+        run.stdout.contains("blocked: src/auth/x.rs"),
+        "{}",
+        run.both()
+    );
+    // An override is for commits only: a range check ignores it and says so.
+    let mut cmd = repo.cmd(&["spec-guard", "--range", "main..feature"]);
+    cmd.env("SPEC_GUARD_OVERRIDE", "ci");
+    let run = repo.run_cmd(cmd).code(1);
+    assert!(
+        run.stderr
+            .contains("SPEC_GUARD_OVERRIDE applies to commits only"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn merges_without_conflicts_and_given_directories_are_checked() {
+    let repo = hooked();
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("src/auth/side.rs", "s\n");
+    repo.git(&["add", "-A"]);
+    commit_env(&repo, &["-m", "side"], &[("SPEC_GUARD_OVERRIDE", "setup")]).ok();
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("other.txt", "o\n");
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "main"]).ok();
+    let mut merge = Command::new("git");
+    merge
+        .args(["merge", "-q", "--no-ff", "-m", "merge side", "side"])
+        .current_dir(&repo.root);
+    isolate(&mut merge);
+    let out = merge.output().expect("git merge");
+    assert!(
+        !out.status.success(),
+        "the pre-merge-commit hook must block the merge"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blocked: src/auth/side.rs"));
+
+    let run = repo.run(&["spec-guard", "src/auth"]).code(1);
+    assert!(
+        run.stdout.contains("blocked: src/auth/side.rs"),
+        "a directory stands for its files:\n{}",
+        run.both()
+    );
+    let run = repo.run(&["spec-guard", "src/../other.txt"]).ok();
+    assert!(
+        run.stdout.contains("1 given path(s), no trigger area hit"),
+        "{}",
+        run.both()
+    );
+    let run = repo.run(&["spec-guard", "../outside/auth/x.rs"]).code(2);
+    assert!(
+        run.stderr.contains("is outside the repository"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn uninstall_leaves_a_hooks_path_changed_after_install() {
+    let repo = TestRepo::initialised();
+    repo.run(&["hooks", "install"]).ok();
+    repo.git(&["config", "core.hooksPath", "elsewhere"]);
+    let run = repo.run(&["hooks", "uninstall"]).ok();
+    assert!(
+        run.stdout.contains("changed since install"),
+        "{}",
+        run.both()
+    );
+    assert_eq!(repo.git(&["config", "core.hooksPath"]).trim(), "elsewhere");
 }

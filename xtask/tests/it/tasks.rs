@@ -24,6 +24,7 @@ fn init_creates_the_layout_once() {
           created adapters/README.md
           created .githooks/README.md
           created .githooks/pre-commit
+          created .githooks/pre-merge-commit
           created .runs/.gitignore
           created tasks/index.json
           created .gitattributes

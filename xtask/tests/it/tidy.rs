@@ -57,8 +57,10 @@ fn templates_match_the_embedded_defaults() {
     }
     let triggers = std::fs::read_to_string(dir.join("triggers.toml")).expect("triggers");
     ensure_file("patterns/triggers.toml", &triggers);
-    let hook = std::fs::read_to_string(dir.join("pre-commit")).expect("pre-commit");
-    ensure_file(".githooks/pre-commit", &hook);
+    for hook in ["pre-commit", "pre-merge-commit"] {
+        let text = std::fs::read_to_string(dir.join(hook)).expect("hook template");
+        ensure_file(&format!(".githooks/{hook}"), &text);
+    }
 }
 
 #[test]
