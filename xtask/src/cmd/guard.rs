@@ -36,6 +36,13 @@ enum Source {
 impl flags::SpecGuard {
     pub fn run(self) -> Result<Outcome> {
         let today = super::today(self.today.as_deref())?;
+        let real_today = chrono::Utc::now().date_naive();
+        if today != real_today {
+            // A moved date can hide a stale spec: say so wherever the check runs (hook, CI).
+            output::warn(format!(
+                "spec-guard judges freshness as of {today} (--today or XTASK_TODAY), not today ({real_today})"
+            ));
+        }
         let ctx = Ctx::open()?;
         let (source, paths, label) = self.collect(&ctx)?;
         let triggers = load_rules(&ctx, &source)?;
