@@ -24,7 +24,10 @@ use crate::{Outcome, flags, output};
 
 /// Where the paths come from, and where specs are read.
 enum Source {
-    Staged,
+    /// The index against `base`: HEAD, or HEAD's parent when the commit amends HEAD.
+    Staged {
+        base: String,
+    },
     /// From the merge base of the range's ends (what a branch changed) to its end.
     Range {
         base: String,
@@ -83,9 +86,9 @@ impl flags::SpecGuard {
         let override_var = std::env::var("SPEC_GUARD_OVERRIDE").ok();
         let override_reason = override_var
             .clone()
-            .filter(|r| !r.trim().is_empty() && matches!(source, Source::Staged));
+            .filter(|r| !r.trim().is_empty() && matches!(source, Source::Staged { .. }));
         if !blocked.is_empty() && override_var.is_some() && override_reason.is_none() {
-            output::warn(if matches!(source, Source::Staged) {
+            output::warn(if matches!(source, Source::Staged { .. }) {
                 "SPEC_GUARD_OVERRIDE is empty: give the reason, like SPEC_GUARD_OVERRIDE=\"prod is down\""
             } else {
                 "SPEC_GUARD_OVERRIDE applies to commits only; a range or path check ignores it"
@@ -134,16 +137,34 @@ impl flags::SpecGuard {
         if self.staged {
             // GIT_INDEX_FILE, when a hook runs for `git commit -a` or `git commit <paths>`, is
             // inherited by this git process: the staged set is the one the commit will record.
-            let out = cmd!(
-                sh,
-                "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color"
-            )
-            .quiet()
-            .output()
-            .context("running git diff --cached")?;
+            // `git commit --amend` replaces HEAD: the commit it makes changes what HEAD's parent
+            // had, so that is the base (HEAD alone would hide HEAD's own changes).
+            let base = if amending()
+                && cmd!(sh, "git rev-parse -q --verify HEAD~1")
+                    .quiet()
+                    .ignore_stdout()
+                    .run()
+                    .is_ok()
+            {
+                "HEAD~1"
+            } else {
+                "HEAD"
+            };
+            let has_base = cmd!(sh, "git rev-parse -q --verify {base}")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .is_ok();
+            let against: Vec<&str> = if has_base { vec![base] } else { Vec::new() };
+            let out = cmd!(sh, "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color {against...}")
+                .quiet()
+                .output()
+                .context("running git diff --cached")?;
             let changes = changes::parse(&out.stdout)?;
             return Ok((
-                Source::Staged,
+                Source::Staged {
+                    base: base.to_owned(),
+                },
                 changes::paths(&changes),
                 "staged".to_owned(),
             ));
@@ -225,6 +246,23 @@ impl flags::SpecGuard {
     }
 }
 
+/// Whether the git process that runs this hook is `git commit --amend` (Linux: read from /proc;
+/// elsewhere unknown, and CI's range check still covers an amended commit).
+fn amending() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::os::unix::process::parent_id();
+        if let Ok(cmdline) = std::fs::read(format!("/proc/{parent}/cmdline")) {
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            let is_git = args.first().is_some_and(|a| a.ends_with(b"git"));
+            return is_git
+                && args.contains(&b"commit".as_slice())
+                && args.contains(&b"--amend".as_slice());
+        }
+    }
+    false
+}
+
 /// `path` with `.` and `..` resolved lexically (symlinks are not followed).
 fn normalise(path: &std::path::Path) -> std::path::PathBuf {
     let mut res = std::path::PathBuf::new();
@@ -245,7 +283,7 @@ fn load_rules(ctx: &Ctx, source: &Source) -> Result<guard::Triggers> {
     let rel = guard::TRIGGERS_PATH;
     let candidates: Vec<String> = match source {
         Source::Tree => Vec::new(),
-        Source::Staged => vec![format!("HEAD:{rel}"), format!(":{rel}")],
+        Source::Staged { base } => vec![format!("{base}:{rel}"), format!(":{rel}")],
         Source::Range { base, end } => vec![format!("{base}:{rel}"), format!("{end}:{rel}")],
     };
     let sh = ctx.repo.sh()?;
@@ -281,7 +319,7 @@ fn os_bytes(os: OsString) -> Vec<u8> {
 fn object_name(source: &Source, rel: &str) -> Option<String> {
     match source {
         Source::Tree => None,
-        Source::Staged => Some(format!(":{rel}")),
+        Source::Staged { .. } => Some(format!(":{rel}")),
         Source::Range { end, .. } => Some(format!("{end}:{rel}")),
     }
 }
@@ -344,7 +382,7 @@ fn prefetch(
 fn read_spec(ctx: &Ctx, source: &Source, rel: &str) -> Option<Vec<u8>> {
     let object = match source {
         Source::Tree => return std::fs::read(ctx.repo.path(rel)).ok(),
-        Source::Staged => format!(":{rel}"),
+        Source::Staged { .. } => format!(":{rel}"),
         Source::Range { end, .. } => format!("{end}:{rel}"),
     };
     let sh = ctx.repo.sh().ok()?;

@@ -512,3 +512,29 @@ fn uninstall_leaves_a_hooks_path_changed_after_install() {
     );
     assert_eq!(repo.git(&["config", "core.hooksPath"]).trim(), "elsewhere");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_amend_is_checked_against_the_parent_commit() {
+    let repo = hooked();
+    repo.write("tasks/specs/security.md", APPROVED);
+    repo.write("src/auth/x.rs", "x\n");
+    repo.git(&["add", "-A"]);
+    commit(&repo, &["-m", "auth with an approved spec"]).ok();
+    // Amending the spec to a draft leaves a commit that changes auth code under a draft spec.
+    repo.write(
+        "tasks/specs/security.md",
+        APPROVED.replace("status: approved", "status: draft"),
+    );
+    let run = commit(&repo, &["-a", "--amend", "--no-edit"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/x.rs"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stderr.contains("spec for `security` is a draft"),
+        "{}",
+        run.both()
+    );
+}
