@@ -48,24 +48,10 @@ impl flags::SpecGuard {
         }
         let ctx = Ctx::open()?;
         let (source, paths, label) = self.collect(&ctx)?;
-        let triggers = load_rules(&ctx, &source)?;
-        // One `git cat-file --batch` for the specs of every area hit, not one git per spec.
-        let wanted: Vec<String> = triggers
-            .matched(&paths)
-            .keys()
-            .filter_map(|name| {
-                triggers
-                    .areas
-                    .iter()
-                    .find(|a| &a.name == name)
-                    .map(|a| a.spec.clone())
-            })
-            .collect();
-        let prefetched = prefetch(&ctx, &source, &wanted);
-        let read = |rel: &str| match prefetched.get(rel) {
-            Some(found) => found.clone(),
-            None => read_spec(&ctx, &source, rel),
-        };
+        // One `git cat-file --batch` process serves the rules and every spec read.
+        let objects = std::cell::RefCell::new(Objects::start(&ctx, &source));
+        let triggers = load_rules(&ctx, &source, &mut objects.borrow_mut())?;
+        let read = |rel: &str| read_spec(&ctx, &source, &mut objects.borrow_mut(), rel);
         let policy = Policy {
             today,
             default_max_age: ctx.config.max_spec_age_days,
@@ -139,23 +125,16 @@ impl flags::SpecGuard {
             // inherited by this git process: the staged set is the one the commit will record.
             // `git commit --amend` replaces HEAD: the commit it makes changes what HEAD's parent
             // had, so that is the base (HEAD alone would hide HEAD's own changes).
-            let base = if amending()
+            let amend = amending()
                 && cmd!(sh, "git rev-parse -q --verify HEAD~1")
                     .quiet()
                     .ignore_stdout()
                     .run()
-                    .is_ok()
-            {
-                "HEAD~1"
-            } else {
-                "HEAD"
-            };
-            let has_base = cmd!(sh, "git rev-parse -q --verify {base}")
-                .quiet()
-                .ignore_stdout()
-                .run()
-                .is_ok();
-            let against: Vec<&str> = if has_base { vec![base] } else { Vec::new() };
+                    .is_ok();
+            let base = if amend { "HEAD~1" } else { "HEAD" };
+            // Without --amend, plain `git diff --cached` compares with HEAD (or, before the first
+            // commit, with nothing), so no extra git call is needed.
+            let against: Vec<&str> = if amend { vec![base] } else { Vec::new() };
             let out = cmd!(sh, "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color {against...}")
                 .quiet()
                 .output()
@@ -279,28 +258,83 @@ fn normalise(path: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The trigger areas as they were before the change being checked.
-fn load_rules(ctx: &Ctx, source: &Source) -> Result<guard::Triggers> {
+fn load_rules(ctx: &Ctx, source: &Source, objects: &mut Objects) -> Result<guard::Triggers> {
     let rel = guard::TRIGGERS_PATH;
     let candidates: Vec<String> = match source {
         Source::Tree => Vec::new(),
         Source::Staged { base } => vec![format!("{base}:{rel}"), format!(":{rel}")],
         Source::Range { base, end } => vec![format!("{base}:{rel}"), format!("{end}:{rel}")],
     };
-    let sh = ctx.repo.sh()?;
     for object in candidates {
-        let out = cmd!(sh, "git cat-file blob {object}")
-            .quiet()
-            .ignore_status()
-            .ignore_stderr()
-            .output()?;
-        if out.status.success() {
-            let text = String::from_utf8(out.stdout)
+        if let Some(bytes) = objects.get(&object) {
+            let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{rel} ({object}): not valid UTF-8"))?;
             return guard::Triggers::parse(&text)
                 .map_err(|err| anyhow::anyhow!("{err:#} (as of {object})"));
         }
     }
     crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))
+}
+
+/// A running `git cat-file --batch`: object contents on request, one process for the whole check.
+struct Objects {
+    child: Option<(
+        std::process::Child,
+        std::io::BufReader<std::process::ChildStdout>,
+    )>,
+}
+
+impl Objects {
+    fn start(ctx: &Ctx, source: &Source) -> Objects {
+        if matches!(source, Source::Tree) {
+            return Objects { child: None };
+        }
+        let child = std::process::Command::new("git")
+            .args(["cat-file", "--batch"])
+            .current_dir(&ctx.repo.root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()
+            .and_then(|mut child| {
+                let stdout = child.stdout.take()?;
+                Some((child, std::io::BufReader::new(stdout)))
+            });
+        Objects { child }
+    }
+
+    /// The contents of `object` (like `:path` or `HEAD:path`), `None` when git has none.
+    fn get(&mut self, object: &str) -> Option<Vec<u8>> {
+        use std::io::{BufRead, Read, Write};
+        if object.contains('\n') {
+            return None;
+        }
+        let (child, out) = self.child.as_mut()?;
+        let stdin = child.stdin.as_mut()?;
+        stdin.write_all(format!("{object}\n").as_bytes()).ok()?;
+        stdin.flush().ok()?;
+        let mut header = String::new();
+        out.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.ends_with(" missing") || header.ends_with(" ambiguous") || header.is_empty() {
+            return None;
+        }
+        let size: usize = header.rsplit(' ').next()?.parse().ok()?;
+        let mut contents = vec![0; size + 1]; // the object, then a newline
+        out.read_exact(&mut contents).ok()?;
+        contents.truncate(size);
+        Some(contents)
+    }
+}
+
+impl Drop for Objects {
+    fn drop(&mut self) {
+        if let Some((mut child, _)) = self.child.take() {
+            drop(child.stdin.take()); // end of input: git exits
+            let _ = child.wait();
+        }
+    }
 }
 
 fn os_bytes(os: OsString) -> Vec<u8> {
@@ -315,84 +349,13 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     }
 }
 
-/// The git object name of `rel` in the checked state (`None`: read the working tree).
-fn object_name(source: &Source, rel: &str) -> Option<String> {
-    match source {
-        Source::Tree => None,
-        Source::Staged { .. } => Some(format!(":{rel}")),
-        Source::Range { end, .. } => Some(format!("{end}:{rel}")),
-    }
-}
-
-/// Read several spec files from the checked state with one git process. Files git cannot find
-/// map to `None`; on any trouble the map is empty and each read falls back to its own call.
-fn prefetch(
-    ctx: &Ctx,
-    source: &Source,
-    rels: &[String],
-) -> std::collections::HashMap<String, Option<Vec<u8>>> {
-    let mut res = std::collections::HashMap::new();
-    let names: Vec<String> = rels
-        .iter()
-        .filter_map(|rel| object_name(source, rel))
-        .collect();
-    if names.is_empty() || names.iter().any(|n| n.contains('\n')) {
-        return res;
-    }
-    let Ok(sh) = ctx.repo.sh() else { return res };
-    let input = names.join("\n") + "\n";
-    let Ok(out) = cmd!(sh, "git cat-file --batch")
-        .quiet()
-        .stdin(input)
-        .ignore_stderr()
-        .output()
-    else {
-        return res;
-    };
-    let mut rest = out.stdout.as_slice();
-    let mut parsed = std::collections::HashMap::new();
-    for rel in rels {
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            return res;
-        };
-        let header = String::from_utf8_lossy(&rest[..end]).into_owned();
-        rest = &rest[end + 1..];
-        if header.ends_with(" missing") || header.ends_with(" ambiguous") {
-            parsed.insert(rel.clone(), None);
-            continue;
-        }
-        let Some(size) = header
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse::<usize>().ok())
-        else {
-            return res;
-        };
-        if rest.len() < size + 1 {
-            return res;
-        }
-        parsed.insert(rel.clone(), Some(rest[..size].to_vec()));
-        rest = &rest[size + 1..];
-    }
-    res = parsed;
-    res
-}
-
 /// A spec file as the checked state has it.
-fn read_spec(ctx: &Ctx, source: &Source, rel: &str) -> Option<Vec<u8>> {
-    let object = match source {
-        Source::Tree => return std::fs::read(ctx.repo.path(rel)).ok(),
-        Source::Staged { .. } => format!(":{rel}"),
-        Source::Range { end, .. } => format!("{end}:{rel}"),
-    };
-    let sh = ctx.repo.sh().ok()?;
-    let out = cmd!(sh, "git cat-file blob {object}")
-        .quiet()
-        .ignore_status()
-        .ignore_stderr()
-        .output()
-        .ok()?;
-    out.status.success().then_some(out.stdout)
+fn read_spec(ctx: &Ctx, source: &Source, objects: &mut Objects, rel: &str) -> Option<Vec<u8>> {
+    match source {
+        Source::Tree => std::fs::read(ctx.repo.path(rel)).ok(),
+        Source::Staged { .. } => objects.get(&format!(":{rel}")),
+        Source::Range { end, .. } => objects.get(&format!("{end}:{rel}")),
+    }
 }
 
 /// The task-local spec that covers `path` for `area`, if one is approved and fresh and its
