@@ -209,7 +209,7 @@ fn generate(dir: &PathBuf, size: usize) -> Result<()> {
         std::fs::write(task_dir.join("history.jsonl"), lines)?;
     }
     let repo = Repo::at(dir)?;
-    let index = tasks::build_index(&tasks::scan(&repo)?)?;
+    let index = tasks::rebuild(&repo)?;
     std::fs::write(dir.join("tasks/index.json"), index.to_text())?;
     for (rel, contents) in templates::layout() {
         let path = dir.join(rel);

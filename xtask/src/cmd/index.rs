@@ -13,7 +13,7 @@ impl flags::IndexRebuild {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let lock = ctx.lock()?;
-        let rebuilt = tasks::build_index(&tasks::scan(&ctx.repo)?)?;
+        let rebuilt = tasks::rebuild(&ctx.repo)?;
         let text = rebuilt.to_text();
         let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
         if old.as_deref() == Some(text.as_bytes()) {

@@ -44,7 +44,7 @@ impl flags::Init {
             }
             let contents = if rel == INDEX_PATH && has_task_folders(&ctx.repo) {
                 // Task folders without an index (a copied tree): the index they give.
-                tasks::build_index(&tasks::scan(&ctx.repo)?)?.to_text()
+                tasks::rebuild(&ctx.repo)?.to_text()
             } else {
                 contents
             };

@@ -171,7 +171,7 @@ impl flags::PhaseNext {
         // from them. A stale or hand-edited index is reported, and a transition rewrites it.
         let lock = ctx.lock()?;
         let stored = ctx.index()?;
-        let index = match tree_index(&ctx) {
+        let index = match tasks::rebuild(&ctx.repo) {
             Ok(tree) => tree,
             Err(err) => {
                 findings.push(
@@ -268,11 +268,6 @@ impl flags::PhaseNext {
         render_moved(self.json, &findings, &moved);
         Ok(Outcome::Ok)
     }
-}
-
-/// The index the `tasks/` tree gives (what `index rebuild` would write).
-fn tree_index(ctx: &Ctx) -> Result<Index> {
-    tasks::build_index(&tasks::scan(&ctx.repo)?)
 }
 
 /// A warning when tasks/index.json differs from the tree, naming the tasks that differ.

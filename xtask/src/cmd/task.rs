@@ -299,24 +299,33 @@ pub fn warn_on_drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) {
 /// True when the last folder check found nothing and neither the index nor the tasks/ listing
 /// changed since.
 fn drift_known_clean(ctx: &Ctx) -> bool {
+    drift_state(ctx).2
+}
+
+/// The marker file, the current key of the index and the tasks/ listing, and whether the marker
+/// holds that key (the last check found nothing and nothing changed since).
+fn drift_state(ctx: &Ctx) -> (std::path::PathBuf, Option<String>, bool) {
     let marker = ctx.repo.state_dir().join(heads::CLEAN_FILE);
-    let key = heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"));
-    key.is_some() && std::fs::read_to_string(&marker).ok() == key
+    let key = tree_key(ctx);
+    let clean = key.is_some() && std::fs::read_to_string(&marker).ok() == key;
+    (marker, key, clean)
+}
+
+fn tree_key(ctx: &Ctx) -> Option<String> {
+    heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"))
 }
 
 pub fn drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
     // Runs on every read command. When neither the index nor the tasks/ listing changed since a
     // check found nothing, skip the listing (10k folders take a noticeable share of `task next`).
-    let marker = ctx.repo.state_dir().join(heads::CLEAN_FILE);
-    let key = || heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"));
-    let before = key();
-    if before.is_some() && std::fs::read_to_string(&marker).ok() == before {
+    let (marker, before, clean) = drift_state(ctx);
+    if clean {
         return Vec::new();
     }
     let res = drift_scan(ctx, tasks);
     if res.is_empty()
         && let Some(before) = before
-        && key().as_ref() == Some(&before)
+        && tree_key(ctx).as_ref() == Some(&before)
     {
         let _ = heads::write_cache(&marker, &before);
     }

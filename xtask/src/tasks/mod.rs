@@ -217,6 +217,11 @@ pub fn load_from(tree: &Overlay<'_>, id: &TaskId) -> Result<TaskSource> {
     })
 }
 
+/// The index the `tasks/` tree gives (what `index rebuild` writes).
+pub fn rebuild(repo: &Repo) -> Result<Index> {
+    build_index(&scan(repo)?)
+}
+
 /// Read every task folder.
 pub fn scan(repo: &Repo) -> Result<Vec<TaskSource>> {
     folder_ids(repo)?.iter().map(|id| load(repo, id)).collect()
