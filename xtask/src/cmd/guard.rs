@@ -60,9 +60,8 @@ impl flags::SpecGuard {
         let mut checks = guard::check(&triggers, &paths, policy, &read);
         // Paths covered by a task's own approved spec are fine even when the shared one is not.
         for check in checks.iter_mut().filter(|c| !c.findings.is_empty()) {
-            check.paths.retain(|path| {
-                local_cover(&ctx, &triggers, &read, &check.area, path, policy).is_none()
-            });
+            let covered = local_cover(&ctx, &triggers, &read, &check.area, policy);
+            check.paths.retain(|path| !covered.is_match(path));
             if check.paths.is_empty() {
                 check.findings.clear();
             }
@@ -358,23 +357,23 @@ fn read_spec(ctx: &Ctx, source: &Source, objects: &mut Objects, rel: &str) -> Op
     }
 }
 
-/// The task-local spec that covers `path` for `area`, if one is approved and fresh and its
-/// task's tasks.md names the path.
+/// The paths a task's own spec covers for `area`: what the tasks.md names of every task whose
+/// `tasks/<ID>/specs/<area>.md` is approved and fresh. Read once per blocked area.
 fn local_cover(
     ctx: &Ctx,
     triggers: &guard::Triggers,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
     area: &str,
-    path: &str,
     policy: Policy<'_>,
-) -> Option<String> {
+) -> globset::GlobSet {
     let max_age = triggers
         .areas
         .iter()
         .find(|a| a.name == area)
         .and_then(|a| a.max_age_days)
         .unwrap_or(policy.default_max_age);
-    for id in crate::tasks::folder_ids(&ctx.repo).ok()? {
+    let mut builder = globset::GlobSetBuilder::new();
+    for id in crate::tasks::folder_ids(&ctx.repo).unwrap_or_default() {
         let spec = format!("tasks/{id}/specs/{area}.md");
         let Some(bytes) = read(&spec) else { continue };
         if !guard::check_spec(area, &spec, &bytes, max_age, policy.today).is_empty() {
@@ -385,15 +384,15 @@ fn local_cover(
             continue;
         };
         let (list, _) = task_list::parse(&tasks_rel, &String::from_utf8_lossy(&tasks_md), 1);
-        let named = list
-            .files()
-            .iter()
-            .any(|glob| Glob::new(glob).is_ok_and(|g| g.compile_matcher().is_match(path)));
-        if named {
-            return Some(spec);
+        for glob in list.files() {
+            if let Ok(glob) = Glob::new(glob) {
+                builder.add(glob);
+            }
         }
     }
-    None
+    builder
+        .build()
+        .unwrap_or_else(|_| globset::GlobSet::empty())
 }
 
 fn record_override(ctx: &Ctx, reason: &str, blocked: &[&AreaCheck], label: &str) -> Result<String> {
