@@ -174,6 +174,37 @@ fn section_findings(
     res
 }
 
+/// `<name>.md` read, with a finding for each required section missing or empty and each
+/// placeholder left (rules `<name>/missing`, `<name>/section`, `<name>/placeholder`).
+fn sectioned(
+    inputs: &Inputs<'_>,
+    name: &str,
+    required: &[&str],
+    findings: &mut Vec<Finding>,
+) -> Option<(String, String)> {
+    let (path, text) = read_text(
+        inputs,
+        &format!("{name}.md"),
+        &format!("{name}/missing"),
+        findings,
+    )?;
+    findings.extend(section_findings(
+        &path,
+        &text,
+        required,
+        inputs.id,
+        &format!("{name}/section"),
+    ));
+    findings.extend(placeholder_findings(
+        &path,
+        &text,
+        1,
+        inputs.id,
+        &format!("{name}/placeholder"),
+    ));
+    Some((path, text))
+}
+
 fn scaffold(inputs: &Inputs<'_>) -> Verdict {
     let path = brief_path(inputs.id);
     let mut findings = Vec::new();
@@ -210,26 +241,12 @@ fn scaffold(inputs: &Inputs<'_>) -> Verdict {
 
 fn prd(inputs: &Inputs<'_>) -> Verdict {
     let mut findings = Vec::new();
-    let Some((path, text)) = read_text(inputs, "prd.md", "prd/missing", &mut findings) else {
+    let Some((path, text)) = sectioned(inputs, "prd", &PRD_SECTIONS, &mut findings) else {
         return Verdict {
             findings,
             ..Verdict::default()
         };
     };
-    findings.extend(section_findings(
-        &path,
-        &text,
-        &PRD_SECTIONS,
-        inputs.id,
-        "prd/section",
-    ));
-    findings.extend(placeholder_findings(
-        &path,
-        &text,
-        1,
-        inputs.id,
-        "prd/placeholder",
-    ));
     let tasks_md = (inputs.read)(&artifact_path(inputs.id, "tasks.md"))
         .map(|b| String::from_utf8_lossy(&b).into_owned());
     let score = rubric::score_prd(&path, &text, 1, tasks_md.as_deref());
@@ -418,26 +435,17 @@ fn spec(inputs: &Inputs<'_>) -> Verdict {
 
 fn plan(inputs: &Inputs<'_>) -> Verdict {
     let mut findings = Vec::new();
-    let Some((path, text)) = read_text(inputs, "plan.md", "plan/missing", &mut findings) else {
+    let Some((path, _)) = sectioned(
+        inputs,
+        "plan",
+        &["Steps", "Validation", "Rollback"],
+        &mut findings,
+    ) else {
         return Verdict {
             findings,
             ..Verdict::default()
         };
     };
-    findings.extend(section_findings(
-        &path,
-        &text,
-        &["Steps", "Validation", "Rollback"],
-        inputs.id,
-        "plan/section",
-    ));
-    findings.extend(placeholder_findings(
-        &path,
-        &text,
-        1,
-        inputs.id,
-        "plan/placeholder",
-    ));
     Verdict {
         findings,
         mirror: vec![path],
