@@ -78,6 +78,12 @@ Turn the flag off.
 /// A repository with one task whose brief is filled in.
 pub fn repo_with_task() -> TestRepo {
     let repo = TestRepo::initialised();
+    add_task(&repo);
+    repo
+}
+
+/// Install the hook, create the task and fill in its brief.
+fn add_task(repo: &TestRepo) {
     repo.run(&["hooks", "install"]).ok();
     repo.run(&["task", "new", "Rate-limit logins", "--milestone", "M1"])
         .ok();
@@ -85,7 +91,6 @@ pub fn repo_with_task() -> TestRepo {
         &path("brief.md"),
         brief("title: \"Rate-limit logins\"\nmilestone: \"M1\"\n"),
     );
-    repo
 }
 
 /// `phase next` for the task, on the test's fixed date.
@@ -219,11 +224,16 @@ fn a_task_walks_from_new_to_done() {
 /// A task moved to `phase` with good artifacts.
 fn task_in(phase: &str) -> TestRepo {
     let repo = repo_with_task();
-    let order = ["prd", "tasks", "spec", "plan", "implement"];
-    for target in order {
-        next(&repo).ok();
+    walk_to(&repo, phase);
+    repo
+}
+
+/// Move the task through the phases with good artifacts until it is in `phase`.
+fn walk_to(repo: &TestRepo, phase: &str) {
+    for target in ["prd", "tasks", "spec", "plan", "implement"] {
+        next(repo).ok();
         if target == phase {
-            return repo;
+            return;
         }
         match target {
             "prd" => {
@@ -239,7 +249,6 @@ fn task_in(phase: &str) -> TestRepo {
             _ => {}
         }
     }
-    repo
 }
 
 #[test]
@@ -611,26 +620,8 @@ fn evidence_must_be_newer_than_the_task_and_the_list_must_stay() {
     old.env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
         .env("GIT_AUTHOR_DATE", "2020-01-01T00:00:00Z");
     assert!(old.status().expect("git").success());
-    repo.run(&["hooks", "install"]).ok();
-    repo.run(&["task", "new", "Rate-limit logins", "--milestone", "M1"])
-        .ok();
-    repo.write(
-        &path("brief.md"),
-        brief("title: \"Rate-limit logins\"\nmilestone: \"M1\"\n"),
-    );
-    next(&repo).ok();
-    repo.write(&path("prd.md"), PRD);
-    repo.run(&["phase", "approve", ID, "--role", "product"])
-        .ok();
-    repo.run(&["phase", "approve", ID, "--role", "engineering"])
-        .ok();
-    next(&repo).ok();
-    repo.write(&path("tasks.md"), TASKS);
-    next(&repo).ok();
-    repo.write(&path("specs/security.md"), SPEC);
-    next(&repo).ok();
-    repo.write(&path("plan.md"), PLAN);
-    next(&repo).ok();
+    add_task(&repo);
+    walk_to(&repo, "implement");
     repo.write(&path("tasks.md"), TASKS.replace("- [ ]", "- [x]"));
     let run = next(&repo).code(1);
     assert_eq!(
