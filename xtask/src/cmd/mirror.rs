@@ -37,6 +37,7 @@ impl flags::Mirror {
                 return Ok(Outcome::No);
             }
         }
+        let rules = crate::cmd::phase::load_triggers(&ctx); // where shared specs live, read once
         let mut pending = BTreeMap::new();
         let mut appended = Vec::new();
         for (id, entry) in &index.tasks {
@@ -44,7 +45,9 @@ impl flags::Mirror {
                 continue;
             }
             for phase in Phase::ALL.iter().copied().filter(|p| *p < entry.phase) {
-                for source in finished_sources(id, phase, &entry.triggers, &ctx) {
+                for source in
+                    finished_sources(id, phase, &entry.triggers, &ctx, rules.as_ref().ok())
+                {
                     match append_mirror(
                         &ctx,
                         &mut pending,
@@ -107,7 +110,13 @@ impl flags::Mirror {
 }
 
 /// The artifacts a task finished in `phase`.
-fn finished_sources(id: &str, phase: Phase, triggers: &[String], ctx: &Ctx) -> Vec<String> {
+fn finished_sources(
+    id: &str,
+    phase: Phase,
+    triggers: &[String],
+    ctx: &Ctx,
+    rules: Option<&crate::guard::Triggers>,
+) -> Vec<String> {
     let file = |name: &str| format!("tasks/{id}/{name}");
     match phase {
         Phase::Prd => vec![file("prd.md")],
@@ -120,8 +129,7 @@ fn finished_sources(id: &str, phase: Phase, triggers: &[String], ctx: &Ctx) -> V
                 if ctx.repo.path(&local).exists() {
                     return local;
                 }
-                crate::cmd::phase::load_triggers(ctx)
-                    .ok()
+                rules
                     .and_then(|t| {
                         t.areas
                             .iter()
