@@ -27,6 +27,25 @@ use crate::store::{self, StateLock};
 use crate::tasks::heads::{self, Heads};
 use crate::tasks::index::{INDEX_PATH, Index};
 
+/// The history line of a phase change made by the run `recorder` is recording.
+pub fn transition(
+    recorder: &Recorder,
+    from: Option<crate::tasks::phase::Phase>,
+    to: crate::tasks::phase::Phase,
+    note: Option<String>,
+    triggers: Option<Vec<String>>,
+) -> crate::tasks::history::Event {
+    crate::tasks::history::Event::Transition(crate::tasks::history::Transition {
+        at: recorder.started().to_owned(),
+        from,
+        to,
+        by: recorder.who().display(),
+        run: recorder.id.to_string(),
+        note,
+        triggers,
+    })
+}
+
 /// The date gates and mirrors use: `flag`, else `$XTASK_TODAY`, else today in UTC.
 pub fn today(flag: Option<&str>) -> Result<chrono::NaiveDate> {
     let (source, text) = match (

@@ -20,7 +20,7 @@ use crate::runs::{self, Recorder};
 use crate::sop::gates::{self, Inputs, Verdict};
 use crate::sop::task_list;
 use crate::store::StateLock;
-use crate::tasks::history::{Approval, Event, Transition};
+use crate::tasks::history::{Approval, Event};
 use crate::tasks::id::TaskId;
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::tasks::phase::Phase;
@@ -343,15 +343,13 @@ fn transition(
     };
     let mut recorder = Recorder::start(&ctx.repo, lock, "phase.next", Some(id));
     let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let event = Event::Transition(Transition {
-        at: recorder.started().to_owned(),
-        from: Some(from),
+    let event = super::transition(
+        &recorder,
+        Some(from),
         to,
-        by: recorder.who().display(),
-        run: recorder.id.to_string(),
-        note: verdict.note.clone(),
-        triggers: verdict.triggers.clone(),
-    });
+        verdict.note.clone(),
+        verdict.triggers.clone(),
+    );
     pending.insert(
         tasks::history_path(id),
         appended(&ctx.repo, &tasks::history_path(id), &event.to_line())?,
@@ -832,15 +830,13 @@ impl flags::PhaseReopen {
             );
         }
         let mut recorder = Recorder::start(&ctx.repo, &lock, "phase.reopen", Some(id.as_str()));
-        let event = Event::Transition(Transition {
-            at: recorder.started().to_owned(),
-            from: Some(from),
+        let event = super::transition(
+            &recorder,
+            Some(from),
             to,
-            by: recorder.who().display(),
-            run: recorder.id.to_string(),
-            note: Some(format!("reopened: {why}")),
-            triggers: None,
-        });
+            Some(format!("reopened: {why}")),
+            None,
+        );
         let history_rel = tasks::history_path(id.as_str());
         let mut pending = BTreeMap::new();
         pending.insert(

@@ -11,7 +11,6 @@ use crate::docs::front_matter;
 use crate::runs::Recorder;
 use crate::tasks::brief::{self, NewBrief};
 use crate::tasks::heads::{self, TaskView};
-use crate::tasks::history::{Event, Transition};
 use crate::tasks::id::TaskId;
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::tasks::phase::Phase;
@@ -68,15 +67,7 @@ impl flags::TaskNew {
         };
         let date = super::today(None)?.format("%Y-%m-%d").to_string();
         let brief_text = brief::render(&id, &fields, template_body, &date);
-        let created = Event::Transition(Transition {
-            at: recorder.started().to_owned(),
-            from: None,
-            to: Phase::Scaffold,
-            by: recorder.who().display(),
-            run: recorder.id.to_string(),
-            note: None,
-            triggers: None,
-        });
+        let created = super::transition(&recorder, None, Phase::Scaffold, None, None);
         let history_text = format!("{}\n", created.to_line());
 
         // The new entry is what a rebuild would read back from the files just rendered.
