@@ -234,6 +234,11 @@ pub struct SpecGuard {
     /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
     #[arg(long)]
     pub staged: bool,
+    /// With --staged: read the staged list from stdin, as the pre-commit hook pipes it (git's
+    /// listing starts beside the toolkit instead of after it): the output of `git diff --cached
+    /// --name-status -z --no-renames`, then `:exit`, NUL, git's exit status, NUL.
+    #[arg(long, requires = "staged")]
+    pub list_from_stdin: bool,
     /// Check every path changed between two commits, like origin/main..HEAD.
     #[arg(long, value_name = "A..B")]
     pub range: Option<String>,
@@ -378,8 +383,9 @@ pub struct BenchHook {
     /// Files modified and staged before each commit.
     #[arg(long, default_value_t = 1_000)]
     pub staged: usize,
-    /// Timed commits per variant (the median is reported).
-    #[arg(long, default_value_t = 15)]
+    /// Timed commits per variant (medians are reported; the added latency is the median of each
+    /// round's difference to that round's commit without a hook).
+    #[arg(long, default_value_t = 41)]
     pub samples: usize,
     /// Keep the generated repository in DIR (for profiling) instead of deleting it.
     #[arg(long, value_name = "DIR")]

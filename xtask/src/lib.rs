@@ -10,7 +10,8 @@
 //! - `tasks`: task ids, briefs, history, the index and the task graph.
 //! - `docs`: the one front-matter parser.
 //! - `store`: the state lock, atomic multi-file commits with a journal, crash recovery.
-//! - `repo`, `config`: repository discovery and git calls; governance configuration.
+//! - `repo`, `staged`, `config`: repository discovery and git calls, staged files read from the
+//!   index; governance configuration.
 //! - `report`, `output`: findings and their renderings; the only place that prints.
 
 pub mod cmd;
@@ -24,6 +25,7 @@ pub mod repo;
 pub mod report;
 pub mod runs;
 pub mod sop;
+pub mod staged;
 pub mod store;
 pub mod tasks;
 pub mod templates;

@@ -20,6 +20,7 @@ use crate::guard::{self, AreaCheck, Policy, changes};
 use crate::report::{self, Finding};
 use crate::runs::Recorder;
 use crate::sop::task_list;
+use crate::staged::{Lookup, Staged};
 use crate::{Outcome, flags, output};
 
 /// Where the paths come from, and where specs are read.
@@ -47,11 +48,34 @@ impl flags::SpecGuard {
             ));
         }
         let ctx = Ctx::open()?;
-        let (source, paths, label) = self.collect(&ctx)?;
-        // One `git cat-file --batch` process serves the rules and every spec read.
-        let objects = std::cell::RefCell::new(Objects::start(&ctx, &source));
-        let triggers = load_rules(&ctx, &source, &mut objects.borrow_mut())?;
-        let read = |rel: &str| read_spec(&ctx, &source, &mut objects.borrow_mut(), rel);
+        let (source, listing, label) = self.collect(&ctx)?;
+        // While git lists the staged changes (its own process, on another core), read what does
+        // not depend on the list: the rules as the index has them, and the specs they name.
+        let guess = matches!(source, Source::Staged { .. })
+            .then(|| rules_in_tree(&ctx))
+            .flatten();
+        let mut wanted = vec![guard::TRIGGERS_PATH.to_owned()];
+        wanted.extend(
+            guess
+                .iter()
+                .flat_map(|(_, t)| t.areas.iter().map(|a| a.spec.clone())),
+        );
+        let reader = Reader::new(&ctx, source, wanted);
+        let early_rules = guess
+            .filter(|(text, _)| {
+                reader.read(guard::TRIGGERS_PATH).as_deref() == Some(text.as_bytes())
+            })
+            .map(|(_, rules)| rules);
+        for area in early_rules.iter().flat_map(|t| &t.areas) {
+            reader.read(&area.spec);
+        }
+        let paths = listing.finish()?;
+        let triggers = match early_rules {
+            // Not staged for change: the index holds the base's rules.
+            Some(rules) if !paths.iter().any(|p| p == guard::TRIGGERS_PATH.as_bytes()) => rules,
+            _ => load_rules(&ctx, &reader, &paths)?,
+        };
+        let read = |rel: &str| reader.read(rel);
         let policy = Policy {
             today,
             default_max_age: ctx.config.max_spec_age_days,
@@ -71,9 +95,9 @@ impl flags::SpecGuard {
         let override_var = std::env::var("SPEC_GUARD_OVERRIDE").ok();
         let override_reason = override_var
             .clone()
-            .filter(|r| !r.trim().is_empty() && matches!(source, Source::Staged { .. }));
+            .filter(|r| !r.trim().is_empty() && matches!(reader.source, Source::Staged { .. }));
         if !blocked.is_empty() && override_var.is_some() && override_reason.is_none() {
-            output::warn(if matches!(source, Source::Staged { .. }) {
+            output::warn(if matches!(reader.source, Source::Staged { .. }) {
                 "SPEC_GUARD_OVERRIDE is empty: give the reason, like SPEC_GUARD_OVERRIDE=\"prod is down\""
             } else {
                 "SPEC_GUARD_OVERRIDE applies to commits only; a range or path check ignores it"
@@ -111,7 +135,7 @@ impl flags::SpecGuard {
         })
     }
 
-    fn collect(&self, ctx: &Ctx) -> Result<(Source, Vec<Vec<u8>>, String)> {
+    fn collect(&self, ctx: &Ctx) -> Result<(Source, Listing, String)> {
         let sh = ctx.repo.sh()?;
         let chosen = usize::from(self.staged)
             + usize::from(self.range.is_some())
@@ -133,17 +157,36 @@ impl flags::SpecGuard {
             let base = if amend { "HEAD~1" } else { "HEAD" };
             // Without --amend, plain `git diff --cached` compares with HEAD (or, before the first
             // commit, with nothing), so no extra git call is needed.
-            let against: Vec<&str> = if amend { vec![base] } else { Vec::new() };
-            let out = cmd!(sh, "git diff --cached --name-status -z -M --no-ext-diff --no-textconv --no-color {against...}")
-                .quiet()
-                .output()
-                .context("running git diff --cached")?;
-            let changes = changes::parse(&out.stdout)?;
+            if self.list_from_stdin && !amend {
+                // The hook runs git's listing beside this process and pipes it here.
+                let listing = std::thread::spawn(|| {
+                    let mut out = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut out)?;
+                    Ok(out)
+                });
+                return Ok((
+                    Source::Staged {
+                        base: base.to_owned(),
+                    },
+                    Listing::Piped(listing),
+                    "staged".to_owned(),
+                ));
+            }
+            // Renames are listed as a deletion and an addition: both names, without the cost of
+            // rename detection.
+            let mut diff = std::process::Command::new("git");
+            diff.args(["diff", "--cached", "--name-status", "-z", "--no-renames"])
+                .args(["--no-ext-diff", "--no-textconv", "--no-color"])
+                .args(amend.then_some(base))
+                .current_dir(&ctx.repo.root)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::inherit());
+            let listing = std::thread::spawn(move || diff.output());
             return Ok((
                 Source::Staged {
                     base: base.to_owned(),
                 },
-                changes::paths(&changes),
+                Listing::Staged(listing),
                 "staged".to_owned(),
             ));
         }
@@ -183,7 +226,7 @@ impl flags::SpecGuard {
                     base,
                     end: end.to_owned(),
                 },
-                changes::paths(&changes),
+                Listing::Ready(changes::paths(&changes)),
                 format!("in {range}"),
             ));
         }
@@ -220,22 +263,100 @@ impl flags::SpecGuard {
                 paths.push(os_bytes(rel.into_os_string()));
             }
         }
-        Ok((Source::Tree, paths, "given".to_owned()))
+        Ok((Source::Tree, Listing::Ready(paths), "given".to_owned()))
+    }
+}
+
+/// The paths to check: known, or being listed by `git diff --cached` in the background.
+enum Listing {
+    Ready(Vec<Vec<u8>>),
+    Staged(std::thread::JoinHandle<std::io::Result<std::process::Output>>),
+    /// The hook's listing on stdin, ending with `:exit` NUL status NUL.
+    Piped(std::thread::JoinHandle<std::io::Result<Vec<u8>>>),
+}
+
+impl Listing {
+    fn finish(self) -> Result<Vec<Vec<u8>>> {
+        match self {
+            Listing::Ready(paths) => Ok(paths),
+            Listing::Staged(diff) => {
+                let out = diff
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("listing the staged changes failed"))?
+                    .context("running git diff --cached (is git on PATH?)")?;
+                if !out.status.success() {
+                    bail!(
+                        "git diff --cached failed ({}); see its message above",
+                        out.status
+                    );
+                }
+                Ok(changes::paths(&changes::parse(&out.stdout)?))
+            }
+            Listing::Piped(read) => {
+                let out = read
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("reading the staged list failed"))?
+                    .context("reading the staged list from stdin")?;
+                Ok(changes::paths(&changes::parse(piped_listing(&out)?)?))
+            }
+        }
+    }
+}
+
+/// The listing of a piped `git diff`, checked complete: it must end with git's exit status 0
+/// (a listing cut short by a failed or killed git would let paths through unchecked).
+fn piped_listing(out: &[u8]) -> Result<&[u8]> {
+    const MARK: &[u8] = b":exit\0";
+    // The last `:exit` NUL that starts a record is the trailer (a path named `:exit` comes before).
+    let trailer = out.strip_suffix(b"\0").and_then(|rest| {
+        let at = rest.windows(MARK.len()).rposition(|w| w == MARK)?;
+        let starts_record = at == 0 || rest[at - 1] == 0;
+        let status = &rest[at + MARK.len()..];
+        (starts_record && !status.contains(&0)).then_some((&out[..at], status))
+    });
+    match trailer {
+        Some((listing, b"0")) if listing.is_empty() || listing.ends_with(b"\0") => Ok(listing),
+        Some((_, status)) => bail!(
+            "git diff --cached failed (exit status {}) while listing the staged changes; see its message above",
+            String::from_utf8_lossy(status)
+        ),
+        None => bail!(
+            "--list-from-stdin: the staged list did not end with `:exit` NUL <status> NUL; pipe it as .githooks/pre-commit does"
+        ),
     }
 }
 
 /// Whether the git process that runs this hook is `git commit --amend` (Linux: read from /proc;
-/// elsewhere unknown, and CI's range check still covers an amended commit).
+/// elsewhere unknown, and CI's range check still covers an amended commit). That git is the
+/// parent, or an ancestor when the hook's shell runs this process in a pipeline.
 fn amending() -> bool {
     #[cfg(target_os = "linux")]
     {
-        let parent = std::os::unix::process::parent_id();
-        if let Ok(cmdline) = std::fs::read(format!("/proc/{parent}/cmdline")) {
+        let mut pid = std::os::unix::process::parent_id();
+        for _ in 0..3 {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
             let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-            let is_git = args.first().is_some_and(|a| a.ends_with(b"git"));
-            return is_git
-                && args.contains(&b"commit".as_slice())
-                && args.contains(&b"--amend".as_slice());
+            if args.first().is_some_and(|a| a.ends_with(b"git")) {
+                return args.contains(&b"commit".as_slice())
+                    && args.contains(&b"--amend".as_slice());
+            }
+            // `pid (comm) state ppid …`: the command name may hold spaces and parentheses.
+            let Some(parent) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse()
+                        .ok()
+                })
+            else {
+                return false;
+            };
+            pid = parent;
         }
     }
     false
@@ -257,15 +378,30 @@ fn normalise(path: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The trigger areas as they were before the change being checked.
-fn load_rules(ctx: &Ctx, source: &Source, objects: &mut Objects) -> Result<guard::Triggers> {
+fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[Vec<u8>]) -> Result<guard::Triggers> {
     let rel = guard::TRIGGERS_PATH;
-    let candidates: Vec<String> = match source {
+    let unchanged = !changed.iter().any(|p| p == rel.as_bytes());
+    let candidates: Vec<(String, Option<Vec<u8>>)> = match &reader.source {
         Source::Tree => Vec::new(),
-        Source::Staged { base } => vec![format!("{base}:{rel}"), format!(":{rel}")],
-        Source::Range { base, end } => vec![format!("{base}:{rel}"), format!("{end}:{rel}")],
+        // Not staged for change: the index holds the base's rules, which the index reader can
+        // give without a git process.
+        Source::Staged { base } if unchanged => vec![(format!("{base}:{rel}"), reader.read(rel))],
+        Source::Staged { base } => {
+            let object = format!("{base}:{rel}");
+            let before = reader.objects.borrow_mut().get(&object);
+            vec![(object, before), (format!(":{rel}"), reader.read(rel))]
+        }
+        Source::Range { base, end } => [base, end]
+            .into_iter()
+            .map(|rev| {
+                let object = format!("{rev}:{rel}");
+                let bytes = reader.objects.borrow_mut().get(&object);
+                (object, bytes)
+            })
+            .collect(),
     };
-    for object in candidates {
-        if let Some(bytes) = objects.get(&object) {
+    for (object, bytes) in candidates {
+        if let Some(bytes) = bytes {
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{rel} ({object}): not valid UTF-8"))?;
             return guard::Triggers::parse(&text)
@@ -275,39 +411,102 @@ fn load_rules(ctx: &Ctx, source: &Source, objects: &mut Objects) -> Result<guard
     crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
-/// A running `git cat-file --batch`: object contents on request, one process for the whole check.
+/// The rules in the working tree, when they parse: for `--staged`, they are the rules in force
+/// when the index holds the same bytes and the commit does not change them.
+fn rules_in_tree(ctx: &Ctx) -> Option<(String, guard::Triggers)> {
+    let text = std::fs::read_to_string(ctx.repo.path(guard::TRIGGERS_PATH)).ok()?;
+    let rules = guard::Triggers::parse(&text).ok()?;
+    Some((text, rules))
+}
+
+/// Reads files as the checked state has them: the index for `--staged` (from the working tree
+/// when its bytes are the staged ones, else from git), the range's end, or the working tree.
+struct Reader {
+    source: Source,
+    root: std::path::PathBuf,
+    staged: Option<Staged>,
+    objects: std::cell::RefCell<Objects>,
+    /// Every file read so far (the rules and specs are read early, then again by the checks).
+    cache: std::cell::RefCell<std::collections::HashMap<String, Option<Vec<u8>>>>,
+}
+
+impl Reader {
+    /// `wanted`: the paths the index reader looks up (others are asked of git).
+    fn new(ctx: &Ctx, source: Source, wanted: Vec<String>) -> Reader {
+        let staged = match source {
+            Source::Staged { .. } => Staged::load(&ctx.repo.root, &ctx.repo.git_dir, wanted),
+            _ => None,
+        };
+        Reader {
+            source,
+            root: ctx.repo.root.clone(),
+            staged,
+            objects: std::cell::RefCell::new(Objects {
+                root: ctx.repo.root.clone(),
+                child: None,
+                failed: false,
+            }),
+            cache: std::cell::RefCell::default(),
+        }
+    }
+
+    /// A repository file as the checked state has it, `None` when it has none.
+    fn read(&self, rel: &str) -> Option<Vec<u8>> {
+        if let Some(known) = self.cache.borrow().get(rel) {
+            return known.clone();
+        }
+        let bytes = self.read_uncached(rel);
+        self.cache
+            .borrow_mut()
+            .insert(rel.to_owned(), bytes.clone());
+        bytes
+    }
+
+    fn read_uncached(&self, rel: &str) -> Option<Vec<u8>> {
+        match &self.source {
+            Source::Tree => std::fs::read(self.root.join(rel)).ok(),
+            Source::Staged { .. } => match self.staged.as_ref().map(|s| s.read(rel)) {
+                Some(Lookup::Same(bytes)) => Some(bytes),
+                Some(Lookup::Absent) => None,
+                Some(Lookup::Unknown) | None => self.objects.borrow_mut().get(&format!(":{rel}")),
+            },
+            Source::Range { end, .. } => self.objects.borrow_mut().get(&format!("{end}:{rel}")),
+        }
+    }
+}
+
+/// A `git cat-file --batch` started on first use: object contents on request, one process for
+/// the whole check.
 struct Objects {
+    root: std::path::PathBuf,
     child: Option<(
         std::process::Child,
         std::io::BufReader<std::process::ChildStdout>,
     )>,
+    failed: bool,
 }
 
 impl Objects {
-    fn start(ctx: &Ctx, source: &Source) -> Objects {
-        if matches!(source, Source::Tree) {
-            return Objects { child: None };
-        }
-        let child = std::process::Command::new("git")
-            .args(["cat-file", "--batch"])
-            .current_dir(&ctx.repo.root)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()
-            .and_then(|mut child| {
-                let stdout = child.stdout.take()?;
-                Some((child, std::io::BufReader::new(stdout)))
-            });
-        Objects { child }
-    }
-
     /// The contents of `object` (like `:path` or `HEAD:path`), `None` when git has none.
     fn get(&mut self, object: &str) -> Option<Vec<u8>> {
         use std::io::{BufRead, Read, Write};
-        if object.contains('\n') {
+        if object.contains('\n') || self.failed {
             return None;
+        }
+        if self.child.is_none() {
+            self.child = std::process::Command::new("git")
+                .args(["cat-file", "--batch"])
+                .current_dir(&self.root)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()
+                .and_then(|mut child| {
+                    let stdout = child.stdout.take()?;
+                    Some((child, std::io::BufReader::new(stdout)))
+                });
+            self.failed = self.child.is_none();
         }
         let (child, out) = self.child.as_mut()?;
         let stdin = child.stdin.as_mut()?;
@@ -345,15 +544,6 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     #[cfg(not(unix))]
     {
         os.to_string_lossy().into_owned().into_bytes()
-    }
-}
-
-/// A spec file as the checked state has it.
-fn read_spec(ctx: &Ctx, source: &Source, objects: &mut Objects, rel: &str) -> Option<Vec<u8>> {
-    match source {
-        Source::Tree => std::fs::read(ctx.repo.path(rel)).ok(),
-        Source::Staged { .. } => objects.get(&format!(":{rel}")),
-        Source::Range { end, .. } => objects.get(&format!("{end}:{rel}")),
     }
 }
 

@@ -9,13 +9,14 @@ use anyhow::{Result, bail};
 
 /// One changed entry: git's status letter and its path(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+pub struct Change<'a> {
     pub status: u8,
-    pub paths: Vec<Vec<u8>>,
+    /// Borrowed from git's output.
+    pub paths: Vec<&'a [u8]>,
 }
 
 /// Parse `git diff --name-status -z` output.
-pub fn parse(bytes: &[u8]) -> Result<Vec<Change>> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<Change<'_>>> {
     let mut fields = bytes.split(|&b| b == 0);
     let mut res = Vec::new();
     while let Some(status) = fields.next() {
@@ -34,7 +35,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change>> {
         let mut paths = Vec::with_capacity(count);
         for _ in 0..count {
             match fields.next() {
-                Some(path) if !path.is_empty() => paths.push(path.to_vec()),
+                Some(path) if !path.is_empty() => paths.push(path),
                 _ => bail!("git diff --name-status output ended in the middle of an entry"),
             }
         }
@@ -47,20 +48,20 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change>> {
 }
 
 /// Every path of `changes`, each once, in order.
-pub fn paths(changes: &[Change]) -> Vec<Vec<u8>> {
+pub fn paths(changes: &[Change<'_>]) -> Vec<Vec<u8>> {
     // git lists each path once; only a rename's or copy's old name can repeat another entry.
     if !changes.iter().any(|c| c.paths.len() > 1) {
         return changes
             .iter()
-            .flat_map(|c| c.paths.iter().cloned())
+            .flat_map(|c| c.paths.iter().map(|p| p.to_vec()))
             .collect();
     }
     let mut seen = std::collections::HashSet::new();
     changes
         .iter()
         .flat_map(|c| c.paths.iter())
-        .filter(|p| seen.insert(p.as_slice()))
-        .cloned()
+        .filter(|p| seen.insert(**p))
+        .map(|p| p.to_vec())
         .collect()
 }
 
@@ -77,7 +78,10 @@ mod tests {
             changes[1],
             Change {
                 status: b'R',
-                paths: vec![b"src/auth/old.rs".to_vec(), b"docs/new\nline.rs".to_vec()]
+                paths: vec![
+                    b"src/auth/old.rs".as_slice(),
+                    b"docs/new\nline.rs".as_slice()
+                ]
             }
         );
         assert_eq!(paths(&changes).len(), 5);

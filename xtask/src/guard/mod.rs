@@ -13,12 +13,15 @@
 //! the configured default). All checks are pure: files are read through a closure.
 
 pub mod changes;
+pub mod globs;
 
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::Glob;
+
+use self::globs::Globs;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -37,15 +40,15 @@ pub struct Area {
     /// The shared spec of the area.
     pub spec: String,
     pub max_age_days: Option<u32>,
-    excluder: GlobSet,
+    excluder: Globs,
 }
 
 /// Every area of `patterns/triggers.toml`, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct Triggers {
     pub areas: Vec<Area>,
-    /// Every area's `paths` in one set (one regex pass per path), and the area of each glob.
-    all: GlobSet,
+    /// Every area's `paths` in one set (one pass per path), and the area of each glob.
+    all: Globs,
     area_of_glob: Vec<usize>,
 }
 
@@ -78,6 +81,7 @@ impl Triggers {
             )
         })?;
         let mut areas = Vec::new();
+        let mut path_globs: Vec<Vec<Glob>> = Vec::new();
         let mut tables: Vec<_> = file.area.into_iter().collect();
         tables.sort_by_key(|(_, table)| table.span().start);
         for (name, table) in tables {
@@ -98,21 +102,19 @@ impl Triggers {
                     "{TRIGGERS_PATH}:{line}: area `{name}` has no `paths`; add globs like \"**/auth/**\""
                 ));
             }
-            let set = |globs: &[String]| -> Result<GlobSet> {
-                let mut builder = GlobSetBuilder::new();
-                for glob in globs {
-                    // Name the line that holds the glob, not the table's first line.
-                    let glob_line = text[table_start..]
-                        .find(&format!("\"{glob}\""))
-                        .map_or(line, |at| line_of(table_start + at));
-                    let glob = Glob::new(glob).map_err(|err| {
-                        anyhow!("{TRIGGERS_PATH}:{glob_line}: area `{name}`: {err}")
-                    })?;
-                    builder.add(glob);
-                }
-                builder
-                    .build()
-                    .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))
+            let parse_globs = |globs: &[String]| -> Result<Vec<Glob>> {
+                globs
+                    .iter()
+                    .map(|glob| {
+                        // Name the line that holds the glob, not the table's first line.
+                        let glob_line = text[table_start..]
+                            .find(&format!("\"{glob}\""))
+                            .map_or(line, |at| line_of(table_start + at));
+                        Glob::new(glob).map_err(|err| {
+                            anyhow!("{TRIGGERS_PATH}:{glob_line}: area `{name}`: {err}")
+                        })
+                    })
+                    .collect()
             };
             if table.max_age_days == Some(0) {
                 return Err(anyhow!(
@@ -128,9 +130,14 @@ impl Triggers {
                     "{TRIGGERS_PATH}:{line}: area `{name}`: spec `{spec}` must be a path inside the repository"
                 ));
             }
-            set(&table.paths)?; // every glob checked here, so errors name the area and line
+            // Every glob is parsed here, so errors name the area and line; the path globs are
+            // compiled once, into the set of all areas below (compiling is most of the cost).
+            path_globs.push(parse_globs(&table.paths)?);
+            let exclude = parse_globs(&table.exclude)?;
+            let excluder = Globs::new(exclude)
+                .map_err(|err| anyhow!("{TRIGGERS_PATH}:{line}: area `{name}`: {err}"))?;
             areas.push(Area {
-                excluder: set(&table.exclude)?,
+                excluder,
                 name,
                 paths: table.paths,
                 exclude: table.exclude,
@@ -138,15 +145,14 @@ impl Triggers {
                 max_age_days: table.max_age_days,
             });
         }
-        let mut builder = GlobSetBuilder::new();
+        let mut all = Vec::new();
         let mut area_of_glob = Vec::new();
-        for (idx, area) in areas.iter().enumerate() {
-            for glob in &area.paths {
-                builder.add(Glob::new(glob)?);
-                area_of_glob.push(idx);
-            }
+        for (idx, globs) in path_globs.into_iter().enumerate() {
+            area_of_glob.extend(std::iter::repeat_n(idx, globs.len()));
+            all.extend(globs);
         }
-        let all = builder.build()?;
+        let all =
+            Globs::new(all).map_err(|err| anyhow!("{TRIGGERS_PATH}: the trigger globs: {err}"))?;
         Ok(Triggers {
             areas,
             all,
@@ -154,40 +160,40 @@ impl Triggers {
         })
     }
 
-    /// The areas `path` falls in.
-    pub fn areas_of(&self, path: &[u8]) -> Vec<&Area> {
-        let path = as_path(path);
-        let candidate = globset::Candidate::new(path.as_ref());
-        let mut hits: Vec<usize> = self
-            .all
-            .matches_candidate(&candidate)
-            .into_iter()
-            .map(|g| self.area_of_glob[g])
-            .collect();
+    /// The indexes of the areas `path` falls in, into `hits` (`scratch` is reused between calls).
+    fn area_hits(&self, path: &[u8], scratch: &mut Vec<u8>, hits: &mut Vec<usize>) {
+        self.all.matches_into(path, scratch, hits);
+        for hit in hits.iter_mut() {
+            *hit = self.area_of_glob[*hit];
+        }
         hits.sort_unstable();
         hits.dedup();
-        hits.into_iter()
-            .map(|idx| &self.areas[idx])
-            .filter(|a| !a.excluder.is_match_candidate(&candidate))
-            .collect()
+        hits.retain(|&idx| {
+            self.areas[idx].excluder.is_empty() || !self.areas[idx].excluder.is_match(path)
+        });
     }
 
     /// Area name → the paths (of `paths`) that fall in it.
     pub fn matched<'p, P: AsRef<[u8]>>(&self, paths: &'p [P]) -> BTreeMap<String, Vec<&'p [u8]>> {
-        let mut res: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
+        let mut by_area: Vec<Vec<&[u8]>> = vec![Vec::new(); self.areas.len()];
+        let (mut scratch, mut hits) = (Vec::new(), Vec::new());
         for path in paths {
-            for area in self.areas_of(path.as_ref()) {
-                res.entry(area.name.clone())
-                    .or_default()
-                    .push(path.as_ref());
+            self.area_hits(path.as_ref(), &mut scratch, &mut hits);
+            for &idx in &hits {
+                by_area[idx].push(path.as_ref());
             }
         }
-        res
+        self.areas
+            .iter()
+            .zip(by_area)
+            .filter(|(_, hits)| !hits.is_empty())
+            .map(|(area, hits)| (area.name.clone(), hits))
+            .collect()
     }
 }
 
 /// A git path as a `Path` for glob matching, byte for byte.
-fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
+pub(crate) fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -204,6 +210,9 @@ fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
 /// A path for messages, on one line: control characters escaped (`\n`), bytes that are not
 /// UTF-8 shown as `\xNN`.
 pub fn display_path(bytes: &[u8]) -> String {
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        return bytes.iter().map(|&b| char::from(b)).collect(); // the common case, quickly
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) if !text.chars().any(char::is_control) => text.to_owned(),
         Ok(text) => text

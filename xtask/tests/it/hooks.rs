@@ -143,6 +143,64 @@ fn the_staged_set_is_what_the_commit_records() {
     );
     repo.git(&["add", "tasks/specs/security.md"]);
     commit(&repo, &["-m", "token v2"]).ok();
+
+    // And the other way round: approved in the index, a draft only in the working tree, passes.
+    repo.write("src/auth/token.rs", "v3\n");
+    repo.git(&["add", "src/auth/token.rs"]);
+    repo.write(
+        "tasks/specs/security.md",
+        APPROVED.replace("status: approved", "status: draft"),
+    );
+    commit(&repo, &["-m", "token v3"]).ok();
+
+    // The rules are the committed ones: emptying triggers.toml without staging it changes nothing.
+    repo.write(
+        "tasks/specs/security.md",
+        APPROVED.replace("2026-11-20", "2026-01-02"),
+    );
+    repo.git(&["add", "tasks/specs/security.md"]);
+    repo.write("patterns/triggers.toml", "");
+    repo.write("src/auth/token.rs", "v4\n");
+    repo.git(&["add", "src/auth/token.rs"]);
+    let run = commit(&repo, &["-m", "token v4"]).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/token.rs"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn a_piped_staged_list_must_be_complete() {
+    let repo = hooked();
+    let pipe = |input: &[u8]| {
+        let mut cmd = repo.cmd(&["spec-guard", "--staged", "--list-from-stdin"]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn xtask");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input).expect("write");
+        repo.finish(child.wait_with_output().expect("wait"))
+    };
+    pipe(b"M\0README.md\0:exit\x000\0").ok();
+    pipe(b":exit\x000\0").ok();
+    let run = pipe(b"M\0src/auth/a.rs\0").code(2);
+    assert!(
+        run.stderr.contains("did not end with `:exit`"),
+        "{}",
+        run.both()
+    );
+    let run = pipe(b"M\0src/auth/a.rs\0:exit\x00128\0").code(2);
+    assert!(run.stderr.contains("exit status 128"), "{}", run.both());
+    // Cut short in the middle of a record, then the trailer: not a complete listing.
+    let run = pipe(b"M\0src/au:exit\x000\0").code(2);
+    assert!(run.stderr.starts_with("error:"), "{}", run.both());
+    let run = pipe(b"M\0src/auth/a.rs\0:exit\x000\0").code(1);
+    assert!(
+        run.stdout.contains("blocked: src/auth/a.rs"),
+        "{}",
+        run.both()
+    );
 }
 
 #[test]
