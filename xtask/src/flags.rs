@@ -229,7 +229,10 @@ fn parse_phase(text: &str) -> Result<crate::tasks::phase::Phase, String> {
 /// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
 /// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
 /// hides a violation.
-#[derive(Debug, Args)]
+/// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).
+pub const HOOK_ARGS: [&str; 3] = ["spec-guard", "--staged", "--list-from-stdin"];
+
+#[derive(Debug, Default, Args)]
 pub struct SpecGuard {
     /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
     #[arg(long)]

@@ -7,12 +7,36 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use xtask::flags::{BenchCmd, Command, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask};
+use xtask::flags::{
+    self, BenchCmd, Command, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
+};
 use xtask::{Outcome, output};
 
 fn main() -> ExitCode {
-    let flags = Xtask::parse();
-    let res = match flags.command {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let res = if args == flags::HOOK_ARGS {
+        // The pre-commit hook's fixed call, on every commit: no need to build the whole CLI.
+        flags::SpecGuard {
+            staged: true,
+            list_from_stdin: true,
+            ..Default::default()
+        }
+        .run()
+    } else {
+        dispatch(Xtask::parse())
+    };
+    match res {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(err) => {
+            output::error(&err);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
+    match flags.command {
         Command::Init(cmd) => cmd.run(),
         Command::Task(TaskCmd::New(cmd)) => cmd.run(),
         Command::Task(TaskCmd::List(cmd)) => cmd.run(),
@@ -35,13 +59,5 @@ fn main() -> ExitCode {
         Command::Config(cmd) => cmd.run(),
         Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),
-    };
-    match res {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::No) => ExitCode::from(1),
-        Err(err) => {
-            output::error(&err);
-            ExitCode::from(2)
-        }
     }
 }

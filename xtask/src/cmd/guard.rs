@@ -66,22 +66,31 @@ impl flags::SpecGuard {
                 reader.read(guard::TRIGGERS_PATH).as_deref() == Some(text.as_bytes())
             })
             .map(|(_, rules)| rules);
-        for area in early_rules.iter().flat_map(|t| &t.areas) {
-            reader.read(&area.spec);
-        }
-        let paths = listing.finish()?;
-        let triggers = match early_rules {
-            // Not staged for change: the index holds the base's rules.
-            Some(rules) if !paths.iter().any(|p| p == guard::TRIGGERS_PATH.as_bytes()) => rules,
-            _ => load_rules(&ctx, &reader, &paths)?,
-        };
-        let read = |rel: &str| reader.read(rel);
         let policy = Policy {
             today,
             default_max_age: ctx.config.max_spec_age_days,
             task: None,
         };
-        let mut checks = guard::check(&triggers, &paths, policy, &read);
+        let read = |rel: &str| reader.read(rel);
+        let early_verdicts: std::collections::HashMap<String, guard::Verdict> = early_rules
+            .iter()
+            .flat_map(|t| &t.areas)
+            .map(|area| (area.name.clone(), guard::judge(area, policy, &read)))
+            .collect();
+        let listed = listing.finish()?;
+        let paths = listed.paths()?;
+        let (triggers, verdicts) = match early_rules {
+            // Not staged for change: the index holds the base's rules, and what was judged holds.
+            Some(rules) if !paths.contains(&guard::TRIGGERS_PATH.as_bytes()) => {
+                (rules, early_verdicts)
+            }
+            _ => (load_rules(&ctx, &reader, &paths)?, Default::default()),
+        };
+        let verdict = |area: &guard::Area| match verdicts.get(&area.name) {
+            Some(verdict) => verdict.clone(),
+            None => guard::judge(area, policy, &read),
+        };
+        let mut checks = guard::check_judged(&triggers, &paths, policy, &verdict);
         // Paths covered by a task's own approved spec are fine even when the shared one is not.
         for check in checks.iter_mut().filter(|c| !c.findings.is_empty()) {
             let covered = local_cover(&ctx, &triggers, &read, &check.area, policy);
@@ -220,13 +229,13 @@ impl flags::SpecGuard {
                 .quiet()
                 .output()
                 .context("running git diff for the range")?;
-            let changes = changes::parse(&out.stdout)?;
+            changes::parse(&out.stdout)?; // a malformed listing is an error here, not later
             return Ok((
                 Source::Range {
                     base,
                     end: end.to_owned(),
                 },
-                Listing::Ready(changes::paths(&changes)),
+                Listing::Ready(Listed::Git(out.stdout)),
                 format!("in {range}"),
             ));
         }
@@ -263,22 +272,41 @@ impl flags::SpecGuard {
                 paths.push(os_bytes(rel.into_os_string()));
             }
         }
-        Ok((Source::Tree, Listing::Ready(paths), "given".to_owned()))
+        Ok((
+            Source::Tree,
+            Listing::Ready(Listed::Paths(paths)),
+            "given".to_owned(),
+        ))
     }
 }
 
 /// The paths to check: known, or being listed by `git diff --cached` in the background.
 enum Listing {
-    Ready(Vec<Vec<u8>>),
+    Ready(Listed),
     Staged(std::thread::JoinHandle<std::io::Result<std::process::Output>>),
     /// The hook's listing on stdin, ending with `:exit` NUL status NUL.
     Piped(std::thread::JoinHandle<std::io::Result<Vec<u8>>>),
 }
 
-impl Listing {
-    fn finish(self) -> Result<Vec<Vec<u8>>> {
+/// Listed paths: given, or git's `--name-status -z` output (complete, trailer removed).
+enum Listed {
+    Paths(Vec<Vec<u8>>),
+    Git(Vec<u8>),
+}
+
+impl Listed {
+    fn paths(&self) -> Result<Vec<&[u8]>> {
         match self {
-            Listing::Ready(paths) => Ok(paths),
+            Listed::Paths(paths) => Ok(paths.iter().map(Vec::as_slice).collect()),
+            Listed::Git(out) => Ok(changes::paths(&changes::parse(out)?)),
+        }
+    }
+}
+
+impl Listing {
+    fn finish(self) -> Result<Listed> {
+        match self {
+            Listing::Ready(listed) => Ok(listed),
             Listing::Staged(diff) => {
                 let out = diff
                     .join()
@@ -290,14 +318,16 @@ impl Listing {
                         out.status
                     );
                 }
-                Ok(changes::paths(&changes::parse(&out.stdout)?))
+                Ok(Listed::Git(out.stdout))
             }
             Listing::Piped(read) => {
-                let out = read
+                let mut out = read
                     .join()
                     .map_err(|_| anyhow::anyhow!("reading the staged list failed"))?
                     .context("reading the staged list from stdin")?;
-                Ok(changes::paths(&changes::parse(piped_listing(&out)?)?))
+                let len = piped_listing(&out)?.len();
+                out.truncate(len);
+                Ok(Listed::Git(out))
             }
         }
     }
@@ -378,9 +408,9 @@ fn normalise(path: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The trigger areas as they were before the change being checked.
-fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[Vec<u8>]) -> Result<guard::Triggers> {
+fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[&[u8]]) -> Result<guard::Triggers> {
     let rel = guard::TRIGGERS_PATH;
-    let unchanged = !changed.iter().any(|p| p == rel.as_bytes());
+    let unchanged = !changed.contains(&rel.as_bytes());
     let candidates: Vec<(String, Option<Vec<u8>>)> = match &reader.source {
         Source::Tree => Vec::new(),
         // Not staged for change: the index holds the base's rules, which the index reader can

@@ -48,20 +48,19 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change<'_>>> {
 }
 
 /// Every path of `changes`, each once, in order.
-pub fn paths(changes: &[Change<'_>]) -> Vec<Vec<u8>> {
+pub fn paths<'a>(changes: &[Change<'a>]) -> Vec<&'a [u8]> {
     // git lists each path once; only a rename's or copy's old name can repeat another entry.
     if !changes.iter().any(|c| c.paths.len() > 1) {
         return changes
             .iter()
-            .flat_map(|c| c.paths.iter().map(|p| p.to_vec()))
+            .flat_map(|c| c.paths.iter().copied())
             .collect();
     }
     let mut seen = std::collections::HashSet::new();
     changes
         .iter()
-        .flat_map(|c| c.paths.iter())
-        .filter(|p| seen.insert(**p))
-        .map(|p| p.to_vec())
+        .flat_map(|c| c.paths.iter().copied())
+        .filter(|p| seen.insert(*p))
         .collect()
 }
 

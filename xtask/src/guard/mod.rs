@@ -211,7 +211,7 @@ pub(crate) fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
 /// UTF-8 shown as `\xNN`.
 pub fn display_path(bytes: &[u8]) -> String {
     if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
-        return bytes.iter().map(|&b| char::from(b)).collect(); // the common case, quickly
+        return String::from_utf8_lossy(bytes).into_owned(); // printable ASCII: the common case
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if !text.chars().any(char::is_control) => text.to_owned(),
@@ -269,27 +269,65 @@ pub fn check<P: AsRef<[u8]>>(
     policy: Policy<'_>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<AreaCheck> {
+    check_judged(triggers, paths, policy, &|area| judge(area, policy, read))
+}
+
+/// The verdict on an area's spec: which spec counts (a task's own first, else the shared one)
+/// and its findings, `None` when that spec does not exist.
+pub type Verdict = (String, Option<Vec<Finding>>);
+
+/// Judge `area`'s spec; it does not depend on the paths, so it can be done before they are known.
+pub fn judge(area: &Area, policy: Policy<'_>, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Verdict {
+    let local = policy
+        .task
+        .map(|id| format!("tasks/{id}/specs/{}.md", area.name));
+    if let Some(rel) = local
+        && let Some(bytes) = read(&rel)
+    {
+        let findings = check_spec(
+            &area.name,
+            &rel,
+            &bytes,
+            max_age(area, policy),
+            policy.today,
+        );
+        return (rel, Some(findings));
+    }
+    let findings = read(&area.spec).map(|bytes| {
+        check_spec(
+            &area.name,
+            &area.spec,
+            &bytes,
+            max_age(area, policy),
+            policy.today,
+        )
+    });
+    (area.spec.clone(), findings)
+}
+
+fn max_age(area: &Area, policy: Policy<'_>) -> u32 {
+    area.max_age_days.unwrap_or(policy.default_max_age)
+}
+
+/// `check`, with the areas' verdicts given (`judge`, maybe computed ahead).
+pub fn check_judged<P: AsRef<[u8]>>(
+    triggers: &Triggers,
+    paths: &[P],
+    policy: Policy<'_>,
+    verdict: &dyn Fn(&Area) -> Verdict,
+) -> Vec<AreaCheck> {
     let matched = triggers.matched(paths);
     let mut res = Vec::new();
     for area in &triggers.areas {
         let Some(hits) = matched.get(&area.name) else {
             continue;
         };
+        let (spec, findings) = verdict(area);
         let local = policy
             .task
             .map(|id| format!("tasks/{id}/specs/{}.md", area.name));
-        let (spec, bytes) = match local
-            .as_ref()
-            .and_then(|rel| Some((rel.clone(), read(rel)?)))
-        {
-            Some(found) => (found.0, Some(found.1)),
-            None => (area.spec.clone(), read(&area.spec)),
-        };
-        let max_age = area.max_age_days.unwrap_or(policy.default_max_age);
-        let findings = match bytes {
-            None => vec![missing(area, &spec, local.as_deref(), hits)],
-            Some(bytes) => check_spec(&area.name, &spec, &bytes, max_age, policy.today),
-        };
+        let findings =
+            findings.unwrap_or_else(|| vec![missing(area, &spec, local.as_deref(), hits)]);
         res.push(AreaCheck {
             area: area.name.clone(),
             spec,
