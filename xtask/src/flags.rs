@@ -42,6 +42,8 @@ pub enum Command {
     Runs(RunsCmd),
     /// Block changes to trigger areas whose spec is missing, unapproved or stale.
     SpecGuard(SpecGuard),
+    /// The CI check: index, specs, the commits of a range, run records, lint and secret rules.
+    Audit(Audit),
     /// Install, remove or inspect the spec-guard git hook.
     #[command(subcommand)]
     Hooks(HooksCmd),
@@ -229,6 +231,41 @@ fn parse_phase(text: &str) -> Result<crate::tasks::phase::Phase, String> {
 /// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
 /// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
 /// hides a violation.
+/// Run every audit rule (`--list-rules` lists them) and report the findings. Exit 0 when no
+/// error-severity finding, 1 otherwise, 2 when the audit could not run.
+///
+/// Checks: tasks/index.json valid and equal to what `index rebuild` makes; every trigger area's
+/// spec in order; every commit of the range (default: from the merge base with the default
+/// branch to HEAD) checked by spec-guard as of its own date, which catches `git commit
+/// --no-verify`; run records well-formed, finished and justified; lint and secret rules of
+/// patterns/lints/*.toml over every tracked file.
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// Commits to check, like origin/main..HEAD (needs that history: fetch-depth 0 in CI).
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Output format: human, json (a stable schema), github (workflow annotations), sarif.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Write the report to FILE instead of stdout (a summary line still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List the rules with a sentence each, and the lint rules of this repository.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// The date spec freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).
 pub const HOOK_ARGS: [&str; 3] = ["spec-guard", "--staged", "--list-from-stdin"];
 

@@ -4,6 +4,7 @@
 //! command layer down (a room may use the ones below it, never the ones above):
 //!
 //! - `cmd`: one module per command: load → decide → apply → render.
+//! - `audit`: the CI rules (index, specs, range, runs, lints, secrets) and their formats.
 //! - `sop`: phase gates, the PRD rubric, the task list format; `mirror`: dated docs/ mirrors.
 //! - `guard`: trigger areas and spec freshness (spec phase, spec-guard, audit).
 //! - `runs`: run records (`.runs/<RUN-ID>/`), events, diffs.
@@ -14,12 +15,14 @@
 //!   index; governance configuration.
 //! - `report`, `output`: findings and their renderings; the only place that prints.
 
+pub mod audit;
 pub mod cmd;
 pub mod config;
 pub mod docs;
 pub mod flags;
 pub mod guard;
 pub mod mirror;
+pub mod objects;
 pub mod output;
 pub mod repo;
 pub mod report;

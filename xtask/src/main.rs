@@ -47,6 +47,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Phase(PhaseCmd::Reopen(cmd)) => cmd.run(),
         Command::Score(cmd) => cmd.run(),
         Command::SpecGuard(cmd) => cmd.run(),
+        Command::Audit(cmd) => cmd.run(),
         Command::Hooks(HooksCmd::Install(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Uninstall(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),

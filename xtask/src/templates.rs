@@ -30,6 +30,13 @@ pub const HOOK_SCRIPTS: [&str; 2] = [".githooks/pre-commit", ".githooks/pre-merg
 /// The default trigger areas (`patterns/triggers.toml`).
 pub const TRIGGERS: &str = include_str!("../templates/triggers.toml");
 
+/// The built-in lint rules and secret patterns of `audit`, in force unless the repository has a
+/// `patterns/lints/` file of the same name (`default.toml`, `secrets.toml`). They are not written
+/// by `init`: `patterns/lints/**` is a trigger area, and a new repository's first commit should
+/// not need a spec.
+pub const LINTS: &str = include_str!("../templates/lints.toml");
+pub const SECRETS: &str = include_str!("../templates/secrets.toml");
+
 /// The template `name` (like `prd.md`): the repository's `patterns/templates/<name>` when it has
 /// one (teams adapt their templates), else the built-in default.
 pub fn artifact(root: &std::path::Path, name: &str) -> std::io::Result<String> {

@@ -17,6 +17,7 @@ use xshell::cmd;
 
 use crate::cmd::Ctx;
 use crate::guard::{self, AreaCheck, Policy, changes};
+use crate::objects::Objects;
 use crate::report::{self, Finding};
 use crate::runs::Recorder;
 use crate::sop::task_list;
@@ -471,11 +472,7 @@ impl Reader {
             source,
             root: ctx.repo.root.clone(),
             staged,
-            objects: std::cell::RefCell::new(Objects {
-                root: ctx.repo.root.clone(),
-                child: None,
-                failed: false,
-            }),
+            objects: std::cell::RefCell::new(Objects::new(&ctx.repo.root)),
             cache: std::cell::RefCell::default(),
         }
     }
@@ -501,66 +498,6 @@ impl Reader {
                 Some(Lookup::Unknown) | None => self.objects.borrow_mut().get(&format!(":{rel}")),
             },
             Source::Range { end, .. } => self.objects.borrow_mut().get(&format!("{end}:{rel}")),
-        }
-    }
-}
-
-/// A `git cat-file --batch` started on first use: object contents on request, one process for
-/// the whole check.
-struct Objects {
-    root: std::path::PathBuf,
-    child: Option<(
-        std::process::Child,
-        std::io::BufReader<std::process::ChildStdout>,
-    )>,
-    failed: bool,
-}
-
-impl Objects {
-    /// The contents of `object` (like `:path` or `HEAD:path`), `None` when git has none.
-    fn get(&mut self, object: &str) -> Option<Vec<u8>> {
-        use std::io::{BufRead, Read, Write};
-        if object.contains('\n') || self.failed {
-            return None;
-        }
-        if self.child.is_none() {
-            self.child = std::process::Command::new("git")
-                .args(["cat-file", "--batch"])
-                .current_dir(&self.root)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .ok()
-                .and_then(|mut child| {
-                    let stdout = child.stdout.take()?;
-                    Some((child, std::io::BufReader::new(stdout)))
-                });
-            self.failed = self.child.is_none();
-        }
-        let (child, out) = self.child.as_mut()?;
-        let stdin = child.stdin.as_mut()?;
-        stdin.write_all(format!("{object}\n").as_bytes()).ok()?;
-        stdin.flush().ok()?;
-        let mut header = String::new();
-        out.read_line(&mut header).ok()?;
-        let header = header.trim_end();
-        if header.ends_with(" missing") || header.ends_with(" ambiguous") || header.is_empty() {
-            return None;
-        }
-        let size: usize = header.rsplit(' ').next()?.parse().ok()?;
-        let mut contents = vec![0; size + 1]; // the object, then a newline
-        out.read_exact(&mut contents).ok()?;
-        contents.truncate(size);
-        Some(contents)
-    }
-}
-
-impl Drop for Objects {
-    fn drop(&mut self) {
-        if let Some((mut child, _)) = self.child.take() {
-            drop(child.stdin.take()); // end of input: git exits
-            let _ = child.wait();
         }
     }
 }

@@ -17,6 +17,7 @@ const COMMANDS: &[&[&str]] = &[
     &["phase", "approve"],
     &["phase", "reopen"],
     &["spec-guard"],
+    &["audit"],
     &["hooks"],
     &["hooks", "install"],
     &["hooks", "uninstall"],

@@ -1,0 +1,542 @@
+//! `cargo xtask audit`: the CI check that nothing was skipped, forged or slipped past the hook.
+//!
+//! Every check is a function from the repository to findings (rule id, severity, file, line,
+//! message, fix); none writes anything. Rules are listed in [`RULES`] with a sentence each (lint
+//! and secret rules come from `patterns/lints/*.toml`). Formats live in `format`.
+
+pub mod format;
+pub mod lints;
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+use xshell::cmd;
+
+use crate::cmd::Ctx;
+use crate::guard::{self, Policy};
+use crate::objects::Objects;
+use crate::report::Finding;
+use crate::runs::{self, Status};
+use crate::tasks::index::{INDEX_PATH, Index};
+
+/// A rule of the audit and what it checks.
+pub struct Rule {
+    pub id: &'static str,
+    pub summary: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "index/invalid",
+        summary: "tasks/index.json exists, parses and follows its schema (tasks/index.schema.json).",
+    },
+    Rule {
+        id: "index/tree",
+        summary: "the tasks/ tree itself is readable: briefs and histories parse, the task graph has no cycle.",
+    },
+    Rule {
+        id: "index/stale",
+        summary: "tasks/index.json is what `index rebuild` makes of tasks/: no entry without a folder, no folder without an entry, artifact hashes current.",
+    },
+    Rule {
+        id: "spec/unparsable",
+        summary: "the spec of a trigger area that tracked files fall in has valid front matter (and patterns/triggers.toml parses).",
+    },
+    Rule {
+        id: "spec/area",
+        summary: "a spec's `area` names the area it is for.",
+    },
+    Rule {
+        id: "spec/owner",
+        summary: "a spec names its owner.",
+    },
+    Rule {
+        id: "spec/not-approved",
+        summary: "a trigger area's spec is approved, not a draft.",
+    },
+    Rule {
+        id: "spec/status",
+        summary: "a spec's status is `draft` or `approved`, lowercase.",
+    },
+    Rule {
+        id: "spec/last-review",
+        summary: "a spec's last_review is a real date, not in the future.",
+    },
+    Rule {
+        id: "spec/stale",
+        summary: "a spec's last_review is at most max_age_days old.",
+    },
+    Rule {
+        id: "spec-guard/range",
+        summary: "no commit of the range changed a triggered path while the area's spec was missing or not in order at that commit's date (what `git commit --no-verify` or an override let through); specs as of each commit, rules as of its parent.",
+    },
+    Rule {
+        id: "runs/malformed",
+        summary: "every .runs/<RUN-ID>/ has a run.json that parses and an events.jsonl whose every line parses.",
+    },
+    Rule {
+        id: "runs/unfinished",
+        summary: "a run that is no longer running has an end time.",
+    },
+    Rule {
+        id: "runs/missing",
+        summary: "every run that a task's history or approvals name exists under .runs/.",
+    },
+    Rule {
+        id: "runs/unjustified",
+        summary: "a run with an elevated sandbox (danger-full-access) or a spec-guard override carries a justification.",
+    },
+];
+
+/// What to audit.
+pub struct Options {
+    /// `A..B`; `None`: from the merge base with the default branch to HEAD.
+    pub range: Option<String>,
+    /// `None`: today in UTC.
+    pub today: chrono::NaiveDate,
+}
+
+/// Every finding of every rule, and the range the history rules covered.
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    pub range: Option<String>,
+    pub lint_rules: Vec<lints::Rule>,
+    /// What the audit could not look at, and why (a shallow clone, a missing default branch).
+    pub notes: Vec<String>,
+}
+
+/// Run every check.
+pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let index_text = check_index(ctx, &mut findings);
+    let tracked = tracked_files(ctx)?;
+    let policy = Policy {
+        today: opts.today,
+        default_max_age: ctx.config.max_spec_age_days,
+        task: None,
+    };
+    match crate::cmd::phase::load_triggers(ctx) {
+        Ok(triggers) => {
+            // Every spec of an area that tracked files fall in must be in order, changed or not
+            // (specs age). An area without a spec is the range rule's business: only a change
+            // to it needs one.
+            let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+            let matched = triggers.matched(&tracked);
+            for area in triggers
+                .areas
+                .iter()
+                .filter(|a| matched.contains_key(&a.name))
+            {
+                findings.extend(guard::judge(area, policy, &read).1.unwrap_or_default());
+            }
+        }
+        Err(err) => findings.push(
+            Finding::error("spec/unparsable", err)
+                .at(guard::TRIGGERS_PATH, None)
+                .fix("fix patterns/triggers.toml (see its header comment)"),
+        ),
+    }
+    let range = resolve_range(ctx, opts.range.as_deref(), &mut notes)?;
+    if let Some((base, end)) = &range {
+        findings.extend(check_range(ctx, base, end, opts.today)?);
+    }
+    check_runs(ctx, index_text.as_deref(), &mut findings)?;
+    let lint_rules = lints::load(&ctx.repo.root)?;
+    findings.extend(lints::scan(&ctx.repo.root, &tracked, &lint_rules));
+    Ok(Audit {
+        findings,
+        range: range.map(|(base, end)| format!("{base}..{end}")),
+        lint_rules,
+        notes,
+    })
+}
+
+/// Every file git tracks, as raw path bytes.
+fn tracked_files(ctx: &Ctx) -> Result<Vec<Vec<u8>>> {
+    let sh = ctx.repo.sh()?;
+    let out = cmd!(sh, "git ls-files -z --cached")
+        .quiet()
+        .output()
+        .context("listing tracked files")?;
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// The index rules; returns the index text when it could be read.
+fn check_index(ctx: &Ctx, findings: &mut Vec<Finding>) -> Option<String> {
+    let rebuild = "cargo xtask index rebuild";
+    let bytes = match std::fs::read(ctx.repo.path(INDEX_PATH)) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            findings.push(
+                Finding::error("index/invalid", "tasks/index.json is missing")
+                    .at(INDEX_PATH, None)
+                    .fix(format!(
+                        "`{rebuild}` regenerates it from tasks/, then commit it"
+                    )),
+            );
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let index = match Index::from_bytes(&bytes) {
+        Ok(index) => Some(index),
+        Err(err) => {
+            findings.push(
+                Finding::error("index/invalid", format!("{err:#}"))
+                    .at(INDEX_PATH, None)
+                    .fix(format!("`{rebuild}` regenerates it from tasks/")),
+            );
+            None
+        }
+    };
+    let rebuilt = match crate::tasks::rebuild(&ctx.repo) {
+        Ok(rebuilt) => rebuilt,
+        Err(err) => {
+            findings.push(
+                Finding::error("index/tree", format!("{err:#}"))
+                    .at("tasks", None)
+                    .fix(
+                        "fix the file the message names; `cargo xtask phase status` shows the rest",
+                    ),
+            );
+            return Some(text);
+        }
+    };
+    let Some(index) = index else {
+        return Some(text);
+    };
+    if rebuilt.to_text() == text {
+        return Some(text);
+    }
+    let fix = format!("`{rebuild}` and commit tasks/index.json (never edit it by hand)");
+    let mut explained = false;
+    for (id, entry) in &index.tasks {
+        match rebuilt.tasks.get(id) {
+            None => findings.push(
+                Finding::error("index/stale", format!("{id} is in the index but tasks/{id}/ does not exist"))
+                    .at(INDEX_PATH, None)
+                    .fix(fix.clone()),
+            ),
+            Some(actual) if actual.artifacts != entry.artifacts => {
+                let changed: Vec<&String> = actual
+                    .artifacts
+                    .iter()
+                    .filter(|(k, v)| entry.artifacts.get(*k) != Some(*v))
+                    .map(|(k, _)| k)
+                    .chain(entry.artifacts.keys().filter(|k| !actual.artifacts.contains_key(*k)))
+                    .collect();
+                let names: Vec<&str> = changed.iter().map(|s| s.as_str()).collect();
+                findings.push(
+                    Finding::error(
+                        "index/stale",
+                        format!("{id}: artifact hashes are not current ({})", names.join(", ")),
+                    )
+                    .at(INDEX_PATH, None)
+                    .fix(fix.clone()),
+                );
+            }
+            Some(actual) if actual != entry => findings.push(
+                Finding::error("index/stale", format!("{id}: the entry differs from tasks/{id}/ (phase, history, approvals or links)"))
+                    .at(INDEX_PATH, None)
+                    .fix(fix.clone()),
+            ),
+            Some(_) => continue,
+        }
+        explained = true;
+    }
+    for id in rebuilt
+        .tasks
+        .keys()
+        .filter(|id| !index.tasks.contains_key(*id))
+    {
+        findings.push(
+            Finding::error(
+                "index/stale",
+                format!("tasks/{id}/ exists but the index has no entry for it"),
+            )
+            .at(INDEX_PATH, None)
+            .fix(fix.clone()),
+        );
+        explained = true;
+    }
+    if !explained {
+        findings.push(
+            Finding::error(
+                "index/stale",
+                "tasks/index.json is not what `index rebuild` writes (formatting or order)",
+            )
+            .at(INDEX_PATH, None)
+            .fix(fix),
+        );
+    }
+    Some(text)
+}
+
+/// The range to check: given, or from the merge base with the default branch to HEAD.
+fn resolve_range(
+    ctx: &Ctx,
+    given: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<Option<(String, String)>> {
+    let sh = ctx.repo.sh()?;
+    let verify = |rev: &str| {
+        let spec = format!("{rev}^{{commit}}");
+        cmd!(sh, "git rev-parse --verify --quiet {spec}")
+            .quiet()
+            .read()
+            .ok()
+    };
+    if let Some(range) = given {
+        let Some((start, end)) = range.split_once("..") else {
+            anyhow::bail!("--range `{range}`: write it as A..B");
+        };
+        let end = end.trim_start_matches('.');
+        for rev in [start, end] {
+            if rev.is_empty() || rev.starts_with('-') || verify(rev).is_none() {
+                anyhow::bail!(
+                    "--range `{range}`: `{rev}` is not a commit here (in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
+                );
+            }
+        }
+        let base = cmd!(sh, "git merge-base {start} {end}")
+            .quiet()
+            .read()
+            .map_err(|_| {
+                anyhow::anyhow!("--range `{range}`: the two ends have no common ancestor")
+            })?;
+        return Ok(Some((base, end.to_owned())));
+    }
+    let Some(head) = verify("HEAD") else {
+        notes.push("no commits yet: the range check was skipped".to_owned());
+        return Ok(None);
+    };
+    let default = [
+        "origin/HEAD",
+        "origin/main",
+        "origin/master",
+        "main",
+        "master",
+    ]
+    .into_iter()
+    .find(|rev| verify(rev).is_some());
+    let Some(default) = default else {
+        notes.push("no default branch (origin/HEAD, main, master): the range check was skipped; pass --range".to_owned());
+        return Ok(None);
+    };
+    let base = cmd!(sh, "git merge-base {default} HEAD")
+        .quiet()
+        .read()
+        .ok();
+    match base {
+        Some(base) if base != head => Ok(Some((base, "HEAD".to_owned()))),
+        Some(_) => {
+            notes.push(format!(
+                "HEAD has no commits beyond {default}: the range check had nothing to do; in CI pass --range origin/<base>..HEAD"
+            ));
+            Ok(None)
+        }
+        None => {
+            notes.push(format!(
+                "HEAD shares no history with {default}: the range check was skipped"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// spec-guard over every commit of `base..end`: the rules as of the commit's parent, the specs
+/// as of the commit, freshness as of the commit's date.
+fn check_range(ctx: &Ctx, base: &str, end: &str, today: chrono::NaiveDate) -> Result<Vec<Finding>> {
+    let sh = ctx.repo.sh()?;
+    let range = format!("{base}..{end}");
+    let log = cmd!(
+        sh,
+        "git log --reverse --format=%H%x00%P%x00%cs%x00%s {range} --"
+    )
+    .quiet()
+    .read()
+    .context("listing the commits of the range")?;
+    let mut objects = Objects::new(&ctx.repo.root);
+    let mut findings = Vec::new();
+    for line in log.lines().filter(|l| !l.is_empty()) {
+        let mut parts = line.splitn(4, '\0');
+        let (Some(commit), Some(parents), Some(date), subject) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next().unwrap_or(""),
+        ) else {
+            continue;
+        };
+        let parent = parents.split(' ').next().filter(|p| !p.is_empty());
+        let out = match parent {
+            Some(parent) => cmd!(
+                sh,
+                "git diff-tree -r -z --name-status --no-renames {parent} {commit}"
+            )
+            .quiet()
+            .output(),
+            None => cmd!(
+                sh,
+                "git diff-tree -r -z --name-status --no-renames --root {commit}"
+            )
+            .quiet()
+            .output(),
+        }
+        .context("listing a commit's changes")?;
+        let changes = guard::changes::parse(&out.stdout)?;
+        let paths = guard::changes::paths(&changes);
+        let rules_at = parent.unwrap_or(commit);
+        let Some(text) = objects.get(&format!("{rules_at}:{}", guard::TRIGGERS_PATH)) else {
+            continue; // no trigger areas yet at that point
+        };
+        let Ok(triggers) = guard::Triggers::parse(&String::from_utf8_lossy(&text)) else {
+            continue; // unparsable rules are reported for HEAD by the freshness rules
+        };
+        let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap_or(today);
+        let policy = Policy {
+            today: day,
+            default_max_age: ctx.config.max_spec_age_days,
+            task: None,
+        };
+        let objects = std::cell::RefCell::new(&mut objects);
+        let read = |rel: &str| objects.borrow_mut().get(&format!("{commit}:{rel}"));
+        for check in guard::check(&triggers, &paths, policy, &read) {
+            let Some(reason) = check.findings.first() else {
+                continue;
+            };
+            let short = &commit[..commit.len().min(10)];
+            let shown: Vec<&str> = check.paths.iter().take(3).map(String::as_str).collect();
+            let more = match check.paths.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            findings.push(
+                Finding::error(
+                    "spec-guard/range",
+                    format!(
+                        "commit {short} ({date}, \"{subject}\") changed {}{more} in area `{}` while its spec was not in order: {}",
+                        shown.join(", "),
+                        check.area,
+                        reason.message
+                    ),
+                )
+                .at(check.spec.clone(), None)
+                .fix(format!(
+                    "bring {} in order (approved, reviewed within max_age_days) and have the change re-reviewed; `cargo xtask spec-guard --range {range}` re-checks",
+                    check.spec
+                )),
+            );
+        }
+    }
+    Ok(findings)
+}
+
+/// The runs rules.
+fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) -> Result<()> {
+    let stored = runs::list(&ctx.repo)?;
+    let mut present = BTreeSet::new();
+    for run in &stored {
+        present.insert(run.id.to_string());
+        let dir = run.id.dir();
+        let record = match &run.record {
+            Ok(record) => record,
+            Err(reason) => {
+                findings.push(
+                    Finding::error("runs/malformed", reason.clone())
+                        .at(format!("{dir}/run.json"), None)
+                        .fix("restore the file from git history; run records are written by the toolkit only"),
+                );
+                continue;
+            }
+        };
+        if let Err(err) = runs::show(&ctx.repo, &run.id) {
+            let message = format!("{err:#}");
+            let line = message
+                .split(':')
+                .nth(1)
+                .and_then(|l| l.trim().parse().ok());
+            findings.push(
+                Finding::error("runs/malformed", message)
+                    .at(format!("{dir}/events.jsonl"), line)
+                    .fix("restore the file from git history; run records are written by the toolkit only"),
+            );
+        }
+        let live = matches!(
+            record.status,
+            Status::Pending | Status::Spawned | Status::Running
+        );
+        if !live && record.ended.is_none() {
+            findings.push(
+                Finding::error(
+                    "runs/unfinished",
+                    format!("run {} is {:?} but has no end time", run.id, record.status),
+                )
+                .at(format!("{dir}/run.json"), None)
+                .fix("restore the record from git history; a run's end is written when it ends"),
+            );
+        }
+        let elevated = record.sandbox.as_deref() == Some("danger-full-access");
+        let overridden = record.kind == "spec-guard.override";
+        let justified = record
+            .justification
+            .as_deref()
+            .is_some_and(|j| !j.trim().is_empty());
+        if (elevated || overridden) && !justified {
+            let what = if elevated {
+                "ran with sandbox danger-full-access"
+            } else {
+                "overrode spec-guard"
+            };
+            findings.push(
+                Finding::error("runs/unjustified", format!("run {} {what} without a justification", run.id))
+                    .at(format!("{dir}/run.json"), None)
+                    .fix("elevated runs need --allow-full-access --why \"…\"; overrides need SPEC_GUARD_OVERRIDE=\"why\""),
+            );
+        }
+    }
+    // Runs that the index's histories and approvals name.
+    if let Some(text) = index_text
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        let mut named = BTreeSet::new();
+        collect_runs(&value, &mut named);
+        for id in named.difference(&present) {
+            findings.push(
+                Finding::error(
+                    "runs/missing",
+                    format!("run {id} is named in tasks/ but .runs/{id}/ does not exist"),
+                )
+                .at(INDEX_PATH, None)
+                .fix("commit the run folder with the change that made it (.runs/ is tracked)"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every `"run": "R-…"` value in a JSON document.
+fn collect_runs(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                match v {
+                    serde_json::Value::String(s)
+                        if key == "run" && runs::RunId::parse(s).is_ok() =>
+                    {
+                        out.insert(s.clone());
+                    }
+                    other => collect_runs(other, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_runs(v, out)),
+        _ => {}
+    }
+}
