@@ -121,6 +121,46 @@ impl Repo {
         (out.status.success() && !text.is_empty()).then(|| text.to_owned())
     }
 
+    /// Whether `rev` names a commit here.
+    pub fn is_commit(&self, rev: &str) -> bool {
+        let Ok(sh) = self.sh() else { return false };
+        let spec = format!("{rev}^{{commit}}");
+        cmd!(sh, "git rev-parse --verify --quiet {spec}")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .is_ok()
+    }
+
+    /// A range `A..B` (or `A...B`) as what B changed since it split from A: the merge base of
+    /// the two ends, and B. Errors name the range and the fix.
+    pub fn range_base(&self, range: &str) -> Result<(String, String)> {
+        let Some((start, end)) = range.split_once("..") else {
+            bail!("--range `{range}`: write it as A..B")
+        };
+        let end = end.trim_start_matches('.');
+        for rev in [start, end] {
+            if rev.is_empty() || rev.starts_with('-') {
+                bail!("--range `{range}`: both ends must be revisions, like origin/main..HEAD");
+            }
+            if !self.is_commit(rev) {
+                bail!(
+                    "--range `{range}`: `{rev}` is not a commit here (in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
+                );
+            }
+        }
+        let sh = self.sh()?;
+        // From where the two ends split (A...B), so what landed on the other side meanwhile is
+        // not blamed on B.
+        let base = cmd!(sh, "git merge-base {start} {end}")
+            .quiet()
+            .read()
+            .map_err(|_| {
+                anyhow::anyhow!("--range `{range}`: the two ends have no common ancestor")
+            })?;
+        Ok((base, end.to_owned()))
+    }
+
     /// `git config --get KEY`, or `None` when unset.
     pub fn git_config(&self, key: &str) -> Option<String> {
         let sh = self.sh().ok()?;

@@ -284,35 +284,11 @@ fn resolve_range(
     given: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Result<Option<(String, String)>> {
-    let sh = ctx.repo.sh()?;
-    let verify = |rev: &str| {
-        let spec = format!("{rev}^{{commit}}");
-        cmd!(sh, "git rev-parse --verify --quiet {spec}")
-            .quiet()
-            .read()
-            .ok()
-    };
     if let Some(range) = given {
-        let Some((start, end)) = range.split_once("..") else {
-            anyhow::bail!("--range `{range}`: write it as A..B");
-        };
-        let end = end.trim_start_matches('.');
-        for rev in [start, end] {
-            if rev.is_empty() || rev.starts_with('-') || verify(rev).is_none() {
-                anyhow::bail!(
-                    "--range `{range}`: `{rev}` is not a commit here (in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
-                );
-            }
-        }
-        let base = cmd!(sh, "git merge-base {start} {end}")
-            .quiet()
-            .read()
-            .map_err(|_| {
-                anyhow::anyhow!("--range `{range}`: the two ends have no common ancestor")
-            })?;
-        return Ok(Some((base, end.to_owned())));
+        return ctx.repo.range_base(range).map(Some);
     }
-    let Some(head) = verify("HEAD") else {
+    let sh = ctx.repo.sh()?;
+    let Some(head) = ctx.repo.head() else {
         notes.push("no commits yet: the range check was skipped".to_owned());
         return Ok(None);
     };
@@ -324,7 +300,7 @@ fn resolve_range(
         "master",
     ]
     .into_iter()
-    .find(|rev| verify(rev).is_some());
+    .find(|rev| ctx.repo.is_commit(rev));
     let Some(default) = default else {
         notes.push("no default branch (origin/HEAD, main, master): the range check was skipped; pass --range".to_owned());
         return Ok(None);

@@ -201,41 +201,14 @@ impl flags::SpecGuard {
             ));
         }
         if let Some(range) = &self.range {
-            let Some((start, end)) = range.split_once("..") else {
-                bail!("--range `{range}`: write it as A..B")
-            };
-            let end = end.trim_start_matches('.');
-            for rev in [start, end] {
-                if rev.is_empty() || rev.starts_with('-') {
-                    bail!("--range `{range}`: both ends must be revisions, like origin/main..HEAD");
-                }
-                let rev_spec = format!("{rev}^{{commit}}");
-                cmd!(sh, "git rev-parse --verify --quiet {rev_spec}")
-                    .quiet()
-                    .ignore_stdout()
-                    .run()
-                    .map_err(|_| {
-                        anyhow::anyhow!("--range: `{rev}` is not a commit in this repository")
-                    })?;
-            }
-            // What the branch changed: from where the two ends split (A...B), so what landed on
-            // the other side meanwhile is not blamed on it.
-            let base = cmd!(sh, "git merge-base {start} {end}")
-                .quiet()
-                .read()
-                .map_err(|_| {
-                    anyhow::anyhow!("--range `{range}`: the two ends have no common ancestor")
-                })?;
+            let (base, end) = ctx.repo.range_base(range)?;
             let out = cmd!(sh, "git diff --name-status -z -M --no-ext-diff --no-textconv --no-color {base} {end} --")
                 .quiet()
                 .output()
                 .context("running git diff for the range")?;
             changes::parse(&out.stdout)?; // a malformed listing is an error here, not later
             return Ok((
-                Source::Range {
-                    base,
-                    end: end.to_owned(),
-                },
+                Source::Range { base, end },
                 Listing::Ready(Listed::Git(out.stdout)),
                 format!("in {range}"),
             ));
