@@ -116,10 +116,12 @@ impl Window {
     }
 }
 
+#[inline(always)]
 fn be16(data: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([data[at], data[at + 1]])
 }
 
+#[inline(always)]
 fn be32(data: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
 }
@@ -159,34 +161,60 @@ impl Staged {
         // ctime, mtime (8 bytes each), dev, ino, mode, uid, gid, size (4 each), the id, flags.
         let flags_at = 40 + hash.len();
         let mut found = Vec::new();
-        for _ in 0..count {
-            let head = index.peek(flags_at + 4)?;
-            let flags = be16(head, flags_at);
-            let extended = flags & 0x4000 != 0;
-            if extended && version < 3 {
-                return None;
+        // Most entries differ from every wanted path in length: test that first.
+        let mut lengths = [0u64; 64];
+        for w in &wanted {
+            lengths[(w.len() / 64) % 64] |= 1 << (w.len() % 64);
+        }
+        // The entries in the buffer are walked in a tight loop (the index of a large repository
+        // holds tens of thousands); the buffer is refilled when the next entry is not all in it.
+        let mut left = count;
+        while left > 0 {
+            let data = &index.buf[index.start..index.end];
+            let mut at = 0;
+            while left > 0 {
+                let Some(head) = data.get(at..at + flags_at + 4) else {
+                    break;
+                };
+                let flags = be16(head, flags_at);
+                let extended = flags & 0x4000 != 0;
+                if extended && version < 3 {
+                    return None;
+                }
+                let name_at = flags_at + if extended { 4 } else { 2 };
+                let name_len = usize::from(flags & 0x0fff);
+                if name_len == 0x0fff {
+                    return None; // a path of 4095 bytes or more: git answers
+                }
+                // The entry is padded with 1–8 NULs to a multiple of 8 bytes.
+                let len = (name_at + name_len + 8) & !7;
+                let Some(entry) = data.get(at..at + len) else {
+                    break;
+                };
+                if entry[name_at + name_len] != 0 {
+                    return None;
+                }
+                if lengths[(name_len / 64) % 64] & (1 << (name_len % 64)) != 0 {
+                    let name = &entry[name_at..name_at + name_len];
+                    if wanted.iter().any(|w| w.as_bytes() == name) {
+                        found.push((
+                            name.to_vec(),
+                            entry[40..flags_at].to_vec(),
+                            be32(entry, 24),
+                            (flags >> 12) & 3,
+                        ));
+                    }
+                }
+                at += len;
+                left -= 1;
             }
-            let name_at = flags_at + if extended { 4 } else { 2 };
-            let name_len = usize::from(flags & 0x0fff);
-            if name_len == 0x0fff {
-                return None; // a path of 4095 bytes or more: git answers
+            index.consume(at)?;
+            if left > 0 {
+                // The next entry is cut by the buffer's end: read on (an entry is at most
+                // 62 + 4095 + 8 bytes, less than the buffer).
+                let need = index.end - index.start + 1;
+                index.peek(need)?;
             }
-            // The entry is padded with 1–8 NULs to a multiple of 8 bytes.
-            let len = (name_at + name_len + 8) & !7;
-            let entry = index.peek(len)?;
-            let name = &entry[name_at..name_at + name_len];
-            if entry[name_at + name_len] != 0 {
-                return None;
-            }
-            if wanted.iter().any(|w| w.as_bytes() == name) {
-                found.push((
-                    name.to_vec(),
-                    entry[40..flags_at].to_vec(),
-                    be32(entry, 24),
-                    (flags >> 12) & 3,
-                ));
-            }
-            index.consume(len)?;
         }
         // Extensions: a split index keeps entries in another file, a sparse one folds
         // directories into single entries; then a path's absence proves nothing.

@@ -38,6 +38,26 @@ enum Source {
     Tree,
 }
 
+/// Start `git diff --cached` at the top of the worktree (`root`: git prints paths from there
+/// unless `diff.relative` is set), listing the staged changes against `base` (HEAD when `None`),
+/// its output piped here. `GIT_INDEX_FILE` is inherited: when a hook runs for `git commit -a` or
+/// `git commit <paths>`, the staged set is the one the commit will record. Renames are listed as
+/// a deletion and an addition: both names, without the cost of rename detection.
+fn staged_listing(
+    root: &std::path::Path,
+    base: Option<&str>,
+) -> std::io::Result<std::process::Child> {
+    std::process::Command::new("git")
+        .current_dir(root)
+        .args(["diff", "--cached", "--name-status", "-z", "--no-renames"])
+        .args(["--no-ext-diff", "--no-textconv", "--no-color"])
+        .args(base)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+}
+
 impl flags::SpecGuard {
     pub fn run(self) -> Result<Outcome> {
         let today = super::today(self.today.as_deref())?;
@@ -154,8 +174,6 @@ impl flags::SpecGuard {
             bail!("say what to check: --staged, --range A..B, or paths (exactly one of them)");
         }
         if self.staged {
-            // GIT_INDEX_FILE, when a hook runs for `git commit -a` or `git commit <paths>`, is
-            // inherited by this git process: the staged set is the one the commit will record.
             // `git commit --amend` replaces HEAD: the commit it makes changes what HEAD's parent
             // had, so that is the base (HEAD alone would hide HEAD's own changes).
             let amend = amending()
@@ -165,38 +183,24 @@ impl flags::SpecGuard {
                     .run()
                     .is_ok();
             let base = if amend { "HEAD~1" } else { "HEAD" };
-            // Without --amend, plain `git diff --cached` compares with HEAD (or, before the first
-            // commit, with nothing), so no extra git call is needed.
-            if self.list_from_stdin && !amend {
-                // The hook runs git's listing beside this process and pipes it here.
-                let listing = std::thread::spawn(|| {
-                    let mut out = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut out)?;
-                    Ok(out)
-                });
-                return Ok((
-                    Source::Staged {
-                        base: base.to_owned(),
-                    },
-                    Listing::Piped(listing),
-                    "staged".to_owned(),
-                ));
-            }
-            // Renames are listed as a deletion and an addition: both names, without the cost of
-            // rename detection.
-            let mut diff = std::process::Command::new("git");
-            diff.args(["diff", "--cached", "--name-status", "-z", "--no-renames"])
-                .args(["--no-ext-diff", "--no-textconv", "--no-color"])
-                .args(amend.then_some(base))
-                .current_dir(&ctx.repo.root)
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::inherit());
-            let listing = std::thread::spawn(move || diff.output());
+            let listing = if self.list_from_stdin && !amend {
+                // The hook runs git's listing beside this process and pipes it here (two
+                // processes started by the hook's shell at once: measured faster than starting
+                // git from here, which waits for this binary to load).
+                Listing::Piped
+            } else {
+                // Plain `git diff --cached` compares with HEAD (or, before the first commit, with
+                // nothing), so only an amend names its base.
+                Listing::Child(
+                    staged_listing(&ctx.repo.root, amend.then_some(base))
+                        .context("running git diff --cached (is git on PATH?)")?,
+                )
+            };
             return Ok((
                 Source::Staged {
                     base: base.to_owned(),
                 },
-                Listing::Staged(listing),
+                listing,
                 "staged".to_owned(),
             ));
         }
@@ -257,9 +261,12 @@ impl flags::SpecGuard {
 /// The paths to check: known, or being listed by `git diff --cached` in the background.
 enum Listing {
     Ready(Listed),
-    Staged(std::thread::JoinHandle<std::io::Result<std::process::Output>>),
-    /// The hook's listing on stdin, ending with `:exit` NUL status NUL.
-    Piped(std::thread::JoinHandle<std::io::Result<Vec<u8>>>),
+    /// `git diff --cached` running; its output is read on this thread when needed (it writes
+    /// at the end of its work, and the early reads here are done by then).
+    Child(std::process::Child),
+    /// The hook's listing on stdin, ending with `:exit` NUL status NUL. Read on this thread: a
+    /// reader thread would cost its start and, worse, a wake-up and a join after git is done.
+    Piped,
 }
 
 /// Listed paths: given, or git's `--name-status -z` output (complete, trailer removed).
@@ -281,23 +288,21 @@ impl Listing {
     fn finish(self) -> Result<Listed> {
         match self {
             Listing::Ready(listed) => Ok(listed),
-            Listing::Staged(diff) => {
-                let out = diff
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("listing the staged changes failed"))?
-                    .context("running git diff --cached (is git on PATH?)")?;
-                if !out.status.success() {
-                    bail!(
-                        "git diff --cached failed ({}); see its message above",
-                        out.status
-                    );
+            Listing::Child(mut child) => {
+                let mut out = Vec::with_capacity(1 << 16);
+                if let Some(mut stdout) = child.stdout.take() {
+                    std::io::Read::read_to_end(&mut stdout, &mut out)
+                        .context("reading git diff --cached")?;
                 }
-                Ok(Listed::Git(out.stdout))
+                let status = child.wait().context("waiting for git diff --cached")?;
+                if !status.success() {
+                    bail!("git diff --cached failed ({status}); see its message above");
+                }
+                Ok(Listed::Git(out))
             }
-            Listing::Piped(read) => {
-                let mut out = read
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("reading the staged list failed"))?
+            Listing::Piped => {
+                let mut out = Vec::with_capacity(1 << 16);
+                std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut out)
                     .context("reading the staged list from stdin")?;
                 let len = piped_listing(&out)?.len();
                 out.truncate(len);

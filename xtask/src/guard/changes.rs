@@ -7,42 +7,60 @@
 
 use anyhow::{Result, bail};
 
-/// One changed entry: git's status letter and its path(s).
+/// One changed entry: git's status letter and its path (with the old name of a rename or copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change<'a> {
     pub status: u8,
-    /// Borrowed from git's output.
-    pub paths: Vec<&'a [u8]>,
+    /// The old name of a rename or copy (`R`, `C`); borrowed from git's output.
+    pub from: Option<&'a [u8]>,
+    pub path: &'a [u8],
+}
+
+impl<'a> Change<'a> {
+    /// Both names of a rename or copy, else the one path.
+    pub fn paths(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        self.from.into_iter().chain(std::iter::once(self.path))
+    }
 }
 
 /// Parse `git diff --name-status -z` output.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Change<'_>>> {
-    let mut fields = bytes.split(|&b| b == 0);
+    // Fields end with NUL; a hook's listing of 1,000 paths is split on every commit.
+    let mut start = 0;
+    let mut fields = memchr::memchr_iter(0, bytes).map(|end| {
+        let field = &bytes[start..end];
+        start = end + 1;
+        field
+    });
     let mut res = Vec::new();
     while let Some(status) = fields.next() {
-        if status.is_empty() {
-            continue; // the trailing NUL
-        }
-        let letter = status[0];
-        let count = match letter {
-            b'R' | b'C' => 2,
-            b'A' | b'M' | b'D' | b'T' | b'U' | b'X' => 1,
+        let Some(&letter) = status.first() else {
+            continue; // an empty field: tolerated, as git ends its output with NUL
+        };
+        let renamed = match letter {
+            b'R' | b'C' => true,
+            b'A' | b'M' | b'D' | b'T' | b'U' | b'X' => false,
             _ => bail!(
                 "unexpected status `{}` from git diff --name-status",
                 status.escape_ascii()
             ),
         };
-        let mut paths = Vec::with_capacity(count);
-        for _ in 0..count {
-            match fields.next() {
-                Some(path) if !path.is_empty() => paths.push(path),
-                _ => bail!("git diff --name-status output ended in the middle of an entry"),
-            }
-        }
+        let mut next = || match fields.next() {
+            Some(path) if !path.is_empty() => Ok(path),
+            _ => Err(anyhow::anyhow!(
+                "git diff --name-status output ended in the middle of an entry"
+            )),
+        };
+        let from = if renamed { Some(next()?) } else { None };
+        let path = next()?;
         res.push(Change {
             status: letter,
-            paths,
+            from,
+            path,
         });
+    }
+    if start != bytes.len() {
+        bail!("git diff --name-status output ended in the middle of an entry");
     }
     Ok(res)
 }
@@ -50,16 +68,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Change<'_>>> {
 /// Every path of `changes`, each once, in order.
 pub fn paths<'a>(changes: &[Change<'a>]) -> Vec<&'a [u8]> {
     // git lists each path once; only a rename's or copy's old name can repeat another entry.
-    if !changes.iter().any(|c| c.paths.len() > 1) {
-        return changes
-            .iter()
-            .flat_map(|c| c.paths.iter().copied())
-            .collect();
+    if changes.iter().all(|c| c.from.is_none()) {
+        return changes.iter().map(|c| c.path).collect();
     }
     let mut seen = std::collections::HashSet::new();
     changes
         .iter()
-        .flat_map(|c| c.paths.iter().copied())
+        .flat_map(Change::paths)
         .filter(|p| seen.insert(*p))
         .collect()
 }
@@ -77,14 +92,16 @@ mod tests {
             changes[1],
             Change {
                 status: b'R',
-                paths: vec![
-                    b"src/auth/old.rs".as_slice(),
-                    b"docs/new\nline.rs".as_slice()
-                ]
+                from: Some(b"src/auth/old.rs".as_slice()),
+                path: b"docs/new\nline.rs".as_slice(),
             }
         );
         assert_eq!(paths(&changes).len(), 5);
         assert!(parse(b"R100\0only-one\0").is_err());
         assert!(parse(b"?\0x\0").is_err());
+        assert!(
+            parse(b"M\0cut-short").is_err(),
+            "a last field without its NUL"
+        );
     }
 }

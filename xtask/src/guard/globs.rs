@@ -7,7 +7,7 @@
 //! pre-commit hook would otherwise spend. Every other glob goes to globset. The answers are
 //! globset's (a test compares them on generated paths).
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// Where a component literal must occur in `/` + path.
@@ -53,25 +53,62 @@ fn simple(glob: &str) -> Option<(Shape, String)> {
 }
 
 /// Globs, each with the index it was added under.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Globs {
-    simple: Option<AhoCorasick>,
-    /// Shape and glob index of each automaton pattern.
-    shapes: Vec<(Shape, usize)>,
+    /// `**/LIT/**` and `LIT/**`: a path's directory alone decides them.
+    dirs: Automaton,
+    /// `**/LIT` and `LIT`: they need the whole path.
+    tails: Automaton,
     rest: GlobSet,
     /// Glob index of each globset glob.
     rest_index: Vec<usize>,
     len: usize,
 }
 
-impl Default for Globs {
-    fn default() -> Globs {
-        Globs {
-            simple: None,
-            shapes: Vec::new(),
-            rest: GlobSet::empty(),
-            rest_index: Vec::new(),
-            len: 0,
+/// One Aho-Corasick automaton over needles, with each needle's shape and glob index.
+#[derive(Debug, Clone, Default)]
+struct Automaton {
+    search: Option<AhoCorasick>,
+    shapes: Vec<(Shape, usize)>,
+}
+
+impl Automaton {
+    /// `None` when the automaton cannot be built (past its size limits): globset takes them.
+    fn new(needles: &[String], shapes: Vec<(Shape, usize)>) -> Option<Automaton> {
+        if needles.is_empty() {
+            return Some(Automaton::default());
+        }
+        // A contiguous NFA: the texts searched are short and few, so building a DFA (what the
+        // default picks for a small set) costs more than it saves.
+        let search = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(needles)
+            .ok()?;
+        Some(Automaton {
+            search: Some(search),
+            shapes,
+        })
+    }
+
+    /// The glob indexes whose needle occurs in `text` (`/` + a path, or + its directory + `/`)
+    /// where its shape wants it.
+    fn search(&self, text: &[u8], hits: &mut Vec<usize>) {
+        let Some(search) = &self.search else {
+            return;
+        };
+        for found in search.find_overlapping_iter(text) {
+            let (shape, idx) = self.shapes[found.pattern().as_usize()];
+            let at_start = found.start() == 0;
+            let at_end = found.end() == text.len();
+            let ok = match shape {
+                Shape::Anywhere => true,
+                Shape::Under => at_start,
+                Shape::Tail => at_end,
+                Shape::Exact => at_start && at_end,
+            };
+            if ok {
+                hits.push(idx);
+            }
         }
     }
 }
@@ -80,26 +117,31 @@ impl Globs {
     /// The set of `globs` (already parsed, so their errors have been reported with a line).
     pub fn new(globs: Vec<Glob>) -> Result<Globs, globset::Error> {
         let len = globs.len();
-        let mut needles = Vec::new();
-        let mut shapes = Vec::new();
+        let (mut dirs, mut tails) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        let mut simple_globs = Vec::new();
         let mut others = Vec::new();
         for (idx, glob) in globs.into_iter().enumerate() {
             match simple(glob.glob()) {
                 Some((shape, needle)) => {
+                    let (needles, shapes) = match shape {
+                        Shape::Anywhere | Shape::Under => &mut dirs,
+                        Shape::Tail | Shape::Exact => &mut tails,
+                    };
                     needles.push(needle);
-                    shapes.push((shape, idx, glob));
+                    shapes.push((shape, idx));
+                    simple_globs.push((idx, glob));
                 }
                 None => others.push((idx, glob)),
             }
         }
-        // Building only fails past the automaton's size limits; then globset takes them all.
-        let simple = match needles.is_empty() {
-            true => None,
-            false => AhoCorasick::new(&needles).ok(),
+        let automata = Automaton::new(&dirs.0, dirs.1).zip(Automaton::new(&tails.0, tails.1));
+        let (dirs, tails) = match automata {
+            Some(both) => both,
+            None => {
+                others.extend(simple_globs);
+                Default::default()
+            }
         };
-        if simple.is_none() {
-            others.extend(shapes.drain(..).map(|(_, idx, glob)| (idx, glob)));
-        }
         let mut rest = GlobSetBuilder::new();
         let mut rest_index = Vec::new();
         for (idx, glob) in others {
@@ -107,11 +149,8 @@ impl Globs {
             rest_index.push(idx);
         }
         Ok(Globs {
-            simple,
-            shapes: shapes
-                .into_iter()
-                .map(|(shape, idx, _)| (shape, idx))
-                .collect(),
+            dirs,
+            tails,
             rest: rest.build()?,
             rest_index,
             len,
@@ -122,40 +161,71 @@ impl Globs {
         self.len == 0
     }
 
-    /// The indexes of the globs `path` matches, in any order, maybe repeated.
-    pub fn matches_into(&self, path: &[u8], scratch: &mut Vec<u8>, hits: &mut Vec<usize>) {
-        hits.clear();
-        if let Some(automaton) = &self.simple {
-            scratch.clear();
-            scratch.push(b'/');
-            scratch.extend_from_slice(path);
-            for found in automaton.find_overlapping_iter(scratch.as_slice()) {
-                let (shape, idx) = self.shapes[found.pattern().as_usize()];
-                let at_start = found.start() == 0;
-                let at_end = found.end() == scratch.len();
-                let ok = match shape {
-                    Shape::Anywhere => true,
-                    Shape::Under => at_start,
-                    Shape::Tail => at_end,
-                    Shape::Exact => at_start && at_end,
-                };
-                if ok {
-                    hits.push(idx);
-                }
-            }
-        }
-        if !self.rest.is_empty() {
-            let path = super::as_path(path);
-            for found in self.rest.matches(path.as_ref()) {
-                hits.push(self.rest_index[found]);
-            }
+    /// A matcher for paths given one after another.
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            globs: self,
+            text: Vec::new(),
+            dir: None,
+            dir_hits: Vec::new(),
         }
     }
 
     pub fn is_match(&self, path: &[u8]) -> bool {
         let mut hits = Vec::new();
-        self.matches_into(path, &mut Vec::new(), &mut hits);
+        self.matcher().matches_into(path, &mut hits);
         !hits.is_empty()
+    }
+}
+
+/// Matches paths one after another. It remembers the directory of the last path and what the
+/// directory-shaped globs said of it: git lists paths sorted, so the files of a directory come
+/// together, and those globs are decided once for all of them.
+pub struct Matcher<'g> {
+    globs: &'g Globs,
+    /// The text searched (`/` + path, or `/` + directory + `/`), reused.
+    text: Vec<u8>,
+    /// The last directory searched, and the directory-shaped globs it matched.
+    dir: Option<Vec<u8>>,
+    dir_hits: Vec<usize>,
+}
+
+impl Matcher<'_> {
+    /// The indexes of the globs `path` matches, in any order, maybe repeated.
+    pub fn matches_into(&mut self, path: &[u8], hits: &mut Vec<usize>) {
+        hits.clear();
+        let globs = self.globs;
+        if globs.dirs.search.is_some() {
+            // `/LIT/` ends with `/`, and every `/` of `/` + path is in `/` + directory + `/`.
+            let dir = &path[..memchr::memrchr(b'/', path).unwrap_or(0)];
+            if self.dir.as_deref() != Some(dir) {
+                self.text.clear();
+                self.text.push(b'/');
+                if !dir.is_empty() {
+                    self.text.extend_from_slice(dir);
+                    self.text.push(b'/');
+                }
+                self.dir_hits.clear();
+                globs.dirs.search(&self.text, &mut self.dir_hits);
+                let mut cached = self.dir.take().unwrap_or_default();
+                cached.clear();
+                cached.extend_from_slice(dir);
+                self.dir = Some(cached);
+            }
+            hits.extend_from_slice(&self.dir_hits);
+        }
+        if globs.tails.search.is_some() {
+            self.text.clear();
+            self.text.push(b'/');
+            self.text.extend_from_slice(path);
+            globs.tails.search(&self.text, hits);
+        }
+        if !globs.rest.is_empty() {
+            let path = super::as_path(path);
+            for found in globs.rest.matches(path.as_ref()) {
+                hits.push(globs.rest_index[found]);
+            }
+        }
     }
 }
 
@@ -227,8 +297,12 @@ mod tests {
         }
         let theirs = builder.build().unwrap();
         let mut hits = Vec::new();
-        for path in paths {
-            ours.matches_into(path.as_bytes(), &mut Vec::new(), &mut hits);
+        // One matcher for all, in order and again sorted: it remembers directories between paths.
+        let mut sorted = paths.to_vec();
+        sorted.sort_unstable();
+        let mut matcher = ours.matcher();
+        for path in paths.iter().chain(&sorted) {
+            matcher.matches_into(path.as_bytes(), &mut hits);
             hits.sort_unstable();
             hits.dedup();
             let expected = theirs.matches(path);

@@ -21,7 +21,7 @@ use anyhow::{Result, anyhow};
 use chrono::NaiveDate;
 use globset::Glob;
 
-use self::globs::Globs;
+use self::globs::{Globs, Matcher};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -72,7 +72,9 @@ struct AreaTable {
 impl Triggers {
     /// Parse the text of patterns/triggers.toml; errors name the line and the fix.
     pub fn parse(text: &str) -> Result<Triggers> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line_of = |offset: usize| {
+            memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
+        };
         let file: TriggersFile = toml::from_str(text).map_err(|err| {
             let line = err.span().map_or(1, |s| line_of(s.start));
             anyhow!(
@@ -106,11 +108,11 @@ impl Triggers {
                 globs
                     .iter()
                     .map(|glob| {
-                        // Name the line that holds the glob, not the table's first line.
-                        let glob_line = text[table_start..]
-                            .find(&format!("\"{glob}\""))
-                            .map_or(line, |at| line_of(table_start + at));
                         Glob::new(glob).map_err(|err| {
+                            // Name the line that holds the glob, not the table's first line.
+                            let glob_line = text[table_start..]
+                                .find(&format!("\"{glob}\""))
+                                .map_or(line, |at| line_of(table_start + at));
                             anyhow!("{TRIGGERS_PATH}:{glob_line}: area `{name}`: {err}")
                         })
                     })
@@ -160,9 +162,10 @@ impl Triggers {
         })
     }
 
-    /// The indexes of the areas `path` falls in, into `hits` (`scratch` is reused between calls).
-    fn area_hits(&self, path: &[u8], scratch: &mut Vec<u8>, hits: &mut Vec<usize>) {
-        self.all.matches_into(path, scratch, hits);
+    /// The indexes of the areas `path` falls in, into `hits` (`matcher`: of `self.all`, reused
+    /// between the paths of one listing).
+    fn area_hits(&self, path: &[u8], matcher: &mut Matcher<'_>, hits: &mut Vec<usize>) {
+        matcher.matches_into(path, hits);
         for hit in hits.iter_mut() {
             *hit = self.area_of_glob[*hit];
         }
@@ -176,9 +179,9 @@ impl Triggers {
     /// Area name → the paths (of `paths`) that fall in it.
     pub fn matched<'p, P: AsRef<[u8]>>(&self, paths: &'p [P]) -> BTreeMap<String, Vec<&'p [u8]>> {
         let mut by_area: Vec<Vec<&[u8]>> = vec![Vec::new(); self.areas.len()];
-        let (mut scratch, mut hits) = (Vec::new(), Vec::new());
+        let (mut matcher, mut hits) = (self.all.matcher(), Vec::new());
         for path in paths {
-            self.area_hits(path.as_ref(), &mut scratch, &mut hits);
+            self.area_hits(path.as_ref(), &mut matcher, &mut hits);
             for &idx in &hits {
                 by_area[idx].push(path.as_ref());
             }
