@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod lints;
+mod tasks;
 
 use std::collections::BTreeSet;
 
@@ -69,6 +70,30 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "spec-guard/range",
         summary: "no commit of the range changed a triggered path while the area's spec was missing or not in order at that commit's date (what `git commit --no-verify` or an override let through); specs as of each commit, rules as of its parent.",
+    },
+    Rule {
+        id: "phase/integrity",
+        summary: "a task at or past a phase still meets every earlier phase's gate (artifacts, sections, approvals of the artifact as it is now); a hand-edited history that jumps a phase fails here or in index/tree.",
+    },
+    Rule {
+        id: "phase/unbacked",
+        summary: "every transition and approval in a task's history names a run of that same task.",
+    },
+    Rule {
+        id: "completion/evidence",
+        summary: "a sub-task checked in tasks.md (implement or done) is backed by a run of the task whose diff.patch, or a commit since the task's creation, touches a file its `Files:` line names.",
+    },
+    Rule {
+        id: "mirror/edited",
+        summary: "the docs/ mirrors' seal chains hold: no sealed text was edited, removed or reordered, nothing added by hand.",
+    },
+    Rule {
+        id: "mirror/rewritten",
+        summary: "each docs/ mirror only grew in the range: its text at the range's start is still its beginning.",
+    },
+    Rule {
+        id: "mirror/behind",
+        summary: "the mirrors hold the current text of every artifact a passed gate froze (prd.md past prd, plan.md past plan, tasks.md when done).",
     },
     Rule {
         id: "runs/malformed",
@@ -142,6 +167,14 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         findings.extend(check_range(ctx, base, end, opts.today)?);
     }
     check_runs(ctx, index_text.as_deref(), &mut findings)?;
+    // The mirrors' earlier text: at the range's start, else HEAD's (for uncommitted rewrites).
+    let head = ctx.repo.head();
+    let base = range
+        .as_ref()
+        .map(|(base, _)| base.as_str())
+        .or(head.as_deref());
+    let task_findings = tasks::check(ctx, opts.today, base, &findings)?;
+    findings.extend(task_findings);
     let lint_rules = lints::load(&ctx.repo.root)?;
     findings.extend(lints::scan(&ctx.repo.root, &tracked, &lint_rules));
     Ok(Audit {

@@ -559,7 +559,7 @@ pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {
 }
 
 /// `(run id, status, files)` of every run recorded for task `id`.
-fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
+pub(crate) fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
     let mut res = Vec::new();
     for run in runs::list(&ctx.repo)? {
         let Ok(record) = run.record else { continue };
@@ -576,7 +576,7 @@ fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> 
 }
 
 /// The latest commit touching any of `globs` committed at or after `since`, if any.
-fn commit_touching(ctx: &Ctx, globs: &[String], since: Option<&str>) -> Option<String> {
+pub(crate) fn commit_touching(ctx: &Ctx, globs: &[String], since: Option<&str>) -> Option<String> {
     let sh = ctx.repo.sh().ok()?;
     let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
     // Commit times have whole seconds: compare from the start of the second the task was created.

@@ -453,37 +453,13 @@ fn plan(inputs: &Inputs<'_>) -> Verdict {
     }
 }
 
-fn implement(inputs: &Inputs<'_>) -> Verdict {
+/// A finding (`implement/evidence`) for every checked sub-task of `list` (tasks.md at `path`)
+/// that no run of the task and no commit since its creation backs: none touched a file its
+/// `Files:` line names.
+pub fn unbacked(inputs: &Inputs<'_>, path: &str, list: &TaskList) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let Some((path, list)) = task_list(inputs, &mut findings) else {
-        return Verdict {
-            findings,
-            ..Verdict::default()
-        };
-    };
-    if list.subtasks().next().is_none() {
-        findings.push(
-            Finding::error("implement/structure", "tasks.md has no sub-tasks left to show the work")
-                .at(&path, None)
-                .fix(format!("restore the task list (`cargo xtask phase reopen {} --to tasks --why …` to change it)", inputs.id)),
-        );
-    }
-    for sub in list.subtasks() {
+    for sub in list.subtasks().filter(|s| s.checked && !s.files.is_empty()) {
         let number = format!("{}.{}", sub.number.0, sub.number.1);
-        if !sub.checked {
-            findings.push(
-                Finding::error(
-                    "implement/open",
-                    format!("sub-task {number} is not checked off"),
-                )
-                .at(&path, Some(sub.line))
-                .fix(format!("finish it and mark it `- [x]` in {path}")),
-            );
-            continue;
-        }
-        if sub.files.is_empty() {
-            continue; // already a format finding
-        }
         let mut builder = GlobSetBuilder::new();
         for file in &sub.files {
             if let Ok(glob) = Glob::new(file) {
@@ -500,11 +476,48 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
         if !by_run && (inputs.commit_touching)(&sub.files).is_none() {
             findings.push(
                 Finding::error("implement/evidence", format!("sub-task {number} is checked, but no run or commit touched {}", sub.files.join(", ")))
-                    .at(&path, Some(sub.line))
+                    .at(path, Some(sub.line))
                     .fix("commit the change that implements it (or record it through an agent run), or correct its `Files:` line"),
             );
         }
     }
+    findings
+}
+
+/// tasks.md of the task, parsed, with a finding for each malformed item.
+pub fn task_list_of(inputs: &Inputs<'_>) -> (Option<(String, TaskList)>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let list = task_list(inputs, &mut findings);
+    (list, findings)
+}
+
+fn implement(inputs: &Inputs<'_>) -> Verdict {
+    let mut findings = Vec::new();
+    let Some((path, list)) = task_list(inputs, &mut findings) else {
+        return Verdict {
+            findings,
+            ..Verdict::default()
+        };
+    };
+    if list.subtasks().next().is_none() {
+        findings.push(
+            Finding::error("implement/structure", "tasks.md has no sub-tasks left to show the work")
+                .at(&path, None)
+                .fix(format!("restore the task list (`cargo xtask phase reopen {} --to tasks --why …` to change it)", inputs.id)),
+        );
+    }
+    for sub in list.subtasks().filter(|s| !s.checked) {
+        let number = format!("{}.{}", sub.number.0, sub.number.1);
+        findings.push(
+            Finding::error(
+                "implement/open",
+                format!("sub-task {number} is not checked off"),
+            )
+            .at(&path, Some(sub.line))
+            .fix(format!("finish it and mark it `- [x]` in {path}")),
+        );
+    }
+    findings.extend(unbacked(inputs, &path, &list));
     for (run, status, _) in inputs.runs {
         if status != "completed" {
             findings.push(

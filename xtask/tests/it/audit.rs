@@ -51,7 +51,7 @@ fn a_clean_repository_passes_and_the_formats_agree() {
     let run = repo.run(&["audit"]).ok();
     expect![[r#"
         note: HEAD has no commits beyond main: the range check had nothing to do; in CI pass --range origin/<base>..HEAD
-        audit: 0 error(s), 0 warning(s) (25 rules)
+        audit: 0 error(s), 0 warning(s) (31 rules)
     "#]]
     .assert_eq(&run.stdout);
     let json = repo.run(&["audit", "--format", "json"]).ok().json();
@@ -292,4 +292,168 @@ fn github_and_sarif_outputs() {
                 .is_some_and(|t| !t.is_empty())
         );
     }
+}
+
+/// A task walked to `implement` with good artifacts, all committed on `main`, then a `feature`
+/// branch (so the range starts at that commit).
+fn implementing() -> TestRepo {
+    let repo = crate::sop::task_in("implement");
+    repo.git(&["add", "-A"]);
+    no_verify(&repo, "task at implement");
+    repo.git(&["checkout", "-q", "-B", "main"]);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo
+}
+
+/// The rule ids of the audit's findings whose id starts with one of `prefixes`.
+fn task_rules(repo: &TestRepo, prefixes: &[&str]) -> String {
+    rules(repo, &["--today", "2026-11-23"])
+        .lines()
+        .filter(|l| l.starts_with("exit") || prefixes.iter().any(|p| l.starts_with(p)))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn task_file(file: &str) -> String {
+    format!("tasks/{}/{file}", crate::sop::ID)
+}
+
+#[test]
+fn phase_integrity_reevaluates_every_passed_gate() {
+    let repo = implementing();
+    expect![[r#"
+        exit 0
+    "#]]
+    .assert_eq(&task_rules(&repo, &["phase/", "mirror/", "completion/"]));
+    // The plan loses its Rollback section after the plan gate passed, and the PRD loses an
+    // approval's artifact: it is edited after both approvals.
+    repo.write(
+        &task_file("plan.md"),
+        crate::sop::PLAN.replace("## Rollback\n\nTurn the flag off.\n", ""),
+    );
+    repo.write(
+        &task_file("prd.md"),
+        format!("{}\n- One more goal, never approved.\n", crate::sop::PRD),
+    );
+    expect![[r#"
+        exit 1
+        phase/integrity tasks/T-0001-rate-limit-logins/prd.md:-
+        phase/integrity tasks/T-0001-rate-limit-logins/prd.md:-
+        phase/integrity tasks/T-0001-rate-limit-logins/plan.md:-
+        mirror/behind docs/PRD.md:-
+        mirror/behind docs/ACTION_PLAN.md:-
+    "#]]
+    .assert_eq(&task_rules(&repo, &["phase/", "mirror/"]));
+    let json = repo
+        .run(&["audit", "--format", "json", "--today", "2026-11-23"])
+        .json();
+    let message = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "phase/integrity" && f["path"] == task_file("plan.md").as_str())
+        .expect("plan finding")["message"]
+        .clone();
+    assert!(
+        message.as_str().is_some_and(|m| m
+            .contains("is at implement but its plan gate no longer holds")
+            && m.contains("Rollback")),
+        "{message}"
+    );
+}
+
+#[test]
+fn history_lines_must_name_runs_of_their_own_task() {
+    let repo = implementing();
+    repo.run(&["task", "new", "Another task"]).ok();
+    let other = repo
+        .run(&["task", "list", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find_map(|t| {
+            t["id"]
+                .as_str()
+                .filter(|id| *id != crate::sop::ID)
+                .map(str::to_owned)
+        })
+        .expect("second task");
+    let other_history = repo.read(&format!("tasks/{other}/history.jsonl"));
+    let other_run: serde_json::Value =
+        serde_json::from_str(other_history.lines().next().expect("line")).expect("json");
+    let other_run = other_run["run"].as_str().expect("run").to_owned();
+    // A product approval copied in by hand, borrowing the other task's run.
+    let history = repo.read(&task_file("history.jsonl"));
+    let approval = history
+        .lines()
+        .find(|l| l.contains("\"approval\"") && l.contains("\"product\""))
+        .expect("approval line");
+    let mut forged: serde_json::Value = serde_json::from_str(approval).expect("json");
+    forged["run"] = other_run.into();
+    forged["at"] = "2026-12-31T00:00:00Z".into();
+    repo.write(&task_file("history.jsonl"), format!("{history}{forged}\n"));
+    let out = task_rules(&repo, &["phase/"]);
+    assert!(
+        out.contains(&format!("phase/unbacked {}:", task_file("history.jsonl"))),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_checked_sub_task_needs_a_run_or_commit_behind_it() {
+    let repo = implementing();
+    repo.write(
+        &task_file("tasks.md"),
+        crate::sop::TASKS.replace("  - [ ] 1.1", "  - [x] 1.1"),
+    );
+    expect![[r#"
+        exit 1
+        completion/evidence tasks/T-0001-rate-limit-logins/tasks.md:4
+    "#]]
+    .assert_eq(&task_rules(&repo, &["completion/"]));
+    // The work itself, committed: now the box has evidence.
+    repo.write("src/auth/limiter.rs", "pub fn limit() {}\n");
+    repo.git(&["add", "src/auth/limiter.rs"]);
+    no_verify(&repo, "counter");
+    // (Still exit 1: that --no-verify commit touched the security area, which has no shared
+    // spec, so spec-guard/range reports it.)
+    expect![[r#"
+        exit 1
+        spec-guard/range tasks/specs/security.md:-
+    "#]]
+    .assert_eq(&task_rules(&repo, &["completion/", "spec-guard/"]));
+}
+
+#[test]
+fn mirrors_only_grow_and_hold_the_frozen_artifacts() {
+    let repo = implementing();
+    // A hand edit inside a sealed section.
+    let prd = repo.read("docs/PRD.md");
+    repo.write(
+        "docs/PRD.md",
+        prd.replacen("credential-stuffing", "credential stuffing", 1),
+    );
+    expect![[r#"
+        exit 1
+        mirror/rewritten docs/PRD.md:16
+        mirror/edited docs/PRD.md:8
+    "#]]
+    .assert_eq(&task_rules(&repo, &["mirror/"]));
+    // Cut back to its bare header: the seals hold, but the text the range started with is gone,
+    // and the PRD the task passed with is no longer mirrored.
+    let header = prd.split("\n## ").next().expect("header").to_owned();
+    repo.write("docs/PRD.md", &header);
+    expect![[r#"
+        exit 1
+        mirror/rewritten docs/PRD.md:7
+        mirror/behind docs/PRD.md:-
+    "#]]
+    .assert_eq(&task_rules(&repo, &["mirror/"]));
+    repo.write("docs/PRD.md", &prd);
+    expect![[r#"
+        exit 0
+    "#]]
+    .assert_eq(&task_rules(&repo, &["mirror/"]));
 }

@@ -222,7 +222,7 @@ fn a_task_walks_from_new_to_done() {
 }
 
 /// A task moved to `phase` with good artifacts.
-fn task_in(phase: &str) -> TestRepo {
+pub fn task_in(phase: &str) -> TestRepo {
     let repo = repo_with_task();
     walk_to(&repo, phase);
     repo
