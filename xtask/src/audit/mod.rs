@@ -64,6 +64,10 @@ pub const RULES: &[Rule] = &[
         summary: "a spec's last_review is a real date, not in the future.",
     },
     Rule {
+        id: "spec/placeholder",
+        summary: "an approved spec has no template placeholders (`{{…}}`, `<fill in>`) left.",
+    },
+    Rule {
         id: "spec/stale",
         summary: "a spec's last_review is at most max_age_days old.",
     },
@@ -231,9 +235,16 @@ fn check_index(ctx: &Ctx, findings: &mut Vec<Finding>) -> Option<String> {
     let rebuilt = match crate::tasks::rebuild(&ctx.repo) {
         Ok(rebuilt) => rebuilt,
         Err(err) => {
+            // A file's problem names the file and line (a broken history, a brief's front matter).
+            let (path, line) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<crate::docs::front_matter::DocError>())
+                .map_or(("tasks".to_owned(), None), |doc| {
+                    (doc.path.clone(), Some(doc.line))
+                });
             findings.push(
                 Finding::error("index/tree", format!("{err:#}"))
-                    .at("tasks", None)
+                    .at(path, line)
                     .fix(
                         "fix the file the message names; `cargo xtask phase status` shows the rest",
                     ),

@@ -51,7 +51,7 @@ fn a_clean_repository_passes_and_the_formats_agree() {
     let run = repo.run(&["audit"]).ok();
     expect![[r#"
         note: HEAD has no commits beyond main: the range check had nothing to do; in CI pass --range origin/<base>..HEAD
-        audit: 0 error(s), 0 warning(s) (31 rules)
+        audit: 0 error(s), 0 warning(s) (32 rules)
     "#]]
     .assert_eq(&run.stdout);
     let json = repo.run(&["audit", "--format", "json"]).ok().json();
@@ -456,4 +456,143 @@ fn mirrors_only_grow_and_hold_the_frozen_artifacts() {
         exit 0
     "#]]
     .assert_eq(&task_rules(&repo, &["mirror/"]));
+}
+
+/// Every spec, tree, lint and secret rule that the tests above do not break: each case writes
+/// files into a clean repository (tracked with `git add`), and the audit must report exactly
+/// that rule at that place. The clean repository of the first test is the case that does not.
+#[test]
+fn each_remaining_rule_has_a_repository_that_breaks_it() {
+    let spec = |front: &str| format!("---\n{front}\n---\n\n# Security\n");
+    let fine = "area: security\nowner: \"Sam Sec\"\nstatus: approved\nlast_review: 2026-11-20";
+    // Secrets are assembled here so that this file holds none.
+    let github = format!(
+        "ghp_{}",
+        "a1B2c3D4e5".repeat(4).get(..36).unwrap_or_default()
+    );
+    let openai = format!("sk-{}", "Zq7Rt2Lw9Xp4".repeat(3));
+    let slack = format!("xoxb-{}", "123456789012-abcdefABCDEF");
+    let random = "k9QzX2vL7pR4tW8yB3nM6cF1";
+    let specs = "tasks/specs/security.md";
+    let task = |file: &str| format!("tasks/T-0001-audit-me/{file}");
+    let (prd, plan, history) = (task("prd.md"), task("plan.md"), task("history.jsonl"));
+    let cases: Vec<(&str, &str, String, String)> = vec![
+        (
+            "spec/unparsable",
+            specs,
+            "---\narea: [security\n---\n".to_owned(),
+            format!("{specs}:"),
+        ),
+        (
+            "spec/area",
+            specs,
+            spec(&fine.replace("area: security", "area: payments")),
+            format!("{specs}:2"),
+        ),
+        (
+            "spec/owner",
+            specs,
+            spec(&fine.replace("\"Sam Sec\"", "\"\"")),
+            format!("{specs}:3"),
+        ),
+        (
+            "spec/not-approved",
+            specs,
+            spec(&fine.replace("approved", "draft")),
+            format!("{specs}:4"),
+        ),
+        (
+            "spec/status",
+            specs,
+            spec(&fine.replace("approved", "Approved")),
+            format!("{specs}:4"),
+        ),
+        (
+            "spec/last-review",
+            specs,
+            spec(&fine.replace("2026-11-20", "2026-12-24")),
+            format!("{specs}:5"),
+        ),
+        (
+            "index/tree",
+            &history,
+            "{\"event\": \"transition\"\n".to_owned(),
+            format!("{history}:1"),
+        ),
+        (
+            "lint/placeholder-in-spec",
+            specs,
+            format!("{}Owner: {{{{owner}}}}\n", spec(fine)),
+            format!("{specs}:9"),
+        ),
+        (
+            "lint/todo-in-prd",
+            &prd,
+            "# PRD\n\nGoals: TBD\n".to_owned(),
+            format!("{prd}:3"),
+        ),
+        (
+            "lint/todo-in-plan",
+            &plan,
+            "# Plan\n\n## Steps\n\nTODO\n".to_owned(),
+            format!("{plan}:5"),
+        ),
+        (
+            "secret/github-token",
+            "ci/deploy.sh",
+            format!("export GH={github}\n"),
+            "ci/deploy.sh:1".to_owned(),
+        ),
+        (
+            "secret/openai-key",
+            "app/settings.py",
+            format!("\n\nOPENAI = \"{openai}\"\n"),
+            "app/settings.py:3".to_owned(),
+        ),
+        (
+            "secret/slack-token",
+            "ops/notify.rb",
+            format!("hook = '{slack}'\n"),
+            "ops/notify.rb:1".to_owned(),
+        ),
+        (
+            "secret/high-entropy-assignment",
+            "config/app.yml",
+            format!("db:\n  password: \"{random}\"\n"),
+            "config/app.yml:2".to_owned(),
+        ),
+    ];
+    for (rule, rel, text, at) in cases {
+        let repo = repo();
+        // A tracked file in the security area, so its spec is checked.
+        repo.write("src/auth/login.rs", "fn login() {}\n");
+        repo.write("tasks/specs/security.md", spec(fine));
+        repo.write(rel, &text);
+        repo.git(&["add", "-A"]);
+        let found = rules(&repo, &["--today", "2026-11-23"]);
+        let lines: Vec<&str> = found.lines().filter(|l| !l.starts_with("exit")).collect();
+        assert!(
+            found.starts_with("exit 1")
+                && lines.iter().any(|l| l.starts_with(&format!("{rule} {at}"))),
+            "{rule} at {at}:\n{found}"
+        );
+        // Nothing else broke: only this rule (a file added to or broken in a task folder also
+        // makes the index stale).
+        let in_task = rel.starts_with("tasks/T-");
+        assert!(
+            lines.iter().all(|l| l.starts_with(rule)
+                || (in_task && l.starts_with("index/stale"))
+                || (rule == "lint/placeholder-in-spec" && l.starts_with("spec/placeholder"))),
+            "{rule}: other findings too:\n{found}"
+        );
+        if rule.starts_with("secret/") {
+            let human = repo.run(&["audit", "--today", "2026-11-23"]).stdout;
+            for secret in [&github, &openai, &slack, &random.to_owned()] {
+                assert!(
+                    !human.contains(secret.as_str()),
+                    "{rule} printed a secret:\n{human}"
+                );
+            }
+        }
+    }
 }
