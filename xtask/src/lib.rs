@@ -4,6 +4,8 @@
 //! command layer down (a room may use the ones below it, never the ones above):
 //!
 //! - `cmd`: one module per command: load → decide → apply → render.
+//! - `agent`: the only place that spawns agent CLIs (process groups, timeouts, capped logs) and
+//!   parses their event streams.
 //! - `audit`: the CI rules (index, specs, range, runs, lints, secrets) and their formats.
 //! - `sop`: phase gates, the PRD rubric, the task list format; `mirror`: dated docs/ mirrors.
 //! - `guard`: trigger areas and spec freshness (spec phase, spec-guard, audit).
@@ -15,6 +17,7 @@
 //!   index; governance configuration.
 //! - `report`, `output`: findings and their renderings; the only place that prints.
 
+pub mod agent;
 pub mod audit;
 pub mod cmd;
 pub mod config;

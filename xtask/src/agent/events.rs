@@ -1,0 +1,188 @@
+//! Agent output formats, parsed line by line into what a run records.
+//!
+//! `codex-jsonl` is what `codex exec --json` prints: one JSON object per line, `thread.started`
+//! (the thread id, for `codex exec resume`), `turn.started`, `item.started` / `item.updated` /
+//! `item.completed` (items of type `command_execution`, `file_change`, `agent_message`,
+//! `reasoning`, `error`, `mcp_tool_call`, `web_search`, `todo_list`), `turn.completed` (token
+//! usage), `turn.failed` and `error`. Unknown event and item types are kept as they are; a line
+//! that is not JSON (torn, or a banner) is counted and skipped, never fatal.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// What an agent's event stream said, for run.json and the events log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Codex's thread id (`codex exec resume <id>`).
+    pub thread_id: Option<String>,
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+    /// Commands the agent ran, with their exit codes (`None`: did not finish).
+    pub commands: Vec<Command>,
+    /// Files it changed: `(path, add|delete|update)`.
+    pub file_changes: Vec<(String, String)>,
+    /// Its last message.
+    pub final_message: Option<String>,
+    /// Error items and events, and failed turns.
+    pub errors: Vec<String>,
+    pub turns: u32,
+    /// Events of types this parser does not know (kept in the events log).
+    pub unknown: u32,
+    /// Lines that were not JSON objects.
+    pub torn: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Command {
+    pub command: String,
+    pub exit_code: Option<i64>,
+}
+
+/// Parses `codex exec --json` output; each parsed event is also kept for the run's events.
+#[derive(Debug, Default)]
+pub struct Codex {
+    pub summary: Summary,
+    /// Every JSON event, in order.
+    pub events: Vec<Value>,
+}
+
+impl Codex {
+    pub fn line(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(line) else {
+            self.summary.torn += 1;
+            return;
+        };
+        self.apply(&event);
+        self.events.push(event);
+    }
+
+    fn apply(&mut self, event: &Value) {
+        let s = &mut self.summary;
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        match event.get("type").and_then(Value::as_str).unwrap_or("") {
+            "thread.started" => s.thread_id = text(event, "thread_id"),
+            "turn.started" => s.turns += 1,
+            "turn.completed" => {
+                let usage = event.get("usage").unwrap_or(&Value::Null);
+                let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+                s.input_tokens += n("input_tokens");
+                s.cached_input_tokens += n("cached_input_tokens");
+                s.output_tokens += n("output_tokens");
+                s.reasoning_output_tokens += n("reasoning_output_tokens");
+            }
+            "turn.failed" => s.errors.push(
+                event
+                    .get("error")
+                    .and_then(|e| text(e, "message"))
+                    .unwrap_or_else(|| "the turn failed".to_owned()),
+            ),
+            "error" => s
+                .errors
+                .push(text(event, "message").unwrap_or_else(|| "error".to_owned())),
+            "item.started" | "item.updated" => {}
+            "item.completed" => {
+                let item = event.get("item").unwrap_or(&Value::Null);
+                match item.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "command_execution" => s.commands.push(Command {
+                        command: text(item, "command").unwrap_or_default(),
+                        exit_code: item.get("exit_code").and_then(Value::as_i64),
+                    }),
+                    "file_change" => {
+                        for change in item
+                            .get("changes")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                        {
+                            if let Some(path) = text(change, "path") {
+                                s.file_changes
+                                    .push((path, text(change, "kind").unwrap_or_default()));
+                            }
+                        }
+                    }
+                    "agent_message" => s.final_message = text(item, "text"),
+                    "error" => s
+                        .errors
+                        .push(text(item, "message").unwrap_or_else(|| "error".to_owned())),
+                    "reasoning" | "mcp_tool_call" | "web_search" | "todo_list" => {}
+                    _ => s.unknown += 1,
+                }
+            }
+            _ => s.unknown += 1,
+        }
+    }
+}
+
+impl super::process::Lines for Codex {
+    fn line(&mut self, line: &str) {
+        Codex::line(self, line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stream `codex exec --json` (codex-cli 0.169.0) printed for one command and a message
+    /// (../shared/notes/agent-clis.md), plus a file change, an unknown event and a torn line.
+    const RECORDED: &str = r#"{"type":"thread.started","thread_id":"01a20694-9abb-7b73-918e-59ace696a0dc"}
+{"type":"item.completed","item":{"id":"item_0","type":"error","message":"Model metadata for `mock-model` not found. Defaulting to fallback metadata; this can degrade performance and cause issues."}}
+{"type":"turn.started"}
+{"type":"item.started","item":{"id":"item_1","type":"command_execution","command":"/bin/bash -lc 'echo hi > hello.txt'","aggregated_output":"","exit_code":null,"status":"in_progress"}}
+{"type":"item.completed","item":{"id":"item_1","type":"command_execution","command":"/bin/bash -lc 'echo hi > hello.txt'","aggregated_output":"...","exit_code":0,"status":"completed"}}
+{"type":"item.completed","item":{"id":"item_3","type":"file_change","changes":[{"path":"src/lib.rs","kind":"update"}],"status":"completed"}}
+{"type":"session.configured","model":"mock-model"}
+{"type":"item.completed","item":{"id":"item_2
+{"type":"item.completed","item":{"id":"item_2","type":"agent_message","text":"done: wrote hello.txt"}}
+{"type":"turn.completed","usage":{"input_tokens":20,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":10,"reasoning_output_tokens":0}}
+"#;
+
+    #[test]
+    fn a_recorded_codex_stream_parses_into_its_summary() {
+        let mut codex = Codex::default();
+        for line in RECORDED.lines() {
+            codex.line(line);
+        }
+        expect_test::expect![[r#"
+            Summary {
+                thread_id: Some(
+                    "01a20694-9abb-7b73-918e-59ace696a0dc",
+                ),
+                input_tokens: 20,
+                cached_input_tokens: 0,
+                output_tokens: 10,
+                reasoning_output_tokens: 0,
+                commands: [
+                    Command {
+                        command: "/bin/bash -lc 'echo hi > hello.txt'",
+                        exit_code: Some(
+                            0,
+                        ),
+                    },
+                ],
+                file_changes: [
+                    (
+                        "src/lib.rs",
+                        "update",
+                    ),
+                ],
+                final_message: Some(
+                    "done: wrote hello.txt",
+                ),
+                errors: [
+                    "Model metadata for `mock-model` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.",
+                ],
+                turns: 1,
+                unknown: 1,
+                torn: 1,
+            }
+        "#]]
+        .assert_debug_eq(&codex.summary);
+        assert_eq!(codex.events.len(), 9);
+    }
+}

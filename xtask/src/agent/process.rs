@@ -1,0 +1,314 @@
+//! The one place that spawns agents, and contains whatever they do.
+//!
+//! An agent runs as the leader of its own process group, with stdin from its prompt or closed
+//! (the Codex CLI waits forever on an open stdin), stdout and stderr each copied to a log file in
+//! the run folder up to a size limit (the rest is counted and dropped, and the log says so).
+//! At the timeout the whole group gets TERM, after a grace period KILL, and the leader is always
+//! reaped. When the leader ends, whatever it left in its group (a forked grandchild) is killed
+//! too, so no process outlives its run. stdout lines also go to a [`Lines`] sink (the event
+//! parser of the adapter's format) as they arrive, whether or not the log kept them.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rustix::process::{Pid, Signal, kill_process_group};
+
+/// What to run, and how to contain it.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub program: std::ffi::OsString,
+    pub args: Vec<std::ffi::OsString>,
+    pub cwd: PathBuf,
+    /// The whole environment of the agent (nothing else is inherited).
+    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// Bytes written to the agent's stdin, which is then closed; `None`: stdin is /dev/null.
+    pub stdin: Option<Vec<u8>>,
+    pub timeout: Duration,
+    /// Between TERM and KILL.
+    pub grace: Duration,
+    /// Where `stdout.log` and `stderr.log` go.
+    pub log_dir: PathBuf,
+    /// Bytes kept per log; the rest is counted and dropped.
+    pub log_limit: u64,
+}
+
+/// How an agent ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    /// Exit code 0.
+    Completed,
+    /// Another exit code.
+    Failed,
+    /// Still running at the timeout: terminated.
+    TimedOut,
+    /// Ended by a signal nobody here sent.
+    Killed,
+    /// Terminated because the orchestrator was interrupted.
+    Cancelled,
+}
+
+/// What happened to one agent process.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub ended: Ended,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// The process group (= the leader's pid), as recorded for `runs reconcile`.
+    pub pgid: u32,
+    pub elapsed: Duration,
+    /// Bytes of stdout and stderr the agent wrote, and how many of them the logs dropped.
+    pub stdout: Stream,
+    pub stderr: Stream,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stream {
+    pub bytes: u64,
+    pub dropped: u64,
+}
+
+/// Receives the agent's stdout line by line (without the newline), on a reader thread.
+pub trait Lines: Send + 'static {
+    fn line(&mut self, line: &str);
+}
+
+impl Lines for () {
+    fn line(&mut self, _: &str) {}
+}
+
+/// A cancellation flag the caller may set (from a Ctrl-C handler): the agent is then terminated
+/// like at a timeout and ends `cancelled`.
+pub type Cancel = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+/// Run one agent to its end. `started` is called with the process group id right after the
+/// spawn (to record it before anything can go wrong).
+pub fn run<L: Lines>(
+    spec: &Spec,
+    lines: L,
+    cancel: Option<&Cancel>,
+    started: impl FnOnce(u32),
+) -> Result<(Outcome, L)> {
+    std::fs::create_dir_all(&spec.log_dir)
+        .with_context(|| format!("creating {}", spec.log_dir.display()))?;
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(if spec.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let began = Instant::now();
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "starting {} (is it installed and on PATH?)",
+            Path::new(&spec.program).display()
+        )
+    })?;
+    let pgid = child.id();
+    started(pgid);
+    let group = Pid::from_child(&child);
+
+    if let (Some(input), Some(mut stdin)) = (spec.stdin.clone(), child.stdin.take()) {
+        // A thread: an agent that does not read its stdin must not block this one.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let out_log = spec.log_dir.join("stdout.log");
+    let err_log = spec.log_dir.join("stderr.log");
+    let limit = spec.log_limit;
+    let stdout = child.stdout.take().context("agent stdout")?;
+    let stderr = child.stderr.take().context("agent stderr")?;
+    let out_reader = std::thread::spawn(move || copy_lines(stdout, &out_log, limit, lines));
+    let err_reader = std::thread::spawn(move || copy_lines(stderr, &err_log, limit, ()));
+
+    let (status, ended) = wait(&mut child, group, spec, cancel)?;
+    // Whatever the leader left in its group goes with it (it may hold the log pipes open).
+    let _ = kill_process_group(group, Signal::KILL);
+    let (stdout, lines) = out_reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the stdout reader failed"))??;
+    let (stderr, ()) = err_reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the stderr reader failed"))??;
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    let ended = ended.unwrap_or(match (status.code(), signal) {
+        (Some(0), _) => Ended::Completed,
+        (Some(_), _) => Ended::Failed,
+        _ => Ended::Killed,
+    });
+    Ok((
+        Outcome {
+            ended,
+            code: status.code(),
+            signal,
+            pgid,
+            elapsed: began.elapsed(),
+            stdout,
+            stderr,
+        },
+        lines,
+    ))
+}
+
+/// Wait for the leader; at the timeout or on cancellation terminate the group (TERM, grace,
+/// KILL). Returns its status and, when it was terminated here, why.
+fn wait(
+    child: &mut Child,
+    group: Pid,
+    spec: &Spec,
+    cancel: Option<&Cancel>,
+) -> Result<(ExitStatus, Option<Ended>)> {
+    let deadline = Instant::now() + spec.timeout;
+    let cancelled = || cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst));
+    // Polling: `Child::wait` cannot time out, and a thread blocked in it could not be woken for a
+    // cancellation. The interval grows from 1 ms, so a short agent costs little.
+    let mut pause = Duration::from_millis(1);
+    let why = loop {
+        if let Some(status) = child.try_wait().context("waiting for the agent")? {
+            return Ok((status, None));
+        }
+        if cancelled() {
+            break Ended::Cancelled;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break Ended::TimedOut;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    };
+    let _ = kill_process_group(group, Signal::TERM);
+    let grace_end = Instant::now() + spec.grace;
+    while Instant::now() < grace_end {
+        if let Some(status) = child.try_wait().context("waiting for the agent")? {
+            return Ok((status, Some(why)));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = kill_process_group(group, Signal::KILL);
+    let status = child.wait().context("reaping the agent")?;
+    Ok((status, Some(why)))
+}
+
+/// Copy a stream to `log` (up to `limit` bytes, then a note of what was dropped), handing each
+/// line to `lines`.
+fn copy_lines<L: Lines>(
+    stream: impl std::io::Read,
+    log: &Path,
+    limit: u64,
+    mut lines: L,
+) -> Result<(Stream, L)> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?,
+    );
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, stream);
+    let mut seen = Stream::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A line is read whole only up to 1 MiB; a longer one is logged in pieces.
+        let got = std::io::Read::take(&mut reader, 1 << 20)
+            .read_until(b'\n', &mut line)
+            .context("reading the agent's output")?;
+        if got == 0 {
+            break;
+        }
+        seen.bytes += got as u64;
+        let room = limit.saturating_sub(seen.bytes - got as u64 - seen.dropped);
+        let kept = (got as u64).min(room) as usize;
+        file.write_all(&line[..kept])?;
+        seen.dropped += (got - kept) as u64;
+        let text = String::from_utf8_lossy(&line);
+        lines.line(text.trim_end_matches(['\n', '\r']));
+    }
+    if seen.dropped > 0 {
+        writeln!(
+            file,
+            "\n[xtask: {} more bytes of output were dropped: the log keeps {limit} bytes]",
+            seen.dropped
+        )?;
+    }
+    file.flush()?;
+    Ok((seen, lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dir: &Path, script: &str, timeout_ms: u64) -> Spec {
+        Spec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: dir.to_path_buf(),
+            env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
+            stdin: None,
+            timeout: Duration::from_millis(timeout_ms),
+            grace: Duration::from_millis(300),
+            log_dir: dir.join("logs"),
+            log_limit: 1000,
+        }
+    }
+
+    struct Collect(Vec<String>);
+    impl Lines for Collect {
+        fn line(&mut self, line: &str) {
+            self.0.push(line.to_owned());
+        }
+    }
+
+    #[test]
+    fn exit_codes_map_to_statuses_and_lines_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let (done, lines) = run(
+            &spec(dir.path(), "echo one; echo two; exit 0", 5000),
+            Collect(Vec::new()),
+            None,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(done.ended, Ended::Completed);
+        assert_eq!(lines.0, ["one", "two"]);
+        let (failed, ()) = run(&spec(dir.path(), "exit 3", 5000), (), None, |_| {}).unwrap();
+        assert_eq!((failed.ended, failed.code), (Ended::Failed, Some(3)));
+        let (killed, ()) = run(&spec(dir.path(), "kill -9 $$", 5000), (), None, |_| {}).unwrap();
+        assert_eq!((killed.ended, killed.signal), (Ended::Killed, Some(9)));
+    }
+
+    #[test]
+    fn a_flood_is_capped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (done, ()) = run(
+            &spec(
+                dir.path(),
+                "i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done",
+                5000,
+            ),
+            (),
+            None,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(done.stdout.bytes, 5500);
+        assert_eq!(done.stdout.dropped, 4500);
+        let log = std::fs::read_to_string(dir.path().join("logs/stdout.log")).unwrap();
+        assert!(log.starts_with("0123456789\n"));
+        assert!(
+            log.ends_with(
+                "[xtask: 4500 more bytes of output were dropped: the log keeps 1000 bytes]\n"
+            ),
+            "{log}"
+        );
+    }
+}

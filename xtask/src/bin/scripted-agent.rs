@@ -1,0 +1,92 @@
+//! A scripted stand-in for an agent CLI's brain, for the runner's tests (it is built with the
+//! toolkit but nothing installs it). It reads its prompt (the last argument, else stdin) and
+//! follows the lines that start with `agent: `, one command each:
+//!
+//! - `print TEXT`: a line on stdout (Codex JSONL events are printed this way)
+//! - `eprint TEXT`: a line on stderr
+//! - `write PATH TEXT`: write TEXT (`\n` for newlines) to PATH, relative to the working directory
+//! - `sleep MS`; `hang` (sleep for ever)
+//! - `stubborn PIDFILE`: start a grandchild that ignores TERM and sleeps for ever; its pid goes
+//!   to PIDFILE
+//! - `flood BYTES`: that many bytes of output on stdout, in lines
+//! - `exit CODE`
+//!
+//! The process exits 0 after the last command.
+
+// A stand-in agent's job is to print: the toolkit's rule that only output.rs prints is not its.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn main() {
+    let prompt = match std::env::args().nth(1) {
+        Some(prompt) => prompt,
+        None => {
+            let mut text = String::new();
+            let _ = std::io::stdin().read_to_string(&mut text);
+            text
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for line in prompt
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("agent: "))
+    {
+        let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match command {
+            "print" => {
+                let _ = writeln!(out, "{rest}");
+                let _ = out.flush();
+            }
+            "eprint" => eprintln!("{rest}"),
+            "write" => {
+                let (path, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                if let Err(err) = std::fs::write(path, text.replace("\\n", "\n")) {
+                    eprintln!("scripted-agent: writing {path}: {err}");
+                    std::process::exit(2);
+                }
+            }
+            "sleep" => std::thread::sleep(Duration::from_millis(rest.parse().unwrap_or(0))),
+            "hang" => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            "stubborn" => {
+                let child = std::process::Command::new("sh")
+                    .args(["-c", "trap '' TERM; while :; do sleep 1; done"])
+                    .stdout(std::process::Stdio::null())
+                    .spawn();
+                match child {
+                    Ok(child) => {
+                        let _ = std::fs::write(rest, child.id().to_string());
+                    }
+                    Err(err) => {
+                        eprintln!("scripted-agent: starting the grandchild: {err}");
+                        std::process::exit(2);
+                    }
+                }
+            }
+            "flood" => {
+                let total: usize = rest.parse().unwrap_or(0);
+                let line = "flood flood flood flood flood flood flood flood flood flood flood\n";
+                let mut left = total;
+                while left > 0 {
+                    let n = left.min(line.len());
+                    if out.write_all(&line.as_bytes()[line.len() - n..]).is_err() {
+                        break;
+                    }
+                    left -= n;
+                }
+                let _ = out.flush();
+            }
+            "exit" => std::process::exit(rest.parse().unwrap_or(1)),
+            other => {
+                eprintln!("scripted-agent: unknown command `{other}`");
+                std::process::exit(2);
+            }
+        }
+    }
+}
