@@ -124,9 +124,121 @@ impl super::process::Lines for Codex {
     }
 }
 
+/// Parses `claude -p --output-format stream-json --verbose` output: `system` (subtype `init`,
+/// with the session id), `assistant` and `user` messages (tool calls, tool results, text), and a
+/// last `result` (the final text, usage, `is_error`). The session id goes to `thread_id`; a Bash
+/// tool call counts as a command (its exit code is not in the stream).
+#[derive(Debug, Default)]
+pub struct Claude {
+    pub summary: Summary,
+    pub events: Vec<Value>,
+}
+
+impl Claude {
+    pub fn line(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(line) else {
+            self.summary.torn += 1;
+            return;
+        };
+        self.apply(&event);
+        self.events.push(event);
+    }
+
+    fn apply(&mut self, event: &Value) {
+        let s = &mut self.summary;
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        match event.get("type").and_then(Value::as_str).unwrap_or("") {
+            "system" => {
+                if let Some(id) = text(event, "session_id") {
+                    s.thread_id = Some(id);
+                }
+            }
+            "assistant" => {
+                s.turns += 1;
+                let content = event.pointer("/message/content").and_then(Value::as_array);
+                for block in content.into_iter().flatten() {
+                    match block.get("type").and_then(Value::as_str).unwrap_or("") {
+                        "text" => s.final_message = text(block, "text"),
+                        "tool_use" => {
+                            let input = block.get("input").unwrap_or(&Value::Null);
+                            match block.get("name").and_then(Value::as_str).unwrap_or("") {
+                                "Bash" => s.commands.push(Command {
+                                    command: text(input, "command").unwrap_or_default(),
+                                    exit_code: None,
+                                }),
+                                "Write" | "Edit" | "MultiEdit" => {
+                                    if let Some(path) = text(input, "file_path") {
+                                        s.file_changes.push((path, "update".to_owned()));
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "user" => {}
+            "result" => {
+                if let Some(result) = text(event, "result") {
+                    s.final_message = Some(result);
+                }
+                let usage = event.get("usage").unwrap_or(&Value::Null);
+                let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+                s.input_tokens += n("input_tokens");
+                s.cached_input_tokens += n("cache_read_input_tokens");
+                s.output_tokens += n("output_tokens");
+                if event.get("is_error").and_then(Value::as_bool) == Some(true) {
+                    s.errors.push(
+                        text(event, "subtype").unwrap_or_else(|| "the run failed".to_owned()),
+                    );
+                }
+            }
+            _ => s.unknown += 1,
+        }
+    }
+}
+
+impl super::process::Lines for Claude {
+    fn line(&mut self, line: &str) {
+        Claude::line(self, line);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kinds of lines `claude -p --output-format stream-json --verbose` (2.1.197) printed
+    /// for one Bash call and an answer (../shared/notes/agent-clis.md), trimmed.
+    const CLAUDE_STREAM: &str = r#"{"type":"system","subtype":"init","cwd":"/w","session_id":"5f1c-session","tools":["Bash","Edit"]}
+{"type":"assistant","message":{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"echo hi > f","description":"x"}}]},"session_id":"5f1c-session"}
+{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_1","content":""}]},"session_id":"5f1c-session"}
+{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"Wrote f."}]},"session_id":"5f1c-session"}
+{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"Wrote f.","session_id":"5f1c-session","usage":{"input_tokens":30,"cache_read_input_tokens":4,"output_tokens":12},"total_cost_usd":0.001}
+"#;
+
+    #[test]
+    fn a_claude_stream_parses_into_the_same_summary() {
+        let mut claude = Claude::default();
+        for line in CLAUDE_STREAM.lines() {
+            claude.line(line);
+        }
+        let s = &claude.summary;
+        assert_eq!(s.thread_id.as_deref(), Some("5f1c-session"));
+        assert_eq!(s.commands.len(), 1);
+        assert_eq!(s.commands[0].command, "echo hi > f");
+        assert_eq!(s.final_message.as_deref(), Some("Wrote f."));
+        assert_eq!(
+            (s.input_tokens, s.cached_input_tokens, s.output_tokens),
+            (30, 4, 12)
+        );
+        assert_eq!((s.turns, s.unknown, s.torn, s.errors.len()), (2, 0, 0, 0));
+        assert_eq!(claude.events.len(), 5);
+    }
 
     /// The stream `codex exec --json` (codex-cli 0.169.0) printed for one command and a message
     /// (../shared/notes/agent-clis.md), plus a file change, an unknown event and a torn line.

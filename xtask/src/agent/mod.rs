@@ -1,5 +1,6 @@
 //! Running agent CLIs: the process control that contains them (`process`) and the parsers of
 //! their output formats (`events`). Only this room spawns agents.
 
+pub mod adapter;
 pub mod events;
 pub mod process;

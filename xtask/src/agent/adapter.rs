@@ -1,0 +1,417 @@
+//! Agent CLI adapters (`adapters/<name>.toml`) and roles (`adapters/roles.toml`), SPEC §8.1.
+//!
+//! An adapter says how to run one agent CLI: the program, its arguments with named
+//! placeholders, how the prompt gets to it (an argument, a file, or stdin), the format of its
+//! output, and which environment variables it may see (everything else is removed). An argument
+//! may be a group (`["--model", "{model}"]`) that is left out when a placeholder in it has no
+//! value. A role names an adapter and the model, reasoning effort and sandbox to run it with.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use anyhow::{Result, anyhow, bail};
+use serde::Deserialize;
+
+pub const ADAPTERS_DIR: &str = "adapters";
+
+/// The placeholders an argument may use.
+const PLACEHOLDERS: [&str; 11] = [
+    "prompt",
+    "prompt_file",
+    "workdir",
+    "model",
+    "reasoning",
+    "sandbox",
+    "schema_file",
+    "last_message_file",
+    "run_dir",
+    "role",
+    "task",
+];
+
+/// How the prompt reaches the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptVia {
+    /// In an argument holding `{prompt}`.
+    Argument,
+    /// In a file of the run folder, named by `{prompt_file}`.
+    File,
+    /// On stdin, which is then closed.
+    Stdin,
+}
+
+/// What the agent prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    CodexJsonl,
+    ClaudeStreamJson,
+    Text,
+}
+
+/// Sandbox modes, as Codex names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sandbox {
+    ReadOnly,
+    WorkspaceWrite,
+    DangerFullAccess,
+}
+
+impl Sandbox {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sandbox::ReadOnly => "read-only",
+            Sandbox::WorkspaceWrite => "workspace-write",
+            Sandbox::DangerFullAccess => "danger-full-access",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Arg {
+    One(String),
+    /// Left out whole when one of its placeholders has no value.
+    Group(Vec<String>),
+}
+
+/// `adapters/<name>.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adapter {
+    #[serde(skip)]
+    pub name: String,
+    pub program: String,
+    #[serde(default)]
+    pub args: Vec<Arg>,
+    pub prompt: PromptVia,
+    pub output: Format,
+    /// Environment variables passed through (`NAME`, or `PREFIX_*`).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Arguments that make the program print its version (recorded in run.json).
+    #[serde(default)]
+    pub version: Vec<String>,
+}
+
+/// The values of the placeholders for one run (`None`: no value).
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    pub values: BTreeMap<&'static str, String>,
+}
+
+impl Vars {
+    pub fn set(mut self, name: &'static str, value: impl Into<String>) -> Vars {
+        self.values.insert(name, value.into());
+        self
+    }
+}
+
+impl Adapter {
+    /// Parse `adapters/<name>.toml`; errors name the file, the line and the fix.
+    pub fn parse(name: &str, text: &str) -> Result<Adapter> {
+        let path = format!("{ADAPTERS_DIR}/{name}.toml");
+        let mut adapter: Adapter = toml::from_str(text).map_err(|err| {
+            let line = err.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            anyhow!("{path}:{line}: {}", err.message().trim_end_matches('.'))
+        })?;
+        adapter.name = name.to_owned();
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .map_or(1, |i| i + 1)
+        };
+        for arg in adapter.args.iter().flat_map(|a| match a {
+            Arg::One(one) => std::slice::from_ref(one),
+            Arg::Group(group) => group.as_slice(),
+        }) {
+            for name in placeholders(arg)? {
+                if !PLACEHOLDERS.contains(&name) {
+                    bail!(
+                        "{path}:{}: unknown placeholder {{{name}}} in `{arg}`; the placeholders are {}",
+                        line_of(arg),
+                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    );
+                }
+            }
+        }
+        let uses = |name: &str| {
+            let needle = format!("{{{name}}}");
+            adapter.args.iter().any(|a| match a {
+                Arg::One(one) => one.contains(&needle),
+                Arg::Group(group) => group.iter().any(|g| g.contains(&needle)),
+            })
+        };
+        match adapter.prompt {
+            PromptVia::Argument if !uses("prompt") => bail!(
+                "{path}:{}: `prompt = \"argument\"` needs an argument holding {{prompt}}",
+                line_of("prompt")
+            ),
+            PromptVia::File if !uses("prompt_file") => bail!(
+                "{path}:{}: `prompt = \"file\"` needs an argument holding {{prompt_file}}",
+                line_of("prompt")
+            ),
+            _ => {}
+        }
+        if adapter.program.trim().is_empty() {
+            bail!("{path}:{}: `program` is empty", line_of("program"));
+        }
+        Ok(adapter)
+    }
+
+    /// The arguments for one run, placeholders filled in.
+    pub fn argv(&self, vars: &Vars) -> Result<Vec<OsString>> {
+        let mut res = Vec::new();
+        for arg in &self.args {
+            match arg {
+                Arg::One(one) => res.push(fill(one, vars).ok_or_else(|| {
+                    anyhow!(
+                        "{ADAPTERS_DIR}/{}.toml: `{one}` needs a value this run does not have; make it a group like [\"--flag\", \"{one}\"] to leave it out",
+                        self.name
+                    )
+                })?),
+                Arg::Group(group) => {
+                    let filled: Option<Vec<String>> = group.iter().map(|g| fill(g, vars)).collect();
+                    res.extend(filled.into_iter().flatten());
+                }
+            }
+        }
+        Ok(res.into_iter().map(OsString::from).collect())
+    }
+
+    /// The agent's environment: the variables of `from` that the allow-list names.
+    pub fn environment(
+        &self,
+        from: impl Iterator<Item = (OsString, OsString)>,
+    ) -> Vec<(OsString, OsString)> {
+        from.filter(|(name, _)| {
+            let name = name.to_string_lossy();
+            self.env
+                .iter()
+                .any(|allowed| match allowed.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == allowed.as_str(),
+                })
+        })
+        .collect()
+    }
+}
+
+/// Whether an environment variable's name says it holds a secret: its value is never written to
+/// a run record (the name is).
+pub fn secret_like(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "AUTH",
+        "COOKIE",
+        "SESSION",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+}
+
+/// The placeholder names in `arg` (`{{` and `}}` are literal braces).
+fn placeholders(arg: &str) -> Result<Vec<&str>> {
+    let mut res = Vec::new();
+    let mut rest = arg;
+    while let Some(at) = rest.find('{') {
+        if rest[at..].starts_with("{{") {
+            rest = &rest[at + 2..];
+            continue;
+        }
+        let Some(end) = rest[at..].find('}') else {
+            bail!("`{arg}` opens a placeholder with {{ but never closes it");
+        };
+        res.push(&rest[at + 1..at + end]);
+        rest = &rest[at + end + 1..];
+    }
+    Ok(res)
+}
+
+/// `arg` with its placeholders filled in; `None` when one has no value.
+fn fill(arg: &str, vars: &Vars) -> Option<String> {
+    let mut res = String::new();
+    let mut rest = arg;
+    while let Some(at) = rest.find(['{', '}']) {
+        res.push_str(&rest[..at]);
+        if rest[at..].starts_with("{{") || rest[at..].starts_with("}}") {
+            res.push_str(&rest[at..=at]);
+            rest = &rest[at + 2..];
+            continue;
+        }
+        let end = rest[at..].find('}')? + at;
+        res.push_str(vars.values.get(&rest[at + 1..end])?);
+        rest = &rest[end + 1..];
+    }
+    res.push_str(rest);
+    Some(res)
+}
+
+/// One role of `adapters/roles.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub adapter: String,
+    pub model: Option<String>,
+    /// Reasoning effort, for CLIs that take one (`{reasoning}`).
+    pub reasoning: Option<String>,
+    #[serde(default = "read_only")]
+    pub sandbox: Sandbox,
+    /// Seconds before the agent is terminated (default: `agent_timeout_s` of the configuration).
+    pub timeout_s: Option<u64>,
+}
+
+fn read_only() -> Sandbox {
+    Sandbox::ReadOnly
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    #[serde(default)]
+    role: BTreeMap<String, Role>,
+}
+
+/// Parse `adapters/roles.toml`: role name → role. A role may not default to
+/// `danger-full-access`: that takes `--allow-full-access --why` on the command line.
+pub fn parse_roles(text: &str) -> Result<BTreeMap<String, Role>> {
+    let path = format!("{ADAPTERS_DIR}/roles.toml");
+    let file: RolesFile = toml::from_str(text).map_err(|err| {
+        let line = err.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        anyhow!("{path}:{line}: {}", err.message().trim_end_matches('.'))
+    })?;
+    for (name, role) in &file.role {
+        if role.sandbox == Sandbox::DangerFullAccess {
+            let line = text
+                .lines()
+                .position(|l| l.contains(&format!("[role.{name}]")))
+                .map_or(1, |i| i + 1);
+            bail!(
+                "{path}:{line}: role `{name}` defaults to danger-full-access; use read-only or workspace-write, and pass --allow-full-access --why \"…\" for the one run that needs more"
+            );
+        }
+    }
+    Ok(file.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODEX: &str = include_str!("../../../adapters/codex.toml");
+    const CLAUDE: &str = include_str!("../../../adapters/claude.toml");
+    const EXEC: &str = include_str!("../../../adapters/exec.toml");
+    const ROLES: &str = include_str!("../../../adapters/roles.toml");
+
+    #[test]
+    fn the_shipped_adapters_and_roles_parse() {
+        for (name, text) in [("codex", CODEX), ("claude", CLAUDE), ("exec", EXEC)] {
+            Adapter::parse(name, text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+        let roles = parse_roles(ROLES).unwrap();
+        for (name, role) in &roles {
+            assert!(
+                ["codex", "claude", "exec"].contains(&role.adapter.as_str()),
+                "{name}"
+            );
+        }
+        assert!(roles.contains_key("builder") && roles.contains_key("reviewer"));
+    }
+
+    #[test]
+    fn codex_gets_its_prompt_as_an_argument_and_optional_flags_drop_out() {
+        let codex = Adapter::parse("codex", CODEX).unwrap();
+        let vars = Vars::default()
+            .set("prompt", "write {x} hello")
+            .set("sandbox", "workspace-write")
+            .set("workdir", "/w")
+            .set("last_message_file", "/r/last.txt");
+        let argv: Vec<String> = codex
+            .argv(&vars)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(argv[..2], ["exec", "--json"]);
+        assert!(!argv.iter().any(|a| a == "-m"), "{argv:?}");
+        assert_eq!(argv.last().map(String::as_str), Some("write {x} hello"));
+        let with_model = codex.argv(&vars.clone().set("model", "gpt-5")).unwrap();
+        assert!(
+            with_model
+                .windows(2)
+                .any(|w| w[0] == "-m" && w[1] == "gpt-5")
+        );
+    }
+
+    #[test]
+    fn bad_adapters_name_the_line_and_the_fix() {
+        let err = Adapter::parse(
+            "mine",
+            "program = \"x\"\nprompt = \"argument\"\noutput = \"text\"\nargs = [\"{prompt}\", \"--m={modle}\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("adapters/mine.toml:4: unknown placeholder {modle}"),
+            "{err:#}"
+        );
+        let err = Adapter::parse(
+            "mine",
+            "program = \"x\"\nprompt = \"file\"\noutput = \"text\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("needs an argument holding {prompt_file}"));
+        let err = Adapter::parse(
+            "mine",
+            "program = \"x\"\nprompt = \"mail\"\noutput = \"text\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("adapters/mine.toml:2:"),
+            "{err:#}"
+        );
+        let err =
+            parse_roles("[role.yolo]\nadapter = \"codex\"\nsandbox = \"danger-full-access\"\n")
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("--allow-full-access --why"));
+    }
+
+    #[test]
+    fn the_environment_is_an_allow_list_and_secrets_are_recognised() {
+        let codex = Adapter::parse("codex", CODEX).unwrap();
+        let env = codex.environment(
+            [
+                ("PATH", "/bin"),
+                ("OPENAI_API_KEY", "sk-x"),
+                ("AWS_SECRET_ACCESS_KEY", "y"),
+                ("CODEX_HOME", "/c"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into())),
+        );
+        let names: Vec<_> = env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["PATH", "OPENAI_API_KEY", "CODEX_HOME"]);
+        assert!(secret_like("OPENAI_API_KEY") && secret_like("gh_token") && !secret_like("PATH"));
+    }
+
+    #[test]
+    fn braces_can_be_literal() {
+        let vars = Vars::default().set("model", "m");
+        assert_eq!(fill("{{lit}} {model}", &vars).as_deref(), Some("{lit} m"));
+        assert_eq!(fill("{reasoning}", &vars), None);
+    }
+}
