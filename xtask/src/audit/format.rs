@@ -144,7 +144,9 @@ struct Configuration {
 #[serde(rename_all = "camelCase")]
 struct SarifResult {
     rule_id: String,
-    rule_index: usize,
+    /// Left out for a rule that `RULES` does not list: an index must point at the result's rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
     level: &'static str,
     message: Text,
     locations: Vec<Location>,
@@ -186,11 +188,12 @@ fn level(severity: Severity) -> &'static str {
 }
 
 /// Percent-encode what a relative URI reference cannot hold literally (spaces, `%`, `#`, `?`,
-/// control and non-ASCII bytes); `/` stays a separator.
+/// control and non-ASCII bytes, and `:`, which in a first segment would read as a scheme); `/`
+/// stays a separator.
 fn uri(path: &str) -> String {
     let mut out = String::new();
     for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=@".contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -233,7 +236,7 @@ pub fn sarif(audit: &Audit) -> serde_json::Value {
         .findings
         .iter()
         .map(|f| {
-            let rule_index = rules.iter().position(|r| r.id == f.rule).unwrap_or(0);
+            let rule_index = rules.iter().position(|r| r.id == f.rule);
             let mut text = f.message.clone();
             if let Some(fix) = &f.fix {
                 text.push_str(&format!(" Fix: {fix}"));

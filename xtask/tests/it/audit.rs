@@ -10,7 +10,7 @@ use crate::support::{TestRepo, isolate};
 const APPROVED: &str = "---\narea: security\nowner: \"Sam Sec\"\nstatus: approved\nlast_review: 2026-11-20\n---\n\n# Security\n";
 
 /// An initialised repository, committed on `main`, then a `feature` branch.
-fn repo() -> TestRepo {
+pub fn repo() -> TestRepo {
     let repo = TestRepo::initialised();
     repo.run(&["task", "new", "Audit me"]).ok();
     repo.git(&["add", "-A"]);
@@ -19,7 +19,7 @@ fn repo() -> TestRepo {
     repo
 }
 
-fn no_verify(repo: &TestRepo, message: &str) {
+pub fn no_verify(repo: &TestRepo, message: &str) {
     let mut cmd = Command::new("git");
     cmd.args(["commit", "-q", "--no-verify", "-m", message])
         .current_dir(&repo.root);

@@ -6,6 +6,7 @@ mod bad_input;
 mod help;
 mod hooks;
 mod runs;
+mod sarif;
 mod sop;
 mod store;
 mod support;
