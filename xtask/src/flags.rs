@@ -47,6 +47,8 @@ pub enum Command {
     /// Install, remove or inspect the spec-guard git hook.
     #[command(subcommand)]
     Hooks(HooksCmd),
+    /// Run one agent in a role (adapters/roles.toml), contained and recorded in .runs/.
+    Run(Run),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -264,6 +266,42 @@ pub enum AuditFormat {
     Json,
     Github,
     Sarif,
+}
+
+/// Run one agent CLI in a role, recorded as a run.
+///
+/// The role (adapters/roles.toml) names the adapter (adapters/<name>.toml), model, reasoning
+/// effort, sandbox and timeout. The agent runs in its own process group with only the
+/// environment its adapter allows; at the timeout the whole group is terminated (TERM, 5 s, then
+/// KILL), and Ctrl-C does the same and records `cancelled`. Its record in .runs/<RUN-ID>/ holds
+/// run.json, prompt.md, events.jsonl (the agent's parsed events), diff.patch (every file it
+/// changed) and its logs (not committed). Exit 0 when the agent completed, 1 otherwise.
+#[derive(Debug, Args)]
+pub struct Run {
+    /// Role from adapters/roles.toml (researcher, writer, builder, tester, reviewer, fixer, …).
+    #[arg(long)]
+    pub role: String,
+    /// The task this run works for (its ID, or just its number).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The prompt.
+    #[arg(long, value_name = "TEXT", conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// A file holding the prompt.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Seconds before the agent is stopped (default: the role's timeout_s, else agent_timeout_s).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Run with sandbox danger-full-access instead of the role's; needs --why.
+    #[arg(long)]
+    pub allow_full_access: bool,
+    /// Why full access is needed (kept in run.json; audit flags elevated runs without one).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).

@@ -51,6 +51,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Hooks(HooksCmd::Install(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Uninstall(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),
+        Command::Run(cmd) => cmd.run(),
         Command::Mirror(cmd) => cmd.run(),
         Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
         Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),

@@ -83,6 +83,23 @@ pub fn layout() -> Vec<(&'static str, String)> {
             "adapters/README.md",
             include_str!("../templates/adapters.README.md").to_owned(),
         ),
+        // The shipped adapters are this repository's own files.
+        (
+            "adapters/codex.toml",
+            include_str!("../../adapters/codex.toml").to_owned(),
+        ),
+        (
+            "adapters/claude.toml",
+            include_str!("../../adapters/claude.toml").to_owned(),
+        ),
+        (
+            "adapters/exec.toml",
+            include_str!("../../adapters/exec.toml").to_owned(),
+        ),
+        (
+            "adapters/roles.toml",
+            include_str!("../../adapters/roles.toml").to_owned(),
+        ),
         (
             ".githooks/README.md",
             include_str!("../templates/githooks.README.md").to_owned(),

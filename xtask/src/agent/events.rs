@@ -7,11 +7,11 @@
 //! usage), `turn.failed` and `error`. Unknown event and item types are kept as they are; a line
 //! that is not JSON (torn, or a banner) is counted and skipped, never fatal.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What an agent's event stream said, for run.json and the events log.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Codex's thread id (`codex exec resume <id>`).
     pub thread_id: Option<String>,
@@ -34,7 +34,7 @@ pub struct Summary {
     pub torn: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
     pub command: String,
     pub exit_code: Option<i64>,
@@ -44,8 +44,12 @@ pub struct Command {
 #[derive(Debug, Default)]
 pub struct Codex {
     pub summary: Summary,
-    /// Every JSON event, in order.
-    pub events: Vec<Value>,
+    /// Every JSON event, in order, with the time it arrived.
+    pub events: Vec<(String, Value)>,
+}
+
+fn now() -> String {
+    crate::runs::timestamp(chrono::Utc::now())
 }
 
 impl Codex {
@@ -58,7 +62,7 @@ impl Codex {
             return;
         };
         self.apply(&event);
-        self.events.push(event);
+        self.events.push((now(), event));
     }
 
     fn apply(&mut self, event: &Value) {
@@ -131,7 +135,66 @@ impl super::process::Lines for Codex {
 #[derive(Debug, Default)]
 pub struct Claude {
     pub summary: Summary,
-    pub events: Vec<Value>,
+    pub events: Vec<(String, Value)>,
+}
+
+/// Output that is not an event stream (the `text` format): the log is the output, and its last
+/// lines are the final message.
+#[derive(Debug, Default)]
+pub struct Text {
+    pub summary: Summary,
+    tail: std::collections::VecDeque<String>,
+}
+
+impl Text {
+    /// Lines of the tail kept as the final message.
+    const TAIL: usize = 40;
+
+    pub fn line(&mut self, line: &str) {
+        if self.tail.len() == Text::TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.chars().take(400).collect());
+        let message: Vec<&str> = self.tail.iter().map(String::as_str).collect();
+        self.summary.final_message = Some(message.join("\n"));
+    }
+}
+
+/// The parser of an adapter's output format.
+#[derive(Debug)]
+pub enum Parser {
+    Codex(Codex),
+    Claude(Claude),
+    Text(Text),
+}
+
+impl Parser {
+    pub fn new(format: super::adapter::Format) -> Parser {
+        match format {
+            super::adapter::Format::CodexJsonl => Parser::Codex(Codex::default()),
+            super::adapter::Format::ClaudeStreamJson => Parser::Claude(Claude::default()),
+            super::adapter::Format::Text => Parser::Text(Text::default()),
+        }
+    }
+
+    /// What the stream said, and its events with their arrival times.
+    pub fn finish(self) -> (Summary, Vec<(String, Value)>) {
+        match self {
+            Parser::Codex(p) => (p.summary, p.events),
+            Parser::Claude(p) => (p.summary, p.events),
+            Parser::Text(p) => (p.summary, Vec::new()),
+        }
+    }
+}
+
+impl super::process::Lines for Parser {
+    fn line(&mut self, line: &str) {
+        match self {
+            Parser::Codex(p) => p.line(line),
+            Parser::Claude(p) => p.line(line),
+            Parser::Text(p) => p.line(line),
+        }
+    }
 }
 
 impl Claude {
@@ -144,7 +207,7 @@ impl Claude {
             return;
         };
         self.apply(&event);
-        self.events.push(event);
+        self.events.push((now(), event));
     }
 
     fn apply(&mut self, event: &Value) {

@@ -9,6 +9,7 @@
 //! - `stubborn PIDFILE`: start a grandchild that ignores TERM and sleeps for ever; its pid goes
 //!   to PIDFILE
 //! - `flood BYTES`: that many bytes of output on stdout, in lines
+//! - `env NAME`: a line `NAME=value` on stdout, or `NAME unset`
 //! - `exit CODE`
 //!
 //! The process exits 0 after the last command.
@@ -80,6 +81,13 @@ fn main() {
                     }
                     left -= n;
                 }
+                let _ = out.flush();
+            }
+            "env" => {
+                let _ = match std::env::var(rest) {
+                    Ok(value) => writeln!(out, "{rest}={value}"),
+                    Err(_) => writeln!(out, "{rest} unset"),
+                };
                 let _ = out.flush();
             }
             "exit" => std::process::exit(rest.parse().unwrap_or(1)),

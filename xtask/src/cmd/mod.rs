@@ -12,6 +12,7 @@ pub mod index;
 pub mod init;
 pub mod mirror;
 pub mod phase;
+pub mod run;
 pub mod runs;
 pub mod score;
 pub mod task;

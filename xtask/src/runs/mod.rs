@@ -87,6 +87,8 @@ pub enum Status {
     Completed,
     Failed,
     TimedOut,
+    /// Ended by a signal the runner did not send.
+    Killed,
     Cancelled,
 }
 
@@ -136,6 +138,32 @@ pub struct RunRecord {
     pub justification: Option<String>,
     /// Repository-relative paths the run changed (the run record itself excluded).
     pub files: Vec<String>,
+    /// For agent runs: how the agent process was run and what its output said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRun>,
+}
+
+/// The agent side of an agent run's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentRun {
+    /// The agent's process group (`runs reconcile` terminates what an orchestrator left).
+    pub pgid: Option<u32>,
+    /// The process that ran the agent.
+    pub orchestrator_pid: u32,
+    /// What `<program> --version` printed.
+    pub version: Option<String>,
+    pub timeout_s: u64,
+    /// Names of the environment variables the agent saw (values are never recorded).
+    pub env: Vec<String>,
+    /// The signal that ended the agent, if one did.
+    pub signal: Option<i32>,
+    pub stdout_bytes: u64,
+    pub stdout_dropped: u64,
+    pub stderr_bytes: u64,
+    pub stderr_dropped: u64,
+    /// What its event stream said (thread id, tokens, commands, file changes, final message).
+    pub summary: Option<crate::agent::events::Summary>,
 }
 
 /// One line of events.jsonl: a timestamp, an event name, and the event's own fields.
@@ -160,52 +188,59 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A new run record of `kind` (about `task`, if any), started now, its id free under `.runs/`
+/// (allocate it while the state lock is held, so two commands never pick the same folder).
+pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> RunRecord {
+    let now = Utc::now();
+    let id = RunId::new(now, |id| repo.path(id.dir()).exists());
+    let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
+        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+        (Some(name), None) => Some(name),
+        (None, Some(email)) => Some(format!("<{email}>")),
+        (None, None) => None,
+    };
+    let os_user = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    // The program by name, not by path: records are committed, machine paths are noise.
+    let argv: Vec<String> = std::env::args_os()
+        .enumerate()
+        .map(|(idx, arg)| match std::path::Path::new(&arg).file_name() {
+            Some(name) if idx == 0 => name.to_string_lossy().into_owned(),
+            _ => arg.to_string_lossy().into_owned(),
+        })
+        .collect();
+    let head = repo.head();
+    RunRecord {
+        id,
+        kind: kind.to_owned(),
+        task: task.map(str::to_owned),
+        role: None,
+        adapter: None,
+        argv: redact::argv(&argv),
+        approval_mode: None,
+        sandbox: None,
+        who: Who { git, os_user },
+        host: hostname(),
+        started: timestamp(now),
+        ended: None,
+        exit_code: None,
+        status: Status::Running,
+        git_head_before: head.clone(),
+        git_head_after: head,
+        justification: None,
+        files: Vec::new(),
+        agent: None,
+    }
+}
+
 impl Recorder {
     /// Start recording a run of `kind` (about `task`, if any). The id is allocated while the
     /// state lock is held, so two commands never pick the same run folder.
-    pub fn start(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> Recorder {
-        let now = Utc::now();
-        let id = RunId::new(now, |id| repo.path(id.dir()).exists());
-        let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
-            (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
-            (Some(name), None) => Some(name),
-            (None, Some(email)) => Some(format!("<{email}>")),
-            (None, None) => None,
-        };
-        let os_user = ["USER", "USERNAME", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
-        // The program by name, not by path: records are committed, machine paths are noise.
-        let argv: Vec<String> = std::env::args_os()
-            .enumerate()
-            .map(|(idx, arg)| match std::path::Path::new(&arg).file_name() {
-                Some(name) if idx == 0 => name.to_string_lossy().into_owned(),
-                _ => arg.to_string_lossy().into_owned(),
-            })
-            .collect();
-        let head = repo.head();
-        let record = RunRecord {
-            id: id.clone(),
-            kind: kind.to_owned(),
-            task: task.map(str::to_owned),
-            role: None,
-            adapter: None,
-            argv: redact::argv(&argv),
-            approval_mode: None,
-            sandbox: None,
-            who: Who { git, os_user },
-            host: hostname(),
-            started: timestamp(now),
-            ended: None,
-            exit_code: None,
-            status: Status::Running,
-            git_head_before: head.clone(),
-            git_head_after: head,
-            justification: None,
-            files: Vec::new(),
-        };
+    pub fn start(repo: &Repo, lock: &StateLock, kind: &str, task: Option<&str>) -> Recorder {
+        let record = new_record(repo, lock, kind, task);
         let mut res = Recorder {
-            id,
+            id: record.id.clone(),
             record,
             events: Vec::new(),
             writes: Vec::new(),

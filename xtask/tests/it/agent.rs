@@ -145,3 +145,250 @@ fn a_missing_program_is_a_clear_error() {
         "{err:#}"
     );
 }
+
+// `cargo xtask run`: the real binary, a real adapter file naming the scripted agent.
+
+use crate::support::TestRepo;
+
+/// An initialised repository with an adapter `scripted` (the stand-in agent, Codex's output
+/// format) and a role `bot` using it.
+fn repo_with_bot() -> TestRepo {
+    let repo = TestRepo::initialised();
+    repo.write(
+        "adapters/scripted.toml",
+        format!(
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\", \"ALLOWED_*\"]\n",
+            env!("CARGO_BIN_EXE_scripted-agent")
+        ),
+    );
+    let roles = repo.read("adapters/roles.toml");
+    repo.write(
+        "adapters/roles.toml",
+        format!("{roles}\n[role.bot]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n"),
+    );
+    repo
+}
+
+fn script(lines: &[&str]) -> String {
+    let mut prompt = "Implement the counter.\n".to_owned();
+    for line in lines {
+        prompt.push_str(&format!("agent: {line}\n"));
+    }
+    prompt
+}
+
+fn record(repo: &TestRepo) -> (String, serde_json::Value) {
+    let id = repo.run_ids().pop().expect("a run");
+    let json = serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json"))).expect("run.json");
+    (id, json)
+}
+
+#[test]
+fn an_agent_run_is_recorded_with_its_events_diff_and_environment() {
+    let repo = repo_with_bot();
+    let prompt = script(&[
+        r#"print {"type":"thread.started","thread_id":"th-9"}"#,
+        "write src/limiter.rs pub fn limit() {}\\n",
+        r#"print {"type":"item.completed","item":{"id":"i1","type":"file_change","changes":[{"path":"src/limiter.rs","kind":"add"}]}}"#,
+        "env PATH",
+        "env SECRET_TOKEN",
+        "env ALLOWED_TOKEN",
+        r#"print {"type":"item.completed","item":{"id":"i2","type":"agent_message","text":"Added the limiter."}}"#,
+        r#"print {"type":"turn.completed","usage":{"input_tokens":120,"output_tokens":30}}"#,
+    ]);
+    let mut cmd = repo.cmd(&["run", "--role", "bot", "--prompt", &prompt]);
+    cmd.env("SECRET_TOKEN", "hunter2")
+        .env("ALLOWED_TOKEN", "tok-allowed-1");
+    let out = repo.run_cmd(cmd).ok();
+    assert!(
+        out.stdout
+            .contains("(bot via scripted, sandbox workspace-write): completed in"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout
+            .contains("1 file(s) changed; tokens 120 in, 30 out"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("last message: Added the limiter."),
+        "{}",
+        out.both()
+    );
+    let (id, run) = record(&repo);
+    assert_eq!(run["kind"], "agent");
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["exit_code"], 0);
+    assert_eq!(run["files"], serde_json::json!(["src/limiter.rs"]));
+    assert_eq!(run["agent"]["summary"]["thread_id"], "th-9");
+    assert_eq!(
+        run["agent"]["env"],
+        serde_json::json!(["ALLOWED_TOKEN", "PATH"])
+    );
+    assert!(run["agent"]["pgid"].as_u64().is_some());
+    let text = repo.read(&format!(".runs/{id}/run.json"));
+    assert!(!text.contains("tok-allowed-1") && !text.contains("hunter2"));
+    assert!(
+        !text.contains("Implement the counter"),
+        "the prompt is prompt.md, not argv"
+    );
+    assert!(
+        repo.read(&format!(".runs/{id}/prompt.md"))
+            .starts_with("Implement the counter.")
+    );
+    assert!(
+        repo.read(&format!(".runs/{id}/diff.patch"))
+            .contains("+pub fn limit() {}")
+    );
+    let log = repo.read(&format!(".runs/{id}/stdout.log"));
+    assert!(
+        log.contains("SECRET_TOKEN unset"),
+        "not in the allow-list:\n{log}"
+    );
+    assert!(log.contains("ALLOWED_TOKEN=tok-allowed-1"), "{log}");
+    let events = repo.read(&format!(".runs/{id}/events.jsonl"));
+    let names: Vec<String> = events
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("event")["event"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names.first().map(String::as_str), Some("run.started"));
+    assert_eq!(names.iter().filter(|n| *n == "agent.event").count(), 4);
+    assert_eq!(names.last().map(String::as_str), Some("agent.ended"));
+    // The logs are not committed; the record is.
+    repo.git(&["add", "-A"]);
+    let tracked = repo.git(&["ls-files", ".runs"]);
+    assert!(
+        tracked.contains("run.json") && !tracked.contains(".log"),
+        "{tracked}"
+    );
+    // The audit reads the record as a well-formed, finished run.
+    let audit = repo.run(&["audit", "--format", "json"]).json();
+    assert!(
+        !audit["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"].as_str().is_some_and(|r| r.starts_with("runs/"))),
+        "{audit}"
+    );
+}
+
+#[test]
+fn a_run_past_its_timeout_is_stopped_and_says_why() {
+    let repo = repo_with_bot();
+    let pidfile = repo.root.join("stubborn.pid");
+    let prompt = script(&[
+        &format!("stubborn {}", pidfile.display()),
+        "eprint working on it",
+        "hang",
+    ]);
+    let out = repo
+        .run(&[
+            "run",
+            "--role",
+            "bot",
+            "--timeout",
+            "1",
+            "--prompt",
+            &prompt,
+        ])
+        .code(1);
+    assert!(out.stdout.contains("timed_out in"), "{}", out.both());
+    assert!(
+        out.stdout.contains("working on it"),
+        "the log tail is shown:\n{}",
+        out.both()
+    );
+    let (_, run) = record(&repo);
+    assert_eq!(run["status"], "timed_out");
+    assert_eq!(run["agent"]["signal"], 15);
+    let grandchild = std::fs::read_to_string(&pidfile).expect("pid");
+    assert!(!alive(&grandchild), "the grandchild outlived the run");
+}
+
+#[test]
+fn ctrl_c_stops_the_agent_and_records_cancelled() {
+    let repo = repo_with_bot();
+    let pidfile = repo.root.join("stubborn.pid");
+    let prompt = script(&[&format!("stubborn {}", pidfile.display()), "hang"]);
+    let mut cmd = repo.cmd(&["run", "--role", "bot", "--prompt", &prompt]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    // Wait until the agent is running (its grandchild wrote its pid), then interrupt.
+    assert!((0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        pidfile.exists()
+    }));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = repo.finish(child.wait_with_output().expect("wait"));
+    assert_eq!(out.code, 1, "{}", out.both());
+    let (_, run) = record(&repo);
+    assert_eq!(run["status"], "cancelled");
+    let grandchild = std::fs::read_to_string(&pidfile).expect("pid");
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(&grandchild)
+    });
+    assert!(gone, "the grandchild outlived the interrupted run");
+}
+
+#[test]
+fn full_access_needs_a_reason_and_bad_roles_are_named() {
+    let repo = repo_with_bot();
+    let prompt = script(&["exit 0"]);
+    let out = repo
+        .run(&[
+            "run",
+            "--role",
+            "bot",
+            "--allow-full-access",
+            "--prompt",
+            &prompt,
+        ])
+        .code(2);
+    assert!(
+        out.stderr
+            .contains("--allow-full-access needs the reason: --why"),
+        "{}",
+        out.both()
+    );
+    repo.run(&[
+        "run",
+        "--role",
+        "bot",
+        "--allow-full-access",
+        "--why",
+        "needs docker",
+        "--prompt",
+        &prompt,
+    ])
+    .ok();
+    let (_, run) = record(&repo);
+    assert_eq!(run["sandbox"], "danger-full-access");
+    assert_eq!(run["justification"], "needs docker");
+    let out = repo
+        .run(&["run", "--role", "wizard", "--prompt", &prompt])
+        .code(2);
+    assert!(
+        out.stderr
+            .contains("no role `wizard` in adapters/roles.toml; the roles are: bot, builder"),
+        "{}",
+        out.both()
+    );
+    let out = repo
+        .run(&["run", "--role", "bot", "--prompt", &script(&["exit 3"])])
+        .code(1);
+    assert!(out.stdout.contains(": failed in"), "{}", out.both());
+}

@@ -22,6 +22,10 @@ fn init_creates_the_layout_once() {
           created patterns/templates/plan.md
           created patterns/triggers.toml
           created adapters/README.md
+          created adapters/codex.toml
+          created adapters/claude.toml
+          created adapters/exec.toml
+          created adapters/roles.toml
           created .githooks/README.md
           created .githooks/pre-commit
           created .githooks/pre-merge-commit
