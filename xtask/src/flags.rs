@@ -49,6 +49,9 @@ pub enum Command {
     Hooks(HooksCmd),
     /// Run one agent in a role (adapters/roles.toml), contained and recorded in .runs/.
     Run(Run),
+    /// Run a declared group of agents in parallel.
+    #[command(subcommand)]
+    Group(GroupCmd),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -302,6 +305,31 @@ pub struct Run {
     /// Print the run record as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    Run(GroupRun),
+}
+
+/// Run the agents of a group file in parallel, each recorded as its own run.
+///
+/// The file has one `[[agent]]` table per agent: `name`, `role`, `prompt` or `prompt_file`
+/// (relative to the group file), `files` (paths or folders locked while it runs, and the only
+/// changes credited to it), and optional `task` and `timeout_s`; top-level `jobs` and `retries`
+/// (default 1) are optional. Agents that did not complete run once more with the failure added
+/// to their prompt. Prints each agent's status and the group's wall time against the sum of agent
+/// times; exit 0 when all completed, 1 otherwise (each failure named with its log tail).
+#[derive(Debug, Args)]
+pub struct GroupRun {
+    /// The group file (TOML).
+    pub file: PathBuf,
+    /// Agents at once (default: the file's `jobs`, else `parallelism` of the configuration).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Refuse an agent whose files are locked by a running one, instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).

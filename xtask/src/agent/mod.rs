@@ -3,4 +3,5 @@
 
 pub mod adapter;
 pub mod events;
+pub mod locks;
 pub mod process;

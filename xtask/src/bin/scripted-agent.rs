@@ -11,6 +11,7 @@
 //! - `flood BYTES`: that many bytes of output on stdout, in lines
 //! - `env NAME`: a line `NAME=value` on stdout, or `NAME unset`
 //! - `exit CODE`
+//! - `fail-first CODE`: exit CODE unless the prompt says a previous attempt failed (a retry)
 //!
 //! The process exits 0 after the last command.
 
@@ -91,6 +92,11 @@ fn main() {
                 let _ = out.flush();
             }
             "exit" => std::process::exit(rest.parse().unwrap_or(1)),
+            "fail-first" if !prompt.contains("The previous attempt") => {
+                eprintln!("scripted-agent: failing the first attempt");
+                std::process::exit(rest.parse().unwrap_or(1))
+            }
+            "fail-first" => {}
             other => {
                 eprintln!("scripted-agent: unknown command `{other}`");
                 std::process::exit(2);

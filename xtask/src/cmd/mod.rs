@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod group;
 pub mod guard;
 pub mod hooks;
 pub mod index;

@@ -392,3 +392,150 @@ fn full_access_needs_a_reason_and_bad_roles_are_named() {
         .code(1);
     assert!(out.stdout.contains(": failed in"), "{}", out.both());
 }
+
+#[test]
+fn a_group_runs_in_parallel_serialises_overlapping_files_and_retries_only_failures() {
+    let repo = repo_with_bot();
+    let group = r#"
+jobs = 3
+
+[[agent]]
+name = "first"
+role = "bot"
+files = ["src/shared"]
+prompt = """
+agent: sleep 400
+agent: write src/shared/a.rs // a\n
+"""
+
+[[agent]]
+name = "flaky"
+role = "bot"
+files = ["src/flaky.rs"]
+prompt = """
+agent: fail-first 3
+agent: write src/flaky.rs // fixed\n
+"""
+
+[[agent]]
+name = "second"
+role = "bot"
+files = ["src/shared/b.rs"]
+prompt = """
+agent: write src/shared/b.rs // b\n
+"""
+"#;
+    repo.write("group.toml", group);
+    let out = repo.run(&["group", "run", "group.toml"]).ok();
+    assert!(
+        out.stdout.contains("3 of 3 agent(s) completed"),
+        "{}",
+        out.both()
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("(retry)")).count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("flaky") && l.contains("failed")),
+        "{}",
+        out.stdout
+    );
+    // Four runs: three agents, one retry; each credited with its own files only.
+    let runs: Vec<serde_json::Value> = repo
+        .run_ids()
+        .iter()
+        .map(|id| serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json"))).expect("run"))
+        .filter(|r: &serde_json::Value| r["kind"] == "agent")
+        .collect();
+    assert_eq!(runs.len(), 4);
+    let by_files = |file: &str| {
+        runs.iter()
+            .filter(|r| {
+                r["files"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|x| x == file))
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (by_files("src/shared/a.rs"), by_files("src/shared/b.rs"));
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_eq!(a[0]["files"].as_array().map(Vec::len), Some(1));
+    // The overlapping agents did not run at the same time.
+    let (a_end, b_start) = (
+        a[0]["ended"].as_str().unwrap_or(""),
+        b[0]["started"].as_str().unwrap_or(""),
+    );
+    let (a_start, b_end) = (
+        a[0]["started"].as_str().unwrap_or(""),
+        b[0]["ended"].as_str().unwrap_or(""),
+    );
+    assert!(
+        b_start >= a_end || a_start >= b_end,
+        "overlapped: a {a_start}..{a_end}, b {b_start}..{b_end}"
+    );
+    let retried = runs
+        .iter()
+        .find(|r| r["status"] == "completed" && r["files"] == serde_json::json!(["src/flaky.rs"]))
+        .expect("the retry");
+    let id = retried["id"].as_str().expect("id");
+    let prompt = repo.read(&format!(".runs/{id}/prompt.md"));
+    assert!(
+        prompt.contains("The previous attempt") && prompt.contains("ended `failed`"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("failing the first attempt"),
+        "the log tail is in the prompt:\n{prompt}"
+    );
+    assert!(
+        !repo.exists(".runs/locks.json") || !repo.read(".runs/locks.json").contains("\"run\""),
+        "locks released"
+    );
+}
+
+#[test]
+fn a_group_that_still_fails_names_each_failure() {
+    let repo = repo_with_bot();
+    repo.write(
+        "group.toml",
+        "[[agent]]\nname = \"broken\"\nrole = \"bot\"\nprompt = \"agent: eprint no compiler here\\nagent: exit 2\\n\"\n\n[[agent]]\nname = \"fine\"\nrole = \"bot\"\nprompt = \"agent: exit 0\\n\"\n",
+    );
+    let out = repo
+        .run(&["group", "run", "group.toml", "--jobs", "2"])
+        .code(1);
+    assert!(
+        out.stdout.contains("1 of 2 agent(s) completed"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("broken failed: failed (run R-"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("stderr: no compiler here"),
+        "{}",
+        out.both()
+    );
+    let out = repo.run(&["group", "run", "missing.toml"]).code(2);
+    assert!(
+        out.stderr.contains("reading the group file missing.toml"),
+        "{}",
+        out.both()
+    );
+    repo.write("bad.toml", "[[agent]]\nname = \"x\"\nrole = \"bot\"\n");
+    let out = repo.run(&["group", "run", "bad.toml"]).code(2);
+    assert!(
+        out.stderr
+            .contains("agent `x` needs `prompt` or `prompt_file`"),
+        "{}",
+        out.both()
+    );
+}

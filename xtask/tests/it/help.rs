@@ -23,6 +23,8 @@ const COMMANDS: &[&[&str]] = &[
     &["hooks", "uninstall"],
     &["hooks", "status"],
     &["run"],
+    &["group"],
+    &["group", "run"],
     &["score"],
     &["mirror"],
     &["index"],
