@@ -445,6 +445,21 @@ pub enum RunsCmd {
     List(RunsList),
     Show(RunsShow),
     Diff(RunsDiff),
+    Reconcile(RunsReconcile),
+}
+
+/// Close the runs of orchestrators that are gone (crashed, killed) and free their locks.
+///
+/// A run still `spawned` or `running` whose orchestrator process no longer exists is marked
+/// `failed` (an event says why), the agent process group it left behind is stopped (TERM, 2 s,
+/// KILL; only a group with a member started during the run), and locks in .runs/locks.json held
+/// by dead orchestrators are dropped. Runs whose orchestrator is alive are never touched, so it
+/// is safe to run at any time.
+#[derive(Debug, Args)]
+pub struct RunsReconcile {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// List run records, oldest first.

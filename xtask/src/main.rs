@@ -59,6 +59,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Runs(RunsCmd::List(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Show(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
         Command::Config(cmd) => cmd.run(),
         Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::agent::locks;
 use crate::cmd::Ctx;
 use crate::runs::{self, RunId};
 use crate::{Outcome, flags, output};
@@ -128,4 +129,131 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
+}
+
+impl flags::RunsReconcile {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let mut fixed = Vec::new();
+        for stored in runs::list(&ctx.repo)? {
+            let Ok(mut record) = stored.record else {
+                continue;
+            };
+            let live = matches!(
+                record.status,
+                runs::Status::Pending | runs::Status::Spawned | runs::Status::Running
+            );
+            let Some(agent) = record.agent.clone().filter(|_| live) else {
+                continue;
+            };
+            // Never a run whose orchestrator still runs.
+            if locks::alive(agent.orchestrator_pid) {
+                continue;
+            }
+            let stopped = agent
+                .pgid
+                .filter(|&pgid| group_started_within(pgid, &record.started))
+                .map(stop_group)
+                .unwrap_or(false);
+            record.status = runs::Status::Failed;
+            record.ended = Some(runs::timestamp(chrono::Utc::now()));
+            let dir = ctx.repo.path(record.id.dir());
+            let mut text = serde_json::to_string_pretty(&record)?;
+            text.push('\n');
+            crate::store::write_atomic(&dir.join("run.json"), text.as_bytes())?;
+            let line = json!({
+                "ts": record.ended, "event": "run.reconciled",
+                "reason": format!("its orchestrator (pid {}) is gone", agent.orchestrator_pid),
+                "agent_group_stopped": stopped,
+            });
+            let mut events = std::fs::read(dir.join("events.jsonl")).unwrap_or_default();
+            if !events.is_empty() && !events.ends_with(b"\n") {
+                events.push(b'\n');
+            }
+            events.extend_from_slice(format!("{line}\n").as_bytes());
+            crate::store::write_atomic(&dir.join("events.jsonl"), &events)?;
+            fixed.push(json!({ "run": record.id.to_string(), "orchestrator_pid": agent.orchestrator_pid, "agent_group_stopped": stopped }));
+        }
+        let freed = locks::update(&ctx.repo.root, |_| Ok(()))?;
+        if self.json {
+            output::json(
+                &json!({ "reconciled": fixed, "locks_freed": freed.iter().map(|l| &l.run).collect::<Vec<_>>() }),
+            );
+        } else if fixed.is_empty() && freed.is_empty() {
+            output::out("runs reconcile: nothing to do (no run or lock of a dead orchestrator)");
+        } else {
+            let mut text = format!(
+                "runs reconcile: {} run(s) marked failed, {} lock(s) freed",
+                fixed.len(),
+                freed.len()
+            );
+            for run in &fixed {
+                text.push_str(&format!(
+                    "\n  {}: orchestrator pid {} is gone{}",
+                    run["run"].as_str().unwrap_or(""),
+                    run["orchestrator_pid"],
+                    if run["agent_group_stopped"] == true {
+                        "; its agent's process group was stopped"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            output::out(text);
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+/// Whether process group `pgid` has a member that started after `started` (the run's start):
+/// a group id reused by an unrelated program since then is left alone.
+fn group_started_within(pgid: u32, started: &str) -> bool {
+    let Ok(start) = chrono::DateTime::parse_from_rfc3339(started) else {
+        return false;
+    };
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    });
+    let Some(boot) = boot else { return false };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // Fields after the command name: state ppid pgrp … starttime (the 20th of them).
+        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
+        let pgrp = fields.get(2).and_then(|f| f.parse::<u32>().ok());
+        let ticks = fields.get(19).and_then(|f| f.parse::<i64>().ok());
+        match (pgrp, ticks) {
+            // Clock ticks are 1/100 s on Linux (USER_HZ); a second of slack for rounding.
+            (Some(g), Some(t)) if g == pgid => boot + t / 100 + 1 >= start.timestamp(),
+            _ => false,
+        }
+    })
+}
+
+/// TERM the group, give it 2 s, then KILL. True when it had members.
+fn stop_group(pgid: u32) -> bool {
+    let Some(pid) = i32::try_from(pgid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    use rustix::process::{Signal, kill_process_group, test_kill_process_group};
+    if kill_process_group(pid, Signal::TERM).is_err() {
+        return false;
+    }
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if test_kill_process_group(pid).is_err() {
+            return true;
+        }
+    }
+    let _ = kill_process_group(pid, Signal::KILL);
+    true
 }

@@ -539,3 +539,94 @@ fn a_group_that_still_fails_names_each_failure() {
         out.both()
     );
 }
+
+#[test]
+fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
+    let repo = repo_with_bot();
+    let pidfile = repo.root.join("stubborn.pid");
+    // A group run (it takes a lock) whose orchestrator is killed with -9 mid-run.
+    repo.write(
+        "group.toml",
+        format!(
+            "[[agent]]\nname = \"doomed\"\nrole = \"bot\"\nfiles = [\"src\"]\nprompt = \"agent: stubborn {}\\nagent: hang\\n\"\n",
+            pidfile.display()
+        ),
+    );
+    let mut cmd = repo.cmd(&["group", "run", "group.toml"]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut doomed = cmd.spawn().expect("spawn");
+    assert!((0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        pidfile.exists()
+    }));
+    doomed.kill().expect("kill -9");
+    doomed.wait().expect("reap");
+    let grandchild = std::fs::read_to_string(&pidfile).expect("pid");
+    assert!(
+        alive(&grandchild),
+        "the agent outlives a kill -9 of its orchestrator"
+    );
+    let (dead_id, run) = record(&repo);
+    assert_eq!(run["status"], "running");
+    assert!(repo.read(".runs/locks.json").contains("doomed"));
+
+    // A live run next to it.
+    let live_pid = repo.root.join("live.pid");
+    let mut cmd = repo.cmd(&[
+        "run",
+        "--role",
+        "bot",
+        "--prompt",
+        &script(&[&format!("stubborn {}", live_pid.display()), "hang"]),
+    ]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let live = cmd.spawn().expect("spawn");
+    assert!((0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        live_pid.exists()
+    }));
+
+    let out = repo.run(&["runs", "reconcile"]).ok();
+    assert!(
+        out.stdout
+            .contains("1 run(s) marked failed, 1 lock(s) freed"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("R-[RUN]: orchestrator pid"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("its agent's process group was stopped"),
+        "{}",
+        out.both()
+    );
+    let dead: serde_json::Value =
+        serde_json::from_str(&repo.read(&format!(".runs/{dead_id}/run.json"))).expect("json");
+    assert_eq!(dead["status"], "failed");
+    assert!(
+        repo.read(&format!(".runs/{dead_id}/events.jsonl"))
+            .contains("run.reconciled")
+    );
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(&grandchild)
+    });
+    assert!(gone, "reconcile left the dead run's agent running");
+    assert!(!repo.read(".runs/locks.json").contains("doomed"));
+    // The live run is untouched, and a second reconcile has nothing to do.
+    let live_grandchild = std::fs::read_to_string(&live_pid).expect("pid");
+    assert!(alive(&live_grandchild));
+    let again = repo.run(&["runs", "reconcile"]).ok();
+    assert!(again.stdout.contains("nothing to do"), "{}", again.both());
+    std::process::Command::new("kill")
+        .args(["-INT", &live.id().to_string()])
+        .status()
+        .expect("kill");
+    let out = repo.finish(live.wait_with_output().expect("wait"));
+    assert_eq!(out.code, 1);
+}

@@ -34,6 +34,7 @@ const COMMANDS: &[&[&str]] = &[
     &["runs", "list"],
     &["runs", "show"],
     &["runs", "diff"],
+    &["runs", "reconcile"],
     &["config"],
     &["bench"],
     &["bench", "graph"],
