@@ -330,6 +330,9 @@ pub struct GroupRun {
     /// Refuse an agent whose files are locked by a running one, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,
+    /// Print the outcome as JSON (each attempt: name, status, run, elapsed; wall and agent time).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).
@@ -525,6 +528,21 @@ pub struct Config {
 pub enum BenchCmd {
     Graph(BenchGraph),
     Hook(BenchHook),
+    Runner(BenchRunner),
+}
+
+/// Time `group run` of agents that each sleep 1 s against `xargs -P` running the same sleeps.
+///
+/// 10 agents with --jobs 10 (goal: speedup ≥ 9.5× over the agents' own times, overhead within
+/// 5 ms of xargs'), then --many agents with --jobs 16. Agents use the `exec` adapter.
+#[derive(Debug, Args)]
+pub struct BenchRunner {
+    /// Timed runs of each group (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub samples: usize,
+    /// Agents of the second, larger group.
+    #[arg(long, default_value_t = 100)]
+    pub many: usize,
 }
 
 /// Time `task next` and `phase status --json` on generated repositories of 1k and 10k tasks

@@ -63,5 +63,6 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Config(cmd) => cmd.run(),
         Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),
+        Command::Bench(BenchCmd::Runner(cmd)) => cmd.run(),
     }
 }

@@ -125,6 +125,7 @@ impl flags::GroupRun {
         let mut pending: Vec<usize> = (0..members.len()).collect();
         let mut attempt = 0;
         let mut agent_time = Duration::ZERO;
+        let mut attempts = Vec::new();
         loop {
             let ran = run_all(&ctx, &members, &pending, jobs, wait, &cancel, attempt);
             for (idx, result) in pending.iter().zip(ran) {
@@ -132,7 +133,13 @@ impl flags::GroupRun {
                     agent_time += done.elapsed;
                 }
                 let member = &members[*idx];
-                output::out(line(&member.name, &result, attempt));
+                attempts.push(match &result {
+                    Ok(done) => serde_json::json!({ "name": member.name, "attempt": attempt + 1, "status": done.status_name(), "run": done.record.id.to_string(), "elapsed_s": done.elapsed.as_secs_f64() }),
+                    Err(err) => serde_json::json!({ "name": member.name, "attempt": attempt + 1, "status": "error", "error": err }),
+                });
+                if !self.json {
+                    output::out(line(&member.name, &result, attempt));
+                }
                 results[*idx] = Some(result);
             }
             let failed: Vec<usize> = pending
@@ -203,7 +210,15 @@ impl flags::GroupRun {
                 None => text.push_str(&format!("\n  {} did not run", member.name)),
             }
         }
-        output::out(text);
+        if self.json {
+            output::json(&serde_json::json!({
+                "group": label, "jobs": jobs, "agents": members.len(), "completed": completed,
+                "wall_s": wall.as_secs_f64(), "agent_time_s": agent_time.as_secs_f64(),
+                "attempts": attempts,
+            }));
+        } else {
+            output::out(text);
+        }
         Ok(if completed == members.len() {
             Outcome::Ok
         } else {

@@ -38,6 +38,7 @@ const COMMANDS: &[&[&str]] = &[
     &["config"],
     &["bench"],
     &["bench", "graph"],
+    &["bench", "runner"],
 ];
 
 #[test]
