@@ -298,7 +298,11 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
         .collect();
     record.argv = redact::argv(&[vec![adapter.program.clone()], shown].concat());
 
-    let before = dirty(ctx)?;
+    let snapshot = || match &req.own_files {
+        Some(own) => Ok(own_snapshot(ctx, own)),
+        None => dirty(ctx),
+    };
+    let before = snapshot()?;
     let mut spawned = record.clone();
     let ran = process::run(&spec, Parser::new(adapter.output), Some(cancel), |pgid| {
         spawned.status = Status::Running;
@@ -334,7 +338,7 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
     }
 
     // What the agent changed: files whose state differs from before it ran.
-    let after = dirty(ctx)?;
+    let after = snapshot()?;
     let mut objects = Objects::new(&ctx.repo.root);
     let mut patch = String::new();
     let mut files = Vec::new();
@@ -350,6 +354,8 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
         }
         let old_bytes = match old {
             Some(state) => state.clone(),
+            // Own files are all in the snapshot: one not there did not exist.
+            None if req.own_files.is_some() => None,
             None => objects.get(&format!("HEAD:{rel}")),
         };
         let new_bytes = std::fs::read(ctx.repo.path(rel)).ok();
@@ -401,19 +407,6 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
             "agent.ended",
             json!({ "status": status_name, "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": files.len() }),
         ));
-    if req.own_files.is_some() {
-        patch = files
-            .iter()
-            .map(|rel| {
-                let old = before
-                    .get(rel)
-                    .cloned()
-                    .unwrap_or_else(|| objects.get(&format!("HEAD:{rel}")));
-                let new = std::fs::read(ctx.repo.path(rel)).unwrap_or_default();
-                diff::unified(rel, old.as_deref(), &new)
-            })
-            .collect();
-    }
     write_atomic(&dir.join("diff.patch"), patch.as_bytes())?;
     write_events(&dir, &events)?;
     write_record(&dir, &record)?;
@@ -509,6 +502,31 @@ impl process::Lines for FirstLine {
             self.0 = Some(line.trim().to_owned());
         }
     }
+}
+
+/// The contents of `own` files (and of the files under `own` folders) that exist: what a group
+/// agent is credited with, read without a git process.
+fn own_snapshot(ctx: &Ctx, own: &[String]) -> BTreeMap<String, Option<Vec<u8>>> {
+    fn walk(root: &Path, rel: &str, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+        let path = root.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    walk(root, &format!("{}/{name}", rel.trim_end_matches('/')), out);
+                }
+            }
+            Ok(_) => {
+                out.insert(rel.to_owned(), std::fs::read(&path).ok());
+            }
+            Err(_) => {}
+        }
+    }
+    let mut res = BTreeMap::new();
+    for rel in own {
+        walk(&ctx.repo.root, rel.trim_end_matches('/'), &mut res);
+    }
+    res
 }
 
 /// Files that differ from HEAD (changed, added, deleted, untracked), with their contents

@@ -193,15 +193,22 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> RunRecord {
     let now = Utc::now();
     let id = RunId::new(now, |id| repo.path(id.dir()).exists());
-    let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
-        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
-        (Some(name), None) => Some(name),
-        (None, Some(email)) => Some(format!("<{email}>")),
-        (None, None) => None,
-    };
-    let os_user = ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    // Who and where do not change while a process runs (a group records many runs).
+    static IDENTITY: std::sync::OnceLock<(Who, String)> = std::sync::OnceLock::new();
+    let (who, host) = IDENTITY
+        .get_or_init(|| {
+            let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
+                (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+                (Some(name), None) => Some(name),
+                (None, Some(email)) => Some(format!("<{email}>")),
+                (None, None) => None,
+            };
+            let os_user = ["USER", "USERNAME", "LOGNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+            (Who { git, os_user }, hostname())
+        })
+        .clone();
     // The program by name, not by path: records are committed, machine paths are noise.
     let argv: Vec<String> = std::env::args_os()
         .enumerate()
@@ -220,8 +227,8 @@ pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>
         argv: redact::argv(&argv),
         approval_mode: None,
         sandbox: None,
-        who: Who { git, os_user },
-        host: hostname(),
+        who,
+        host,
         started: timestamp(now),
         ended: None,
         exit_code: None,
