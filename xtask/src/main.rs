@@ -60,5 +60,6 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Config(cmd) => cmd.run(),
         Command::Bench(BenchCmd::Graph(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),
+        Command::Bench(BenchCmd::Audit(cmd)) => cmd.run(),
     }
 }

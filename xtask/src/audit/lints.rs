@@ -181,6 +181,11 @@ pub fn parse(rel: &str, text: &str) -> Result<Vec<Rule>> {
 }
 
 impl Rule {
+    /// The regex, as written in the rule file.
+    pub fn pattern(&self) -> &str {
+        self.regex.as_str()
+    }
+
     fn applies_to(&self, path: &[u8]) -> bool {
         self.include.as_ref().is_none_or(|g| g.is_match(path))
             && (self.exclude.is_empty() || !self.exclude.is_match(path))

@@ -34,6 +34,8 @@ const COMMANDS: &[&[&str]] = &[
     &["config"],
     &["bench"],
     &["bench", "graph"],
+    &["bench", "hook"],
+    &["bench", "audit"],
 ];
 
 #[test]
