@@ -819,6 +819,12 @@ fn generate(dir: &Path, files: usize, patterns: usize, non_ascii: usize) -> Resu
         .quiet()
         .run()?;
     cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
+    // The commit leaves ~100k loose objects: git would pack them in the background while the
+    // timings run (and while the repository is deleted).
+    cmd!(sh, "git config gc.auto 0").quiet().run()?;
+    cmd!(sh, "git config maintenance.auto false")
+        .quiet()
+        .run()?;
     let mut made = Made {
         bytes: 0,
         large: 0,
