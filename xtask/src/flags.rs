@@ -529,6 +529,7 @@ pub enum BenchCmd {
     Graph(BenchGraph),
     Hook(BenchHook),
     Runner(BenchRunner),
+    Audit(BenchAudit),
 }
 
 /// Time `group run` of agents that each sleep 1 s against `xargs -P` running the same sleeps.
@@ -556,6 +557,34 @@ pub struct BenchGraph {
     #[arg(long, default_value_t = 15)]
     pub samples: usize,
     /// Keep the generated repositories in DIR (for profiling) instead of deleting them.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+/// Wall time of `audit` on a generated repository, against ripgrep over the same files.
+///
+/// Generates a git repository of --files tracked files (mostly small source files in eleven
+/// languages, some medium ones, four of several MB, a few binary) and patterns/lints/bench.toml
+/// of --patterns lint rules, some limited by include/exclude globs. Then times, interleaved:
+/// (a) `cargo xtask audit`; (b) `rg` searching the same files for every regex audit runs (those
+/// rules, the built-in default and secret rules; rg has no per-rule globs, so it searches every
+/// file for all of them); (c) audit without lint rules, its fixed cost. Goal: (a) ≤ 2 × (b).
+/// Needs `rg` on PATH: scripts/bench-audit.sh installs it and runs this.
+#[derive(Debug, Args)]
+pub struct BenchAudit {
+    /// Tracked files in the generated repository.
+    #[arg(long, default_value_t = 100_000)]
+    pub files: usize,
+    /// Lint rules in patterns/lints/bench.toml (1 to 50).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=50))]
+    pub patterns: u8,
+    /// Percent of the source files with comments beyond ASCII (0 for ASCII-only text).
+    #[arg(long, value_name = "PERCENT", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub non_ascii: u8,
+    /// Timed runs per variant (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub samples: usize,
+    /// Keep the generated repository in DIR/repo (for profiling) instead of deleting it.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
 }

@@ -38,6 +38,8 @@ const COMMANDS: &[&[&str]] = &[
     &["config"],
     &["bench"],
     &["bench", "graph"],
+    &["bench", "hook"],
+    &["bench", "audit"],
     &["bench", "runner"],
 ];
 
