@@ -1,7 +1,9 @@
 //! Lint and secret rules from `patterns/lints/*.toml` (and the built-in `default.toml` and
 //! `secrets.toml` unless replaced), run over every file git tracks.
 //!
-//! A rule is a regex matched per line, limited to paths by `include` / `exclude` globs, with a
+//! A rule is a regex matched over the whole file (multi-line mode: `^` and `$` are line ends, but
+//! `\s` can cross a newline), each finding at the line where its match starts, limited to paths
+//! by `include` / `exclude` globs, with a
 //! severity, a message and a fix. `secret = true` rules never put the matched text in a finding;
 //! `min_entropy` keeps only matches whose first capture group looks random.
 //!

@@ -268,6 +268,10 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
         .quiet()
         .run()?;
     cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
+    // 10,000 loose objects are past git's auto-gc threshold: a background repack during the
+    // timed commits would add noise to every variant.
+    cmd!(sh, "git config gc.auto 0").quiet().run()?;
+    cmd!(sh, "git config maintenance.auto false").quiet().run()?;
     // 50 trigger globs over 100 module folders; the staged files hit some of them.
     let mut triggers = String::new();
     for area in 0..5 {
