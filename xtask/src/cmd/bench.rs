@@ -271,7 +271,9 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
     // 10,000 loose objects are past git's auto-gc threshold: a background repack during the
     // timed commits would add noise to every variant.
     cmd!(sh, "git config gc.auto 0").quiet().run()?;
-    cmd!(sh, "git config maintenance.auto false").quiet().run()?;
+    cmd!(sh, "git config maintenance.auto false")
+        .quiet()
+        .run()?;
     // 50 trigger globs over 100 module folders; the staged files hit some of them.
     let mut triggers = String::new();
     for area in 0..5 {
