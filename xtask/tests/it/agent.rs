@@ -556,9 +556,16 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut doomed = cmd.spawn().expect("spawn");
+    // Running: the grandchild is up and run.json holds the agent's process group.
+    let running = |repo: &TestRepo| {
+        repo.run_ids().last().is_some_and(|id| {
+            std::fs::read_to_string(repo.root.join(format!(".runs/{id}/run.json")))
+                .is_ok_and(|text| text.contains("\"status\": \"running\""))
+        })
+    };
     assert!((0..200).any(|_| {
         std::thread::sleep(Duration::from_millis(25));
-        pidfile.exists()
+        pidfile.exists() && running(&repo)
     }));
     doomed.kill().expect("kill -9");
     doomed.wait().expect("reap");
