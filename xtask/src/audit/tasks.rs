@@ -52,11 +52,11 @@ pub fn check(
             .iter()
             .filter(|(_, r)| r.task.as_deref() == Some(id))
             .map(|(run, r)| {
-                let status = serde_json::to_value(r.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                (run.clone(), status, patched_files(ctx, run))
+                (
+                    run.clone(),
+                    r.status.name().to_owned(),
+                    patched_files(ctx, run),
+                )
             })
             .collect();
         let created = entry.history.first().map(|t| t.at.clone());

@@ -134,7 +134,7 @@ impl flags::GroupRun {
                 }
                 let member = &members[*idx];
                 attempts.push(match &result {
-                    Ok(done) => serde_json::json!({ "name": member.name, "attempt": attempt + 1, "status": done.status_name(), "run": done.record.id.to_string(), "elapsed_s": done.elapsed.as_secs_f64() }),
+                    Ok(done) => serde_json::json!({ "name": member.name, "attempt": attempt + 1, "status": done.record.status.name(), "run": done.record.id.to_string(), "elapsed_s": done.elapsed.as_secs_f64() }),
                     Err(err) => serde_json::json!({ "name": member.name, "attempt": attempt + 1, "status": "error", "error": err }),
                 });
                 if !self.json {
@@ -165,7 +165,7 @@ impl flags::GroupRun {
                         format!(
                             "\n\nThe previous attempt (run {}) ended `{}`. The end of its log:\n```\n{}\n```\nFix what made it fail.\n",
                             done.record.id,
-                            done.status_name(),
+                            done.record.status.name(),
                             tail.join("\n")
                         )
                     }
@@ -195,7 +195,7 @@ impl flags::GroupRun {
                     text.push_str(&format!(
                         "\n  {} failed: {} (run {})",
                         member.name,
-                        done.status_name(),
+                        done.record.status.name(),
                         done.record.id
                     ));
                     for (name, lines) in done.log_tail(5) {
@@ -294,7 +294,7 @@ fn line(name: &str, result: &Result<Done, String>, attempt: u32) -> String {
     match result {
         Ok(done) => format!(
             "  {name:20} {:10} {:7.2} s  {}{retry}",
-            done.status_name(),
+            done.record.status.name(),
             done.elapsed.as_secs_f64(),
             done.record.id
         ),

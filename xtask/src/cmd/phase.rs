@@ -566,11 +566,11 @@ pub(crate) fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<
         if record.task.as_deref() != Some(id) {
             continue;
         }
-        let status = serde_json::to_value(record.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        res.push((run.id.to_string(), status, record.files));
+        res.push((
+            run.id.to_string(),
+            record.status.name().to_owned(),
+            record.files,
+        ));
     }
     Ok(res)
 }

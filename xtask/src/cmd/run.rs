@@ -53,13 +53,6 @@ pub struct Done {
 }
 
 impl Done {
-    pub fn status_name(&self) -> String {
-        serde_json::to_value(self.record.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
     /// The last lines of its logs, stderr first.
     pub fn log_tail(&self, n: usize) -> Vec<(&'static str, Vec<String>)> {
         [("stderr", "stderr.log"), ("stdout", "stdout.log")]
@@ -102,7 +95,7 @@ impl flags::Run {
         let done = run_agent(&ctx, &req, &cancel)?;
         let record = &done.record;
         let status = record.status;
-        let status_name = done.status_name();
+        let status_name = done.record.status.name();
         let summary = &done.summary;
         let files = &record.files;
         let dir_rel = record.id.dir();
@@ -399,10 +392,7 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
         agent.stderr_dropped = outcome.stderr.dropped;
         agent.summary = Some(summary.clone());
     }
-    let status_name = serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status_name = status.name();
     events.push(event(
             "agent.ended",
             json!({ "status": status_name, "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": files.len() }),

@@ -33,7 +33,7 @@ impl flags::RunsList {
                 Ok(record) => text.push_str(&format!(
                     "{}  {:9}  {:14}  {:24}  {} file(s)  {}\n",
                     run.id,
-                    status_name(record.status),
+                    record.status.name(),
                     record.kind,
                     record.task.as_deref().unwrap_or("-"),
                     record.files.len(),
@@ -45,13 +45,6 @@ impl flags::RunsList {
         output::out(text.trim_end());
         Ok(Outcome::Ok)
     }
-}
-
-fn status_name(status: runs::Status) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 impl flags::RunsShow {
@@ -71,7 +64,7 @@ impl flags::RunsShow {
         ));
         text.push_str(&format!(
             "  status:  {} (exit {})\n",
-            status_name(record.status),
+            record.status.name(),
             record.exit_code.map_or("-".to_owned(), |c| c.to_string())
         ));
         text.push_str(&format!(

@@ -92,6 +92,22 @@ pub enum Status {
     Cancelled,
 }
 
+impl Status {
+    /// The name run.json uses (`timed_out`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Spawned => "spawned",
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed_out",
+            Status::Killed => "killed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Who started a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
