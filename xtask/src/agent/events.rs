@@ -52,22 +52,36 @@ fn now() -> String {
     crate::runs::timestamp(chrono::Utc::now())
 }
 
+/// One line of a JSON-lines stream: its event object; `None` for a blank line or one that is not
+/// a JSON object (counted as torn in `summary`).
+fn json_event(line: &str, summary: &mut Summary) -> Option<Value> {
+    if line.trim().is_empty() {
+        return None;
+    }
+    match serde_json::from_str::<Value>(line) {
+        Ok(event @ Value::Object(_)) => Some(event),
+        _ => {
+            summary.torn += 1;
+            None
+        }
+    }
+}
+
+/// A string field of a JSON object.
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
 impl Codex {
     pub fn line(&mut self, line: &str) {
-        if line.trim().is_empty() {
-            return;
+        if let Some(event) = json_event(line, &mut self.summary) {
+            self.apply(&event);
+            self.events.push((now(), event));
         }
-        let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(line) else {
-            self.summary.torn += 1;
-            return;
-        };
-        self.apply(&event);
-        self.events.push((now(), event));
     }
 
     fn apply(&mut self, event: &Value) {
         let s = &mut self.summary;
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         match event.get("type").and_then(Value::as_str).unwrap_or("") {
             "thread.started" => s.thread_id = text(event, "thread_id"),
             "turn.started" => s.turns += 1,
@@ -199,20 +213,14 @@ impl super::process::Lines for Parser {
 
 impl Claude {
     pub fn line(&mut self, line: &str) {
-        if line.trim().is_empty() {
-            return;
+        if let Some(event) = json_event(line, &mut self.summary) {
+            self.apply(&event);
+            self.events.push((now(), event));
         }
-        let Ok(event @ Value::Object(_)) = serde_json::from_str::<Value>(line) else {
-            self.summary.torn += 1;
-            return;
-        };
-        self.apply(&event);
-        self.events.push((now(), event));
     }
 
     fn apply(&mut self, event: &Value) {
         let s = &mut self.summary;
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         match event.get("type").and_then(Value::as_str).unwrap_or("") {
             "system" => {
                 if let Some(id) = text(event, "session_id") {

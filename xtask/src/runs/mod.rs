@@ -477,6 +477,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn status_names_are_the_record_names() {
+        use Status::*;
+        for status in [
+            Pending, Spawned, Running, Completed, Failed, TimedOut, Killed, Cancelled,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
+    }
+
+    #[test]
     fn run_ids_sort_by_time_and_validate() {
         let at = |secs, nanos| DateTime::from_timestamp(secs, nanos).unwrap_or_default();
         let free = |_: &RunId| false;
