@@ -13,6 +13,8 @@ use std::ffi::OsString;
 use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 
+use crate::docs::toml_file;
+
 pub const ADAPTERS_DIR: &str = "adapters";
 
 /// The placeholders an argument may use.
@@ -114,12 +116,7 @@ impl Adapter {
     /// Parse `adapters/<name>.toml`; errors name the file, the line and the fix.
     pub fn parse(name: &str, text: &str) -> Result<Adapter> {
         let path = format!("{ADAPTERS_DIR}/{name}.toml");
-        let mut adapter: Adapter = toml::from_str(text).map_err(|err| {
-            let line = err.span().map_or(1, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            });
-            anyhow!("{path}:{line}: {}", err.message().trim_end_matches('.'))
-        })?;
+        let mut adapter: Adapter = toml_file::parse(&path, text)?;
         adapter.name = name.to_owned();
         let line_of = |needle: &str| {
             text.lines()
@@ -268,12 +265,7 @@ struct RolesFile {
 /// `danger-full-access`: that takes `--allow-full-access --why` on the command line.
 pub fn parse_roles(text: &str) -> Result<BTreeMap<String, Role>> {
     let path = format!("{ADAPTERS_DIR}/roles.toml");
-    let file: RolesFile = toml::from_str(text).map_err(|err| {
-        let line = err.span().map_or(1, |s| {
-            text[..s.start.min(text.len())].matches('\n').count() + 1
-        });
-        anyhow!("{path}:{line}: {}", err.message().trim_end_matches('.'))
-    })?;
+    let file: RolesFile = toml_file::parse(&path, text)?;
     for (name, role) in &file.role {
         if role.sandbox == Sandbox::DangerFullAccess {
             let line = text

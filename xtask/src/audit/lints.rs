@@ -24,6 +24,7 @@ use regex::bytes::{Regex, RegexSet};
 use regex_syntax::hir::{Hir, HirKind, LookSet, Repetition};
 use serde::Deserialize;
 
+use crate::docs::toml_file;
 use crate::guard::globs::{Globs, Matcher};
 use crate::report::{Finding, Severity};
 
@@ -126,11 +127,8 @@ pub fn load(root: &Path) -> Result<Vec<Rule>> {
 
 /// The rules of one file (`rel` names it in errors).
 pub fn parse(rel: &str, text: &str) -> Result<Vec<Rule>> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let file: RulesFile = toml::from_str(text).map_err(|err| {
-        let line = err.span().map_or(1, |s| line_of(s.start));
-        anyhow!("{rel}:{line}: {}", err.message().trim_end_matches('.'))
-    })?;
+    let line_of = |offset: usize| toml_file::line_at(text, offset);
+    let file: RulesFile = toml_file::parse(rel, text)?;
     let mut res = Vec::new();
     for table in file.rule {
         let source = format!("{rel}:{}", line_of(table.span().start));

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::agent::{locks, process};
@@ -55,12 +55,7 @@ impl flags::GroupRun {
         let label = self.file.display().to_string();
         let text = std::fs::read_to_string(&self.file)
             .with_context(|| format!("reading the group file {label}"))?;
-        let group: GroupFile = toml::from_str(&text).map_err(|err| {
-            let line = err.span().map_or(1, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            });
-            anyhow!("{label}:{line}: {}", err.message().trim_end_matches('.'))
-        })?;
+        let group: GroupFile = crate::docs::toml_file::parse(&label, &text)?;
         if group.agent.is_empty() {
             bail!(
                 "{label}: no [[agent]] tables; each needs name, role, prompt (or prompt_file) and files"

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::docs::front_matter::{self, spanned_line};
-use crate::docs::markdown;
+use crate::docs::{markdown, toml_file};
 use crate::report::Finding;
 
 pub const TRIGGERS_PATH: &str = "patterns/triggers.toml";
@@ -72,16 +72,8 @@ struct AreaTable {
 impl Triggers {
     /// Parse the text of patterns/triggers.toml; errors name the line and the fix.
     pub fn parse(text: &str) -> Result<Triggers> {
-        let line_of = |offset: usize| {
-            memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
-        };
-        let file: TriggersFile = toml::from_str(text).map_err(|err| {
-            let line = err.span().map_or(1, |s| line_of(s.start));
-            anyhow!(
-                "{TRIGGERS_PATH}:{line}: {}",
-                err.message().trim_end_matches('.')
-            )
-        })?;
+        let line_of = |offset: usize| toml_file::line_at(text, offset);
+        let file: TriggersFile = toml_file::parse(TRIGGERS_PATH, text)?;
         let mut areas = Vec::new();
         let mut path_globs: Vec<Vec<Glob>> = Vec::new();
         let mut tables: Vec<_> = file.area.into_iter().collect();
