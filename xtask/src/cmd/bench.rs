@@ -233,19 +233,43 @@ fn transition(from: Option<Phase>, to: Phase, idx: usize, step: usize) -> Event 
     })
 }
 
+/// A new git repository in `dir` for a bench to fill: a committer identity, no signing, and no
+/// automatic gc (thousands of loose objects would start a background repack during the timings).
+pub(crate) fn bench_repo(dir: &Path) -> Result<Shell> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let sh = Shell::new()?;
+    sh.change_dir(dir);
+    cmd!(sh, "git init --quiet").quiet().run()?;
+    cmd!(sh, "git config user.name bench").quiet().run()?;
+    cmd!(sh, "git config user.email bench@example.com")
+        .quiet()
+        .run()?;
+    cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
+    cmd!(sh, "git config gc.auto 0").quiet().run()?;
+    cmd!(sh, "git config maintenance.auto false")
+        .quiet()
+        .run()?;
+    Ok(sh)
+}
+
+/// Where a bench builds its repository: `keep` (which must not exist yet), else a temp folder.
+pub(crate) fn scratch(keep: Option<&PathBuf>, name: &str) -> Result<PathBuf> {
+    match keep {
+        Some(dir) if dir.exists() => {
+            bail!("{} exists; --keep needs a new directory", dir.display())
+        }
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(std::env::temp_dir().join(format!("xtask-bench-{name}-{}", std::process::id()))),
+    }
+}
+
 impl flags::BenchHook {
     pub fn run(self) -> Result<Outcome> {
         if self.samples == 0 || self.files == 0 || self.staged == 0 || self.staged > self.files {
             bail!("--samples, --files and --staged must be positive, with --staged ≤ --files");
         }
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        let dir = match &self.keep {
-            Some(dir) if dir.exists() => {
-                bail!("{} exists; --keep needs a new directory", dir.display())
-            }
-            Some(dir) => dir.clone(),
-            None => std::env::temp_dir().join(format!("xtask-bench-hook-{}", std::process::id())),
-        };
+        let dir = scratch(self.keep.as_ref(), "hook")?;
         let res = measure_hook(&self, &exe, &dir);
         match &self.keep {
             Some(dir) => output::out(format!("  kept the repository in {}", dir.display())),
@@ -259,21 +283,7 @@ impl flags::BenchHook {
 
 fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outcome> {
     let started = Instant::now();
-    std::fs::create_dir_all(dir)?;
-    let sh = Shell::new()?;
-    sh.change_dir(dir);
-    cmd!(sh, "git init --quiet").quiet().run()?;
-    cmd!(sh, "git config user.name bench").quiet().run()?;
-    cmd!(sh, "git config user.email bench@example.com")
-        .quiet()
-        .run()?;
-    cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
-    // 10,000 loose objects are past git's auto-gc threshold: a background repack during the
-    // timed commits would add noise to every variant.
-    cmd!(sh, "git config gc.auto 0").quiet().run()?;
-    cmd!(sh, "git config maintenance.auto false")
-        .quiet()
-        .run()?;
+    let sh = bench_repo(dir)?;
     // 50 trigger globs over 100 module folders; the staged files hit some of them.
     let mut triggers = String::new();
     for area in 0..5 {

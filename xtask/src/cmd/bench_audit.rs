@@ -42,13 +42,7 @@ impl flags::BenchAudit {
             ),
         };
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        let scratch = match &self.keep {
-            Some(dir) if dir.exists() => {
-                bail!("{} exists; --keep needs a new directory", dir.display())
-            }
-            Some(dir) => dir.clone(),
-            None => std::env::temp_dir().join(format!("xtask-bench-audit-{}", std::process::id())),
-        };
+        let scratch = super::bench::scratch(self.keep.as_ref(), "audit")?;
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("creating {}", scratch.display()))?;
         let res = measure(&self, &exe, &scratch, &rg_version);
@@ -810,21 +804,7 @@ fn binary(size: usize, rng: &mut Rng) -> Vec<u8> {
 
 /// A git repository of `files` tracked files (committed by the caller) under `dir`.
 fn generate(dir: &Path, files: usize, patterns: usize, non_ascii: usize) -> Result<Made> {
-    std::fs::create_dir_all(dir)?;
-    let sh = Shell::new()?;
-    sh.change_dir(dir);
-    cmd!(sh, "git init --quiet").quiet().run()?;
-    cmd!(sh, "git config user.name bench").quiet().run()?;
-    cmd!(sh, "git config user.email bench@example.com")
-        .quiet()
-        .run()?;
-    cmd!(sh, "git config commit.gpgsign false").quiet().run()?;
-    // The commit leaves ~100k loose objects: git would pack them in the background while the
-    // timings run (and while the repository is deleted).
-    cmd!(sh, "git config gc.auto 0").quiet().run()?;
-    cmd!(sh, "git config maintenance.auto false")
-        .quiet()
-        .run()?;
+    super::bench::bench_repo(dir)?;
     let mut made = Made {
         bytes: 0,
         large: 0,

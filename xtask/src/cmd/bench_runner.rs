@@ -40,23 +40,7 @@ impl flags::BenchRunner {
 }
 
 fn measure(flags: &flags::BenchRunner, exe: &Path, dir: &Path) -> Result<Outcome> {
-    std::fs::create_dir_all(dir)?;
-    let git = |args: &[&str]| -> Result<()> {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .status()
-            .context("running git")?
-            .success();
-        if !ok {
-            bail!("git {} failed", args.join(" "));
-        }
-        Ok(())
-    };
-    git(&["init", "-q"])?;
-    git(&["config", "user.name", "bench"])?;
-    git(&["config", "user.email", "bench@example.com"])?;
+    let sh = super::bench::bench_repo(dir)?;
     let init = Command::new(exe)
         .args(["init"])
         .current_dir(dir)
@@ -70,8 +54,10 @@ fn measure(flags: &flags::BenchRunner, exe: &Path, dir: &Path) -> Result<Outcome
         dir.join("adapters/roles.toml"),
         format!("{roles}\n[role.sleeper]\nadapter = \"exec\"\nsandbox = \"read-only\"\n"),
     )?;
-    git(&["add", "-A"])?;
-    git(&["commit", "-q", "--no-verify", "-m", "bench"])?;
+    xshell::cmd!(sh, "git add -A").quiet().run()?;
+    xshell::cmd!(sh, "git commit -q --no-verify -m bench")
+        .quiet()
+        .run()?;
     let mut verdicts = Vec::new();
     for (agents, jobs) in [(10usize, 10usize), (flags.many, 16)] {
         let waves = agents.div_ceil(jobs) as f64;
