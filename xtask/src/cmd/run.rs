@@ -423,18 +423,14 @@ fn event(name: &str, data: Value) -> RunEvent {
 }
 
 fn write_record(dir: &Path, record: &RunRecord) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(record)?;
-    text.push('\n');
-    write_atomic(&dir.join("run.json"), text.as_bytes())
+    write_atomic(&dir.join("run.json"), record.to_text().as_bytes())
 }
 
 fn write_events(dir: &Path, events: &[RunEvent]) -> Result<()> {
-    let mut text = String::new();
-    for event in events {
-        text.push_str(&serde_json::to_string(event)?);
-        text.push('\n');
-    }
-    write_atomic(&dir.join("events.jsonl"), text.as_bytes())
+    write_atomic(
+        &dir.join("events.jsonl"),
+        runs::events_text(events).as_bytes(),
+    )
 }
 
 /// A relative program is resolved against the repository root when it is there, else on PATH.

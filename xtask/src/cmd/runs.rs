@@ -151,9 +151,7 @@ impl flags::RunsReconcile {
             record.status = runs::Status::Failed;
             record.ended = Some(runs::timestamp(chrono::Utc::now()));
             let dir = ctx.repo.path(record.id.dir());
-            let mut text = serde_json::to_string_pretty(&record)?;
-            text.push('\n');
-            crate::store::write_atomic(&dir.join("run.json"), text.as_bytes())?;
+            crate::store::write_atomic(&dir.join("run.json"), record.to_text().as_bytes())?;
             let line = json!({
                 "ts": record.ended, "event": "run.reconciled",
                 "reason": format!("its orchestrator (pid {}) is gone", agent.orchestrator_pid),

@@ -159,6 +159,25 @@ pub struct RunRecord {
     pub agent: Option<AgentRun>,
 }
 
+impl RunRecord {
+    /// run.json's text: pretty JSON and a final newline.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// events.jsonl's text: one event per line.
+pub fn events_text(events: &[RunEvent]) -> String {
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&serde_json::to_string(event).unwrap_or_default());
+        text.push('\n');
+    }
+    text
+}
+
 /// The agent side of an agent run's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -355,13 +374,8 @@ impl Recorder {
             "run.completed",
             serde_json::json!({ "status": "completed", "files": self.record.files.len() }),
         );
-        let mut events = String::new();
-        for event in &self.events {
-            events.push_str(&serde_json::to_string(event).unwrap_or_default());
-            events.push('\n');
-        }
-        let mut run_json = serde_json::to_string_pretty(&self.record).unwrap_or_default();
-        run_json.push('\n');
+        let events = events_text(&self.events);
+        let run_json = self.record.to_text();
         let mut writes: Vec<FileWrite> = self
             .writes
             .into_iter()
