@@ -335,14 +335,10 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
     let mut objects = Objects::new(&ctx.repo.root);
     let mut patch = String::new();
     let mut files = Vec::new();
-    for rel in before.keys().chain(after.keys()) {
-        if files.contains(rel) || rel.starts_with(&format!("{}/", runs::RUNS_DIR)) {
-            continue;
-        }
+    let paths: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for rel in paths {
         let (old, new) = (before.get(rel), after.get(rel));
-        let unchanged =
-            old.map(|o| o.as_ref()) == new.map(|n| n.as_ref()) && (old.is_some() || new.is_some());
-        if unchanged {
+        if old == new || rel.starts_with(&format!("{}/", runs::RUNS_DIR)) {
             continue;
         }
         let old_bytes = match old {
@@ -351,7 +347,11 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
             None if req.own_files.is_some() => None,
             None => objects.get(&format!("HEAD:{rel}")),
         };
-        let new_bytes = std::fs::read(ctx.repo.path(rel)).ok();
+        // Not in the after snapshot: back to HEAD's content (git status), or gone (own files).
+        let new_bytes = match new {
+            Some(state) => state.clone(),
+            None => std::fs::read(ctx.repo.path(rel)).ok(),
+        };
         if old_bytes == new_bytes {
             continue;
         }
@@ -362,14 +362,6 @@ pub fn run_agent(ctx: &Ctx, req: &Request, cancel: &process::Cancel) -> Result<D
         ));
         files.push(rel.clone());
     }
-    // Agents of a group share the work tree: each is credited with its own files only.
-    if let Some(own) = &req.own_files {
-        files.retain(|f| {
-            own.iter()
-                .any(|o| f == o || f.starts_with(&format!("{}/", o.trim_end_matches('/'))))
-        });
-    }
-    files.sort();
 
     let status = match outcome.ended {
         Ended::Completed => Status::Completed,
