@@ -30,6 +30,15 @@ pub struct Governance {
     pub coverage_min: u8,
     /// Seconds a command waits for the state lock held by another process.
     pub lock_timeout_s: u64,
+    /// KiB of each agent log (stdout, stderr) kept in its run folder; the rest is counted and
+    /// dropped, and the log says so.
+    pub agent_log_limit_kb: u64,
+    /// Where `goals run` puts each task's worktree (`<dir>/<ID>`), relative to the repository's
+    /// top. Outside the repository by default, so that no tool of the main tree sees them.
+    pub worktree_dir: String,
+    /// A shell command run in each new worktree before its agent (copy `.env`, install
+    /// dependencies); `$XTASK_MAIN_ROOT` is the repository. Empty: none.
+    pub worktree_setup: String,
 }
 
 impl Default for Governance {
@@ -43,6 +52,9 @@ impl Default for Governance {
             agent_timeout_s: 600,
             coverage_min: 70,
             lock_timeout_s: 30,
+            agent_log_limit_kb: 8192,
+            worktree_dir: "../{repo}.worktrees".to_owned(),
+            worktree_setup: String::new(),
         }
     }
 }
@@ -116,6 +128,18 @@ impl Governance {
         check_range(text, "agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
         check_range(text, "coverage_min", self.coverage_min.into(), 0..=100)?;
         check_range(text, "lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
+        check_range(
+            text,
+            "agent_log_limit_kb",
+            self.agent_log_limit_kb,
+            1..=4 * 1024 * 1024,
+        )?;
+        if self.worktree_dir.trim().is_empty() {
+            bail!(
+                "{}: worktree_dir is empty; give a folder such as \"../{{repo}}.worktrees\" ({{repo}}: the repository's folder name)",
+                key_location(text, "worktree_dir")
+            );
+        }
         if self.default_adapter.trim().is_empty() {
             bail!(
                 "{}: default_adapter must name an adapter in adapters/",
@@ -204,7 +228,8 @@ mod tests {
             err,
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
-             `agent_timeout_s`, `coverage_min`, `lock_timeout_s`"
+             `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
+             `worktree_setup`"
         );
     }
 

@@ -21,6 +21,7 @@ pub mod agent;
 pub mod audit;
 pub mod cmd;
 pub mod config;
+pub mod ctx;
 pub mod docs;
 pub mod flags;
 pub mod guard;

@@ -25,9 +25,14 @@ impl Repo {
     /// The repository containing the current directory.
     pub fn discover() -> Result<Repo> {
         let cwd = std::env::current_dir().context("reading the current directory")?;
-        match Repo::at_top(&cwd) {
+        Repo::open(&cwd)
+    }
+
+    /// The repository containing `dir` (read from `dir/.git` when `dir` is its top).
+    pub fn open(dir: &Path) -> Result<Repo> {
+        match Repo::at_top(dir) {
             Some(repo) => Ok(repo),
-            None => Repo::at(&cwd),
+            None => Repo::at(dir),
         }
     }
 
@@ -110,6 +115,9 @@ impl Repo {
 
     /// The commit HEAD points at, or `None` in a repository without commits.
     pub fn head(&self) -> Option<String> {
+        if let Some(head) = self.head_from_files() {
+            return Some(head);
+        }
         let sh = self.sh().ok()?;
         let out = cmd!(sh, "git rev-parse -q --verify HEAD")
             .quiet()
@@ -119,6 +127,44 @@ impl Repo {
         let text = String::from_utf8(out.stdout).ok()?;
         let text = text.trim();
         (out.status.success() && !text.is_empty()).then(|| text.to_owned())
+    }
+
+    /// HEAD read from the files git keeps it in (HEAD, a loose ref, packed-refs), without a git
+    /// process: agents record HEAD before and after each run. `None` whenever git might see it
+    /// otherwise (a redirecting variable, reftable, a symbolic ref chain, an unborn branch), and
+    /// then git is asked.
+    fn head_from_files(&self) -> Option<String> {
+        const REDIRECTS: [&str; 3] = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_REF_PARANOIA"];
+        if REDIRECTS.iter().any(|var| std::env::var_os(var).is_some()) {
+            return None;
+        }
+        let is_hash = |s: &str| {
+            matches!(s.len(), 40 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        let head = std::fs::read_to_string(self.git_dir.join("HEAD")).ok()?;
+        let head = head.trim_end();
+        let Some(name) = head.strip_prefix("ref: ") else {
+            return is_hash(head).then(|| head.to_owned());
+        };
+        if !name.starts_with("refs/heads/") || name.split('/').any(|p| p == "..") {
+            return None;
+        }
+        let common = match std::fs::read_to_string(self.git_dir.join("commondir")) {
+            Ok(rel) => self.git_dir.join(rel.trim_end()),
+            Err(_) => self.git_dir.clone(),
+        };
+        if common.join("reftable").exists() {
+            return None;
+        }
+        if let Ok(loose) = std::fs::read_to_string(common.join(name)) {
+            let loose = loose.trim_end();
+            return is_hash(loose).then(|| loose.to_owned());
+        }
+        let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+        packed.lines().find_map(|line| {
+            let (hash, refname) = line.split_once(' ')?;
+            (refname == name && is_hash(hash)).then(|| hash.to_owned())
+        })
     }
 
     /// Whether `rev` names a commit here.
@@ -173,6 +219,19 @@ impl Repo {
         (out.status.success() && !text.is_empty()).then_some(text)
     }
 
+    /// `git config --get-regexp REGEX`: one `key value` line per value, in git's order.
+    pub fn git_config_matching(&self, regex: &str) -> String {
+        let Ok(sh) = self.sh() else {
+            return String::new();
+        };
+        cmd!(sh, "git config --get-regexp {regex}")
+            .quiet()
+            .ignore_status()
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Where the toolkit keeps its lock and journal: inside the git directory, out of the tree.
     pub fn state_dir(&self) -> PathBuf {
         self.git_dir.join("xtask")
@@ -191,4 +250,69 @@ fn path_from_git(mut bytes: Vec<u8>) -> PathBuf {
         bytes.pop();
     }
     PathBuf::from(OsString::from_vec(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// HEAD read from files agrees with `git rev-parse HEAD` in each shape git stores it.
+    #[test]
+    fn head_from_files_agrees_with_git() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = tmp.path().join("main");
+        std::fs::create_dir(&main).unwrap();
+        git(&main, &["init", "-q", "-b", "main"]);
+        let repo = Repo::at(&main).unwrap();
+        assert_eq!(repo.head_from_files(), None, "unborn: git is asked");
+        assert_eq!(repo.head(), None);
+        git(&main, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        let check = |repo: &Repo, shape: &str| {
+            let dir = &repo.root;
+            assert_eq!(
+                repo.head_from_files().as_deref(),
+                Some(git(dir, &["rev-parse", "HEAD"]).as_str()),
+                "{shape}"
+            );
+        };
+        check(&repo, "loose ref");
+        git(&main, &["pack-refs", "--all"]);
+        check(&repo, "packed ref");
+        git(&main, &["commit", "-q", "--allow-empty", "-m", "two"]);
+        check(&repo, "loose ref over a packed one");
+        git(&main, &["checkout", "-q", "--detach", "HEAD~1"]);
+        check(&repo, "detached");
+        git(&main, &["checkout", "-q", "main"]);
+        let linked = tmp.path().join("linked");
+        git(
+            &main,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "task/T-1",
+                linked.to_str().unwrap(),
+            ],
+        );
+        git(&linked, &["commit", "-q", "--allow-empty", "-m", "three"]);
+        let linked_repo = Repo::at(&linked).unwrap();
+        check(&linked_repo, "linked worktree");
+        check(&repo, "main beside a linked worktree");
+        assert_ne!(repo.head(), linked_repo.head());
+    }
 }

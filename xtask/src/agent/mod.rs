@@ -3,5 +3,8 @@
 
 pub mod adapter;
 pub mod events;
+pub mod group;
 pub mod locks;
 pub mod process;
+pub mod runner;
+pub mod tree;

@@ -20,17 +20,10 @@ pub mod runs;
 pub mod score;
 pub mod task;
 
-use std::time::Duration;
+use anyhow::Result;
 
-use anyhow::{Result, bail};
-
-use crate::config::Governance;
-use crate::output;
-use crate::repo::Repo;
-use crate::runs::{Recorder, RunId};
-use crate::store::{self, StateLock};
-use crate::tasks::heads::{self, Heads};
-use crate::tasks::index::{INDEX_PATH, Index};
+pub use crate::ctx::Ctx;
+use crate::runs::Recorder;
 
 /// The history line of a phase change made by the run `recorder` is recording.
 pub fn transition(
@@ -67,138 +60,4 @@ pub fn today(flag: Option<&str>) -> Result<chrono::NaiveDate> {
             text.escape_debug()
         )
     })
-}
-
-/// What every command starts from: the repository, its configuration, a settled store.
-#[derive(Debug)]
-pub struct Ctx {
-    pub repo: Repo,
-    pub config: Governance,
-}
-
-impl Ctx {
-    /// Discover the repository from the current directory and finish any interrupted write.
-    pub fn open() -> Result<Ctx> {
-        Ctx::at(Repo::discover()?)
-    }
-
-    pub fn at(repo: Repo) -> Result<Ctx> {
-        let config = Governance::load(&repo.root)?;
-        let ctx = Ctx { repo, config };
-        store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| {
-            output::note(repair)
-        })?;
-        Ok(ctx)
-    }
-
-    fn lock_timeout(&self) -> Duration {
-        Duration::from_secs(self.config.lock_timeout_s)
-    }
-
-    /// Take the state lock (repairing what a crashed command left, and saying so).
-    pub fn lock(&self) -> Result<StateLock> {
-        store::lock(&self.repo, self.lock_timeout(), &mut |repair| {
-            output::note(repair)
-        })
-    }
-
-    /// Read tasks/index.json; an absent index is an error that says how to create it.
-    pub fn index(&self) -> Result<Index> {
-        Index::from_bytes(&self.index_bytes()?)
-    }
-
-    /// Read only what ordering and listing need from tasks/index.json (fast on large indexes).
-    pub fn heads(&self) -> Result<Heads> {
-        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
-        heads::load(&self.repo.path(INDEX_PATH), &cache, || {
-            Heads::from_bytes(&self.index_bytes()?)
-        })
-    }
-
-    /// Record a run that changed no file (like a spec-guard override): only its record is written.
-    pub fn record_only(&self, lock: &StateLock, recorder: Recorder) -> Result<RunId> {
-        let id = recorder.id.clone();
-        let plan = recorder.finish();
-        store::commit(&self.repo, lock, &plan)?;
-        Ok(id)
-    }
-
-    /// The task named on the command line: a full id, or the shorthand `T-0007` / `7` when
-    /// exactly one task has that number.
-    pub fn task_id(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
-        use crate::tasks::id::TaskId;
-        let err = match TaskId::parse(text) {
-            Ok(id) => return Ok(id),
-            Err(err) => err,
-        };
-        let digits = text.strip_prefix("T-").unwrap_or(text);
-        if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err);
-        }
-        let number: u32 = digits.parse()?;
-        let matches: Vec<TaskId> = crate::tasks::folder_ids(&self.repo)?
-            .into_iter()
-            .filter(|id| id.number() == number)
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => bail!("there is no task numbered {number} (see `cargo xtask task list`)"),
-            many => {
-                let ids: Vec<&str> = many.iter().map(TaskId::as_str).collect();
-                bail!(
-                    "`{text}` matches several tasks: {}; give the full id",
-                    ids.join(", ")
-                )
-            }
-        }
-    }
-
-    /// The cached `task next` answer for the index as it is now, if the read cache has one.
-    pub fn cached_next(&self) -> Option<heads::CachedNext> {
-        heads::load_next(
-            &self.repo.path(INDEX_PATH),
-            &self.repo.state_dir().join(heads::CACHE_FILE),
-        )
-    }
-
-    /// After a write command committed `index` (still holding `_lock`), fill the read cache so
-    /// the next `task next` does not have to parse the JSON.
-    pub fn remember(&self, _lock: &StateLock, index: &Index) {
-        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
-        heads::remember(
-            &self.repo.path(INDEX_PATH),
-            &cache,
-            &Heads::from_index(index),
-        );
-    }
-
-    fn index_bytes(&self) -> Result<Vec<u8>> {
-        let path = self.repo.path(INDEX_PATH);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(bytes),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if self.repo.path("tasks").is_dir() {
-                    bail!(
-                        "{INDEX_PATH} is missing; `cargo xtask index rebuild` regenerates it from tasks/"
-                    )
-                }
-                bail!(
-                    "{INDEX_PATH} is missing: this repository has no task layout yet; run `cargo xtask init`"
-                )
-            }
-            Err(err) => Err(anyhow::Error::new(err).context(format!("reading {INDEX_PATH}"))),
-        }
-    }
-
-    /// Apply what `recorder` collected, all-or-nothing. Returns the run id, or `None` when
-    /// nothing changed (and no run was recorded).
-    pub fn apply(&self, lock: &StateLock, recorder: Recorder) -> Result<Option<RunId>> {
-        if recorder.is_empty() {
-            return Ok(None);
-        }
-        let id = recorder.id.clone();
-        let plan = recorder.finish();
-        store::commit(&self.repo, lock, &plan)?;
-        Ok(Some(id))
-    }
 }

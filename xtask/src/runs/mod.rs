@@ -199,6 +199,19 @@ pub struct AgentRun {
     pub stderr_dropped: u64,
     /// What its event stream said (thread id, tokens, commands, file changes, final message).
     pub summary: Option<crate::agent::events::Summary>,
+    /// The linked worktree it ran in (goals), when not the repository's own tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<Worktree>,
+}
+
+/// A linked worktree an agent ran in, on its task branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worktree {
+    /// Its folder, relative to the repository's top when inside it, else as given.
+    pub path: String,
+    /// The branch checked out there (`task/<ID>`).
+    pub branch: String,
 }
 
 /// One line of events.jsonl: a timestamp, an event name, and the event's own fields.
@@ -223,16 +236,25 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A new run record of `kind` (about `task`, if any), started now, its id free under `.runs/`
-/// (allocate it while the state lock is held, so two commands never pick the same folder).
-pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> RunRecord {
-    let now = Utc::now();
-    let id = RunId::new(now, |id| repo.path(id.dir()).exists());
-    // Who and where do not change while a process runs (a group records many runs).
+/// Who runs this process and on which host; read once (a group records many runs, and the
+/// runner reads it before its agents start).
+pub fn identity(repo: &Repo) -> (Who, String) {
     static IDENTITY: std::sync::OnceLock<(Who, String)> = std::sync::OnceLock::new();
-    let (who, host) = IDENTITY
+    IDENTITY
         .get_or_init(|| {
-            let git = match (repo.git_config("user.name"), repo.git_config("user.email")) {
+            // One git process for both keys; the last value of a key wins, as for `--get`.
+            let (mut name, mut email) = (None, None);
+            for line in repo.git_config_matching(r"^user\.(name|email)$").lines() {
+                match line.split_once(' ') {
+                    Some(("user.name", value)) => name = Some(value.trim().to_owned()),
+                    Some(("user.email", value)) => email = Some(value.trim().to_owned()),
+                    _ => {}
+                }
+            }
+            let git = match (
+                name.filter(|v| !v.is_empty()),
+                email.filter(|v| !v.is_empty()),
+            ) {
                 (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
                 (Some(name), None) => Some(name),
                 (None, Some(email)) => Some(format!("<{email}>")),
@@ -243,7 +265,15 @@ pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>
                 .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
             (Who { git, os_user }, hostname())
         })
-        .clone();
+        .clone()
+}
+
+/// A new run record of `kind` (about `task`, if any), started now, its id free under `.runs/`
+/// (allocate it while the state lock is held, so two commands never pick the same folder).
+pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> RunRecord {
+    let now = Utc::now();
+    let id = RunId::new(now, |id| repo.path(id.dir()).exists());
+    let (who, host) = identity(repo);
     // The program by name, not by path: records are committed, machine paths are noise.
     let argv: Vec<String> = std::env::args_os()
         .enumerate()

@@ -276,6 +276,25 @@ fn remove_journal(lock: &StateLock) -> Result<()> {
 
 /// Write one file atomically: temp file beside it, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with(path, contents, Durability::Synced)
+}
+
+/// How far a write through [`write_with`] has reached when it returns. Every level is atomic: a
+/// reader (or a process killed mid-write) sees the old contents or the new, never a mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Renamed into place; a power loss may lose it. For states a later synced write replaces
+    /// (a run record while its agent runs).
+    Renamed,
+    /// The contents are on disk, the new name not yet: a later [`Durability::Synced`] write to
+    /// the same folder makes the name durable too (one folder sync for several files).
+    ContentsSynced,
+    /// Contents and name on disk.
+    Synced,
+}
+
+/// [`write_atomic`] with the durability the caller needs.
+pub fn write_with(path: &Path, contents: &[u8], durability: Durability) -> Result<()> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -284,10 +303,14 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let mut file = File::create(&temp).with_context(|| format!("writing {}", temp.display()))?;
     file.write_all(contents)
         .with_context(|| format!("writing {}", temp.display()))?;
-    file.sync_all()
-        .with_context(|| format!("syncing {}", temp.display()))?;
+    if durability != Durability::Renamed {
+        file.sync_all()
+            .with_context(|| format!("syncing {}", temp.display()))?;
+    }
     fs::rename(&temp, path).with_context(|| format!("renaming {}", temp.display()))?;
-    if let Some(dir) = path.parent() {
+    if durability == Durability::Synced
+        && let Some(dir) = path.parent()
+    {
         sync_dir(dir)?;
     }
     Ok(())

@@ -1,0 +1,529 @@
+//! One agent run, recorded: the engine under `cargo xtask run`, `group run`, `goals run` and
+//! the flows.
+//!
+//! The role (adapters/roles.toml) names the adapter (adapters/<name>.toml), model, reasoning
+//! effort, sandbox and timeout. The run folder `.runs/<RUN-ID>/` gets `run.json` before the agent
+//! starts (with its process group as soon as it has one, for `runs reconcile`), the prompt, the
+//! agent's logs (not committed), and at the end its events, the diff of every file it changed,
+//! and the final record. A cancel (Ctrl-C) terminates the agent's process group and records
+//! `cancelled`. An agent runs in the repository's tree, or in a linked worktree of it (goals);
+//! its record is always in the repository's `.runs/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+
+use crate::agent::adapter::{self, ADAPTERS_DIR, Adapter, PromptVia, Sandbox, Vars};
+use crate::agent::events::{Parser, Summary};
+use crate::agent::process::{self, Ended, Spec};
+use crate::agent::tree;
+use crate::ctx::Ctx;
+use crate::repo::Repo;
+use crate::runs::{self, AgentRun, RunEvent, RunRecord, Status, Worktree, redact, timestamp};
+use crate::store::{Durability, write_with};
+
+/// Between TERM and KILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// One agent run to make.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub role: String,
+    pub task: Option<String>,
+    pub prompt: String,
+    pub timeout: Option<u64>,
+    pub allow_full_access: bool,
+    pub why: Option<String>,
+    /// In a group sharing the work tree: the files this agent owns (paths or folders); only
+    /// changes to them are credited to its run.
+    pub own_files: Option<Vec<String>>,
+    /// A linked worktree of the repository to run in (goals); `None`: the repository's tree.
+    pub worktree: Option<Worktree>,
+    /// A shell command run in the work directory before the agent (a worktree's setup), logged
+    /// under `setup/` in the run folder; when it fails the agent does not start.
+    pub setup: Option<String>,
+}
+
+/// A finished agent run.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub record: RunRecord,
+    pub elapsed: Duration,
+    pub summary: Summary,
+    pub adapter: String,
+    pub sandbox: &'static str,
+    pub dir: PathBuf,
+    /// The worktree's setup command failed (the agent did not start).
+    pub setup_failed: bool,
+}
+
+impl Done {
+    /// The last lines of its logs (the setup's, when the setup ran and failed), stderr first.
+    pub fn log_tail(&self, n: usize) -> Vec<(&'static str, Vec<String>)> {
+        [
+            ("setup stderr", "setup/stderr.log"),
+            ("setup stdout", "setup/stdout.log"),
+            ("stderr", "stderr.log"),
+            ("stdout", "stdout.log"),
+        ]
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("setup") != self.dir.join("stdout.log").exists())
+        .map(|(name, log)| (name, tail(&self.dir.join(log), n)))
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect()
+    }
+}
+
+/// Ctrl-C and TERM set `cancel` (the runner then stops its agents' groups).
+fn on_interrupt(cancel: &process::Cancel) -> Result<()> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, cancel.clone())
+            .context("installing the Ctrl-C handler")?;
+    }
+    Ok(())
+}
+
+/// Runs agents for one command: the repository, the cancel flag Ctrl-C sets, and the snapshots
+/// shared by agents running in the repository's own tree.
+pub struct Runner<'a> {
+    pub ctx: &'a Ctx,
+    pub cancel: process::Cancel,
+    shared: tree::Shared,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner whose agents Ctrl-C (and TERM) cancel.
+    pub fn new(ctx: &'a Ctx) -> Result<Runner<'a>> {
+        let cancel: process::Cancel = Default::default();
+        on_interrupt(&cancel)?;
+        // Read before the agents start, not by the first of them under the state lock.
+        runs::identity(&ctx.repo);
+        Ok(Runner {
+            ctx,
+            cancel,
+            shared: tree::Shared::default(),
+        })
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Run one agent as `req` says, recorded in a new run folder; `cancel` stops it.
+    pub fn run(&self, req: &Request) -> Result<Done> {
+        let ctx = self.ctx;
+        let cancel = &self.cancel;
+        let read = |rel: &str| {
+            std::fs::read_to_string(ctx.repo.path(rel)).with_context(|| {
+                format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
+            })
+        };
+        let roles = adapter::parse_roles(&read(&format!("{ADAPTERS_DIR}/roles.toml"))?)?;
+        let Some(role) = roles.get(&req.role) else {
+            bail!(
+                "no role `{}` in {ADAPTERS_DIR}/roles.toml; the roles are: {}",
+                req.role,
+                roles.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        let adapter = Adapter::parse(
+            &role.adapter,
+            &read(&format!("{ADAPTERS_DIR}/{}.toml", role.adapter))?,
+        )?;
+        let why = req.why.as_deref().map(str::trim).filter(|w| !w.is_empty());
+        let sandbox = match (req.allow_full_access, why) {
+            (true, Some(_)) => Sandbox::DangerFullAccess,
+            (true, None) => bail!(
+                "--allow-full-access needs the reason: --why \"…\" (it is kept in run.json and checked by audit)"
+            ),
+            (false, _) => role.sandbox,
+        };
+        let task = match &req.task {
+            Some(text) => {
+                let id = ctx.task_id(text)?;
+                if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
+                    bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
+                }
+                Some(id.to_string())
+            }
+            None => None,
+        };
+        let prompt = req.prompt.clone();
+        if prompt.trim().is_empty() {
+            bail!("the prompt is empty");
+        }
+        let timeout_s = req
+            .timeout
+            .or(role.timeout_s)
+            .unwrap_or(ctx.config.agent_timeout_s);
+
+        // Where the agent works: the repository's tree, or a linked worktree of it.
+        let work = match &req.worktree {
+            Some(worktree) => Repo::open(&ctx.repo.path(&worktree.path))?,
+            None => ctx.repo.clone(),
+        };
+        let root = &work.root;
+
+        // The run folder, allocated under the state lock (held only for that).
+        let mut record = {
+            let lock = ctx.lock()?;
+            let record = runs::new_record(&ctx.repo, &lock, "agent", task.as_deref());
+            std::fs::create_dir_all(ctx.repo.path(record.id.dir()))
+                .with_context(|| format!("creating {}", record.id.dir()))?;
+            record
+        };
+        let dir_rel = record.id.dir();
+        let dir = ctx.repo.path(&dir_rel);
+        record.role = Some(req.role.clone());
+        record.adapter = Some(adapter.name.clone());
+        record.sandbox = Some(sandbox.name().to_owned());
+        record.justification = why.map(str::to_owned);
+        record.status = Status::Spawned;
+        if req.worktree.is_some() {
+            record.git_head_before = work.head();
+        }
+        let env = adapter.environment(std::env::vars_os());
+        record.agent = Some(AgentRun {
+            pgid: None,
+            orchestrator_pid: std::process::id(),
+            version: version(&adapter, root, &env),
+            timeout_s,
+            env: {
+                let mut names: Vec<String> = env
+                    .iter()
+                    .map(|(k, _)| k.to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                names
+            },
+            signal: None,
+            stdout_bytes: 0,
+            stdout_dropped: 0,
+            stderr_bytes: 0,
+            stderr_dropped: 0,
+            summary: None,
+            worktree: req.worktree.clone(),
+        });
+        // While the agent runs the record is replaced atomically but not synced: a crash leaves the
+        // old state or the new, and the final record below is synced with the folder.
+        write_record(&dir, &record, Durability::Renamed)?;
+        write_with(
+            &dir.join("prompt.md"),
+            prompt.as_bytes(),
+            Durability::ContentsSynced,
+        )?;
+
+        let mut vars = Vars::default()
+            .set("workdir", root.to_string_lossy())
+            .set("sandbox", sandbox.name())
+            .set("run_dir", dir.to_string_lossy())
+            .set(
+                "last_message_file",
+                dir.join("last-message.txt").to_string_lossy(),
+            )
+            .set("role", req.role.clone());
+        for (name, value) in [
+            ("model", &role.model),
+            ("reasoning", &role.reasoning),
+            ("task", &task),
+        ] {
+            if let Some(value) = value {
+                vars = vars.set(name, value.clone());
+            }
+        }
+        let stdin = match adapter.prompt {
+            PromptVia::Argument => {
+                vars = vars.set("prompt", prompt.clone());
+                None
+            }
+            PromptVia::File => {
+                vars = vars.set("prompt_file", dir.join("prompt.md").to_string_lossy());
+                None
+            }
+            PromptVia::Stdin => Some(prompt.clone().into_bytes()),
+        };
+        let args = adapter.argv(&vars)?;
+        let spec = Spec {
+            program: program(&adapter.program, root),
+            args: args.clone(),
+            cwd: root.clone(),
+            env,
+            stdin,
+            timeout: Duration::from_secs(timeout_s),
+            grace: GRACE,
+            log_dir: dir.clone(),
+            log_limit: ctx.config.agent_log_limit_kb * 1024,
+        };
+        let mut events = vec![event(
+            "run.started",
+            json!({ "kind": "agent", "task": task, "role": req.role, "adapter": adapter.name, "sandbox": sandbox.name() }),
+        )];
+        // The prompt is not repeated in the record: it is prompt.md.
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| {
+                if a == prompt {
+                    "<prompt.md>".to_owned()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        record.argv = redact::argv(&[vec![adapter.program.clone()], shown].concat());
+
+        // Agents in the repository's own tree share `git status` snapshots; in a worktree an agent
+        // is alone.
+        let snapshot = || -> Result<Arc<tree::Snapshot>> {
+            Ok(match &req.own_files {
+                Some(own) => Arc::new(tree::own(root, own)),
+                None if req.worktree.is_some() => Arc::new(tree::dirty(root)?),
+                None => self.shared.take(root)?,
+            })
+        };
+        if let Some(command) = &req.setup {
+            let setup = self.setup(command, root, &dir, timeout_s, task.as_deref())?;
+            events.push(event(
+            "setup.ended",
+            json!({ "command": command, "status": setup.ended, "exit_code": setup.code, "elapsed_ms": setup.elapsed.as_millis() as u64 }),
+        ));
+            if setup.ended != Ended::Completed {
+                record.status = if setup.ended == Ended::Cancelled {
+                    Status::Cancelled
+                } else {
+                    Status::Failed
+                };
+                record.exit_code = setup.code;
+                record.ended = Some(timestamp(chrono::Utc::now()));
+                write_events(&dir, &events)?;
+                write_record(&dir, &record, Durability::Synced)?;
+                return Ok(Done {
+                    record,
+                    elapsed: setup.elapsed,
+                    summary: Summary::default(),
+                    adapter: adapter.name.clone(),
+                    sandbox: sandbox.name(),
+                    dir,
+                    setup_failed: true,
+                });
+            }
+        }
+        let before = snapshot()?;
+        let mut spawned = record.clone();
+        let ran = process::run(&spec, Parser::new(adapter.output), Some(cancel), |pgid| {
+            spawned.status = Status::Running;
+            if let Some(agent) = &mut spawned.agent {
+                agent.pgid = Some(pgid);
+            }
+            // Best effort: the final record is written below in any case.
+            let _ = write_record(&dir, &spawned, Durability::Renamed);
+        });
+        record.status = Status::Running;
+        let (outcome, parser) = match ran {
+            Ok(done) => done,
+            Err(err) => {
+                record.status = Status::Failed;
+                record.ended = Some(timestamp(chrono::Utc::now()));
+                events.push(event("run.failed", json!({ "error": format!("{err:#}") })));
+                write_events(&dir, &events)?;
+                write_record(&dir, &record, Durability::Synced)?;
+                return Err(err);
+            }
+        };
+        let (summary, agent_events) = parser.finish();
+        events.push(event(
+            "agent.spawned",
+            json!({ "pgid": outcome.pgid, "argv": record.argv }),
+        ));
+        for (ts, agent_event) in agent_events {
+            events.push(RunEvent {
+                ts,
+                event: "agent.event".to_owned(),
+                data: Map::from_iter([("agent".to_owned(), agent_event)]),
+            });
+        }
+
+        // What the agent changed: files whose state differs from before it ran.
+        let after = snapshot()?;
+        let (patch, files) = tree::changes(
+            root,
+            record.git_head_before.as_deref(),
+            &before,
+            &after,
+            req.own_files.is_some(),
+        );
+
+        let status = match outcome.ended {
+            Ended::Completed => Status::Completed,
+            Ended::Failed => Status::Failed,
+            Ended::TimedOut => Status::TimedOut,
+            Ended::Killed => Status::Killed,
+            Ended::Cancelled => Status::Cancelled,
+        };
+        record.status = status;
+        record.exit_code = outcome.code;
+        record.ended = Some(timestamp(chrono::Utc::now()));
+        record.git_head_after = work.head();
+        record.files = files.clone();
+        if let Some(agent) = &mut record.agent {
+            agent.pgid = Some(outcome.pgid);
+            agent.signal = outcome.signal;
+            agent.stdout_bytes = outcome.stdout.bytes;
+            agent.stdout_dropped = outcome.stdout.dropped;
+            agent.stderr_bytes = outcome.stderr.bytes;
+            agent.stderr_dropped = outcome.stderr.dropped;
+            agent.summary = Some(summary.clone());
+        }
+        let status_name = status.name();
+        events.push(event(
+            "agent.ended",
+            json!({ "status": status_name, "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": files.len() }),
+        ));
+        write_with(
+            &dir.join("diff.patch"),
+            patch.as_bytes(),
+            Durability::ContentsSynced,
+        )?;
+        write_events(&dir, &events)?;
+        write_record(&dir, &record, Durability::Synced)?;
+
+        Ok(Done {
+            elapsed: outcome.elapsed,
+            summary,
+            adapter: adapter.name.clone(),
+            sandbox: sandbox.name(),
+            dir,
+            record,
+            setup_failed: false,
+        })
+    }
+}
+
+impl Runner<'_> {
+    /// The worktree's setup command: `sh -c COMMAND` in `root` with the orchestrator's own
+    /// environment (it is the team's command, not an agent's) plus `XTASK_MAIN_ROOT` (the
+    /// repository, to copy `.env` from) and `XTASK_TASK`; logs in the run folder's `setup/`.
+    fn setup(
+        &self,
+        command: &str,
+        root: &Path,
+        dir: &Path,
+        timeout_s: u64,
+        task: Option<&str>,
+    ) -> Result<process::Outcome> {
+        let mut env: Vec<_> = std::env::vars_os().collect();
+        env.push(("XTASK_MAIN_ROOT".into(), self.ctx.repo.root.clone().into()));
+        env.push(("XTASK_TASK".into(), task.unwrap_or_default().into()));
+        let spec = Spec {
+            program: "sh".into(),
+            args: vec!["-c".into(), command.into()],
+            cwd: root.to_path_buf(),
+            env,
+            stdin: None,
+            timeout: Duration::from_secs(timeout_s),
+            grace: GRACE,
+            log_dir: dir.join("setup"),
+            log_limit: self.ctx.config.agent_log_limit_kb * 1024,
+        };
+        Ok(process::run(&spec, (), Some(&self.cancel), |_| {})?.0)
+    }
+}
+
+fn event(name: &str, data: Value) -> RunEvent {
+    RunEvent {
+        ts: timestamp(chrono::Utc::now()),
+        event: name.to_owned(),
+        data: match data {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+    }
+}
+
+fn write_record(dir: &Path, record: &RunRecord, durability: Durability) -> Result<()> {
+    write_with(
+        &dir.join("run.json"),
+        record.to_text().as_bytes(),
+        durability,
+    )
+}
+
+/// Synced contents; the final record's write syncs the folder.
+fn write_events(dir: &Path, events: &[RunEvent]) -> Result<()> {
+    write_with(
+        &dir.join("events.jsonl"),
+        runs::events_text(events).as_bytes(),
+        Durability::ContentsSynced,
+    )
+}
+
+/// A relative program is resolved against the repository root when it is there, else on PATH.
+fn program(name: &str, root: &Path) -> std::ffi::OsString {
+    if name.contains('/') && !Path::new(name).is_absolute() && root.join(name).exists() {
+        return root.join(name).into_os_string();
+    }
+    name.into()
+}
+
+/// What `<program> <version args>` prints first (5 s at most), when the adapter says how.
+fn version(
+    adapter: &Adapter,
+    root: &Path,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> Option<String> {
+    if adapter.version.is_empty() {
+        return None;
+    }
+    let scratch = tempfile_dir()?;
+    let spec = Spec {
+        program: program(&adapter.program, root),
+        args: adapter.version.iter().map(Into::into).collect(),
+        cwd: root.to_path_buf(),
+        env: env.to_vec(),
+        stdin: None,
+        timeout: Duration::from_secs(5),
+        grace: Duration::from_millis(500),
+        log_dir: scratch.clone(),
+        log_limit: 4096,
+    };
+    let res = process::run(&spec, FirstLine(None), None, |_| {})
+        .ok()
+        .filter(|(outcome, _)| outcome.ended == Ended::Completed)
+        .and_then(|(_, first)| first.0);
+    let _ = std::fs::remove_dir_all(&scratch);
+    res
+}
+
+fn tempfile_dir() -> Option<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "xtask-version-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+struct FirstLine(Option<String>);
+
+impl process::Lines for FirstLine {
+    fn line(&mut self, line: &str) {
+        if self.0.is_none() && !line.trim().is_empty() {
+            self.0 = Some(line.trim().to_owned());
+        }
+    }
+}
+
+/// The last `n` lines of a log file.
+fn tail(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
+}
