@@ -52,6 +52,9 @@ pub enum Command {
     /// Run a declared group of agents in parallel.
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Run several tasks' agents at once, each in its own git worktree and branch.
+    #[command(subcommand)]
+    Goals(GoalsCmd),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -331,6 +334,51 @@ pub struct GroupRun {
     #[arg(long)]
     pub no_wait: bool,
     /// Print the outcome as JSON (each attempt: name, status, run, elapsed; wall and agent time).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GoalsCmd {
+    Run(GoalsRun),
+}
+
+/// Run tasks' agents in parallel, each in its own git worktree on a branch `task/<ID>`.
+///
+/// A goal is a task: its worktree (`worktree_dir`, default `../<repo>.worktrees/<ID>`) is made
+/// on `task/<ID>` (from HEAD when the branch is new; a worktree kept by an earlier run is
+/// reused), the `worktree_setup` command runs there, then the agent. Given as ids, each goal
+/// runs the `--role` agent with patterns/templates/prompts/goal.md (do the next unchecked
+/// sub-task); a goals file says more: top-level `jobs`, `retries` and `setup`, and one
+/// `[[goal]]` table per goal with `task`, optional `role`, `prompt` or `prompt_file`, and
+/// `timeout_s`.
+///
+/// Each run is recorded in this repository's .runs/. When an agent completes, the orchestrator
+/// commits exactly the files its run changed on the task branch (hooks run; the run id is in a
+/// `Run:` trailer) and removes the worktree (`--keep` keeps it); a failed goal keeps its
+/// worktree and says where. Exit 0 when every goal completed and was committed, 1 otherwise.
+#[derive(Debug, Args)]
+pub struct GoalsRun {
+    /// Task ids (full, or the number when it is unique).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub ids: Vec<String>,
+    /// A goals file (TOML) instead of ids.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The role of goals given as ids.
+    #[arg(long, default_value = "builder")]
+    pub role: String,
+    /// Goals at once (default: the file's `jobs`, else `parallelism` of the configuration).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep every worktree, also those of goals that completed.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the outcome as JSON (each goal: task, branch, status, run, commit, worktree kept).
     #[arg(long)]
     pub json: bool,
 }

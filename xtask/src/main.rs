@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use xtask::flags::{
-    self, BenchCmd, Command, GroupCmd, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
+    self, BenchCmd, Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd,
+    Xtask,
 };
 use xtask::{Outcome, output};
 
@@ -53,6 +54,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),
         Command::Run(cmd) => cmd.run(),
         Command::Group(GroupCmd::Run(cmd)) => cmd.run(),
+        Command::Goals(GoalsCmd::Run(cmd)) => cmd.run(),
         Command::Mirror(cmd) => cmd.run(),
         Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
         Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),

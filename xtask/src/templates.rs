@@ -61,6 +61,23 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
         .replace("{{area}}", area)
 }
 
+/// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
+pub const PROMPTS: [(&str, &str); 1] = [("goal.md", include_str!("../templates/prompts/goal.md"))];
+
+/// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
+/// one, else the built-in default.
+pub fn prompt(root: &std::path::Path, name: &str) -> std::io::Result<String> {
+    match std::fs::read_to_string(root.join("patterns/templates/prompts").join(name)) {
+        Ok(text) => Ok(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(PROMPTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| (*t).to_owned())
+            .unwrap_or_default()),
+        Err(err) => Err(err),
+    }
+}
+
 /// Every file of the layout, with its default contents, in creation order.
 pub fn layout() -> Vec<(&'static str, String)> {
     vec![
@@ -78,6 +95,10 @@ pub fn layout() -> Vec<(&'static str, String)> {
         ("patterns/templates/tasks.md", ARTIFACTS[2].1.to_owned()),
         ("patterns/templates/spec.md", ARTIFACTS[3].1.to_owned()),
         ("patterns/templates/plan.md", ARTIFACTS[4].1.to_owned()),
+        (
+            "patterns/templates/prompts/goal.md",
+            PROMPTS[0].1.to_owned(),
+        ),
         ("patterns/triggers.toml", TRIGGERS.to_owned()),
         (
             "adapters/README.md",

@@ -97,6 +97,14 @@ pub struct Adapter {
     /// Arguments that make the program print its version (recorded in run.json).
     #[serde(default)]
     pub version: Vec<String>,
+    /// Whether a retry's prompt gets a note on how the last attempt failed (and its log tail).
+    /// Off for programs whose prompt is not prose, like `exec`'s shell script.
+    #[serde(default = "yes")]
+    pub retry_note: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The values of the placeholders for one run (`None`: no value).

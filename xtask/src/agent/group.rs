@@ -111,7 +111,9 @@ fn attempts(runner: &Runner, members: &mut [Member], options: Options, progress:
     }
 }
 
-/// A retry is told how the last attempt ended; a setup that succeeded is not run again.
+/// A retry is told how the last attempt ended (when its adapter takes notes); a setup that
+/// succeeded is not run again, and in a worktree the retry's diff starts where the first
+/// attempt's did.
 fn amend_for_retry(req: &mut Request, result: &Attempted) {
     let note = match result {
         Ok(done) => {
@@ -122,6 +124,9 @@ fn amend_for_retry(req: &mut Request, result: &Attempted) {
                 .collect();
             if !done.setup_failed {
                 req.setup = None;
+                if req.worktree.is_some() {
+                    req.baseline = Some(done.before.clone());
+                }
             }
             format!(
                 "\n\nThe previous attempt (run {}) ended `{}`. The end of its log:\n```\n{}\n```\nFix what made it fail.\n",
@@ -132,7 +137,7 @@ fn amend_for_retry(req: &mut Request, result: &Attempted) {
         }
         Err(err) => format!("\n\nThe previous attempt could not run: {err}\n"),
     };
-    req.prompt.push_str(&note);
+    req.retry_note = Some(note);
 }
 
 /// Run the members `which`, at most `jobs` at once; results in the order of `which`.

@@ -8,3 +8,4 @@ pub mod locks;
 pub mod process;
 pub mod runner;
 pub mod tree;
+pub mod worktree;

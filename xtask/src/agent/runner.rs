@@ -45,6 +45,12 @@ pub struct Request {
     /// A shell command run in the work directory before the agent (a worktree's setup), logged
     /// under `setup/` in the run folder; when it fails the agent does not start.
     pub setup: Option<String>,
+    /// The "before" to diff against instead of a snapshot taken now: a retry in a worktree is
+    /// credited with everything since its first attempt began (goals commit the sum).
+    pub baseline: Option<Arc<tree::Snapshot>>,
+    /// For a retry: how the last attempt ended, appended to the prompt when the adapter takes
+    /// notes (`retry_note`).
+    pub retry_note: Option<String>,
 }
 
 /// A finished agent run.
@@ -58,9 +64,28 @@ pub struct Done {
     pub dir: PathBuf,
     /// The worktree's setup command failed (the agent did not start).
     pub setup_failed: bool,
+    /// The state its diff was taken against.
+    pub before: Arc<tree::Snapshot>,
 }
 
 impl Done {
+    /// Add to a finished run's record what the orchestrator did with its work afterwards (a
+    /// goal's commit): one more event, and the record changed by `change`, synced.
+    pub fn amend(
+        &mut self,
+        name: &str,
+        data: Value,
+        change: impl FnOnce(&mut RunRecord),
+    ) -> Result<()> {
+        let path = self.dir.join("events.jsonl");
+        let mut text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        text.push_str(&runs::events_text(&[event(name, data)]));
+        write_with(&path, text.as_bytes(), Durability::ContentsSynced)?;
+        change(&mut self.record);
+        write_record(&self.dir, &self.record, Durability::Synced)
+    }
+
     /// The last lines of its logs (the setup's, when the setup ran and failed), stderr first.
     pub fn log_tail(&self, n: usize) -> Vec<(&'static str, Vec<String>)> {
         [
@@ -151,7 +176,10 @@ impl<'a> Runner<'a> {
             }
             None => None,
         };
-        let prompt = req.prompt.clone();
+        let mut prompt = req.prompt.clone();
+        if let Some(note) = req.retry_note.as_deref().filter(|_| adapter.retry_note) {
+            prompt.push_str(note);
+        }
         if prompt.trim().is_empty() {
             bail!("the prompt is empty");
         }
@@ -308,10 +336,14 @@ impl<'a> Runner<'a> {
                     sandbox: sandbox.name(),
                     dir,
                     setup_failed: true,
+                    before: Arc::default(),
                 });
             }
         }
-        let before = snapshot()?;
+        let before = match &req.baseline {
+            Some(baseline) => baseline.clone(),
+            None => snapshot()?,
+        };
         let mut spawned = record.clone();
         let ran = process::run(&spec, Parser::new(adapter.output), Some(cancel), |pgid| {
             spawned.status = Status::Running;
@@ -398,6 +430,7 @@ impl<'a> Runner<'a> {
             dir,
             record,
             setup_failed: false,
+            before,
         })
     }
 }

@@ -94,6 +94,8 @@ impl flags::GroupRun {
                     own_files: (!table.files.is_empty()).then(|| table.files.clone()),
                     worktree: None,
                     setup: None,
+                    baseline: None,
+                    retry_note: None,
                 },
             });
         }

@@ -28,6 +28,8 @@ impl flags::Run {
             own_files: None,
             worktree: None,
             setup: None,
+            baseline: None,
+            retry_note: None,
         };
         let done = Runner::new(&ctx)?.run(&req)?;
         let record = &done.record;

@@ -152,7 +152,7 @@ use crate::support::TestRepo;
 
 /// An initialised repository with an adapter `scripted` (the stand-in agent, Codex's output
 /// format) and a role `bot` using it.
-fn repo_with_bot() -> TestRepo {
+pub(crate) fn repo_with_bot() -> TestRepo {
     let repo = TestRepo::initialised();
     repo.write(
         "adapters/scripted.toml",

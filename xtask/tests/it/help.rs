@@ -25,6 +25,8 @@ const COMMANDS: &[&[&str]] = &[
     &["run"],
     &["group"],
     &["group", "run"],
+    &["goals"],
+    &["goals", "run"],
     &["score"],
     &["mirror"],
     &["index"],

@@ -1,0 +1,239 @@
+//! Task worktrees for goals: `git worktree add` on a branch `task/<ID>`, the orchestrator's commit
+//! of exactly what an agent's run changed, and removal.
+//!
+//! Agents never commit. The commit runs the repository's hooks (spec-guard) like any other, with
+//! `XTASK_BIN` set to this binary so that a fresh worktree does not build the toolkit again.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::repo::Repo;
+
+/// A task's worktree, ready for its agent.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    /// Absolute.
+    pub path: PathBuf,
+    pub branch: String,
+    /// It was there already (kept from an earlier goal run), not created now.
+    pub reused: bool,
+}
+
+fn git(dir: &Path, args: &[&OsStr]) -> Result<Output> {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .context("running git (is git installed and on PATH?)")
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// The worktrees git knows of: absolute path and checked-out branch (`refs/heads/…`), if any.
+pub fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
+    let out = git(
+        &repo.root,
+        &["worktree", "list", "--porcelain", "-z"].map(OsStr::new),
+    )?;
+    if !out.status.success() {
+        bail!("git worktree list failed: {}", stderr_of(&out));
+    }
+    let mut res = Vec::new();
+    for field in out.stdout.split(|&b| b == 0) {
+        let text = String::from_utf8_lossy(field);
+        if let Some(path) = text.strip_prefix("worktree ") {
+            res.push((PathBuf::from(path), None));
+        } else if let Some(branch) = text.strip_prefix("branch ")
+            && let Some(last) = res.last_mut()
+        {
+            last.1 = Some(branch.to_owned());
+        }
+    }
+    Ok(res)
+}
+
+/// Paths in the worktree at `path` that differ from its HEAD (ignored files aside).
+fn leftovers(path: &Path) -> Result<Vec<String>> {
+    let out = git(
+        path,
+        &[
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+        ]
+        .map(OsStr::new),
+    )?;
+    if !out.status.success() {
+        bail!(
+            "git status in {} failed: {}",
+            path.display(),
+            stderr_of(&out)
+        );
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|e| e.len() > 3)
+        .map(|e| String::from_utf8_lossy(&e[3..]).into_owned())
+        .collect())
+}
+
+/// The worktree of `branch` at `path`: the one kept there by an earlier run, else a new one on
+/// the branch (created from HEAD when it does not exist yet).
+pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
+    let parent = path
+        .parent()
+        .context("a worktree path needs a parent folder")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let parent =
+        std::fs::canonicalize(parent).with_context(|| format!("resolving {}", parent.display()))?;
+    let path = parent.join(path.file_name().context("a worktree path needs a name")?);
+    let full_ref = format!("refs/heads/{branch}");
+    if path.exists() {
+        let known = list(repo)?;
+        return match known.iter().find(|(p, _)| p == &path) {
+            Some((_, Some(b))) if *b == full_ref => {
+                let left = leftovers(&path)?;
+                if !left.is_empty() {
+                    let shown: Vec<&str> = left.iter().take(5).map(String::as_str).collect();
+                    let more = left.len().saturating_sub(shown.len());
+                    let more = if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    };
+                    let p = path.display();
+                    bail!(
+                        "its worktree {p} (kept from an earlier run) has changes no commit holds: {}{more}; keep them with `git -C {p} add -A && git -C {p} commit`, or drop them with `git -C {p} reset --hard && git -C {p} clean -fd`, then run the goal again (files a setup command makes belong in .gitignore)",
+                        shown.join(", ")
+                    );
+                }
+                Ok(Checkout {
+                    path,
+                    branch: branch.to_owned(),
+                    reused: true,
+                })
+            }
+            _ => bail!(
+                "{} exists and is not the worktree of {branch}; move it away, or set worktree_dir in [workspace.metadata.governance]",
+                path.display()
+            ),
+        };
+    }
+    let exists = git(
+        &repo.root,
+        &[
+            OsStr::new("rev-parse"),
+            OsStr::new("-q"),
+            OsStr::new("--verify"),
+            OsStr::new(&full_ref),
+        ],
+    )?
+    .status
+    .success();
+    let mut args: Vec<&OsStr> = vec![OsStr::new("worktree"), OsStr::new("add"), OsStr::new("-q")];
+    if exists {
+        args.extend([path.as_os_str(), OsStr::new(branch)]);
+    } else {
+        args.extend([OsStr::new("-b"), OsStr::new(branch), path.as_os_str()]);
+        args.push(OsStr::new("HEAD"));
+    }
+    let out = git(&repo.root, &args)?;
+    if !out.status.success() {
+        bail!(
+            "git worktree add {} ({branch}) failed: {}",
+            path.display(),
+            stderr_of(&out)
+        );
+    }
+    Ok(Checkout {
+        path,
+        branch: branch.to_owned(),
+        reused: false,
+    })
+}
+
+/// Commit `files` (repository-relative, exactly these) in the worktree at `path` with `message`;
+/// the commit's hash, or `None` when there was nothing to commit. A refusing hook is an error
+/// carrying its output. `scratch` is a file name free for the path list (in the run folder).
+pub fn commit(
+    path: &Path,
+    files: &[String],
+    message: &str,
+    scratch: &Path,
+) -> Result<Option<String>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut list = Vec::new();
+    for file in files {
+        list.extend_from_slice(file.as_bytes());
+        list.push(0);
+    }
+    let list_file = scratch;
+    std::fs::write(list_file, &list).with_context(|| format!("writing {}", list_file.display()))?;
+    let added = Command::new("git")
+        .args(["add", "-A", "--pathspec-from-file"])
+        .arg(list_file)
+        .arg("--pathspec-file-nul")
+        .env("GIT_LITERAL_PATHSPECS", "1")
+        .current_dir(path)
+        .stdin(Stdio::null())
+        .output();
+    let _ = std::fs::remove_file(list_file);
+    let added = added.context("running git add")?;
+    if !added.status.success() {
+        bail!(
+            "git add in {} failed: {}",
+            path.display(),
+            stderr_of(&added)
+        );
+    }
+    let exe = match std::env::var_os("XTASK_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => std::env::current_exe().context("finding the xtask binary")?,
+    };
+    let out = Command::new("git")
+        .args(["commit", "-q", "-m", message])
+        .env("XTASK_BIN", exe)
+        .current_dir(path)
+        .stdin(Stdio::null())
+        .output()
+        .context("running git commit")?;
+    if !out.status.success() {
+        let mut why = stderr_of(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !stdout.is_empty() {
+            why = format!("{stdout}\n{why}");
+        }
+        bail!("git commit in {} refused:\n{}", path.display(), why.trim());
+    }
+    Ok(Repo::open(path)?.head())
+}
+
+/// Remove the worktree at `path` (its branch stays). `force`: also when files that were not
+/// committed are left (a setup's artefacts after the agent's work was committed).
+pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<()> {
+    let mut args = vec![OsStr::new("worktree"), OsStr::new("remove")];
+    if force {
+        args.push(OsStr::new("--force"));
+    }
+    args.push(path.as_os_str());
+    let out = git(&repo.root, &args)?;
+    if !out.status.success() {
+        bail!(
+            "git worktree remove {} failed: {}",
+            path.display(),
+            stderr_of(&out)
+        );
+    }
+    Ok(())
+}
