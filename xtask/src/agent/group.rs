@@ -201,7 +201,7 @@ fn run_member(
             wait,
         )?)
     };
-    progress.state(idx, "running");
+    progress.state(idx, if attempt > 1 { "retrying" } else { "running" });
     runner.run(&member.req)
 }
 

@@ -11,6 +11,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -33,6 +34,9 @@ pub struct Spec {
     pub log_dir: PathBuf,
     /// Bytes kept per log; the rest is counted and dropped.
     pub log_limit: u64,
+    /// An environment entry (`NAME=value`, also in `env`) that marks the agent's processes: any
+    /// that left its group (a daemon, `setsid`) is found by it and killed when the agent ends.
+    pub marker: Option<String>,
 }
 
 /// How an agent ended.
@@ -82,7 +86,7 @@ impl Lines for () {
 
 /// A cancellation flag the caller may set (from a Ctrl-C handler): the agent is then terminated
 /// like at a timeout and ends `cancelled`.
-pub type Cancel = std::sync::Arc<std::sync::atomic::AtomicBool>;
+pub type Cancel = Arc<std::sync::atomic::AtomicBool>;
 
 /// Run one agent to its end. `started` is called with the process group id right after the
 /// spawn (to record it before anything can go wrong).
@@ -129,12 +133,26 @@ pub fn run<L: Lines>(
     let limit = spec.log_limit;
     let stdout = child.stdout.take().context("agent stdout")?;
     let stderr = child.stderr.take().context("agent stderr")?;
-    let out_reader = std::thread::spawn(move || copy_lines(stdout, &out_log, limit, lines));
-    let err_reader = std::thread::spawn(move || copy_lines(stderr, &err_log, limit, ()));
+    // Once the agent has ended, the logs are read for at most LINGER more: a process that left
+    // its group (and was not found by its marker) may hold them open for ever.
+    let ended_at: Arc<OnceLock<Instant>> = Arc::default();
+    let (out_until, err_until) = (ended_at.clone(), ended_at.clone());
+    let out_reader = std::thread::spawn(move || {
+        copy_lines(Until::new(stdout, out_until), &out_log, limit, lines)
+    });
+    let err_reader =
+        std::thread::spawn(move || copy_lines(Until::new(stderr, err_until), &err_log, limit, ()));
 
     let (status, ended) = wait(&mut child, group, spec, cancel)?;
-    // Whatever the leader left in its group goes with it (it may hold the log pipes open).
+    // Whatever the leader left in its group goes with it (it may hold the log pipes open), and so
+    // does what escaped the group.
     let _ = kill_process_group(group, Signal::KILL);
+    if let Some(marker) = &spec.marker {
+        for pid in marked(marker) {
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+        }
+    }
+    let _ = ended_at.set(Instant::now() + LINGER);
     let (stdout, lines) = out_reader
         .join()
         .map_err(|_| anyhow::anyhow!("the stdout reader failed"))??;
@@ -212,6 +230,30 @@ fn wait(
     Ok((status, Some(why)))
 }
 
+/// The processes whose environment holds the entry `marker` (`NAME=value`), read from /proc
+/// (Linux; elsewhere none are found). Processes of other users are not readable, and not ours.
+pub fn marked(marker: &str) -> Vec<Pid> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    procs
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            if pid == me {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|&b| b == 0)
+                .any(|var| var == marker.as_bytes())
+                .then(|| Pid::from_raw(i32::try_from(pid).ok()?))
+                .flatten()
+        })
+        .collect()
+}
+
 /// A descriptor that becomes readable when the process `pid` exits (Linux pidfd), if the
 /// kernel has them.
 #[cfg(target_os = "linux")]
@@ -234,10 +276,57 @@ fn wait_readable(fd: &rustix::fd::OwnedFd, at_most: Duration) {
     }
 }
 
+/// How long the logs are still read after the agent ended.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// A pipe read until it closes, or, once `deadline` is set, until that instant: then it reads
+/// as closed and says so (`cut`).
+struct Until<R> {
+    inner: R,
+    deadline: Arc<OnceLock<Instant>>,
+    cut: bool,
+}
+
+impl<R> Until<R> {
+    fn new(inner: R, deadline: Arc<OnceLock<Instant>>) -> Until<R> {
+        Until {
+            inner,
+            deadline,
+            cut: false,
+        }
+    }
+}
+
+impl<R: std::io::Read + rustix::fd::AsFd> std::io::Read for Until<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        loop {
+            let wait = match self.deadline.get() {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= *deadline {
+                        self.cut = true;
+                        return Ok(0);
+                    }
+                    (*deadline - now).min(Duration::from_millis(100))
+                }
+                None => Duration::from_millis(100),
+            };
+            let timeout = Timespec::try_from(wait).ok();
+            let mut fds = [PollFd::new(&self.inner, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                Ok(_) => return self.inner.read(buf),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
 /// Copy a stream to `log` (up to `limit` bytes, then a note of what was dropped), handing each
 /// line to `lines`.
-fn copy_lines<L: Lines>(
-    stream: impl std::io::Read,
+fn copy_lines<L: Lines, R: std::io::Read + rustix::fd::AsFd>(
+    stream: Until<R>,
     log: &Path,
     limit: u64,
     mut lines: L,
@@ -272,6 +361,13 @@ fn copy_lines<L: Lines>(
             seen.dropped
         )?;
     }
+    if reader.get_ref().cut {
+        writeln!(
+            file,
+            "\n[xtask: stopped reading {} s after the agent ended: a process outside its group still holds this output open]",
+            LINGER.as_secs()
+        )?;
+    }
     file.flush()?;
     Ok((seen, lines))
 }
@@ -291,6 +387,7 @@ mod tests {
             grace: Duration::from_millis(300),
             log_dir: dir.join("logs"),
             log_limit: 1000,
+            marker: None,
         }
     }
 
@@ -317,6 +414,42 @@ mod tests {
         assert_eq!((failed.ended, failed.code), (Ended::Failed, Some(3)));
         let (killed, ()) = run(&spec(dir.path(), "kill -9 $$", 5000), (), None, |_| {}).unwrap();
         assert_eq!((killed.ended, killed.signal), (Ended::Killed, Some(9)));
+    }
+
+    /// A process that left the group, not found by a marker, keeps stdout open: the run still
+    /// ends (LINGER after the agent), with what was read and a note saying why the log stops.
+    #[test]
+    fn a_log_held_open_from_outside_the_group_does_not_hold_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("bg.pid");
+        // setsid (util-linux): a session, so a process group, of its own.
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 30' & sleep 0.2; echo hi",
+            pidfile.display()
+        );
+        let started = Instant::now();
+        let (done, lines) = run(
+            &spec(dir.path(), &script, 20_000),
+            Collect(Vec::new()),
+            None,
+            |_| {},
+        )
+        .unwrap();
+        let waited = started.elapsed();
+        let bg: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let _ = rustix::process::kill_process(Pid::from_raw(bg).unwrap(), Signal::KILL);
+        assert_eq!(done.ended, Ended::Completed);
+        assert_eq!(lines.0, ["hi"]);
+        assert!(waited >= LINGER && waited < LINGER * 5, "{waited:?}");
+        let log = std::fs::read_to_string(dir.path().join("logs/stdout.log")).unwrap();
+        assert!(
+            log.starts_with("hi\n") && log.contains("still holds this output open"),
+            "{log}"
+        );
     }
 
     #[test]

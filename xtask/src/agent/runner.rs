@@ -25,6 +25,9 @@ use crate::repo::Repo;
 use crate::runs::{self, AgentRun, RunEvent, RunRecord, Status, Worktree, redact, timestamp};
 use crate::store::{Durability, write_with};
 
+/// The environment variable holding the run id in every agent process.
+pub const MARKER: &str = "XTASK_RUN";
+
 /// Between TERM and KILL.
 const GRACE: Duration = Duration::from_secs(5);
 
@@ -213,7 +216,11 @@ impl<'a> Runner<'a> {
         if req.worktree.is_some() {
             record.git_head_before = work.head();
         }
-        let env = adapter.environment(std::env::vars_os());
+        let mut env = adapter.environment(std::env::vars_os());
+        // Marks every process of this run, also one that leaves the agent's process group: the
+        // runner and `runs reconcile` find them by it.
+        let marker = format!("{MARKER}={}", record.id);
+        env.push((MARKER.into(), record.id.to_string().into()));
         record.agent = Some(AgentRun {
             pgid: None,
             orchestrator_pid: std::process::id(),
@@ -284,6 +291,7 @@ impl<'a> Runner<'a> {
             grace: GRACE,
             log_dir: dir.clone(),
             log_limit: ctx.config.agent_log_limit_kb * 1024,
+            marker: Some(marker),
         };
         let mut events = vec![event(
             "run.started",
@@ -460,6 +468,7 @@ impl Runner<'_> {
             grace: GRACE,
             log_dir: dir.join("setup"),
             log_limit: self.ctx.config.agent_log_limit_kb * 1024,
+            marker: None,
         };
         Ok(process::run(&spec, (), Some(&self.cancel), |_| {})?.0)
     }
@@ -521,6 +530,7 @@ fn version(
         grace: Duration::from_millis(500),
         log_dir: scratch.clone(),
         log_limit: 4096,
+        marker: None,
     };
     let res = process::run(&spec, FirstLine(None), None, |_| {})
         .ok()

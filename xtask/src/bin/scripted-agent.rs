@@ -8,6 +8,9 @@
 //! - `sleep MS`; `hang` (sleep for ever)
 //! - `stubborn PIDFILE`: start a grandchild that ignores TERM and sleeps for ever; its pid goes
 //!   to PIDFILE
+//! - `escape PIDFILE`: start a grandchild in a process group of its own (out of reach of a
+//!   signal to the agent's group) that ignores TERM, keeps stdout open and sleeps for ever; its
+//!   pid goes to PIDFILE
 //! - `flood BYTES`: that many bytes of output on stdout, in lines
 //! - `env NAME`: a line `NAME=value` on stdout, or `NAME unset`
 //! - `exit CODE`
@@ -62,6 +65,20 @@ fn main() {
                     .stdout(std::process::Stdio::null())
                     .spawn();
                 match child {
+                    Ok(child) => {
+                        let _ = std::fs::write(rest, child.id().to_string());
+                    }
+                    Err(err) => {
+                        eprintln!("scripted-agent: starting the grandchild: {err}");
+                        std::process::exit(2);
+                    }
+                }
+            }
+            "escape" => {
+                let mut cmd = std::process::Command::new("sh");
+                cmd.args(["-c", "trap '' TERM; while :; do sleep 1; done"]);
+                std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+                match cmd.spawn() {
                     Ok(child) => {
                         let _ = std::fs::write(rest, child.id().to_string());
                     }

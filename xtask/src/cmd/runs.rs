@@ -3,7 +3,8 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::agent::locks;
+use crate::agent::runner::MARKER;
+use crate::agent::{locks, process};
 use crate::cmd::Ctx;
 use crate::runs::{self, RunId};
 use crate::{Outcome, flags, output};
@@ -148,6 +149,10 @@ impl flags::RunsReconcile {
                 .filter(|&pgid| group_started_within(pgid, &record.started))
                 .map(stop_group)
                 .unwrap_or(false);
+            // Its processes that left the group, or all of them when the orchestrator died
+            // before it could record the group: they carry the run id in their environment.
+            let escaped = stop_marked(&format!("{MARKER}={}", record.id));
+            let stopped = stopped || escaped > 0;
             record.status = runs::Status::Failed;
             record.ended = Some(runs::timestamp(chrono::Utc::now()));
             let dir = ctx.repo.path(record.id.dir());
@@ -225,6 +230,25 @@ fn group_started_within(pgid: u32, started: &str) -> bool {
             _ => false,
         }
     })
+}
+
+/// TERM the processes marked `marker`, give them 2 s, then KILL; how many there were.
+fn stop_marked(marker: &str) -> usize {
+    use rustix::process::{Signal, kill_process, test_kill_process};
+    let pids = process::marked(marker);
+    for &pid in &pids {
+        let _ = kill_process(pid, Signal::TERM);
+    }
+    for _ in 0..40 {
+        if pids.iter().all(|&pid| test_kill_process(pid).is_err()) {
+            return pids.len();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for &pid in &pids {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+    pids.len()
 }
 
 /// TERM the group, give it 2 s, then KILL. True when it had members.

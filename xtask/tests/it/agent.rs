@@ -19,6 +19,7 @@ fn agent(dir: &Path, script: &[&str], timeout_ms: u64) -> Spec {
         grace: Duration::from_millis(500),
         log_dir: dir.join("run"),
         log_limit: 1 << 20,
+        marker: None,
     }
 }
 
@@ -225,7 +226,7 @@ fn an_agent_run_is_recorded_with_its_events_diff_and_environment() {
     assert_eq!(run["agent"]["summary"]["thread_id"], "th-9");
     assert_eq!(
         run["agent"]["env"],
-        serde_json::json!(["ALLOWED_TOKEN", "PATH"])
+        serde_json::json!(["ALLOWED_TOKEN", "PATH", "XTASK_RUN"])
     );
     assert!(run["agent"]["pgid"].as_u64().is_some());
     let text = repo.read(&format!(".runs/{id}/run.json"));
@@ -544,12 +545,14 @@ fn a_group_that_still_fails_names_each_failure() {
 fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
     let repo = repo_with_bot();
     let pidfile = repo.root.join("stubborn.pid");
+    let escaped_pid = repo.root.join("escaped.pid");
     // A group run (it takes a lock) whose orchestrator is killed with -9 mid-run.
     repo.write(
         "group.toml",
         format!(
-            "[[agent]]\nname = \"doomed\"\nrole = \"bot\"\nfiles = [\"src\"]\nprompt = \"agent: stubborn {}\\nagent: hang\\n\"\n",
-            pidfile.display()
+            "[[agent]]\nname = \"doomed\"\nrole = \"bot\"\nfiles = [\"src\"]\nprompt = \"agent: stubborn {}\\nagent: escape {}\\nagent: hang\\n\"\n",
+            pidfile.display(),
+            escaped_pid.display()
         ),
     );
     let mut cmd = repo.cmd(&["group", "run", "group.toml"]);
@@ -565,7 +568,7 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
     };
     assert!((0..200).any(|_| {
         std::thread::sleep(Duration::from_millis(25));
-        pidfile.exists() && running(&repo)
+        pidfile.exists() && escaped_pid.exists() && running(&repo)
     }));
     doomed.kill().expect("kill -9");
     doomed.wait().expect("reap");
@@ -624,6 +627,15 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
         !alive(&grandchild)
     });
     assert!(gone, "reconcile left the dead run's agent running");
+    let escaped = std::fs::read_to_string(&escaped_pid).expect("pid");
+    let gone = (0..150).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(&escaped)
+    });
+    assert!(
+        gone,
+        "reconcile left the process that escaped the group running"
+    );
     assert!(!repo.read(".runs/locks.json").contains("doomed"));
     // The live run is untouched, and a second reconcile has nothing to do.
     let live_grandchild = std::fs::read_to_string(&live_pid).expect("pid");
@@ -636,4 +648,93 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
         .expect("kill");
     let out = repo.finish(live.wait_with_output().expect("wait"));
     assert_eq!(out.code, 1);
+}
+
+/// On a terminal the group draws a board (a line per agent, redrawn in place) on stderr; its
+/// stdout keeps only the summary.
+#[test]
+fn a_group_on_a_terminal_shows_a_live_board() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+
+    let repo = repo_with_bot();
+    repo.write(
+        "group.toml",
+        "[[agent]]\nname = \"slow\"\nrole = \"bot\"\nprompt = \"agent: sleep 500\"\n\n[[agent]]\nname = \"quick\"\nrole = \"bot\"\nprompt = \"agent: print hi\"\n",
+    );
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let mut cmd = repo.cmd(&["group", "run", "group.toml"]);
+    cmd.env_remove("CI").stderr(slave);
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    drop(cmd);
+    let mut master = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut screen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last writer is gone.
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            screen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&screen).into_owned()
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{stdout}");
+    let screen = reader.join().unwrap();
+    assert!(screen.contains("\x1b[2A"), "redrawn in place: {screen:?}");
+    assert!(
+        screen.contains("slow                 running"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("quick                completed"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("slow                 completed"),
+        "{screen:?}"
+    );
+    assert!(stdout.starts_with("group group.toml: 2 of 2"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}
+
+/// A process that leaves the agent's process group (a daemon) still goes when the agent ends,
+/// found by the run id in its environment; it held stdout open, and the run did not wait on it.
+#[test]
+fn a_grandchild_that_escapes_the_group_is_stopped_when_the_agent_ends() {
+    let repo = repo_with_bot();
+    let pidfile = repo.root.join("escaped.pid");
+    let prompt = script(&[&format!("escape {}", pidfile.display()), "print done"]);
+    let out = repo
+        .run(&["run", "--role", "bot", "--prompt", &prompt, "--json"])
+        .ok();
+    let record = out.json();
+    assert_eq!(record["status"], "completed", "{}", out.both());
+    assert!(
+        record["agent"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|name| name == "XTASK_RUN"),
+        "{record}"
+    );
+    let escaped = std::fs::read_to_string(&pidfile).expect("pid");
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(&escaped)
+    });
+    assert!(gone, "the escaped grandchild {escaped} outlived its agent");
 }
