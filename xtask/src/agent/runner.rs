@@ -9,14 +9,15 @@
 //! `cancelled`. An agent runs in the repository's tree, or in a linked worktree of it (goals);
 //! its record is always in the repository's `.runs/`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use crate::agent::adapter::{self, ADAPTERS_DIR, Adapter, PromptVia, Sandbox, Vars};
+use crate::agent::adapter::{self, ADAPTERS_DIR, Adapter, PromptVia, Role, Sandbox, Vars};
 use crate::agent::events::{Parser, Summary};
 use crate::agent::process::{self, Ended, Spec};
 use crate::agent::tree;
@@ -120,6 +121,29 @@ pub struct Runner<'a> {
     pub ctx: &'a Ctx,
     pub cancel: process::Cancel,
     shared: tree::Shared,
+    /// Each role's settings and adapter, read once per runner (a group reads them once).
+    roles: Memo<Result<(Role, Adapter), String>>,
+    /// Each adapter's version probe, run once per runner.
+    versions: Memo<Option<String>>,
+}
+
+/// Values computed once per key, by the first thread that asks; the others wait for it.
+struct Memo<T>(Mutex<HashMap<String, Arc<OnceLock<T>>>>);
+
+impl<T> Default for Memo<T> {
+    fn default() -> Memo<T> {
+        Memo(Mutex::default())
+    }
+}
+
+impl<T: Clone> Memo<T> {
+    fn get(&self, key: &str, make: impl FnOnce() -> T) -> T {
+        let cell = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        cell.get_or_init(make).clone()
+    }
 }
 
 impl<'a> Runner<'a> {
@@ -133,6 +157,8 @@ impl<'a> Runner<'a> {
             ctx,
             cancel,
             shared: tree::Shared::default(),
+            roles: Memo::default(),
+            versions: Memo::default(),
         })
     }
 
@@ -144,23 +170,13 @@ impl<'a> Runner<'a> {
     pub fn run(&self, req: &Request) -> Result<Done> {
         let ctx = self.ctx;
         let cancel = &self.cancel;
-        let read = |rel: &str| {
-            std::fs::read_to_string(ctx.repo.path(rel)).with_context(|| {
-                format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
+        let (role, adapter) = self
+            .roles
+            .get(&req.role, || {
+                load_role(&ctx.repo.root, &req.role).map_err(|e| format!("{e:#}"))
             })
-        };
-        let roles = adapter::parse_roles(&read(&format!("{ADAPTERS_DIR}/roles.toml"))?)?;
-        let Some(role) = roles.get(&req.role) else {
-            bail!(
-                "no role `{}` in {ADAPTERS_DIR}/roles.toml; the roles are: {}",
-                req.role,
-                roles.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        };
-        let adapter = Adapter::parse(
-            &role.adapter,
-            &read(&format!("{ADAPTERS_DIR}/{}.toml", role.adapter))?,
-        )?;
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let role = &role;
         let why = req.why.as_deref().map(str::trim).filter(|w| !w.is_empty());
         let sandbox = match (req.allow_full_access, why) {
             (true, Some(_)) => Sandbox::DangerFullAccess,
@@ -224,7 +240,9 @@ impl<'a> Runner<'a> {
         record.agent = Some(AgentRun {
             pgid: None,
             orchestrator_pid: std::process::id(),
-            version: version(&adapter, root, &env),
+            version: self
+                .versions
+                .get(&adapter.name, || version(&adapter, root, &env)),
             timeout_s,
             env: {
                 let mut names: Vec<String> = env
@@ -472,6 +490,27 @@ impl Runner<'_> {
         };
         Ok(process::run(&spec, (), Some(&self.cancel), |_| {})?.0)
     }
+}
+
+/// The role `name` of adapters/roles.toml and its adapter.
+fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).with_context(|| {
+            format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
+        })
+    };
+    let roles = adapter::parse_roles(&read(&format!("{ADAPTERS_DIR}/roles.toml"))?)?;
+    let Some(role) = roles.get(name) else {
+        bail!(
+            "no role `{name}` in {ADAPTERS_DIR}/roles.toml; the roles are: {}",
+            roles.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let adapter = Adapter::parse(
+        &role.adapter,
+        &read(&format!("{ADAPTERS_DIR}/{}.toml", role.adapter))?,
+    )?;
+    Ok((role.clone(), adapter))
 }
 
 fn event(name: &str, data: Value) -> RunEvent {

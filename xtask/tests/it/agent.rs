@@ -738,3 +738,83 @@ fn a_grandchild_that_escapes_the_group_is_stopped_when_the_agent_ends() {
     });
     assert!(gone, "the escaped grandchild {escaped} outlived its agent");
 }
+
+/// Ctrl-C of `group run` stops every running agent (grandchildren included), records each as
+/// cancelled, starts no retry and no queued agent.
+#[test]
+fn ctrl_c_stops_every_agent_of_a_group_and_retries_none() {
+    let repo = repo_with_bot();
+    let mut group = String::from("jobs = 3\n");
+    let pids: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| repo.root.join(format!("stubborn-{i}.pid")))
+        .collect();
+    for (i, pid) in pids.iter().enumerate() {
+        group.push_str(&format!(
+            "\n[[agent]]\nname = \"a{i}\"\nrole = \"bot\"\nprompt = \"agent: stubborn {}\\nagent: hang\\n\"\n",
+            pid.display()
+        ));
+    }
+    group.push_str(
+        "\n[[agent]]\nname = \"queued\"\nrole = \"bot\"\nprompt = \"agent: print never\"\n",
+    );
+    repo.write("group.toml", group);
+    let mut cmd = repo.cmd(&["group", "run", "group.toml", "--json"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    assert!((0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        pids.iter().all(|p| p.exists())
+    }));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = repo.finish(child.wait_with_output().expect("wait"));
+    assert_eq!(out.code, 1, "{}", out.both());
+    let report = out.json();
+    let attempts = report["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 4, "one attempt each, no retry: {report}");
+    for attempt in attempts {
+        match attempt["name"].as_str().unwrap() {
+            "queued" => assert_eq!(attempt["status"], "error", "{attempt}"),
+            _ => assert_eq!(attempt["status"], "cancelled", "{attempt}"),
+        }
+    }
+    for pid in &pids {
+        let grandchild = std::fs::read_to_string(pid).expect("pid");
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            !alive(&grandchild)
+        });
+        assert!(gone, "a grandchild outlived the interrupted group");
+    }
+}
+
+/// `agent_log_limit_kb` caps each log; the record counts what was dropped.
+#[test]
+fn the_log_limit_comes_from_the_configuration() {
+    let repo = repo_with_bot();
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\nagent_log_limit_kb = 2\n",
+    );
+    let prompt = script(&["flood 100000"]);
+    let out = repo
+        .run(&["run", "--role", "bot", "--prompt", &prompt, "--json"])
+        .ok();
+    let record = out.json();
+    assert_eq!(record["agent"]["stdout_bytes"], 100_000, "{record}");
+    let dropped = record["agent"]["stdout_dropped"].as_u64().unwrap();
+    assert!(dropped >= 100_000 - 2048, "{record}");
+    let id = record["id"].as_str().unwrap();
+    let log = repo.read(&format!(".runs/{id}/stdout.log"));
+    assert!(log.len() < 2048 + 200, "{}", log.len());
+    assert!(
+        log.contains(&format!(
+            "{dropped} more bytes of output were dropped: the log keeps 2048 bytes"
+        )),
+        "{log}"
+    );
+}
