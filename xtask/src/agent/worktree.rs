@@ -35,15 +35,22 @@ fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_owned()
 }
 
+/// `git ARGS` in `dir` that must succeed; its failure is an error saying `what` failed and why.
+fn git_ok(dir: &Path, args: &[&OsStr], what: impl FnOnce() -> String) -> Result<Output> {
+    let out = git(dir, args)?;
+    if !out.status.success() {
+        bail!("{} failed: {}", what(), stderr_of(&out));
+    }
+    Ok(out)
+}
+
 /// The worktrees git knows of: absolute path and checked-out branch (`refs/heads/…`), if any.
 pub fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
-    let out = git(
+    let out = git_ok(
         &repo.root,
         &["worktree", "list", "--porcelain", "-z"].map(OsStr::new),
+        || "git worktree list".to_owned(),
     )?;
-    if !out.status.success() {
-        bail!("git worktree list failed: {}", stderr_of(&out));
-    }
     let mut res = Vec::new();
     for field in out.stdout.split(|&b| b == 0) {
         let text = String::from_utf8_lossy(field);
@@ -58,32 +65,10 @@ pub fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
     Ok(res)
 }
 
-/// Paths in the worktree at `path` that differ from its HEAD (ignored files aside).
+/// Paths in the worktree at `path` that differ from its HEAD (ignored files and run folders
+/// aside).
 fn leftovers(path: &Path) -> Result<Vec<String>> {
-    let out = git(
-        path,
-        &[
-            "--no-optional-locks",
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-        ]
-        .map(OsStr::new),
-    )?;
-    if !out.status.success() {
-        bail!(
-            "git status in {} failed: {}",
-            path.display(),
-            stderr_of(&out)
-        );
-    }
-    Ok(out
-        .stdout
-        .split(|&b| b == 0)
-        .filter(|e| e.len() > 3)
-        .map(|e| String::from_utf8_lossy(&e[3..]).into_owned())
-        .collect())
+    Ok(crate::agent::tree::dirty(path)?.into_keys().collect())
 }
 
 /// The worktree of `branch` at `path`: the one kept there by an earlier run, else a new one on
@@ -146,14 +131,9 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
         args.extend([OsStr::new("-b"), OsStr::new(branch), path.as_os_str()]);
         args.push(OsStr::new("HEAD"));
     }
-    let out = git(&repo.root, &args)?;
-    if !out.status.success() {
-        bail!(
-            "git worktree add {} ({branch}) failed: {}",
-            path.display(),
-            stderr_of(&out)
-        );
-    }
+    git_ok(&repo.root, &args, || {
+        format!("git worktree add {} ({branch})", path.display())
+    })?;
     Ok(Checkout {
         path,
         branch: branch.to_owned(),
@@ -227,13 +207,8 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<()> {
         args.push(OsStr::new("--force"));
     }
     args.push(path.as_os_str());
-    let out = git(&repo.root, &args)?;
-    if !out.status.success() {
-        bail!(
-            "git worktree remove {} failed: {}",
-            path.display(),
-            stderr_of(&out)
-        );
-    }
+    git_ok(&repo.root, &args, || {
+        format!("git worktree remove {}", path.display())
+    })?;
     Ok(())
 }

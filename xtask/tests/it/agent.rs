@@ -32,6 +32,14 @@ fn alive(pid: &str) -> bool {
     })
 }
 
+/// Whether process `pid` is gone (or a zombie) within `ms` milliseconds.
+fn gone_soon(pid: &str, ms: u64) -> bool {
+    (0..ms / 20).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(pid)
+    })
+}
+
 #[test]
 fn a_timeout_kills_the_whole_group_even_a_grandchild_that_ignores_term() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -57,10 +65,7 @@ fn a_timeout_kills_the_whole_group_even_a_grandchild_that_ignores_term() {
     );
     let grandchild = std::fs::read_to_string(&pidfile).expect("grandchild pid");
     // The grandchild ignored TERM; it got KILL with the rest of the group.
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&grandchild)
-    });
+    let gone = gone_soon(&grandchild, 2000);
     assert!(gone, "grandchild {grandchild} outlived its run");
     let log = std::fs::read_to_string(dir.path().join("run/stdout.log")).expect("log");
     assert_eq!(log, "started\n");
@@ -86,10 +91,7 @@ fn a_finished_agent_leaves_nothing_behind() {
         "hello\n"
     );
     let grandchild = std::fs::read_to_string(&pidfile).expect("pid");
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&grandchild)
-    });
+    let gone = gone_soon(&grandchild, 2000);
     assert!(gone, "grandchild {grandchild} outlived its run");
 }
 
@@ -338,10 +340,7 @@ fn ctrl_c_stops_the_agent_and_records_cancelled() {
     let (_, run) = record(&repo);
     assert_eq!(run["status"], "cancelled");
     let grandchild = std::fs::read_to_string(&pidfile).expect("pid");
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&grandchild)
-    });
+    let gone = gone_soon(&grandchild, 2000);
     assert!(gone, "the grandchild outlived the interrupted run");
 }
 
@@ -622,16 +621,10 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
         repo.read(&format!(".runs/{dead_id}/events.jsonl"))
             .contains("run.reconciled")
     );
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&grandchild)
-    });
+    let gone = gone_soon(&grandchild, 2000);
     assert!(gone, "reconcile left the dead run's agent running");
     let escaped = std::fs::read_to_string(&escaped_pid).expect("pid");
-    let gone = (0..150).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&escaped)
-    });
+    let gone = gone_soon(&escaped, 3000);
     assert!(
         gone,
         "reconcile left the process that escaped the group running"
@@ -732,10 +725,7 @@ fn a_grandchild_that_escapes_the_group_is_stopped_when_the_agent_ends() {
         "{record}"
     );
     let escaped = std::fs::read_to_string(&pidfile).expect("pid");
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(&escaped)
-    });
+    let gone = gone_soon(&escaped, 2000);
     assert!(gone, "the escaped grandchild {escaped} outlived its agent");
 }
 
@@ -784,10 +774,7 @@ fn ctrl_c_stops_every_agent_of_a_group_and_retries_none() {
     }
     for pid in &pids {
         let grandchild = std::fs::read_to_string(pid).expect("pid");
-        let gone = (0..100).any(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            !alive(&grandchild)
-        });
+        let gone = gone_soon(&grandchild, 2000);
         assert!(gone, "a grandchild outlived the interrupted group");
     }
 }
