@@ -40,9 +40,18 @@ pub const SECRETS: &str = include_str!("../templates/secrets.toml");
 /// The template `name` (like `prd.md`): the repository's `patterns/templates/<name>` when it has
 /// one (teams adapt their templates), else the built-in default.
 pub fn artifact(root: &std::path::Path, name: &str) -> std::io::Result<String> {
-    match std::fs::read_to_string(root.join("patterns/templates").join(name)) {
+    repo_or_builtin(&root.join("patterns/templates"), name, &ARTIFACTS)
+}
+
+/// `dir/name` when it exists, else the built-in `name` of `builtins`.
+fn repo_or_builtin(
+    dir: &std::path::Path,
+    name: &str,
+    builtins: &[(&str, &str)],
+) -> std::io::Result<String> {
+    match std::fs::read_to_string(dir.join(name)) {
         Ok(text) => Ok(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(ARTIFACTS
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(builtins
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, t)| (*t).to_owned())
@@ -67,15 +76,7 @@ pub const PROMPTS: [(&str, &str); 1] = [("goal.md", include_str!("../templates/p
 /// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
 /// one, else the built-in default.
 pub fn prompt(root: &std::path::Path, name: &str) -> std::io::Result<String> {
-    match std::fs::read_to_string(root.join("patterns/templates/prompts").join(name)) {
-        Ok(text) => Ok(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(PROMPTS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| (*t).to_owned())
-            .unwrap_or_default()),
-        Err(err) => Err(err),
-    }
+    repo_or_builtin(&root.join("patterns/templates/prompts"), name, &PROMPTS)
 }
 
 /// Every file of the layout, with its default contents, in creation order.
