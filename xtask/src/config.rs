@@ -39,6 +39,14 @@ pub struct Governance {
     /// A shell command run in each new worktree before its agent (copy `.env`, install
     /// dependencies); `$XTASK_MAIN_ROOT` is the repository. Empty: none.
     pub worktree_setup: String,
+    /// Commands `implement` verifies the build with after each wave; empty: detected (Cargo,
+    /// npm `build` script, Go, Python, make).
+    pub build_commands: Vec<String>,
+    /// `implement`'s validation loop: lint, test and coverage commands (empty: that step is
+    /// skipped, and the report says so).
+    pub lint_command: String,
+    pub test_command: String,
+    pub coverage_command: String,
 }
 
 impl Default for Governance {
@@ -55,6 +63,10 @@ impl Default for Governance {
             agent_log_limit_kb: 8192,
             worktree_dir: "../{repo}.worktrees".to_owned(),
             worktree_setup: String::new(),
+            build_commands: Vec::new(),
+            lint_command: String::new(),
+            test_command: String::new(),
+            coverage_command: String::new(),
         }
     }
 }
@@ -229,7 +241,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`"
+             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`"
         );
     }
 

@@ -55,6 +55,8 @@ pub enum Command {
     /// Run several tasks' agents at once, each in its own git worktree and branch.
     #[command(subcommand)]
     Goals(GoalsCmd),
+    /// Plan a task's implementation: waves of builders, their prompts and the gates (dry run).
+    Implement(Implement),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -381,6 +383,28 @@ pub struct GoalsRun {
     /// Print the outcome as JSON (each goal: task, branch, status, run, commit, worktree kept).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Show how `implement` would build a task: its unchecked sub-tasks in waves (sub-tasks whose
+/// `Files:` cannot overlap run side by side, overlapping ones in later waves, in tasks.md order),
+/// each builder's files, trigger areas with the state of their specs, prompt, and the gates run
+/// after each wave (files, specs, agents ended, build, lint/test/coverage, review).
+///
+/// Only the dry run exists so far: nothing is started and nothing is written. The runs of
+/// builders, reviewers and fixers come with the implement flow.
+#[derive(Debug, Args)]
+pub struct Implement {
+    /// The task (full id, or its number when unique).
+    pub id: String,
+    /// Print the plan without invoking anything (required until the flow itself exists).
+    #[arg(long, required = true)]
+    pub dry_run: bool,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
 }
 
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).

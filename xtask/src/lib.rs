@@ -24,6 +24,7 @@ pub mod config;
 pub mod ctx;
 pub mod docs;
 pub mod flags;
+pub mod flows;
 pub mod guard;
 pub mod mirror;
 pub mod objects;

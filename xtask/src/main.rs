@@ -55,6 +55,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Run(cmd) => cmd.run(),
         Command::Group(GroupCmd::Run(cmd)) => cmd.run(),
         Command::Goals(GoalsCmd::Run(cmd)) => cmd.run(),
+        Command::Implement(cmd) => cmd.run(),
         Command::Mirror(cmd) => cmd.run(),
         Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
         Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),

@@ -71,12 +71,27 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 1] = [("goal.md", include_str!("../templates/prompts/goal.md"))];
+pub const PROMPTS: [(&str, &str); 2] = [
+    ("goal.md", include_str!("../templates/prompts/goal.md")),
+    (
+        "builder.md",
+        include_str!("../templates/prompts/builder.md"),
+    ),
+];
 
 /// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
 /// one, else the built-in default.
 pub fn prompt(root: &std::path::Path, name: &str) -> std::io::Result<String> {
     repo_or_builtin(&root.join("patterns/templates/prompts"), name, &PROMPTS)
+}
+
+/// Fill the `{{name}}` slots of a prompt template with `values`.
+pub fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    text
 }
 
 /// Every file of the layout, with its default contents, in creation order.
@@ -99,6 +114,10 @@ pub fn layout() -> Vec<(&'static str, String)> {
         (
             "patterns/templates/prompts/goal.md",
             PROMPTS[0].1.to_owned(),
+        ),
+        (
+            "patterns/templates/prompts/builder.md",
+            PROMPTS[1].1.to_owned(),
         ),
         ("patterns/triggers.toml", TRIGGERS.to_owned()),
         (

@@ -91,12 +91,16 @@ impl flags::GoalsRun {
             let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
             let prompt = match &goal.prompt {
                 Some(text) => text.clone(),
-                None => crate::templates::prompt(&ctx.repo.root, "goal.md")
-                    .context("reading patterns/templates/prompts/goal.md")?
-                    .replace("{{id}}", &goal.task)
-                    .replace("{{title}}", &goal.title)
-                    .replace("{{branch}}", &branch)
-                    .replace("{{role}}", &goal.role),
+                None => crate::templates::render(
+                    &crate::templates::prompt(&ctx.repo.root, "goal.md")
+                        .context("reading patterns/templates/prompts/goal.md")?,
+                    &[
+                        ("id", &goal.task),
+                        ("title", &goal.title),
+                        ("branch", &branch),
+                        ("role", &goal.role),
+                    ],
+                ),
             };
             members.push(Member {
                 name: goal.task.clone(),

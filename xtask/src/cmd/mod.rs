@@ -12,6 +12,7 @@ pub mod goals;
 pub mod group;
 pub mod guard;
 pub mod hooks;
+pub mod implement;
 pub mod index;
 pub mod init;
 pub mod mirror;

@@ -27,6 +27,7 @@ const COMMANDS: &[&[&str]] = &[
     &["group", "run"],
     &["goals"],
     &["goals", "run"],
+    &["implement"],
     &["score"],
     &["mirror"],
     &["index"],

@@ -6,6 +6,7 @@ mod bad_input;
 mod goals;
 mod help;
 mod hooks;
+mod implement;
 mod runs;
 mod sarif;
 mod sop;

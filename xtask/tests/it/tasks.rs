@@ -21,6 +21,7 @@ fn init_creates_the_layout_once() {
           created patterns/templates/spec.md
           created patterns/templates/plan.md
           created patterns/templates/prompts/goal.md
+          created patterns/templates/prompts/builder.md
           created patterns/triggers.toml
           created adapters/README.md
           created adapters/codex.toml

@@ -1,0 +1,299 @@
+//! `cargo xtask implement <ID> --dry-run`: how the implement flow would build a task.
+//!
+//! Load (the task, its tasks.md, triggers, roles, configuration) → decide (waves of the unchecked
+//! sub-tasks, each builder's trigger areas and spec state, prompts, the gates of every wave) →
+//! render. Nothing is started and nothing is written.
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::agent::adapter::{self, ADAPTERS_DIR};
+use crate::cmd::Ctx;
+use crate::cmd::phase::load_triggers;
+use crate::flows::{build, waves};
+use crate::guard::{self, Policy};
+use crate::report::{Severity, render_human};
+use crate::sop::task_list::{self, SubTask};
+use crate::{Outcome, flags, output, templates};
+
+/// Prompts longer than this move their detail into a file the prompt points to (SPEC §8.3).
+const PROMPT_LIMIT: usize = 3 * 1024;
+
+/// One builder of the plan.
+struct Builder<'a> {
+    sub: &'a SubTask,
+    /// Trigger areas its files fall in: area, spec, what is wrong with it (empty: fresh).
+    areas: Vec<(String, String, Vec<String>)>,
+    prompt_bytes: usize,
+}
+
+impl flags::Implement {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let id = ctx.task_id(&self.id)?;
+        let id = id.as_str();
+        if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
+            bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
+        }
+        let index = ctx.index()?;
+        let (title, phase) = index
+            .tasks
+            .get(id)
+            .map(|t| (t.title.clone(), t.phase.name()))
+            .unwrap_or_else(|| (id.to_owned(), "unknown"));
+        let path = format!("tasks/{id}/tasks.md");
+        let text = std::fs::read_to_string(ctx.repo.path(&path)).with_context(|| {
+            format!("reading {path} (the task list comes with the tasks phase: `cargo xtask phase next {id}`)")
+        })?;
+        let (list, problems) = task_list::parse(&path, &text, 1);
+        if problems.iter().any(|f| f.severity == Severity::Error) {
+            bail!(
+                "{path} does not parse; fix it first:\n{}",
+                render_human(&problems).trim_end()
+            );
+        }
+        let open: Vec<&SubTask> = list.subtasks().filter(|s| !s.checked).collect();
+        let steps: Vec<waves::Step> = open
+            .iter()
+            .map(|s| waves::Step {
+                number: s.number,
+                files: s.files.clone(),
+            })
+            .collect();
+        let planned = waves::plan(&steps);
+
+        // Roles the flow uses, with their adapters.
+        let roles_text =
+            std::fs::read_to_string(ctx.repo.path(format!("{ADAPTERS_DIR}/roles.toml")))
+                .with_context(|| {
+                    format!("reading {ADAPTERS_DIR}/roles.toml (`cargo xtask init` writes it)")
+                })?;
+        let roles = adapter::parse_roles(&roles_text)?;
+        let role = |name: &str| match roles.get(name) {
+            Some(r) => format!("{name} ({} {})", r.adapter, r.sandbox.name()),
+            None => format!("{name} (missing from {ADAPTERS_DIR}/roles.toml)"),
+        };
+
+        // Each builder's trigger areas and the state of their specs, judged now.
+        let today = crate::cmd::today(self.today.as_deref())?;
+        let triggers = load_triggers(&ctx);
+        let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+        let policy = Policy {
+            today,
+            default_max_age: ctx.config.max_spec_age_days,
+            task: Some(id),
+        };
+        let branch = format!("task/{id}");
+        let template = templates::prompt(&ctx.repo.root, "builder.md")
+            .context("reading patterns/templates/prompts/builder.md")?;
+        let builders: Vec<Builder> = open
+            .iter()
+            .map(|sub| {
+                let areas = match &triggers {
+                    Ok(triggers) => guard::check(triggers, &sub.files, policy, &read)
+                        .into_iter()
+                        .map(|c| {
+                            let wrong = c.findings.iter().map(|f| f.message.clone()).collect();
+                            (c.area, c.spec, wrong)
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                let specs: Vec<String> = areas
+                    .iter()
+                    .map(|(area, spec, _): &(String, String, Vec<String>)| {
+                        format!("- {spec} ({area})")
+                    })
+                    .collect();
+                let prompt = templates::render(
+                    &template,
+                    &[
+                        ("id", id),
+                        ("title", &title),
+                        ("branch", &branch),
+                        ("subtask", &number(sub)),
+                        ("subtask_title", &sub.title),
+                        ("files", &sub.files.join(", ")),
+                        (
+                            "specs",
+                            &if specs.is_empty() {
+                                "- (no trigger area)".to_owned()
+                            } else {
+                                specs.join("\n")
+                            },
+                        ),
+                    ],
+                );
+                Builder {
+                    sub,
+                    areas,
+                    prompt_bytes: prompt.len(),
+                }
+            })
+            .collect();
+
+        let builds = build::commands(&ctx.repo.root, &ctx.config.build_commands);
+        let command = |c: &str| {
+            if c.trim().is_empty() {
+                "not configured (skipped)".to_owned()
+            } else {
+                format!("`{c}`")
+            }
+        };
+        let gates = vec![
+            (
+                "files".to_owned(),
+                "each builder changed only files its `Files:` line names".to_owned(),
+            ),
+            (
+                "specs".to_owned(),
+                "spec-guard passes for every trigger area the wave touched".to_owned(),
+            ),
+            (
+                "agents".to_owned(),
+                "every agent ended and every lock is released".to_owned(),
+            ),
+            (
+                "build".to_owned(),
+                if builds.is_empty() {
+                    "no build system found and none configured (build_commands): skipped".to_owned()
+                } else {
+                    builds
+                        .iter()
+                        .map(|b| format!("`{b}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            ),
+            (
+                "validation".to_owned(),
+                format!(
+                    "lint {} → test {} → coverage {}; on failure {} fixes, 5 attempts at most",
+                    command(&ctx.config.lint_command),
+                    command(&ctx.config.test_command),
+                    if ctx.config.coverage_command.trim().is_empty() {
+                        command("")
+                    } else {
+                        format!(
+                            "{} ≥ {}%",
+                            command(&ctx.config.coverage_command),
+                            ctx.config.coverage_min
+                        )
+                    },
+                    role("fixer")
+                ),
+            ),
+            (
+                "review".to_owned(),
+                format!(
+                    "{} returns pass | changes_required | blocked; changes go to {}, 2 cycles at most",
+                    role("reviewer"),
+                    role("fixer")
+                ),
+            ),
+        ];
+
+        let worktree_dir = ctx.config.worktree_dir.replace(
+            "{repo}",
+            &ctx.repo
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let worktree = format!("{}/{id}", worktree_dir.trim_end_matches('/'));
+        if self.json {
+            let waves_json: Vec<serde_json::Value> = planned
+                .iter()
+                .map(|wave| {
+                    json!(wave.iter().map(|&i| {
+                        let b = &builders[i];
+                        json!({
+                            "subtask": number(b.sub), "title": b.sub.title, "line": b.sub.line,
+                            "files": b.sub.files, "prompt_bytes": b.prompt_bytes,
+                            "prompt_detail_file": b.prompt_bytes > PROMPT_LIMIT,
+                            "areas": b.areas.iter().map(|(area, spec, wrong)| json!({"area": area, "spec": spec, "problems": wrong})).collect::<Vec<_>>(),
+                        })
+                    }).collect::<Vec<_>>())
+                })
+                .collect();
+            output::json(&json!({
+                "task": id, "title": title, "phase": phase, "branch": branch, "worktree": worktree,
+                "builder": role("builder"), "waves": waves_json,
+                "gates": gates.iter().map(|(name, what)| json!({"gate": name, "what": what})).collect::<Vec<_>>(),
+                "done": list.counts().1, "open": open.len(),
+            }));
+            return Ok(Outcome::Ok);
+        }
+
+        let mut text = format!(
+            "implement {id} — dry run: nothing is started, nothing is written\n  task: {title} (phase {phase}{})\n  worktree: {worktree} on {branch}\n  builders: {}",
+            if phase == "implement" {
+                String::new()
+            } else {
+                format!("; the flow runs in phase implement: `cargo xtask phase next {id}`")
+            },
+            role("builder")
+        );
+        if open.is_empty() {
+            text.push_str(&format!(
+                "\n\nevery sub-task of {path} is checked: nothing to build"
+            ));
+        }
+        for (n, wave) in planned.iter().enumerate() {
+            text.push_str(&format!(
+                "\n\nwave {} ({} builder{}{}):",
+                n + 1,
+                wave.len(),
+                if wave.len() == 1 { "" } else { "s" },
+                if wave.len() > 1 { ", in parallel" } else { "" }
+            ));
+            for &i in wave {
+                let b = &builders[i];
+                text.push_str(&format!(
+                    "\n  {} {}  ({path}:{})\n      files: {}",
+                    number(b.sub),
+                    b.sub.title,
+                    b.sub.line,
+                    if b.sub.files.is_empty() {
+                        "none named: it runs alone".to_owned()
+                    } else {
+                        b.sub.files.join(", ")
+                    }
+                ));
+                for (area, spec, wrong) in &b.areas {
+                    let state = if wrong.is_empty() {
+                        "fresh".to_owned()
+                    } else {
+                        format!("BLOCKS the builder: {}", wrong.join("; "))
+                    };
+                    text.push_str(&format!("\n      spec gate: {area} → {spec}: {state}"));
+                }
+                text.push_str(&format!(
+                    "\n      prompt: patterns/templates/prompts/builder.md, {} bytes{}",
+                    b.prompt_bytes,
+                    if b.prompt_bytes > PROMPT_LIMIT {
+                        " (over 3 KB: the detail moves to a file in the run folder)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        if !open.is_empty() {
+            text.push_str("\n\nafter each wave, in order:");
+            for (name, what) in &gates {
+                text.push_str(&format!("\n  {name:10} {what}"));
+            }
+            text.push_str(&format!(
+                "\nthen its sub-tasks are checked in {path} and committed on {branch} with the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md"
+            ));
+        }
+        output::out(text);
+        Ok(Outcome::Ok)
+    }
+}
+
+fn number(sub: &SubTask) -> String {
+    format!("{}.{}", sub.number.0, sub.number.1)
+}
