@@ -7,6 +7,8 @@ mod goals;
 mod help;
 mod hooks;
 mod implement;
+mod model;
+mod real_cli;
 mod runs;
 mod sarif;
 mod sop;

@@ -1,0 +1,246 @@
+//! A scripted model server for driving the real agent CLIs in tests: loopback only, one thread
+//! per connection, and bounded (it stops when dropped, and by itself after `LIFETIME`).
+//!
+//! It speaks the streaming Responses API the Codex CLI uses (`POST /v1/responses`, server-sent
+//! events). What it answers is the test's script: a function of the request (its JSON body) to
+//! a [`Reply`]: run a shell command (a function call), answer with a message, never answer, or
+//! fail with an HTTP status.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LIFETIME: Duration = Duration::from_secs(120);
+
+/// What the model does with one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Call the CLI's shell tool with this command.
+    Shell(String),
+    /// The final message.
+    Message(String),
+    /// Accept the request and never answer.
+    Hang,
+    /// Fail with this HTTP status and message.
+    Error(u16, String),
+}
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+impl Request {
+    /// How many tool results the request carries back (the turns already taken).
+    pub fn tool_results(&self) -> usize {
+        self.body["input"].as_array().map_or(0, |items| {
+            items
+                .iter()
+                .filter(|i| i["type"] == "function_call_output")
+                .count()
+        })
+    }
+
+    /// The whole request body as text, for matching on the prompt.
+    pub fn text(&self) -> String {
+        self.body.to_string()
+    }
+}
+
+type Script = dyn Fn(&Request) -> Reply + Send + Sync;
+
+pub struct ModelServer {
+    pub port: u16,
+    pub requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl ModelServer {
+    pub fn start(script: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ModelServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let ids = Arc::new(AtomicUsize::new(0));
+            while !stop2.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (script, requests, stop, ids) = (
+                            script.clone(),
+                            requests2.clone(),
+                            stop2.clone(),
+                            ids.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            let _ = serve(stream, &*script, &requests, &stop, &ids);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        ModelServer {
+            port,
+            requests,
+            stop,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    script: &Script,
+    requests: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    ids: &AtomicUsize,
+) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    // Keep-alive: requests on one connection, one after the other.
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
+        let mut length = 0usize;
+        let mut chunked = false;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header)?;
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let lower = header.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let body = if chunked {
+            read_chunked(&mut reader)?
+        } else {
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body)?;
+            body
+        };
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if method != "POST" || !path.ends_with("/responses") {
+            let text = "not found";
+            write!(
+                writer,
+                "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
+                text.len()
+            )?;
+            continue;
+        }
+        let request = Request { path, body };
+        let reply = script(&request);
+        requests.lock().unwrap().push(request);
+        let n = ids.fetch_add(1, Ordering::SeqCst) + 1;
+        match reply {
+            Reply::Hang => {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                return Ok(());
+            }
+            Reply::Error(status, message) => {
+                let body =
+                    serde_json::json!({ "error": { "message": message, "type": "server_error" } })
+                        .to_string();
+                write!(
+                    writer,
+                    "HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )?;
+                return Ok(());
+            }
+            Reply::Shell(cmd) => {
+                let item = serde_json::json!({
+                    "type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+                    "name": "exec_command",
+                    "arguments": serde_json::json!({ "cmd": cmd }).to_string(),
+                });
+                respond(&mut writer, n, item)?;
+            }
+            Reply::Message(text) => {
+                let item = serde_json::json!({
+                    "type": "message", "role": "assistant", "id": format!("msg_{n}"),
+                    "content": [{ "type": "output_text", "text": text }],
+                });
+                respond(&mut writer, n, item)?;
+            }
+        }
+        return Ok(());
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size)?;
+        let size =
+            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+/// One streamed response holding `item`, then its usage.
+fn respond(writer: &mut TcpStream, n: usize, item: serde_json::Value) -> std::io::Result<()> {
+    let id = format!("resp_{n}");
+    let events = [
+        serde_json::json!({ "type": "response.created", "response": { "id": id } }),
+        serde_json::json!({ "type": "response.output_item.done", "output_index": 0, "item": item }),
+        serde_json::json!({ "type": "response.completed", "response": { "id": id, "usage": {
+            "input_tokens": 100, "input_tokens_details": { "cached_tokens": 20 },
+            "output_tokens": 7, "output_tokens_details": { "reasoning_tokens": 2 }, "total_tokens": 107 } } }),
+    ];
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&format!(
+            "event: {}\ndata: {event}\n\n",
+            event["type"].as_str().unwrap_or("")
+        ));
+    }
+    write!(
+        writer,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{text}",
+        text.len()
+    )?;
+    writer.flush()
+}
