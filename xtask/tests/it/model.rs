@@ -6,6 +6,9 @@
 //! a [`Reply`]: run a shell command (a function call), answer with a message, never answer, or
 //! fail with an HTTP status.
 
+// Test support: a panic is the failure report, and a skip is said on stderr.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -164,7 +167,7 @@ fn serve(
         }
         let request = Request { path, body };
         let reply = script(&request);
-        requests.lock().unwrap().push(request);
+        requests.lock().expect("requests").push(request);
         let n = ids.fetch_add(1, Ordering::SeqCst) + 1;
         match reply {
             Reply::Hang => {

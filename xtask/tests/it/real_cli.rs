@@ -5,6 +5,9 @@
 //! Without npm each test prints `skipped: <reason>` and passes; with `CI` set a missing npm or
 //! a failed install is a failure (CI reaches the npm registry).
 
+// Test support: a panic is the failure report, and a skip is said on stderr.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
