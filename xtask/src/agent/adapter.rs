@@ -101,6 +101,11 @@ pub struct Adapter {
     /// Off for programs whose prompt is not prose, like `exec`'s shell script.
     #[serde(default = "yes")]
     pub retry_note: bool,
+    /// Arguments added for a sandbox, for CLIs without a sandbox flag (Claude Code: the tools
+    /// it may use): `[sandbox_args]` with keys `read-only`, `workspace-write`,
+    /// `danger-full-access`.
+    #[serde(default)]
+    pub sandbox_args: BTreeMap<String, Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -166,6 +171,18 @@ impl Adapter {
         if adapter.program.trim().is_empty() {
             bail!("{path}:{}: `program` is empty", line_of("program"));
         }
+        const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
+        if let Some(key) = adapter
+            .sandbox_args
+            .keys()
+            .find(|k| !SANDBOXES.contains(&k.as_str()))
+        {
+            bail!(
+                "{path}:{}: [sandbox_args] `{key}` is not a sandbox; the keys are {}",
+                line_of(key),
+                SANDBOXES.join(", ")
+            );
+        }
         Ok(adapter)
     }
 
@@ -185,6 +202,13 @@ impl Adapter {
                     res.extend(filled.into_iter().flatten());
                 }
             }
+        }
+        if let Some(extra) = vars
+            .values
+            .get("sandbox")
+            .and_then(|sandbox| self.sandbox_args.get(sandbox))
+        {
+            res.extend(extra.iter().cloned());
         }
         Ok(res.into_iter().map(OsString::from).collect())
     }
@@ -310,6 +334,39 @@ mod tests {
             );
         }
         assert!(roles.contains_key("builder") && roles.contains_key("reviewer"));
+    }
+
+    #[test]
+    fn sandbox_args_follow_the_run_sandbox_and_bad_keys_are_named() {
+        let claude =
+            Adapter::parse("claude", include_str!("../../../adapters/claude.toml")).unwrap();
+        let argv = |sandbox: &str| {
+            let vars = Vars::default().set("prompt", "hi").set("sandbox", sandbox);
+            claude
+                .argv(&vars)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        let write = argv("workspace-write");
+        assert_eq!(write[..2], ["-p", "hi"]);
+        assert_eq!(
+            write[write.len() - 2..],
+            ["--allowedTools", "Read Glob Grep Edit Write MultiEdit Bash"]
+        );
+        let read = argv("read-only");
+        assert_eq!(read[read.len() - 2..], ["--allowedTools", "Read Glob Grep"]);
+        let err = Adapter::parse(
+            "x",
+            "program = \"x\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"text\"\n[sandbox_args]\nreadonly = [\"-r\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}")
+                .starts_with("adapters/x.toml:6: [sandbox_args] `readonly` is not a sandbox"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -26,8 +26,15 @@ use crate::repo::Repo;
 use crate::runs::{self, AgentRun, RunEvent, RunRecord, Status, Worktree, redact, timestamp};
 use crate::store::{Durability, write_with};
 
-/// The environment variable holding the run id in every agent process.
+/// The environment variable marking every agent process: its run id and orchestrator's pid.
 pub const MARKER: &str = "XTASK_RUN";
+
+/// `XTASK_RUN`'s value: run ids are unique within a repository only, and two repositories'
+/// runs started in the same 15 µs get the same id; with the orchestrator's pid it is unique
+/// among the processes of the machine.
+pub fn marker_value(run: &str, orchestrator_pid: u32) -> String {
+    format!("{run}/{orchestrator_pid}")
+}
 
 /// Between TERM and KILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -235,8 +242,9 @@ impl<'a> Runner<'a> {
         let mut env = adapter.environment(std::env::vars_os());
         // Marks every process of this run, also one that leaves the agent's process group: the
         // runner and `runs reconcile` find them by it.
-        let marker = format!("{MARKER}={}", record.id);
-        env.push((MARKER.into(), record.id.to_string().into()));
+        let value = marker_value(&record.id.to_string(), std::process::id());
+        let marker = format!("{MARKER}={value}");
+        env.push((MARKER.into(), value.into()));
         record.agent = Some(AgentRun {
             pgid: None,
             orchestrator_pid: std::process::id(),

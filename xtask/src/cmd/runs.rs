@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::agent::runner::MARKER;
+use crate::agent::runner::{MARKER, marker_value};
 use crate::agent::{locks, process};
 use crate::cmd::Ctx;
 use crate::runs::{self, RunId};
@@ -151,7 +151,10 @@ impl flags::RunsReconcile {
                 .unwrap_or(false);
             // Its processes that left the group, or all of them when the orchestrator died
             // before it could record the group: they carry the run id in their environment.
-            let escaped = stop_marked(&format!("{MARKER}={}", record.id));
+            let escaped = stop_marked(&format!(
+                "{MARKER}={}",
+                marker_value(&record.id.to_string(), agent.orchestrator_pid)
+            ));
             let stopped = stopped || escaped > 0;
             record.status = runs::Status::Failed;
             record.ended = Some(runs::timestamp(chrono::Utc::now()));

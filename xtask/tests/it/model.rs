@@ -38,14 +38,30 @@ pub struct Request {
 }
 
 impl Request {
-    /// How many tool results the request carries back (the turns already taken).
+    /// How many tool results the request carries back (the turns already taken): Responses
+    /// API `function_call_output` items, or Messages API `tool_result` blocks.
     pub fn tool_results(&self) -> usize {
-        self.body["input"].as_array().map_or(0, |items| {
+        let responses = self.body["input"].as_array().map_or(0, |items| {
             items
                 .iter()
                 .filter(|i| i["type"] == "function_call_output")
                 .count()
-        })
+        });
+        let messages = self.body["messages"].as_array().map_or(0, |messages| {
+            messages
+                .iter()
+                .filter_map(|m| m["content"].as_array())
+                .flatten()
+                .filter(|block| block["type"] == "tool_result")
+                .count()
+        });
+        responses + messages
+    }
+
+    /// Whether the request offers tools (the agent's own turns do; side requests, such as a
+    /// title for the session, do not).
+    pub fn has_tools(&self) -> bool {
+        self.body["tools"].as_array().is_some_and(|t| !t.is_empty())
     }
 
     /// The whole request body as text, for matching on the prompt.
@@ -156,7 +172,17 @@ fn serve(
             body
         };
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        if method != "POST" || !path.ends_with("/responses") {
+        let messages = path.contains("/messages");
+        if method == "POST" && path.contains("/messages/count_tokens") {
+            let text = r#"{"input_tokens":100}"#;
+            write!(
+                writer,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
+                text.len()
+            )?;
+            continue;
+        }
+        if method != "POST" || !(path.ends_with("/responses") || messages) {
             let text = "not found";
             write!(
                 writer,
@@ -186,6 +212,13 @@ fn serve(
                     body.len()
                 )?;
                 return Ok(());
+            }
+            Reply::Shell(cmd) if messages => {
+                let input = serde_json::json!({ "command": cmd, "description": "run it" });
+                respond_messages(&mut writer, n, Block::Tool(input.to_string()))?;
+            }
+            Reply::Message(text) if messages => {
+                respond_messages(&mut writer, n, Block::Text(text))?;
             }
             Reply::Shell(cmd) => {
                 let item = serde_json::json!({
@@ -232,6 +265,53 @@ fn respond(writer: &mut TcpStream, n: usize, item: serde_json::Value) -> std::io
         serde_json::json!({ "type": "response.completed", "response": { "id": id, "usage": {
             "input_tokens": 100, "input_tokens_details": { "cached_tokens": 20 },
             "output_tokens": 7, "output_tokens_details": { "reasoning_tokens": 2 }, "total_tokens": 107 } } }),
+    ];
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&format!(
+            "event: {}\ndata: {event}\n\n",
+            event["type"].as_str().unwrap_or("")
+        ));
+    }
+    write!(
+        writer,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{text}",
+        text.len()
+    )?;
+    writer.flush()
+}
+
+enum Block {
+    /// A Bash tool call with this JSON input.
+    Tool(String),
+    Text(String),
+}
+
+/// One streamed Messages API response holding `block`.
+fn respond_messages(writer: &mut TcpStream, n: usize, block: Block) -> std::io::Result<()> {
+    let (start, delta, stop) = match &block {
+        Block::Tool(input) => (
+            serde_json::json!({ "type": "tool_use", "id": format!("toolu_{n}"), "name": "Bash", "input": {} }),
+            serde_json::json!({ "type": "input_json_delta", "partial_json": input }),
+            "tool_use",
+        ),
+        Block::Text(text) => (
+            serde_json::json!({ "type": "text", "text": "" }),
+            serde_json::json!({ "type": "text_delta", "text": text }),
+            "end_turn",
+        ),
+    };
+    let events = [
+        serde_json::json!({ "type": "message_start", "message": {
+            "id": format!("msg_{n}"), "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": 100, "output_tokens": 1 } } }),
+        serde_json::json!({ "type": "content_block_start", "index": 0, "content_block": start }),
+        serde_json::json!({ "type": "content_block_delta", "index": 0, "delta": delta }),
+        serde_json::json!({ "type": "content_block_stop", "index": 0 }),
+        serde_json::json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null },
+            "usage": { "output_tokens": 7 } }),
+        serde_json::json!({ "type": "message_stop" }),
     ];
     let mut text = String::new();
     for event in events {
