@@ -234,10 +234,10 @@ fn claude_run(
     server: &ModelServer,
     sandbox: &str,
 ) -> (TestRepo, serde_json::Value) {
-    // One Claude Code at a time. Two at once ended with one SIGKILLed mid-turn in 2 of 15 runs
-    // while XTASK_RUN held the run id alone (the runner's kill of its run's leftovers matched the
-    // other run's Claude); with the orchestrator's pid in it, 0 of 15, and never alone. The
-    // mechanism is not understood, so these tests keep out of each other's way.
+    // One Claude Code at a time. While XTASK_RUN held the run id alone, two of these in parallel
+    // ended with one SIGKILLed mid-turn in 2 of 15 runs: both repositories had allocated the same
+    // run id (seen: R-…160858Z-3c6e twice), so one runner's kill of its leftovers hit the other's
+    // Claude. With the orchestrator's pid in the marker, 0 of 15; the lock stays as a margin.
     static ONE: Mutex<()> = Mutex::new(());
     let _alone = ONE.lock().unwrap_or_else(|e| e.into_inner());
     let repo = TestRepo::initialised();
