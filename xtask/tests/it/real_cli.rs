@@ -95,6 +95,10 @@ impl CodexRepo {
     }
 
     fn run(&self, args: &[&str]) -> crate::support::Run {
+        self.repo.run_cmd(self.command(args))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = self.repo.cmd(args);
         let path = format!(
             "{}:{}",
@@ -104,20 +108,22 @@ impl CodexRepo {
         cmd.env("PATH", path)
             .env("HOME", self.home.path())
             .env("CODEX_HOME", self.home.path().join("codex"));
-        self.repo.run_cmd(cmd)
+        cmd
     }
 }
 
-/// The agent processes of run `id` still alive (they carry XTASK_RUN=<id>).
+/// The agent processes of run `id` still alive (they carry XTASK_RUN=<id>/<orchestrator pid>).
 fn leftovers(id: &str) -> Vec<u32> {
-    let marker = format!("XTASK_RUN={id}");
+    let marker = format!("XTASK_RUN={id}/");
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == marker.as_bytes()))
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0)
+                    .any(|v| v.starts_with(marker.as_bytes()))
+            })
         })
         .collect()
 }
@@ -180,23 +186,38 @@ fn codex_that_gets_no_answer_times_out_and_leaves_no_process() {
     let server = ModelServer::start(|_| Reply::Hang);
     let codex = CodexRepo::new(&server, bin_dir, 3);
     let started = std::time::Instant::now();
-    let out = codex
-        .run(&[
-            "run",
-            "--role",
-            "builder",
-            "--prompt",
-            "write hello.txt",
-            "--json",
-        ])
-        .code(1);
+    let mut cmd = codex.command(&[
+        "run",
+        "--role",
+        "builder",
+        "--prompt",
+        "write hello.txt",
+        "--json",
+    ]);
+    cmd.stdout(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // While codex waits for the model, its processes carry the run's marker.
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(25));
+        if let Some(id) = codex.repo.run_ids().last()
+            && !server.requests.lock().unwrap().is_empty()
+        {
+            seen = leftovers(id);
+            if !seen.is_empty() {
+                break;
+            }
+        }
+    }
+    assert!(
+        !seen.is_empty(),
+        "codex never showed up waiting for the model"
+    );
+    let out = codex.repo.finish(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 1, "{}", out.both());
     let record = out.json();
     assert_eq!(record["status"], "timed_out", "{}", out.both());
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(
-        !server.requests.lock().unwrap().is_empty(),
-        "codex asked the model"
-    );
     let id = record["id"].as_str().unwrap();
     assert!(leftovers(id).is_empty(), "processes of {id} outlived it");
 }
