@@ -2,4 +2,5 @@
 //! parts of `implement`: sub-tasks into waves, and the host build it verifies with.
 
 pub mod build;
+pub mod review;
 pub mod waves;
