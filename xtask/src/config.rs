@@ -47,6 +47,8 @@ pub struct Governance {
     pub lint_command: String,
     pub test_command: String,
     pub coverage_command: String,
+    /// Review → fix → review cycles `implement` allows per wave.
+    pub review_max_cycles: u32,
 }
 
 impl Default for Governance {
@@ -67,6 +69,7 @@ impl Default for Governance {
             lint_command: String::new(),
             test_command: String::new(),
             coverage_command: String::new(),
+            review_max_cycles: 2,
         }
     }
 }
@@ -140,6 +143,12 @@ impl Governance {
         check_range(text, "agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
         check_range(text, "coverage_min", self.coverage_min.into(), 0..=100)?;
         check_range(text, "lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
+        check_range(
+            text,
+            "review_max_cycles",
+            self.review_max_cycles.into(),
+            1..=10,
+        )?;
         check_range(
             text,
             "agent_log_limit_kb",
@@ -241,7 +250,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`"
+             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`"
         );
     }
 

@@ -55,7 +55,7 @@ pub enum Command {
     /// Run several tasks' agents at once, each in its own git worktree and branch.
     #[command(subcommand)]
     Goals(GoalsCmd),
-    /// Plan a task's implementation: waves of builders, their prompts and the gates (dry run).
+    /// Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run).
     Implement(Implement),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
@@ -385,20 +385,28 @@ pub struct GoalsRun {
     pub json: bool,
 }
 
-/// Show how `implement` would build a task: its unchecked sub-tasks in waves (sub-tasks whose
-/// `Files:` cannot overlap run side by side, overlapping ones in later waves, in tasks.md order),
-/// each builder's files, trigger areas with the state of their specs, prompt, and the gates run
-/// after each wave (files, specs, agents ended, build, lint/test/coverage, review).
+/// Build a task's unchecked sub-tasks with agents, wave by wave, in its worktree on `task/<ID>`.
 ///
-/// Only the dry run exists so far: nothing is started and nothing is written. The runs of
-/// builders, reviewers and fixers come with the implement flow.
+/// Sub-tasks whose `Files:` cannot overlap run side by side, overlapping ones in later waves (in
+/// tasks.md order). Per wave: spec-guard for the builders' trigger areas, the builders (`builder`
+/// role, files locked, one retry), nothing changed outside the wave's files and specs still
+/// fresh, every agent ended, then build (`build_commands` or detected), lint, test and coverage
+/// (`lint_command`, `test_command`, `coverage_command` ≥ `coverage_min`) with the `fixer` on
+/// failure (5 attempts), then the `reviewer`'s verdict (schemas/review.schema.json;
+/// `changes_required` → fixer → review again, `review_max_cycles`; `blocked` stops). A wave that
+/// passes is checked off in tasks.md and committed on the branch with the run id as a `Run:`
+/// trailer. The flow's run folder gets every gate and `report.md`. The task must be in phase
+/// implement. Exit 0 when every wave passed, 1 when a gate stopped it (the report names it).
 #[derive(Debug, Args)]
 pub struct Implement {
     /// The task (full id, or its number when unique).
     pub id: String,
-    /// Print the plan without invoking anything (required until the flow itself exists).
-    #[arg(long, required = true)]
+    /// Print the plan (waves, prompts, gates) without starting or writing anything.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Keep the worktree when the flow completes (it is always kept when it stops).
+    #[arg(long)]
+    pub keep: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,

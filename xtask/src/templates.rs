@@ -71,12 +71,14 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 2] = [
+pub const PROMPTS: [(&str, &str); 4] = [
     ("goal.md", include_str!("../templates/prompts/goal.md")),
     (
         "builder.md",
         include_str!("../templates/prompts/builder.md"),
     ),
+    ("review.md", include_str!("../templates/prompts/review.md")),
+    ("fix.md", include_str!("../templates/prompts/fix.md")),
 ];
 
 /// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
@@ -96,6 +98,26 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> String {
 
 /// Every file of the layout, with its default contents, in creation order.
 pub fn layout() -> Vec<(&'static str, String)> {
+    let mut files = layout_without_prompts();
+    let at = files
+        .iter()
+        .position(|(path, _)| *path == "patterns/templates/plan.md")
+        .map_or(files.len(), |i| i + 1);
+    for (offset, (path, text)) in PROMPT_PATHS.iter().zip(PROMPTS).enumerate() {
+        files.insert(at + offset, (path, text.1.to_owned()));
+    }
+    files
+}
+
+/// Where `init` writes each of [`PROMPTS`].
+const PROMPT_PATHS: [&str; 4] = [
+    "patterns/templates/prompts/goal.md",
+    "patterns/templates/prompts/builder.md",
+    "patterns/templates/prompts/review.md",
+    "patterns/templates/prompts/fix.md",
+];
+
+fn layout_without_prompts() -> Vec<(&'static str, String)> {
     vec![
         (
             "tasks/specs/README.md",
@@ -111,14 +133,6 @@ pub fn layout() -> Vec<(&'static str, String)> {
         ("patterns/templates/tasks.md", ARTIFACTS[2].1.to_owned()),
         ("patterns/templates/spec.md", ARTIFACTS[3].1.to_owned()),
         ("patterns/templates/plan.md", ARTIFACTS[4].1.to_owned()),
-        (
-            "patterns/templates/prompts/goal.md",
-            PROMPTS[0].1.to_owned(),
-        ),
-        (
-            "patterns/templates/prompts/builder.md",
-            PROMPTS[1].1.to_owned(),
-        ),
         ("patterns/triggers.toml", TRIGGERS.to_owned()),
         (
             "adapters/README.md",

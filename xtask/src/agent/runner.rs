@@ -62,6 +62,9 @@ pub struct Request {
     /// For a retry: how the last attempt ended, appended to the prompt when the adapter takes
     /// notes (`retry_note`).
     pub retry_note: Option<String>,
+    /// A JSON Schema the agent's final message must follow (`{schema_file}`: Codex's
+    /// `--output-schema`), for structured results such as reviews.
+    pub schema_file: Option<PathBuf>,
 }
 
 /// A finished agent run.
@@ -286,6 +289,9 @@ impl<'a> Runner<'a> {
                 dir.join("last-message.txt").to_string_lossy(),
             )
             .set("role", req.role.clone());
+        if let Some(schema) = &req.schema_file {
+            vars = vars.set("schema_file", schema.to_string_lossy());
+        }
         for (name, value) in [
             ("model", &role.model),
             ("reasoning", &role.reasoning),

@@ -53,12 +53,23 @@ pub fn dirty(root: &Path) -> Result<Snapshot> {
 /// `root`: what an agent that declared its files is credited with.
 pub fn own(root: &Path, own: &[String]) -> Snapshot {
     fn walk(root: &Path, rel: &str, out: &mut Snapshot) {
-        let path = root.join(rel);
+        let path = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => {
                 for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
                     let name = entry.file_name().to_string_lossy().into_owned();
-                    walk(root, &format!("{}/{name}", rel.trim_end_matches('/')), out);
+                    if rel.is_empty() && (name == ".git" || name == RUNS_DIR) {
+                        continue;
+                    }
+                    let child = match rel.trim_end_matches('/') {
+                        "" => name,
+                        parent => format!("{parent}/{name}"),
+                    };
+                    walk(root, &child, out);
                 }
             }
             Ok(_) => {
@@ -69,7 +80,23 @@ pub fn own(root: &Path, own: &[String]) -> Snapshot {
     }
     let mut res = Snapshot::new();
     for rel in own {
-        walk(root, rel.trim_end_matches('/'), &mut res);
+        let rel = rel.trim_end_matches('/');
+        let Some(cut) = rel.find(['*', '?', '[', '{']) else {
+            walk(root, rel, &mut res);
+            continue;
+        };
+        // A glob: the files under its literal folder that it matches.
+        let Ok(glob) = globset::GlobBuilder::new(rel)
+            .literal_separator(true)
+            .build()
+        else {
+            continue;
+        };
+        let glob = glob.compile_matcher();
+        let folder = rel[..cut].rfind('/').map_or("", |slash| &rel[..slash]);
+        let mut under = Snapshot::new();
+        walk(root, folder, &mut under);
+        res.extend(under.into_iter().filter(|(path, _)| glob.is_match(path)));
     }
     res
 }
@@ -181,6 +208,25 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_files_may_be_paths_folders_or_globs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for rel in ["src/a.rs", "src/x/b.rs", "src/x/c.md", "docs/d.md", "e.md"] {
+            std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(root.join(rel), rel).unwrap();
+        }
+        let keys = |own: &[&str]| -> Vec<String> {
+            let own: Vec<String> = own.iter().map(|s| (*s).to_owned()).collect();
+            super::own(root, &own).into_keys().collect()
+        };
+        assert_eq!(keys(&["src/a.rs", "docs"]), ["docs/d.md", "src/a.rs"]);
+        assert_eq!(keys(&["src/**/*.rs"]), ["src/a.rs", "src/x/b.rs"]);
+        assert_eq!(keys(&["src/x/*"]), ["src/x/b.rs", "src/x/c.md"]);
+        assert_eq!(keys(&["*.md"]), ["e.md"]);
+        assert_eq!(keys(&["**/*.md"]), ["docs/d.md", "e.md", "src/x/c.md"]);
+    }
 
     /// Threads asking at once each get a snapshot taken after they asked: a file a thread wrote
     /// before asking is in its snapshot, whoever ran the `git status` that served it.

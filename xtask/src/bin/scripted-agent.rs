@@ -15,6 +15,8 @@
 //! - `env NAME`: a line `NAME=value` on stdout, or `NAME unset`
 //! - `exit CODE`
 //! - `fail-first CODE`: exit CODE unless the prompt says a previous attempt failed (a retry)
+//! - `first-review TEXT` / `later-review TEXT`: print TEXT only when the prompt does not (does)
+//!   carry a previous review's findings
 //!
 //! The process exits 0 after the last command.
 
@@ -114,6 +116,12 @@ fn main() {
                 std::process::exit(rest.parse().unwrap_or(1))
             }
             "fail-first" => {}
+            "first-review" | "later-review" => {
+                let later = prompt.contains("The previous review");
+                if later == (command == "later-review") {
+                    let _ = writeln!(out, "{rest}");
+                }
+            }
             other => {
                 eprintln!("scripted-agent: unknown command `{other}`");
                 std::process::exit(2);

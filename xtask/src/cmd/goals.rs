@@ -117,6 +117,7 @@ impl flags::GoalsRun {
                     setup: setup.clone(),
                     baseline: None,
                     retry_note: None,
+                    schema_file: None,
                 },
             });
             match checkout {

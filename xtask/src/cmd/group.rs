@@ -96,6 +96,7 @@ impl flags::GroupRun {
                     setup: None,
                     baseline: None,
                     retry_note: None,
+                    schema_file: None,
                 },
             });
         }

@@ -1,8 +1,8 @@
-//! `cargo xtask implement <ID> --dry-run`: how the implement flow would build a task.
+//! `cargo xtask implement <ID> [--dry-run]`: the implement flow (flows::implement), or its plan.
 //!
 //! Load (the task, its tasks.md, triggers, roles, configuration) → decide (waves of the unchecked
 //! sub-tasks, each builder's trigger areas and spec state, prompts, the gates of every wave) →
-//! render. Nothing is started and nothing is written.
+//! run the flow, or with --dry-run render the plan (nothing started, nothing written).
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::agent::adapter::{self, ADAPTERS_DIR};
 use crate::cmd::Ctx;
 use crate::cmd::phase::load_triggers;
-use crate::flows::{build, waves};
+use crate::flows::{build, implement, waves};
 use crate::guard::{self, Policy};
 use crate::report::{Severity, render_human};
 use crate::sop::task_list::{self, SubTask};
@@ -77,6 +77,30 @@ impl flags::Implement {
         // Each builder's trigger areas and the state of their specs, judged now.
         let today = crate::cmd::today(self.today.as_deref())?;
         let triggers = load_triggers(&ctx);
+        if !self.dry_run {
+            if phase != "implement" {
+                output::out(format!(
+                    "implement {id}: the task is in phase {phase}; the flow runs in phase implement (the plan's gate first: `cargo xtask phase next {id}`)"
+                ));
+                return Ok(Outcome::No);
+            }
+            if open.is_empty() {
+                output::out(format!(
+                    "implement {id}: every sub-task of {path} is checked; nothing to build"
+                ));
+                return Ok(Outcome::Ok);
+            }
+            let task = implement::Task {
+                id,
+                title: &title,
+                subtasks: open.clone(),
+                waves: planned.clone(),
+                triggers: &triggers,
+                today,
+            };
+            let report = implement::run(&ctx, &task, self.keep)?;
+            return Ok(render(&report, self.json));
+        }
         let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
         let policy = Policy {
             today,
@@ -296,4 +320,52 @@ impl flags::Implement {
 
 fn number(sub: &SubTask) -> String {
     format!("{}.{}", sub.number.0, sub.number.1)
+}
+
+/// The flow's outcome: a summary (or the report as JSON); exit 1 when a gate stopped it.
+fn render(report: &implement::Report, json: bool) -> Outcome {
+    if json {
+        output::json(&serde_json::to_value(report).unwrap_or_default());
+    } else {
+        let mut text = format!(
+            "implement {}: {} ({} commit(s) on {}, {} agent run(s), {} retr(ies)/fix(es), tokens {} in / {} out)",
+            report.task,
+            if report.completed {
+                "every wave passed its gates"
+            } else {
+                "stopped at a gate"
+            },
+            report.commits.len(),
+            report.branch,
+            report.agent_runs.len(),
+            report.retries,
+            report.input_tokens,
+            report.output_tokens
+        );
+        for gate in &report.gates {
+            text.push_str(&format!(
+                "\n  wave {} {:22} {:6} {}",
+                gate.wave,
+                gate.gate,
+                if gate.passed { "passed" } else { "FAILED" },
+                gate.detail
+            ));
+        }
+        for blocker in &report.blockers {
+            text.push_str(&format!("\n  blocker: {blocker}"));
+        }
+        if !report.completed {
+            text.push_str(&format!(
+                "\n  the worktree is kept: {} (branch {})",
+                report.worktree, report.branch
+            ));
+        }
+        text.push_str(&format!("\n  report: .runs/{}/report.md", report.run));
+        output::out(text);
+    }
+    if report.completed {
+        Outcome::Ok
+    } else {
+        Outcome::No
+    }
 }

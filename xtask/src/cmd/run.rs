@@ -30,6 +30,7 @@ impl flags::Run {
             setup: None,
             baseline: None,
             retry_note: None,
+            schema_file: None,
         };
         let done = Runner::new(&ctx)?.run(&req)?;
         let record = &done.record;

@@ -2,5 +2,6 @@
 //! parts of `implement`: sub-tasks into waves, and the host build it verifies with.
 
 pub mod build;
+pub mod implement;
 pub mod review;
 pub mod waves;

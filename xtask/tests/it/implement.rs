@@ -99,9 +99,18 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
         "{}",
         out.both()
     );
-    // Without --dry-run it says what exists.
-    let out = repo.run(&["implement", &id]).code(2);
-    assert!(out.stderr.contains("--dry-run"), "{}", out.both());
+    // Without --dry-run the flow needs the task in phase implement.
+    repo.write(
+        &format!("tasks/{id}/tasks.md"),
+        "- [ ] 1.0 Limiter\n  - [ ] 1.1 Core (FR-1) — Files: src/a.rs\n",
+    );
+    let out = repo.run(&["implement", &id]).code(1);
+    assert!(
+        out.stdout.contains("the flow runs in phase implement"),
+        "{}",
+        out.both()
+    );
+    assert!(agent_runs_of(&repo).is_empty());
 }
 
 /// The shipped review schema and the flow's parser accept and refuse the same verdicts (a real
@@ -131,4 +140,282 @@ fn the_review_schema_and_the_parser_agree() {
         let by_parser = review::parse(verdict).is_ok();
         assert_eq!(by_schema, by_parser, "{verdict}");
     }
+}
+
+/// A task in phase implement (the SOP walked with good artifacts) whose tasks.md is `tasks`,
+/// builder/reviewer/fixer played by the scripted agent through prompt templates, worktrees under
+/// `wt/`, `extra` governance settings, everything committed.
+fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
+    let repo = crate::sop::task_in("implement");
+    let id = crate::sop::ID;
+    repo.write(&format!("tasks/{id}/tasks.md"), tasks);
+    repo.write(
+        "adapters/scripted.toml",
+        format!(
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
+            env!("CARGO_BIN_EXE_scripted-agent")
+        ),
+    );
+    repo.write(
+        "adapters/roles.toml",
+        "[role.builder]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n\n[role.reviewer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n\n[role.fixer]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n",
+    );
+    // The builder writes its one file; the reviewer says what `review` says.
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "Build {{subtask}}.\nagent: sleep 200\nagent: write {{files}} // built {{subtask}}\\n\n",
+    );
+    repo.write("patterns/templates/prompts/review.md", review);
+    repo.write(
+        "patterns/templates/prompts/fix.md",
+        "Fix wave {{wave}}: {{what}}\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"fixed\"}}\n",
+    );
+    repo.write(
+        "Cargo.toml",
+        format!("[workspace.metadata.governance]\nworktree_dir = \"wt\"\nparallelism = 4\nbuild_commands = [\"true\"]\n{extra}"),
+    );
+    repo.write(".gitignore", "wt/\n");
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "task at implement");
+    repo
+}
+
+const TWO_WAVES: &str = "# Tasks\n\n- [ ] 1.0 Count failed logins\n  - [ ] 1.1 Sliding-window counter (FR-1)\n    Files: src/auth/limiter.rs\n  - [ ] 1.2 Answer 429 (FR-2) — Files: src/auth/login.rs\n  - [ ] 1.3 Tune the window (FR-1) — Files: src/auth/limiter.rs\n";
+
+fn verdict(json: &str) -> String {
+    let text = serde_json::to_string(json).expect("a string");
+    format!(
+        "agent: print {{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{text}}}}}\n"
+    )
+}
+
+const PASS: &str = r#"{"status":"pass","findings":[]}"#;
+
+#[test]
+fn implement_builds_two_waves_through_every_gate_and_commits_each() {
+    let review = format!("Review wave {{{{wave}}}}.\n{}", verdict(PASS));
+    let repo = implementing(
+        TWO_WAVES,
+        &review,
+        "test_command = \"test -f src/auth/limiter.rs\"\n",
+    );
+    let id = crate::sop::ID;
+    let out = repo.run(&["implement", id, "--json"]).ok();
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    let commits = report["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 2, "{report}");
+    // Wave 1 held 1.1 and 1.2 (disjoint), wave 2 held 1.3 (same file as 1.1).
+    let log = repo.git(&["log", "--format=%s%n%b", &format!("task/{id}")]);
+    assert!(
+        log.contains(&format!(
+            "{id}: wave 1 (1.1 Sliding-window counter (FR-1); 1.2 Answer 429 (FR-2))"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("{id}: wave 2 (1.3 Tune the window (FR-1))")),
+        "{log}"
+    );
+    let run = report["run"].as_str().unwrap();
+    assert_eq!(log.matches(&format!("Run: {run}")).count(), 2, "{log}");
+    let branch = format!("task/{id}");
+    assert_eq!(
+        repo.git(&["show", &format!("{branch}:src/auth/limiter.rs")]),
+        "// built 1.3\n"
+    );
+    assert_eq!(
+        repo.git(&["show", &format!("{branch}:src/auth/login.rs")]),
+        "// built 1.2\n"
+    );
+    let tasks = repo.git(&["show", &format!("{branch}:tasks/{id}/tasks.md")]);
+    assert_eq!(tasks.matches("- [x] 1.").count(), 3, "{tasks}");
+    // Every gate of both waves passed, in order.
+    let gates: Vec<String> = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                g["wave"],
+                g["gate"].as_str().unwrap(),
+                g["passed"]
+            )
+        })
+        .collect();
+    let wave = |n: u32| {
+        [
+            "specs before",
+            "agents",
+            "files after builders",
+            "specs after builders",
+            "checks",
+            "review",
+            "files after review",
+            "specs after review",
+            "commit",
+        ]
+        .map(|g| format!("{n} {g} true"))
+    };
+    assert_eq!(gates, [wave(1), wave(2)].concat(), "{report}");
+    // The report and the records; the worktree is gone, main untouched.
+    let text = repo.read(&format!(".runs/{run}/report.md"));
+    assert!(text.contains("| 2 | review | passed |"), "{text}");
+    assert!(text.contains("- 1.2: src/auth/login.rs"), "{text}");
+    assert_eq!(
+        report["agent_runs"].as_array().unwrap().len(),
+        5,
+        "3 builders, 2 reviews"
+    );
+    assert!(!repo.exists("wt/T-0001-rate-limit-logins"));
+    assert!(!repo.exists("src/auth/limiter.rs"));
+}
+
+#[test]
+fn a_review_that_asks_for_changes_gets_a_fixer_then_passes() {
+    let changes = r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"no window size"}]}"#;
+    let review = format!(
+        "Review.\n{{{{previous}}}}\n{}{}",
+        verdict(changes).replace("agent: print", "agent: first-review"),
+        verdict(PASS).replace("agent: print", "agent: later-review")
+    );
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let repo = implementing(tasks, &review, "");
+    let out = repo.run(&["implement", crate::sop::ID, "--json"]).ok();
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    let reviews: Vec<String> = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["gate"] == "review")
+        .map(|g| format!("{} {}", g["passed"], g["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    assert!(
+        reviews[0].starts_with("false changes required (cycle 1)"),
+        "{reviews:?}"
+    );
+    assert!(reviews[1].starts_with("true pass (cycle 2"), "{reviews:?}");
+    assert_eq!(report["review_findings"][0]["message"], "no window size");
+    assert_eq!(report["blockers"], serde_json::json!([]));
+    // Builder, review, fixer, review.
+    assert_eq!(report["agent_runs"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn a_reviewer_without_a_valid_verdict_never_passes() {
+    let review = "Review.\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"LGTM, ship it\"}}\n";
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let repo = implementing(tasks, review, "");
+    let out = repo.run(&["implement", crate::sop::ID]).code(1);
+    assert!(out.stdout.contains("stopped at a gate"), "{}", out.both());
+    assert!(
+        out.stdout
+            .contains("no valid verdict: the reviewer's last message holds no JSON object")
+            && out.stdout.contains("after 2 cycle(s)"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("the worktree is kept"),
+        "{}",
+        out.both()
+    );
+    // Nothing was committed on the task branch.
+    let branch = format!("task/{}", crate::sop::ID);
+    assert_eq!(
+        repo.git(&["rev-parse", &branch]),
+        repo.git(&["rev-parse", "HEAD"])
+    );
+}
+
+#[test]
+fn checks_that_fail_twice_get_the_fixer_then_pass_and_low_coverage_stops() {
+    let counter = tempfile::tempdir().unwrap();
+    let count = counter.path().join("count");
+    // Fails on its first two runs, passes from the third on.
+    let test = format!(
+        "test_command = \"n=$(cat {0} 2>/dev/null || echo 0); echo $((n+1)) > {0}; echo run $n; [ $n -ge 2 ]\"\n",
+        count.display()
+    );
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(tasks, &review, &test);
+    let out = repo.run(&["implement", crate::sop::ID, "--json"]).ok();
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "3");
+    // Builder, two fixers, review.
+    assert_eq!(
+        report["agent_runs"].as_array().unwrap().len(),
+        4,
+        "{report}"
+    );
+    assert_eq!(report["retries"], 2);
+    let run = report["run"].as_str().unwrap();
+    let events = repo.read(&format!(".runs/{run}/events.jsonl"));
+    assert_eq!(events.matches("\"check.failed\"").count(), 2, "{events}");
+
+    // Coverage under the minimum: five attempts, then the gate stops the flow.
+    let repo = implementing(
+        tasks,
+        &review,
+        "coverage_command = \"echo 'TOTAL 42.5%'\"\ncoverage_min = 70\n",
+    );
+    let out = repo.run(&["implement", crate::sop::ID]).code(1);
+    assert!(
+        out.stdout
+            .contains("coverage 42.5% (minimum 70%), still after 5 attempts"),
+        "{}",
+        out.both()
+    );
+}
+
+#[test]
+fn a_builder_outside_its_files_or_a_stale_spec_stops_the_wave() {
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(tasks, &review, "");
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "agent: write {{files}} // ok\\n\nagent: write src/main.rs // not mine\\n\n",
+    );
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "a builder that strays");
+    let out = repo.run(&["implement", crate::sop::ID]).code(1);
+    assert!(
+        out.stdout
+            .contains("changed outside every Files: line of the wave: src/main.rs"),
+        "{}",
+        out.both()
+    );
+
+    // A spec past its age: the builder never starts.
+    let repo = implementing(tasks, &review, "");
+    let out = repo
+        .cmd(&["implement", crate::sop::ID])
+        .env("XTASK_TODAY", "2027-06-01")
+        .output()
+        .unwrap();
+    let out = repo.finish(out);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(out.stdout.contains("wave 1 specs before"), "{}", out.both());
+    assert!(out.stdout.contains("security"), "{}", out.both());
+    assert!(agent_runs_of(&repo).is_empty(), "no agent ran");
+}
+
+fn agent_runs_of(repo: &TestRepo) -> Vec<String> {
+    repo.run_ids()
+        .into_iter()
+        .filter(|id| {
+            repo.read(&format!(".runs/{id}/run.json"))
+                .contains("\"kind\": \"agent\"")
+        })
+        .collect()
 }

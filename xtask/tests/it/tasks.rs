@@ -22,6 +22,8 @@ fn init_creates_the_layout_once() {
           created patterns/templates/plan.md
           created patterns/templates/prompts/goal.md
           created patterns/templates/prompts/builder.md
+          created patterns/templates/prompts/review.md
+          created patterns/templates/prompts/fix.md
           created patterns/triggers.toml
           created adapters/README.md
           created adapters/codex.toml

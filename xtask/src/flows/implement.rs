@@ -1,0 +1,1008 @@
+//! The implement flow (SPEC §8.3): a task's unchecked sub-tasks built wave by wave in the task's
+//! worktree, each wave through its gates, committed by the orchestrator.
+//!
+//! Per wave: the spec gate (spec-guard must pass for every trigger area a builder's files fall
+//! in) → the builders (a group: files locked, one retry) → the files gate (nothing changed
+//! outside the wave's `Files:`) and the spec gate again on what changed → the agents gate (all
+//! ended, locks released) → the checks (build, lint, test, coverage; on failure the fixer gets
+//! the output, 5 attempts at most) → review (a verdict following schemas/review.schema.json;
+//! `changes_required` → fixer → review again, `review_max_cycles` at most; `blocked` stops; an
+//! invalid verdict is a failed attempt) → the sub-tasks checked in tasks.md and one commit on
+//! `task/<ID>` with the flow's run id as a `Run:` trailer. The flow's own run folder gets every
+//! gate as an event and `report.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::agent::group::{self, Member, Options, Progress};
+use crate::agent::process::{self, Ended, Spec};
+use crate::agent::runner::{Done, Request, Runner};
+use crate::agent::{tree, worktree};
+use crate::ctx::Ctx;
+use crate::flows::{build, review, waves};
+use crate::guard::{self, Policy, Triggers};
+use crate::runs::{self, RunEvent, RunRecord, Status, Worktree, timestamp};
+use crate::sop::task_list::SubTask;
+use crate::store::{Durability, write_with};
+use crate::templates;
+
+/// Fixer attempts of the checks loop, per wave.
+pub const FIX_ATTEMPTS: u32 = 5;
+
+/// What the flow needs to know about the task.
+pub struct Task<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub subtasks: Vec<&'a SubTask>,
+    pub waves: Vec<Vec<usize>>,
+    pub triggers: &'a Result<Triggers, String>,
+    pub today: chrono::NaiveDate,
+}
+
+/// One gate's outcome, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    pub wave: usize,
+    pub gate: String,
+    pub passed: bool,
+    pub seconds: f64,
+    pub detail: String,
+}
+
+/// The flow's result.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub run: String,
+    pub task: String,
+    pub branch: String,
+    pub worktree: String,
+    pub completed: bool,
+    pub gates: Vec<Gate>,
+    /// Sub-task → files its builder changed.
+    pub files: Vec<(String, Vec<String>)>,
+    pub commits: Vec<String>,
+    pub coverage: Option<f64>,
+    pub review_findings: Vec<review::Finding>,
+    pub retries: u32,
+    pub agent_runs: Vec<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub blockers: Vec<String>,
+}
+
+/// The flow's own record: run.json, events, report.
+struct FlowRun {
+    dir: PathBuf,
+    record: RunRecord,
+    events: Vec<RunEvent>,
+}
+
+impl FlowRun {
+    fn event(&mut self, name: &str, data: Value) {
+        self.events.push(RunEvent {
+            ts: timestamp(chrono::Utc::now()),
+            event: name.to_owned(),
+            data: match data {
+                Value::Object(map) => map,
+                _ => Default::default(),
+            },
+        });
+        // Written as it goes: an interrupted flow leaves what it did.
+        let _ = write_with(
+            &self.dir.join("events.jsonl"),
+            runs::events_text(&self.events).as_bytes(),
+            Durability::Renamed,
+        );
+    }
+}
+
+/// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
+/// with `completed: false` and the blockers named.
+pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool) -> Result<Report> {
+    let mut flow = {
+        let lock = ctx.lock()?;
+        let mut record = runs::new_record(&ctx.repo, &lock, "implement", Some(task.id));
+        record.status = Status::Running;
+        let dir = ctx.repo.path(record.id.dir());
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_with(
+            &dir.join("run.json"),
+            record.to_text().as_bytes(),
+            Durability::Renamed,
+        )?;
+        FlowRun {
+            dir,
+            record,
+            events: Vec::new(),
+        }
+    };
+    let run_id = flow.record.id.to_string();
+    let branch = format!("task/{}", task.id);
+    let repo_name = ctx
+        .repo
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = format!(
+        "{}/{}",
+        ctx.config
+            .worktree_dir
+            .replace("{repo}", &repo_name)
+            .trim_end_matches('/'),
+        task.id
+    );
+    let mut report = Report {
+        run: run_id.clone(),
+        task: task.id.to_owned(),
+        branch: branch.clone(),
+        worktree: rel.clone(),
+        ..Report::default()
+    };
+    let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch)?;
+    flow.event(
+        "worktree.ready",
+        json!({ "path": rel, "branch": branch, "reused": checkout.reused }),
+    );
+    let runner = Runner::new(ctx)?;
+    let mut setup = Some(ctx.config.worktree_setup.clone()).filter(|s| !s.trim().is_empty());
+
+    let mut ok = true;
+    for (n, wave) in task.waves.iter().enumerate() {
+        let number = n + 1;
+        flow.event("wave.started", json!({ "wave": number, "subtasks": wave.iter().map(|&i| sub_number(task.subtasks[i])).collect::<Vec<_>>() }));
+        match run_wave(
+            ctx,
+            &runner,
+            task,
+            &checkout,
+            &rel,
+            &mut flow,
+            &mut report,
+            number,
+            wave,
+            &mut setup,
+        ) {
+            Ok(true) => {}
+            Ok(false) => {
+                ok = false;
+                break;
+            }
+            Err(err) => {
+                report.blockers.push(format!("wave {number}: {err:#}"));
+                ok = false;
+                break;
+            }
+        }
+    }
+
+    report.completed = ok;
+    flow.event("flow.ended", json!({ "completed": ok }));
+    std::fs::write(flow.dir.join("report.md"), report_markdown(&report))
+        .with_context(|| format!("writing {}/report.md", flow.record.id.dir()))?;
+    flow.record.status = if ok {
+        Status::Completed
+    } else {
+        Status::Failed
+    };
+    flow.record.ended = Some(timestamp(chrono::Utc::now()));
+    flow.record.git_head_after = report.commits.last().cloned();
+    flow.record.files = vec![format!("{}/report.md", flow.record.id.dir())];
+    write_with(
+        &flow.dir.join("events.jsonl"),
+        runs::events_text(&flow.events).as_bytes(),
+        Durability::ContentsSynced,
+    )?;
+    write_with(
+        &flow.dir.join("run.json"),
+        flow.record.to_text().as_bytes(),
+        Durability::Synced,
+    )?;
+    if ok && !keep {
+        worktree::remove(&ctx.repo, &checkout.path, true)?;
+    }
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_wave(
+    ctx: &Ctx,
+    runner: &Runner,
+    task: &Task<'_>,
+    checkout: &worktree::Checkout,
+    rel: &str,
+    flow: &mut FlowRun,
+    report: &mut Report,
+    number: usize,
+    wave: &[usize],
+    setup: &mut Option<String>,
+) -> Result<bool> {
+    let root = &checkout.path;
+    let subs: Vec<&SubTask> = wave.iter().map(|&i| task.subtasks[i]).collect();
+    let wave_files: Vec<String> = subs.iter().flat_map(|s| s.files.clone()).collect();
+    let read = |p: &str| std::fs::read(root.join(p)).ok();
+    let policy = Policy {
+        today: task.today,
+        default_max_age: ctx.config.max_spec_age_days,
+        task: Some(task.id),
+    };
+    let gate = |report: &mut Report,
+                flow: &mut FlowRun,
+                name: &str,
+                started: Instant,
+                passed: bool,
+                detail: String| {
+        flow.event(
+            if passed { "gate.passed" } else { "gate.failed" },
+            json!({ "wave": number, "gate": name, "detail": detail }),
+        );
+        if !passed {
+            report
+                .blockers
+                .push(format!("wave {number}, {name}: {detail}"));
+        }
+        report.gates.push(Gate {
+            wave: number,
+            gate: name.to_owned(),
+            passed,
+            seconds: started.elapsed().as_secs_f64(),
+            detail,
+        });
+        passed
+    };
+
+    // The spec gate, before any builder touches a triggered file.
+    let started = Instant::now();
+    let problems = spec_problems(task.triggers, &wave_files, policy, &read);
+    if !gate(
+        report,
+        flow,
+        "specs before",
+        started,
+        problems.is_empty(),
+        problems.join("; "),
+    ) {
+        return Ok(false);
+    }
+
+    // The builders, side by side.
+    let before = tree::dirty(root)?;
+    let branch = &checkout.branch;
+    let worktree = Worktree {
+        path: rel.to_owned(),
+        branch: branch.clone(),
+    };
+    let template = templates::prompt(&ctx.repo.root, "builder.md")
+        .context("reading patterns/templates/prompts/builder.md")?;
+    let mut members: Vec<Member> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            let specs = spec_list(task.triggers, &sub.files, policy, &read);
+            let prompt = templates::render(
+                &template,
+                &[
+                    ("id", task.id),
+                    ("title", task.title),
+                    ("branch", branch),
+                    ("subtask", &sub_number(sub)),
+                    ("subtask_title", &sub.title),
+                    ("files", &sub.files.join(", ")),
+                    ("specs", &specs),
+                ],
+            );
+            Member {
+                name: sub_number(sub),
+                files: sub.files.clone(),
+                req: Request {
+                    role: "builder".to_owned(),
+                    task: Some(task.id.to_owned()),
+                    prompt,
+                    timeout: None,
+                    allow_full_access: false,
+                    why: None,
+                    own_files: Some(sub.files.clone()),
+                    worktree: Some(worktree.clone()),
+                    // The worktree's setup runs once, with the first builder of the flow.
+                    setup: if i == 0 { setup.take() } else { None },
+                    baseline: None,
+                    retry_note: None,
+                    schema_file: None,
+                },
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let progress = Progress::new(members.iter().map(|m| m.name.clone()).collect(), true);
+    let ran = group::run(
+        runner,
+        &mut members,
+        Options {
+            jobs: ctx.config.parallelism as usize,
+            retries: 1,
+            wait: Some(Duration::from_secs(ctx.config.agent_timeout_s * 2)),
+        },
+        &progress,
+    );
+    report.retries += ran.attempts.len().saturating_sub(members.len()) as u32;
+    for (_, _, attempt) in &ran.attempts {
+        if let Ok(done) = attempt {
+            account(report, done);
+        }
+    }
+    let failed: Vec<String> = members
+        .iter()
+        .zip(&ran.last)
+        .filter(|(_, r)| !group::is_completed(r))
+        .map(|(m, r)| match r {
+            Ok(done) => format!(
+                "{} ended {} (run {})",
+                m.name,
+                done.record.status.name(),
+                done.record.id
+            ),
+            Err(err) => format!("{} could not run: {err}", m.name),
+        })
+        .collect();
+    // Locks of this process still held (the group releases each when its agent ends).
+    let mut ours = 0;
+    crate::agent::locks::update(&ctx.repo.root, |file| {
+        ours = file
+            .locks
+            .iter()
+            .filter(|l| l.pid == std::process::id())
+            .count();
+        Ok(())
+    })?;
+    let locks_left = ours > 0;
+    if !gate(
+        report,
+        flow,
+        "agents",
+        started,
+        failed.is_empty() && !locks_left,
+        if failed.is_empty() {
+            "every builder completed, every lock released".to_owned()
+        } else {
+            failed.join("; ")
+        },
+    ) {
+        return Ok(false);
+    }
+    for (member, result) in members.iter().zip(&ran.last) {
+        if let Ok(done) = result {
+            report
+                .files
+                .push((member.name.clone(), done.record.files.clone()));
+        }
+    }
+
+    // What changed in the worktree during the wave: inside the wave's files, specs fresh.
+    let outside_or_stale = |report: &mut Report, flow: &mut FlowRun, stage: &str| -> Result<bool> {
+        let started = Instant::now();
+        let after = tree::dirty(root)?;
+        let changed: Vec<String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|p| before.get(*p) != after.get(*p))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let outside: Vec<&String> = changed
+            .iter()
+            .filter(|p| !waves::overlaps(&wave_files, std::slice::from_ref(*p)))
+            .collect();
+        let files_ok = gate(
+            report,
+            flow,
+            &format!("files {stage}"),
+            started,
+            outside.is_empty(),
+            if outside.is_empty() {
+                format!(
+                    "{} file(s) changed, all named by the wave's Files: lines",
+                    changed.len()
+                )
+            } else {
+                format!(
+                    "changed outside every Files: line of the wave: {}",
+                    outside
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        );
+        let started = Instant::now();
+        let stale = spec_problems(task.triggers, &changed, policy, &read);
+        let specs_ok = gate(
+            report,
+            flow,
+            &format!("specs {stage}"),
+            started,
+            stale.is_empty(),
+            stale.join("; "),
+        );
+        Ok(files_ok && specs_ok)
+    };
+    if !outside_or_stale(report, flow, "after builders")? {
+        return Ok(false);
+    }
+
+    // Build, lint, test, coverage; the fixer gets what failed.
+    let mut checks = Vec::new();
+    for command in build::commands(root, &ctx.config.build_commands) {
+        checks.push(("build".to_owned(), command));
+    }
+    for (name, command) in [
+        ("lint", &ctx.config.lint_command),
+        ("test", &ctx.config.test_command),
+        ("coverage", &ctx.config.coverage_command),
+    ] {
+        if !command.trim().is_empty() {
+            checks.push((name.to_owned(), command.clone()));
+        }
+    }
+    let mut attempt = 0;
+    loop {
+        let started = Instant::now();
+        let mut failure = None;
+        for (name, command) in &checks {
+            let (passed, output) = check(
+                root,
+                &flow.dir,
+                name,
+                command,
+                attempt,
+                ctx.config.agent_timeout_s,
+            )?;
+            let mut passed = passed;
+            let mut detail = format!("`{command}` {}", if passed { "passed" } else { "failed" });
+            if name == "coverage" && passed {
+                match coverage_of(&output) {
+                    Some(percent) => {
+                        report.coverage = Some(percent);
+                        passed = percent >= f64::from(ctx.config.coverage_min);
+                        detail =
+                            format!("coverage {percent}% (minimum {}%)", ctx.config.coverage_min);
+                    }
+                    None => {
+                        passed = false;
+                        detail = format!("`{command}` printed no percentage");
+                    }
+                }
+            }
+            flow.event(
+                if passed {
+                    "check.passed"
+                } else {
+                    "check.failed"
+                },
+                json!({ "wave": number, "check": name, "attempt": attempt + 1, "detail": detail }),
+            );
+            if !passed {
+                failure = Some((name.clone(), detail, tail_lines(&output, 40)));
+                break;
+            }
+        }
+        let Some((name, detail, output)) = failure else {
+            gate(
+                report,
+                flow,
+                "checks",
+                started,
+                true,
+                format!("{} check(s) passed", checks.len()),
+            );
+            break;
+        };
+        if attempt + 1 >= FIX_ATTEMPTS {
+            gate(
+                report,
+                flow,
+                "checks",
+                started,
+                false,
+                format!("{name}: {detail}, still after {FIX_ATTEMPTS} attempts"),
+            );
+            return Ok(false);
+        }
+        attempt += 1;
+        report.retries += 1;
+        let done = fix(
+            ctx,
+            runner,
+            task,
+            &worktree,
+            number,
+            &wave_files,
+            &format!("{name}: {detail}"),
+            &output,
+        )?;
+        account(report, &done);
+    }
+
+    // Review → fix → review.
+    let mut cycle = 0;
+    let mut previous = String::new();
+    loop {
+        cycle += 1;
+        let started = Instant::now();
+        let diff_file = flow.dir.join(format!("wave-{number}.patch"));
+        let after = tree::dirty(root)?;
+        let (patch, _) = tree::changes(root, None, &before, &after, false);
+        std::fs::write(&diff_file, &patch)?;
+        let template = templates::prompt(&ctx.repo.root, "review.md")
+            .context("reading patterns/templates/prompts/review.md")?;
+        let schema = ctx.repo.path(review::SCHEMA_PATH);
+        let schema = if schema.is_file() {
+            schema
+        } else {
+            write_schema(&flow.dir)?
+        };
+        let prompt = templates::render(
+            &template,
+            &[
+                ("id", task.id),
+                ("title", task.title),
+                ("branch", branch),
+                ("wave", &number.to_string()),
+                (
+                    "subtasks",
+                    &subs
+                        .iter()
+                        .map(|s| sub_number(s))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                ("diff_file", &diff_file.to_string_lossy()),
+                ("schema", &schema.to_string_lossy()),
+                ("previous", &previous),
+            ],
+        );
+        let done = runner.run(&Request {
+            role: "reviewer".to_owned(),
+            task: Some(task.id.to_owned()),
+            prompt,
+            timeout: None,
+            allow_full_access: false,
+            why: None,
+            own_files: Some(Vec::new()),
+            worktree: Some(worktree.clone()),
+            setup: None,
+            baseline: None,
+            retry_note: None,
+            schema_file: Some(schema),
+        })?;
+        account(report, &done);
+        let message = done
+            .summary
+            .final_message
+            .clone()
+            .or_else(|| std::fs::read_to_string(done.dir.join("last-message.txt")).ok())
+            .unwrap_or_default();
+        let verdict = if done.record.status == Status::Completed {
+            review::parse(&message)
+        } else {
+            Err(format!(
+                "the reviewer ended {} (run {})",
+                done.record.status.name(),
+                done.record.id
+            ))
+        };
+        let (verdict_name, findings) = match &verdict {
+            Ok(v) => (format!("{:?}", v.status), v.findings.clone()),
+            Err(err) => (err.clone(), Vec::new()),
+        };
+        flow.event("review.ended", json!({ "wave": number, "cycle": cycle, "run": done.record.id.to_string(), "verdict": verdict_name, "findings": findings.len() }));
+        report.review_findings.extend(findings.iter().cloned());
+        match verdict {
+            Ok(v) if v.status == review::Status::Pass => {
+                gate(
+                    report,
+                    flow,
+                    "review",
+                    started,
+                    true,
+                    format!("pass (cycle {cycle}, run {})", done.record.id),
+                );
+                break;
+            }
+            Ok(v) if v.status == review::Status::Blocked => {
+                let why = v
+                    .findings
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                gate(
+                    report,
+                    flow,
+                    "review",
+                    started,
+                    false,
+                    format!("blocked: {why}"),
+                );
+                return Ok(false);
+            }
+            outcome => {
+                let what = match &outcome {
+                    Ok(_) => "changes required".to_owned(),
+                    Err(err) => format!("no valid verdict: {err}"),
+                };
+                if cycle >= ctx.config.review_max_cycles {
+                    gate(
+                        report,
+                        flow,
+                        "review",
+                        started,
+                        false,
+                        format!("{what} after {cycle} cycle(s) (review_max_cycles)"),
+                    );
+                    return Ok(false);
+                }
+                gate(
+                    report,
+                    flow,
+                    "review",
+                    started,
+                    false,
+                    format!("{what} (cycle {cycle}); the fixer gets it"),
+                );
+                // A failed gate that leads to a fix is not a blocker of the flow.
+                report.blockers.pop();
+                report.retries += 1;
+                if let Ok(v) = &outcome {
+                    let listed: Vec<String> = v
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "- {}:{} {:?}: {}",
+                                f.file,
+                                f.line.map(|l| l.to_string()).unwrap_or_default(),
+                                f.severity,
+                                f.message
+                            )
+                        })
+                        .collect();
+                    let done = fix(
+                        ctx,
+                        runner,
+                        task,
+                        &worktree,
+                        number,
+                        &wave_files,
+                        "review findings",
+                        &listed.join("\n"),
+                    )?;
+                    account(report, &done);
+                    previous = format!(
+                        "\nThe previous review asked for these changes; check they are made:\n{}\n",
+                        listed.join("\n")
+                    );
+                }
+            }
+        }
+    }
+    if !outside_or_stale(report, flow, "after review")? {
+        return Ok(false);
+    }
+
+    // Check the sub-tasks off and commit the wave.
+    let tasks_rel = format!("tasks/{}/tasks.md", task.id);
+    let text = std::fs::read_to_string(root.join(&tasks_rel))
+        .with_context(|| format!("reading {tasks_rel} in the worktree"))?;
+    let lines: Vec<usize> = subs.iter().map(|s| s.line).collect();
+    let checked = check_off(&text, &lines);
+    write_with(
+        &root.join(&tasks_rel),
+        checked.as_bytes(),
+        Durability::Renamed,
+    )?;
+    let after = tree::dirty(root)?;
+    let mut files: Vec<String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|p| before.get(*p) != after.get(*p))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !files.contains(&tasks_rel) {
+        files.push(tasks_rel);
+    }
+    let message = format!(
+        "{}: wave {number} ({})\n\nRun: {}\n",
+        task.id,
+        subs.iter()
+            .map(|s| format!("{} {}", sub_number(s), s.title))
+            .collect::<Vec<_>>()
+            .join("; "),
+        flow.record.id
+    );
+    let started = Instant::now();
+    match worktree::commit(root, &files, &message, &flow.dir.join(".pathspec.tmp")) {
+        Ok(commit) => {
+            let commit = commit.unwrap_or_default();
+            gate(
+                report,
+                flow,
+                "commit",
+                started,
+                true,
+                format!("{commit} on {branch}"),
+            );
+            report.commits.push(commit);
+            Ok(true)
+        }
+        Err(err) => {
+            gate(report, flow, "commit", started, false, format!("{err:#}"));
+            Ok(false)
+        }
+    }
+}
+
+/// Tokens and the run id of an agent run, into the report.
+fn account(report: &mut Report, done: &Done) {
+    report.agent_runs.push(done.record.id.to_string());
+    report.input_tokens += done.summary.input_tokens;
+    report.output_tokens += done.summary.output_tokens;
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fix(
+    ctx: &Ctx,
+    runner: &Runner,
+    task: &Task<'_>,
+    worktree: &Worktree,
+    wave: usize,
+    files: &[String],
+    what: &str,
+    failure: &str,
+) -> Result<Done> {
+    let template = templates::prompt(&ctx.repo.root, "fix.md")
+        .context("reading patterns/templates/prompts/fix.md")?;
+    let prompt = templates::render(
+        &template,
+        &[
+            ("id", task.id),
+            ("title", task.title),
+            ("branch", &worktree.branch),
+            ("wave", &wave.to_string()),
+            ("files", &files.join(", ")),
+            ("what", what),
+            ("failure", failure),
+        ],
+    );
+    runner.run(&Request {
+        role: "fixer".to_owned(),
+        task: Some(task.id.to_owned()),
+        prompt,
+        timeout: None,
+        allow_full_access: false,
+        why: None,
+        own_files: Some(files.to_vec()),
+        worktree: Some(worktree.clone()),
+        setup: None,
+        baseline: None,
+        retry_note: None,
+        schema_file: None,
+    })
+}
+
+/// Every problem with the specs of the trigger areas `files` fall in.
+fn spec_problems(
+    triggers: &Result<Triggers, String>,
+    files: &[String],
+    policy: Policy<'_>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<String> {
+    match triggers {
+        Ok(triggers) => guard::check(triggers, files, policy, read)
+            .into_iter()
+            .flat_map(|c| {
+                c.findings
+                    .into_iter()
+                    .map(move |f| format!("{} ({}): {}", c.spec, c.area, f.message))
+            })
+            .collect(),
+        Err(err) => vec![err.clone()],
+    }
+}
+
+/// The specs a builder is to read, one per line.
+fn spec_list(
+    triggers: &Result<Triggers, String>,
+    files: &[String],
+    policy: Policy<'_>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> String {
+    let Ok(triggers) = triggers else {
+        return "- (none)".to_owned();
+    };
+    let specs: Vec<String> = guard::check(triggers, files, policy, read)
+        .into_iter()
+        .map(|c| format!("- {} ({})", c.spec, c.area))
+        .collect();
+    if specs.is_empty() {
+        "- (no trigger area)".to_owned()
+    } else {
+        specs.join("\n")
+    }
+}
+
+/// Run a check command in the worktree: whether it passed, and its output (stdout then stderr).
+fn check(
+    root: &Path,
+    dir: &Path,
+    name: &str,
+    command: &str,
+    attempt: u32,
+    timeout_s: u64,
+) -> Result<(bool, String)> {
+    let log_dir = dir.join("checks").join(format!("{name}-{}", attempt + 1));
+    let spec = Spec {
+        program: "sh".into(),
+        args: vec!["-c".into(), command.into()],
+        cwd: root.to_path_buf(),
+        env: std::env::vars_os().collect(),
+        stdin: None,
+        timeout: Duration::from_secs(timeout_s),
+        grace: Duration::from_secs(5),
+        log_dir: log_dir.clone(),
+        log_limit: 1 << 20,
+        marker: None,
+    };
+    let (outcome, ()) = process::run(&spec, (), None, |_| {})?;
+    let read = |f: &str| std::fs::read_to_string(log_dir.join(f)).unwrap_or_default();
+    Ok((
+        outcome.ended == Ended::Completed,
+        format!("{}{}", read("stdout.log"), read("stderr.log")),
+    ))
+}
+
+/// The last percentage a coverage command printed (`87.5%`).
+pub fn coverage_of(output: &str) -> Option<f64> {
+    let mut last = None;
+    for (idx, _) in output.match_indices('%') {
+        let digits: String = output[..idx]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if let Ok(value) = digits.trim_start_matches('.').parse::<f64>() {
+            last = Some(value);
+        }
+    }
+    last
+}
+
+/// `text` with the checkboxes at `lines` (1-based) checked.
+pub fn check_off(text: &str, lines: &[usize]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (idx, line) in text.split_inclusive('\n').enumerate() {
+        if lines.contains(&(idx + 1)) {
+            out.push_str(&line.replacen("[ ]", "[x]", 1));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn sub_number(sub: &SubTask) -> String {
+    format!("{}.{}", sub.number.0, sub.number.1)
+}
+
+/// The shipped schema, into the run folder, when the repository has none of its own.
+fn write_schema(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("review.schema.json");
+    std::fs::write(&path, review::SCHEMA)?;
+    Ok(path)
+}
+
+/// report.md: what the flow did, gate by gate.
+pub fn report_markdown(report: &Report) -> String {
+    let mut text = format!(
+        "# implement {} — {}\n\nRun `{}`, branch `{}`, worktree `{}`.\n\n## Files changed\n\n",
+        report.task,
+        if report.completed {
+            "completed"
+        } else {
+            "stopped"
+        },
+        report.run,
+        report.branch,
+        report.worktree
+    );
+    for (sub, files) in &report.files {
+        text.push_str(&format!(
+            "- {sub}: {}\n",
+            if files.is_empty() {
+                "nothing".to_owned()
+            } else {
+                files.join(", ")
+            }
+        ));
+    }
+    text.push_str("\n## Gates\n\n| wave | gate | result | seconds | detail |\n| --- | --- | --- | --- | --- |\n");
+    for g in &report.gates {
+        text.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {} |\n",
+            g.wave,
+            g.gate,
+            if g.passed { "passed" } else { "failed" },
+            g.seconds,
+            g.detail.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    text.push_str(&format!(
+        "\n## Numbers\n\n- coverage: {}\n- retries and fixes: {}\n- agent runs: {}\n- tokens: {} in, {} out\n- commits: {}\n",
+        report.coverage.map_or("not measured".to_owned(), |c| format!("{c}%")),
+        report.retries,
+        report.agent_runs.join(", "),
+        report.input_tokens,
+        report.output_tokens,
+        if report.commits.is_empty() { "none".to_owned() } else { report.commits.join(", ") }
+    ));
+    text.push_str("\n## Review findings\n\n");
+    if report.review_findings.is_empty() {
+        text.push_str("None.\n");
+    }
+    for f in &report.review_findings {
+        text.push_str(&format!(
+            "- {:?} {}{}: {}\n",
+            f.severity,
+            f.file,
+            f.line.map(|l| format!(":{l}")).unwrap_or_default(),
+            f.message
+        ));
+    }
+    text.push_str("\n## Blockers\n\n");
+    if report.blockers.is_empty() {
+        text.push_str("None.\n");
+    }
+    for b in &report.blockers {
+        text.push_str(&format!("- {b}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_is_the_last_percentage_printed() {
+        assert_eq!(
+            coverage_of("lines: 61.5% (120/195)\nTOTAL 87%\n"),
+            Some(87.0)
+        );
+        assert_eq!(coverage_of("no numbers here"), None);
+        assert_eq!(coverage_of("covered 100%"), Some(100.0));
+    }
+
+    #[test]
+    fn sub_tasks_are_checked_off_by_line() {
+        let text = "- [ ] 1.0 A\n  - [ ] 1.1 B\n  - [ ] 1.2 C — [ ] not this\n";
+        assert_eq!(
+            check_off(text, &[3]),
+            "- [ ] 1.0 A\n  - [ ] 1.1 B\n  - [x] 1.2 C — [ ] not this\n"
+        );
+    }
+}
