@@ -376,3 +376,105 @@ fn claude_read_only_cannot_write() {
         "{argv}"
     );
 }
+
+/// `implement` of a one-wave task with Codex as builder, reviewer and fixer: the reviewer gets
+/// the verdict schema through `--output-schema`, its `changes_required` brings the fixer, and the
+/// second verdict passes.
+#[test]
+fn implement_through_codex_reviews_with_the_schema_and_fixes() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(bin_dir) = installed(CODEX) else {
+        return;
+    };
+    let reviews = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = reviews.clone();
+    let server = ModelServer::start(move |request| {
+        let text = request.text();
+        if text.contains("You are the reviewer") {
+            if request.tool_results() > 0 {
+                return Reply::Message("{}".to_owned());
+            }
+            return match counted.fetch_add(1, Ordering::SeqCst) {
+                0 => Reply::Message(r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"say which window"}]}"#.to_owned()),
+                _ => Reply::Message(r#"{"status":"pass","findings":[]}"#.to_owned()),
+            };
+        }
+        let file = if text.contains("You are the fixer") {
+            "// limiter, 60 s window"
+        } else {
+            "// limiter"
+        };
+        match request.tool_results() {
+            0 => Reply::Shell(format!(
+                "mkdir -p src/auth && printf '{file}\\n' > src/auth/limiter.rs"
+            )),
+            _ => Reply::Message("done".to_owned()),
+        }
+    });
+    let repo = crate::sop::task_in("implement");
+    let id = crate::sop::ID;
+    repo.write(
+        &format!("tasks/{id}/tasks.md"),
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n",
+    );
+    let roles = repo.read("adapters/roles.toml");
+    repo.write(
+        "adapters/roles.toml",
+        roles.replace(
+            "[role.reviewer]\nadapter = \"claude\"",
+            "[role.reviewer]\nadapter = \"codex\"",
+        ),
+    );
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\nworktree_dir = \"wt\"\nbuild_commands = [\"true\"]\nagent_timeout_s = 120\n",
+    );
+    repo.write(".gitignore", "wt/\n");
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "task at implement");
+    let home = tempfile::tempdir().unwrap();
+    let codex_home = home.path().join("codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        format!(
+            "model = \"mock-model\"\nmodel_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = repo.cmd(&["implement", id, "--json"]);
+    cmd.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("HOME", home.path())
+    .env("CODEX_HOME", &codex_home);
+    let out = repo.run_cmd(cmd);
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    assert_eq!(reviews.load(Ordering::SeqCst), 2);
+    assert_eq!(report["review_findings"][0]["message"], "say which window");
+    let branch = format!("task/{id}");
+    assert_eq!(
+        repo.git(&["show", &format!("{branch}:src/auth/limiter.rs")]),
+        "// limiter, 60 s window\n"
+    );
+    // Codex handed the verdict schema to the model (its --output-schema).
+    let requests = server.requests.lock().unwrap();
+    let review = requests
+        .iter()
+        .find(|r| r.text().contains("You are the reviewer"))
+        .expect("a review request");
+    let format = &review.body["text"]["format"];
+    assert_eq!(format["type"], "json_schema", "{format}");
+    assert_eq!(
+        format["schema"]["properties"]["status"]["enum"],
+        serde_json::json!(["pass", "changes_required", "blocked"]),
+        "{format}"
+    );
+}
