@@ -16,8 +16,7 @@ use crate::report::{Severity, render_human};
 use crate::sop::task_list::{self, SubTask};
 use crate::{Outcome, flags, output, templates};
 
-/// Prompts longer than this move their detail into a file the prompt points to (SPEC §8.3).
-const PROMPT_LIMIT: usize = 3 * 1024;
+use crate::flows::implement::PROMPT_LIMIT;
 
 /// One builder of the plan.
 struct Builder<'a> {

@@ -33,6 +33,33 @@ use crate::templates;
 /// Fixer attempts of the checks loop, per wave.
 pub const FIX_ATTEMPTS: u32 = 5;
 
+/// Prompts longer than this move their detail into a file the prompt points to (SPEC §8.3).
+pub const PROMPT_LIMIT: usize = 3 * 1024;
+
+/// `prompt` as given to an agent: itself when it is at most [`PROMPT_LIMIT`] bytes; otherwise its
+/// opening lines and a pointer to the whole text, written to `dir/prompts/<name>.md`.
+pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
+    if prompt.len() <= PROMPT_LIMIT {
+        return Ok(prompt);
+    }
+    let path = dir.join("prompts").join(format!("{name}.md"));
+    std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+    write_with(&path, prompt.as_bytes(), Durability::Renamed)?;
+    // The opening, cut at a line end within the first KiB.
+    let mut head = String::new();
+    for line in prompt.split_inclusive('\n') {
+        if head.len() + line.len() > 1024 {
+            break;
+        }
+        head.push_str(line);
+    }
+    Ok(format!(
+        "{head}\nThe full instructions ({} bytes) are in {}: read that file first and follow it.\n",
+        prompt.len(),
+        path.display()
+    ))
+}
+
 /// What the flow needs to know about the task.
 pub struct Task<'a> {
     pub id: &'a str,
@@ -295,7 +322,8 @@ fn run_wave(
                     ("specs", &specs),
                 ],
             );
-            Member {
+            let prompt = fit(prompt, &flow.dir, &format!("builder-{}", sub_number(sub)))?;
+            Ok(Member {
                 name: sub_number(sub),
                 files: sub.files.clone(),
                 req: Request {
@@ -313,9 +341,9 @@ fn run_wave(
                     retry_note: None,
                     schema_file: None,
                 },
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     let progress = Progress::new(members.iter().map(|m| m.name.clone()).collect(), true);
     let ran = group::run(
@@ -524,6 +552,7 @@ fn run_wave(
             &wave_files,
             &format!("{name}: {detail}"),
             &output,
+            &flow.dir,
         )?;
         account(report, &done);
     }
@@ -566,6 +595,7 @@ fn run_wave(
                 ("previous", &previous),
             ],
         );
+        let prompt = fit(prompt, &flow.dir, &format!("review-{number}-{cycle}"))?;
         let done = runner.run(&Request {
             role: "reviewer".to_owned(),
             task: Some(task.id.to_owned()),
@@ -681,6 +711,7 @@ fn run_wave(
                         &wave_files,
                         "review findings",
                         &listed.join("\n"),
+                        &flow.dir,
                     )?;
                     account(report, &done);
                     previous = format!(
@@ -766,6 +797,7 @@ fn fix(
     files: &[String],
     what: &str,
     failure: &str,
+    dir: &Path,
 ) -> Result<Done> {
     let template = templates::prompt(&ctx.repo.root, "fix.md")
         .context("reading patterns/templates/prompts/fix.md")?;
@@ -781,6 +813,8 @@ fn fix(
             ("failure", failure),
         ],
     );
+    let name = format!("fix-{wave}-{}", chrono::Utc::now().format("%H%M%S%3f"));
+    let prompt = fit(prompt, dir, &name)?;
     runner.run(&Request {
         role: "fixer".to_owned(),
         task: Some(task.id.to_owned()),
@@ -986,6 +1020,21 @@ pub fn report_markdown(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_prompt_moves_to_a_file_the_short_one_names() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(fit("short".to_owned(), dir.path(), "a").unwrap(), "short");
+        let long: String = (0..200)
+            .map(|i| format!("line {i} of the detail\n"))
+            .collect();
+        let short = fit(long.clone(), dir.path(), "builder-1.1").unwrap();
+        let file = dir.path().join("prompts/builder-1.1.md");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), long);
+        assert!(short.len() < 1200, "{}", short.len());
+        assert!(short.starts_with("line 0 of the detail\n"));
+        assert!(short.contains(&format!("are in {}: read that file first", file.display())));
+    }
 
     #[test]
     fn coverage_is_the_last_percentage_printed() {
