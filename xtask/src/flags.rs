@@ -407,6 +407,11 @@ pub struct Implement {
     /// Keep the worktree when the flow completes (it is always kept when it stops).
     #[arg(long)]
     pub keep: bool,
+    /// Continue an interrupted run: `runs reconcile` first (a dead orchestrator's runs closed,
+    /// their agents stopped, their locks freed), the uncommitted work of the interrupted wave
+    /// dropped, then the waves whose sub-tasks the task branch has not checked off.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub resume: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,

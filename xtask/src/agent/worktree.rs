@@ -97,7 +97,7 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
                     };
                     let p = path.display();
                     bail!(
-                        "its worktree {p} (kept from an earlier run) has changes no commit holds: {}{more}; keep them with `git -C {p} add -A && git -C {p} commit`, or drop them with `git -C {p} reset --hard && git -C {p} clean -fd`, then run the goal again (files a setup command makes belong in .gitignore)",
+                        "its worktree {p} (kept from an earlier run) has changes no commit holds: {}{more}; keep them with `git -C {p} add -A && git -C {p} commit`, or drop them with `git -C {p} reset --hard && git -C {p} clean -fd`, then run again (`implement --resume` drops them itself; files a setup command makes belong in .gitignore)",
                         shown.join(", ")
                     );
                 }
@@ -197,6 +197,18 @@ pub fn commit(
         bail!("git commit in {} refused:\n{}", path.display(), why.trim());
     }
     Ok(Repo::open(path)?.head())
+}
+
+/// Drop every uncommitted change in the worktree at `path` (`reset --hard`, `clean -fd`; ignored
+/// files stay).
+pub fn reset(path: &Path) -> Result<()> {
+    git_ok(path, &["reset", "-q", "--hard"].map(OsStr::new), || {
+        format!("git reset --hard in {}", path.display())
+    })?;
+    git_ok(path, &["clean", "-q", "-f", "-d"].map(OsStr::new), || {
+        format!("git clean in {}", path.display())
+    })?;
+    Ok(())
 }
 
 /// Remove the worktree at `path` (its branch stays). `force`: also when files that were not

@@ -40,10 +40,27 @@ impl flags::Implement {
             .get(id)
             .map(|t| (t.title.clone(), t.phase.name()))
             .unwrap_or_else(|| (id.to_owned(), "unknown"));
+        if self.resume {
+            let (closed, freed) = crate::cmd::runs::reconcile(&ctx)?;
+            if !closed.is_empty() || !freed.is_empty() {
+                output::note(format!(
+                    "implement --resume: {} run(s) of a dead orchestrator closed, {} lock(s) freed",
+                    closed.len(),
+                    freed.len()
+                ));
+            }
+        }
         let path = format!("tasks/{id}/tasks.md");
-        let text = std::fs::read_to_string(ctx.repo.path(&path)).with_context(|| {
-            format!("reading {path} (the task list comes with the tasks phase: `cargo xtask phase next {id}`)")
-        })?;
+        // The task branch holds what earlier runs checked off; without one, the repository's.
+        let on_branch = crate::objects::Objects::new(&ctx.repo.root)
+            .get(&format!("refs/heads/task/{id}:{path}"))
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let text = match on_branch {
+            Some(text) => text,
+            None => std::fs::read_to_string(ctx.repo.path(&path)).with_context(|| {
+                format!("reading {path} (the task list comes with the tasks phase: `cargo xtask phase next {id}`)")
+            })?,
+        };
         let (list, problems) = task_list::parse(&path, &text, 1);
         if problems.iter().any(|f| f.severity == Severity::Error) {
             bail!(
@@ -97,7 +114,7 @@ impl flags::Implement {
                 triggers: &triggers,
                 today,
             };
-            let report = implement::run(&ctx, &task, self.keep)?;
+            let report = implement::run(&ctx, &task, self.keep, self.resume)?;
             return Ok(render(&report, self.json));
         }
         let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();

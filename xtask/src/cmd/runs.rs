@@ -128,52 +128,7 @@ fn shell_quote(arg: &str) -> String {
 impl flags::RunsReconcile {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let mut fixed = Vec::new();
-        for stored in runs::list(&ctx.repo)? {
-            let Ok(mut record) = stored.record else {
-                continue;
-            };
-            let live = matches!(
-                record.status,
-                runs::Status::Pending | runs::Status::Spawned | runs::Status::Running
-            );
-            let Some(agent) = record.agent.clone().filter(|_| live) else {
-                continue;
-            };
-            // Never a run whose orchestrator still runs.
-            if locks::alive(agent.orchestrator_pid) {
-                continue;
-            }
-            let stopped = agent
-                .pgid
-                .filter(|&pgid| group_started_within(pgid, &record.started))
-                .map(stop_group)
-                .unwrap_or(false);
-            // Its processes that left the group, or all of them when the orchestrator died
-            // before it could record the group: they carry the run id in their environment.
-            let escaped = stop_marked(&format!(
-                "{MARKER}={}",
-                marker_value(&record.id.to_string(), agent.orchestrator_pid)
-            ));
-            let stopped = stopped || escaped > 0;
-            record.status = runs::Status::Failed;
-            record.ended = Some(runs::timestamp(chrono::Utc::now()));
-            let dir = ctx.repo.path(record.id.dir());
-            crate::store::write_atomic(&dir.join("run.json"), record.to_text().as_bytes())?;
-            let line = json!({
-                "ts": record.ended, "event": "run.reconciled",
-                "reason": format!("its orchestrator (pid {}) is gone", agent.orchestrator_pid),
-                "agent_group_stopped": stopped,
-            });
-            let mut events = std::fs::read(dir.join("events.jsonl")).unwrap_or_default();
-            if !events.is_empty() && !events.ends_with(b"\n") {
-                events.push(b'\n');
-            }
-            events.extend_from_slice(format!("{line}\n").as_bytes());
-            crate::store::write_atomic(&dir.join("events.jsonl"), &events)?;
-            fixed.push(json!({ "run": record.id.to_string(), "orchestrator_pid": agent.orchestrator_pid, "agent_group_stopped": stopped }));
-        }
-        let freed = locks::update(&ctx.repo.root, |_| Ok(()))?;
+        let (fixed, freed) = reconcile(&ctx)?;
         if self.json {
             output::json(
                 &json!({ "reconciled": fixed, "locks_freed": freed.iter().map(|l| &l.run).collect::<Vec<_>>() }),
@@ -202,6 +157,65 @@ impl flags::RunsReconcile {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// Close the runs whose orchestrator is gone: each is marked `failed` with a `run.reconciled`
+/// event, the agent processes it left are stopped (its process group when a member started
+/// during the run, and every process carrying its marker), and dead holders' locks are freed.
+/// A run whose orchestrator lives is never touched. Returns the runs closed and the locks freed.
+pub fn reconcile(ctx: &Ctx) -> Result<(Vec<serde_json::Value>, Vec<locks::Lock>)> {
+    let mut fixed = Vec::new();
+    for stored in runs::list(&ctx.repo)? {
+        let Ok(mut record) = stored.record else {
+            continue;
+        };
+        let live = matches!(
+            record.status,
+            runs::Status::Pending | runs::Status::Spawned | runs::Status::Running
+        );
+        let orchestrator = match (&record.agent, record.orchestrator_pid) {
+            (Some(agent), _) => agent.orchestrator_pid,
+            (None, Some(pid)) => pid,
+            (None, None) => continue,
+        };
+        // Never a run whose orchestrator still runs.
+        if !live || locks::alive(orchestrator) {
+            continue;
+        }
+        let group = record
+            .agent
+            .as_ref()
+            .and_then(|a| a.pgid)
+            .filter(|&pgid| group_started_within(pgid, &record.started))
+            .map(stop_group)
+            .unwrap_or(false);
+        // Its processes that left the group, or all of them when the orchestrator died
+        // before it could record the group: they carry the run id in their environment.
+        let escaped = record.agent.is_some()
+            && stop_marked(&format!(
+                "{MARKER}={}",
+                marker_value(&record.id.to_string(), orchestrator)
+            )) > 0;
+        let stopped = group || escaped;
+        record.status = runs::Status::Failed;
+        record.ended = Some(runs::timestamp(chrono::Utc::now()));
+        let dir = ctx.repo.path(record.id.dir());
+        crate::store::write_atomic(&dir.join("run.json"), record.to_text().as_bytes())?;
+        let line = json!({
+            "ts": record.ended, "event": "run.reconciled",
+            "reason": format!("its orchestrator (pid {orchestrator}) is gone"),
+            "agent_group_stopped": stopped,
+        });
+        let mut events = std::fs::read(dir.join("events.jsonl")).unwrap_or_default();
+        if !events.is_empty() && !events.ends_with(b"\n") {
+            events.push(b'\n');
+        }
+        events.extend_from_slice(format!("{line}\n").as_bytes());
+        crate::store::write_atomic(&dir.join("events.jsonl"), &events)?;
+        fixed.push(json!({ "run": record.id.to_string(), "orchestrator_pid": orchestrator, "agent_group_stopped": stopped }));
+    }
+    let freed = locks::update(&ctx.repo.root, |_| Ok(()))?;
+    Ok((fixed, freed))
 }
 
 /// Whether process group `pgid` has a member that started after `started` (the run's start):

@@ -129,11 +129,12 @@ impl FlowRun {
 
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
-pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool) -> Result<Report> {
+pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
     let mut flow = {
         let lock = ctx.lock()?;
         let mut record = runs::new_record(&ctx.repo, &lock, "implement", Some(task.id));
         record.status = Status::Running;
+        record.orchestrator_pid = Some(std::process::id());
         let dir = ctx.repo.path(record.id.dir());
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         write_with(
@@ -170,6 +171,13 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool) -> Result<Report> {
         worktree: rel.clone(),
         ..Report::default()
     };
+    if resume && ctx.repo.path(&rel).join(".git").exists() {
+        // What the interrupted wave left uncommitted is dropped: its runs recorded it, and the
+        // wave runs again from its start.
+        let dropped: Vec<String> = tree::dirty(&ctx.repo.path(&rel))?.into_keys().collect();
+        worktree::reset(&ctx.repo.path(&rel))?;
+        flow.event("resume.reset", json!({ "dropped": dropped }));
+    }
     let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch)?;
     flow.event(
         "worktree.ready",

@@ -157,6 +157,10 @@ pub struct RunRecord {
     /// For agent runs: how the agent process was run and what its output said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentRun>,
+    /// For long runs that are not agents (a flow): the process running it, so that `runs
+    /// reconcile` can close the run when that process is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orchestrator_pid: Option<u32>,
 }
 
 impl RunRecord {
@@ -303,6 +307,7 @@ pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>
         justification: None,
         files: Vec::new(),
         agent: None,
+        orchestrator_pid: None,
     }
 }
 

@@ -419,3 +419,93 @@ fn agent_runs_of(repo: &TestRepo) -> Vec<String> {
         })
         .collect()
 }
+
+/// `--resume` after a kill -9 of the orchestrator in wave 2: the dead runs are closed, the
+/// interrupted wave's leftovers dropped, and only wave 2 runs again.
+#[test]
+fn resume_after_the_orchestrator_is_killed_mid_wave() {
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(TWO_WAVES, &review, "");
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "Build {{subtask}}.\nagent: write {{files}} // half {{subtask}}\\n\nagent: sleep 1500\nagent: write {{files}} // built {{subtask}}\\n\n",
+    );
+    let id = crate::sop::ID;
+    let mut cmd = repo.cmd(&["implement", id]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut doomed = cmd.spawn().unwrap();
+    let flow_events = |repo: &TestRepo| -> String {
+        repo.run_ids()
+            .iter()
+            .filter(|r| {
+                repo.read(&format!(".runs/{r}/run.json"))
+                    .contains("\"kind\": \"implement\"")
+            })
+            .map(|r| {
+                std::fs::read_to_string(repo.root.join(format!(".runs/{r}/events.jsonl")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let in_wave_2 = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        flow_events(&repo)
+            .lines()
+            .any(|l| l.contains("wave.started") && l.contains("\"wave\":2"))
+    });
+    assert!(in_wave_2, "{}", flow_events(&repo));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+
+    // Run again without the sleep.
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "Build {{subtask}}.\nagent: write {{files}} // built {{subtask}}\\n\n",
+    );
+    let out = repo.run(&["implement", id, "--resume", "--json"]).ok();
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    assert!(
+        out.stderr.contains("run(s) of a dead orchestrator closed"),
+        "{}",
+        out.both()
+    );
+    // Only 1.3 ran this time (the first wave of what was left); 1.1 and 1.2 were committed by
+    // the first run.
+    let files: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["1.3"], "{report}");
+    let branch = format!("task/{id}");
+    let log = repo.git(&["log", "--format=%s", &branch]);
+    assert!(log.starts_with(&format!("{id}: wave 1 (1.3")), "{log}");
+    assert!(log.contains(&format!("{id}: wave 1 (1.1")), "{log}");
+    assert_eq!(
+        repo.git(&["show", &format!("{branch}:src/auth/limiter.rs")]),
+        "// built 1.3\n"
+    );
+    // Every record is closed: the killed flow and its builders failed, nothing left running.
+    for run in repo.run_ids() {
+        let record: serde_json::Value =
+            serde_json::from_str(&repo.read(&format!(".runs/{run}/run.json"))).unwrap();
+        assert!(
+            !matches!(
+                record["status"].as_str(),
+                Some("running" | "spawned" | "pending")
+            ),
+            "{run} still {}",
+            record["status"]
+        );
+    }
+    let run = report["run"].as_str().unwrap();
+    let events = repo.read(&format!(".runs/{run}/events.jsonl"));
+    assert!(
+        events.contains("resume.reset") && events.contains("src/auth/limiter.rs"),
+        "{events}"
+    );
+}
