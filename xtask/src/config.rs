@@ -49,6 +49,9 @@ pub struct Governance {
     pub coverage_command: String,
     /// Review → fix → review cycles `implement` allows per wave.
     pub review_max_cycles: u32,
+    /// `draft`: write the PRD with the research that exists when a researcher still fails after
+    /// its retry (default: stop and name it).
+    pub draft_without_failed_research: bool,
 }
 
 impl Default for Governance {
@@ -70,6 +73,7 @@ impl Default for Governance {
             test_command: String::new(),
             coverage_command: String::new(),
             review_max_cycles: 2,
+            draft_without_failed_research: false,
         }
     }
 }
@@ -250,7 +254,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`"
+             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`, `draft_without_failed_research`"
         );
     }
 

@@ -57,6 +57,8 @@ pub enum Command {
     Goals(GoalsCmd),
     /// Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run).
     Implement(Implement),
+    /// Write a task's PRD with agents: research in parallel, a writer, the rubric's gate.
+    Draft(Draft),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
     /// Append finished artifacts to the dated, append-only mirrors in docs/.
@@ -418,6 +420,24 @@ pub struct Implement {
     /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
+}
+
+/// Write the PRD of a task in phase prd with agents.
+///
+/// Three `researcher` agents run in parallel (codebase patterns, documentation, examples), each
+/// answer kept in its own file of the run folder (a failed one is retried once; then the draft
+/// stops naming it, unless `draft_without_failed_research`). A `writer` agent answers with the
+/// PRD, written to tasks/<ID>/prd.md, and the rubric scores it: below `prd_min_score` the writer
+/// runs again with the lost points named, 3 attempts at most. Exit 0 when the PRD reached the
+/// bar, 1 otherwise (with the last score and its reasons). Drafting the later phases' artifacts
+/// is not built yet.
+#[derive(Debug, Args)]
+pub struct Draft {
+    /// The task (full id, or its number when unique).
+    pub id: String,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).

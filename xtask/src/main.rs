@@ -56,6 +56,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Group(GroupCmd::Run(cmd)) => cmd.run(),
         Command::Goals(GoalsCmd::Run(cmd)) => cmd.run(),
         Command::Implement(cmd) => cmd.run(),
+        Command::Draft(cmd) => cmd.run(),
         Command::Mirror(cmd) => cmd.run(),
         Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
         Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),

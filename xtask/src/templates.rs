@@ -71,7 +71,7 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 4] = [
+pub const PROMPTS: [(&str, &str); 6] = [
     ("goal.md", include_str!("../templates/prompts/goal.md")),
     (
         "builder.md",
@@ -79,6 +79,14 @@ pub const PROMPTS: [(&str, &str); 4] = [
     ),
     ("review.md", include_str!("../templates/prompts/review.md")),
     ("fix.md", include_str!("../templates/prompts/fix.md")),
+    (
+        "research.md",
+        include_str!("../templates/prompts/research.md"),
+    ),
+    (
+        "draft-prd.md",
+        include_str!("../templates/prompts/draft-prd.md"),
+    ),
 ];
 
 /// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
@@ -109,12 +117,14 @@ pub fn layout() -> Vec<(&'static str, String)> {
     files
 }
 
-/// Where `init` writes each of [`PROMPTS`].
-const PROMPT_PATHS: [&str; 4] = [
+/// Where `init` writes each of [`PROMPTS`] (a test checks the names agree).
+const PROMPT_PATHS: [&str; 6] = [
     "patterns/templates/prompts/goal.md",
     "patterns/templates/prompts/builder.md",
     "patterns/templates/prompts/review.md",
     "patterns/templates/prompts/fix.md",
+    "patterns/templates/prompts/research.md",
+    "patterns/templates/prompts/draft-prd.md",
 ];
 
 fn layout_without_prompts() -> Vec<(&'static str, String)> {
@@ -171,3 +181,13 @@ fn layout_without_prompts() -> Vec<(&'static str, String)> {
 
 /// Lines `init` makes sure `.gitattributes` holds.
 pub const GITATTRIBUTES: &str = include_str!("../templates/gitattributes");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_prompt_template_is_written_under_its_own_name() {
+        for ((name, _), path) in super::PROMPTS.iter().zip(super::PROMPT_PATHS) {
+            assert_eq!(path, format!("patterns/templates/prompts/{name}"));
+        }
+    }
+}

@@ -137,22 +137,49 @@ pub fn run<L: Lines>(
     // its group (and was not found by its marker) may hold them open for ever.
     let ended_at: Arc<OnceLock<Instant>> = Arc::default();
     let (out_until, err_until) = (ended_at.clone(), ended_at.clone());
+    // Each reader says when it is done (its pipe closed, or cut).
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let out_done = done_tx.clone();
     let out_reader = std::thread::spawn(move || {
-        copy_lines(Until::new(stdout, out_until), &out_log, limit, lines)
+        let res = copy_lines(Until::new(stdout, out_until), &out_log, limit, lines);
+        let _ = out_done.send(());
+        res
     });
-    let err_reader =
-        std::thread::spawn(move || copy_lines(Until::new(stderr, err_until), &err_log, limit, ()));
+    let err_reader = std::thread::spawn(move || {
+        let res = copy_lines(Until::new(stderr, err_until), &err_log, limit, ());
+        let _ = done_tx.send(());
+        res
+    });
 
     let (status, ended) = wait(&mut child, group, spec, cancel)?;
     // Whatever the leader left in its group goes with it (it may hold the log pipes open), and so
     // does what escaped the group.
     let _ = kill_process_group(group, Signal::KILL);
+    let _ = ended_at.set(Instant::now() + LINGER);
     if let Some(marker) = &spec.marker {
-        for pid in marked(marker) {
-            let _ = rustix::process::kill_process(pid, Signal::KILL);
+        // Scanned again while something still holds the logs open (a process that escaped and
+        // was not found yet), until the readers are done or LINGER is over.
+        let until = Instant::now() + LINGER;
+        let mut finished = 0;
+        'scans: loop {
+            for pid in marked(marker) {
+                let _ = rustix::process::kill_process(pid, Signal::KILL);
+            }
+            let step = Instant::now() + Duration::from_millis(100);
+            while finished < 2 {
+                let now = Instant::now();
+                if now >= until {
+                    break 'scans;
+                }
+                match done_rx.recv_timeout(step.min(until).saturating_duration_since(now)) {
+                    Ok(()) => finished += 1,
+                    Err(_) if Instant::now() >= step => continue 'scans,
+                    Err(_) => break 'scans,
+                }
+            }
+            break;
         }
     }
-    let _ = ended_at.set(Instant::now() + LINGER);
     let (stdout, lines) = out_reader
         .join()
         .map_err(|_| anyhow::anyhow!("the stdout reader failed"))??;

@@ -16,7 +16,8 @@
 //! - `exit CODE`
 //! - `fail-first CODE`: exit CODE unless the prompt says a previous attempt failed (a retry)
 //! - `first-review TEXT` / `later-review TEXT`: print TEXT only when the prompt does not (does)
-//!   carry a previous review's findings
+//!   carry a previous review's findings; `first-draft TEXT` / `later-draft TEXT`: the same for a
+//!   previous draft's score
 //!
 //! The process exits 0 after the last command.
 
@@ -116,9 +117,10 @@ fn main() {
                 std::process::exit(rest.parse().unwrap_or(1))
             }
             "fail-first" => {}
-            "first-review" | "later-review" => {
-                let later = prompt.contains("The previous review");
-                if later == (command == "later-review") {
+            "first-review" | "later-review" | "first-draft" | "later-draft" => {
+                let (kind, later) = command.split_once('-').map_or(("", ""), |(a, b)| (b, a));
+                let seen = prompt.contains(&format!("The previous {kind}"));
+                if seen == (later == "later") {
                     let _ = writeln!(out, "{rest}");
                 }
             }

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bench_runner;
 pub mod config;
+pub mod draft;
 pub mod goals;
 pub mod group;
 pub mod guard;

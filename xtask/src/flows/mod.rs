@@ -1,7 +1,9 @@
-//! The agent flows (SPEC §8.3), built from the runner, the SOP and spec-guard. So far the pure
-//! parts of `implement`: sub-tasks into waves, and the host build it verifies with.
+//! The agent flows (SPEC §8.3), built from the runner, the SOP and spec-guard: `implement` (waves,
+//! gates, review, commits) and `draft` (research, writer, rubric), with their pure parts (waves,
+//! build detection, review verdicts).
 
 pub mod build;
+pub mod draft;
 pub mod implement;
 pub mod review;
 pub mod waves;

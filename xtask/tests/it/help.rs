@@ -28,6 +28,7 @@ const COMMANDS: &[&[&str]] = &[
     &["goals"],
     &["goals", "run"],
     &["implement"],
+    &["draft"],
     &["score"],
     &["mirror"],
     &["index"],

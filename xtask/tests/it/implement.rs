@@ -439,7 +439,9 @@ fn resume_after_the_orchestrator_is_killed_mid_wave() {
         repo.run_ids()
             .iter()
             .filter(|r| {
-                repo.read(&format!(".runs/{r}/run.json"))
+                // A run folder is made before its run.json: read what is there.
+                std::fs::read_to_string(repo.root.join(format!(".runs/{r}/run.json")))
+                    .unwrap_or_default()
                     .contains("\"kind\": \"implement\"")
             })
             .map(|r| {
@@ -507,5 +509,97 @@ fn resume_after_the_orchestrator_is_killed_mid_wave() {
     assert!(
         events.contains("resume.reset") && events.contains("src/auth/limiter.rs"),
         "{events}"
+    );
+}
+
+/// `draft` of a PRD: three researchers side by side, each answer in its own file; a writer whose
+/// first PRD scores 6/10, then, told what lost the points, 9/10.
+#[test]
+fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
+    let repo = crate::sop::task_in("prd");
+    let id = crate::sop::ID;
+    repo.write(
+        "adapters/scripted.toml",
+        format!(
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
+            env!("CARGO_BIN_EXE_scripted-agent")
+        ),
+    );
+    repo.write(
+        "adapters/roles.toml",
+        "[role.researcher]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n\n[role.writer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n",
+    );
+    let message = |text: &str| {
+        format!(
+            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    repo.write(
+        "patterns/templates/prompts/research.md",
+        format!(
+            "Research {{{{topic}}}}.\nagent: sleep 400\nagent: print {}\n",
+            message("- notes on {{topic}}")
+        ),
+    );
+    let nine = crate::sop::PRD.replace(
+        "- Block bursts of failed logins per account.",
+        "- Block bursts.",
+    );
+    let six = nine.replace(
+        "## Non-Goals\n\n- Replace the password hashing scheme.\n\n",
+        "",
+    );
+    repo.write(
+        "patterns/templates/prompts/draft-prd.md",
+        format!(
+            "Write the PRD.\n{{{{research}}}}\n{{{{previous}}}}\nagent: first-draft {}\nagent: later-draft {}\n",
+            message(&six),
+            message(&nine)
+        ),
+    );
+    let out = repo.run(&["draft", id, "--json"]).ok();
+    let drafted = out.json();
+    assert_eq!(drafted["passed"], true, "{}", out.both());
+    let scores: Vec<u64> = drafted["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a[1].as_u64().unwrap())
+        .collect();
+    assert_eq!(scores, [6, 9]);
+    assert_eq!(repo.read(&format!("tasks/{id}/prd.md")), nine);
+    // Each researcher's answer in its own file; the three ran side by side.
+    let run = drafted["run"].as_str().unwrap();
+    for topic in ["codebase-patterns", "documentation", "examples"] {
+        assert_eq!(
+            repo.read(&format!(".runs/{run}/research/{topic}.md")),
+            format!("- notes on {topic}\n")
+        );
+    }
+    let (wall, sum) = (
+        drafted["research_wall_s"].as_f64().unwrap(),
+        drafted["research_agent_s"].as_f64().unwrap(),
+    );
+    assert!(
+        sum >= 1.2 && wall < sum / 2.0,
+        "research wall {wall} s against {sum} s"
+    );
+    // The second writer was told what lost the points.
+    let events = repo.read(&format!(".runs/{run}/events.jsonl"));
+    assert_eq!(events.matches("gate.rubric").count(), 2, "{events}");
+    let second = drafted["attempts"][1][0].as_str().unwrap();
+    let prompt = repo.read(&format!(".runs/{second}/prompt.md"));
+    assert!(
+        prompt.contains("The previous draft scored 6/10") && prompt.contains("Non-Goals"),
+        "{prompt}"
+    );
+    // A task in another phase is told what draft does.
+    let later = crate::sop::task_in("tasks");
+    let out = later.run(&["draft", id]).code(1);
+    assert!(
+        out.stdout.contains("draft writes the PRD (phase prd)"),
+        "{}",
+        out.both()
     );
 }

@@ -24,6 +24,8 @@ fn init_creates_the_layout_once() {
           created patterns/templates/prompts/builder.md
           created patterns/templates/prompts/review.md
           created patterns/templates/prompts/fix.md
+          created patterns/templates/prompts/research.md
+          created patterns/templates/prompts/draft-prd.md
           created patterns/triggers.toml
           created adapters/README.md
           created adapters/codex.toml

@@ -1,0 +1,325 @@
+//! The draft flow for a PRD (SPEC §8.3): three research agents in parallel, each answer kept in
+//! its own file of the run folder; then a writer whose answer becomes `tasks/<ID>/prd.md`; then
+//! the quality gate, the deterministic rubric (`score`): below `prd_min_score` the writer runs
+//! again with the lost points named, 3 attempts at most.
+//!
+//! Agents answer in their final message and the orchestrator writes the files, so researchers
+//! and the writer can run read-only.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::agent::group::{self, Member, Options, Progress};
+use crate::agent::runner::{Done, Request, Runner};
+use crate::ctx::Ctx;
+use crate::runs::{self, RunEvent, Status, timestamp};
+use crate::sop::rubric;
+use crate::store::{Durability, write_with};
+use crate::templates;
+
+/// Writer attempts at most.
+pub const ATTEMPTS: u32 = 3;
+
+/// The research topics: name, and what to look for.
+pub const TOPICS: [(&str, &str); 3] = [
+    (
+        "codebase-patterns",
+        "Find the code this task will touch and the patterns it should follow: modules, types, error handling, tests.",
+    ),
+    (
+        "documentation",
+        "Find the documentation that matters: this repository's docs and specs, and links to the upstream documentation of the libraries involved.",
+    ),
+    (
+        "examples",
+        "Find examples of the same kind of change: earlier tasks, commits or code that solved a similar problem.",
+    ),
+];
+
+#[derive(Debug, Default, Serialize)]
+pub struct Drafted {
+    pub run: String,
+    pub task: String,
+    pub artifact: String,
+    /// Research topic → its file, or why there is none.
+    pub research: Vec<(String, Result<String, String>)>,
+    /// Each writer attempt: run id, score.
+    pub attempts: Vec<(String, u32)>,
+    pub score: Option<rubric::Score>,
+    pub min: u8,
+    pub passed: bool,
+    pub wall_s: f64,
+    pub research_wall_s: f64,
+    pub research_agent_s: f64,
+}
+
+/// Draft the PRD of task `id` (titled `title`).
+pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
+    let started = std::time::Instant::now();
+    let (dir, mut record) = {
+        let lock = ctx.lock()?;
+        let mut record = runs::new_record(&ctx.repo, &lock, "draft", Some(id));
+        record.status = Status::Running;
+        record.orchestrator_pid = Some(std::process::id());
+        let dir = ctx.repo.path(record.id.dir());
+        std::fs::create_dir_all(dir.join("research"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+        write_with(
+            &dir.join("run.json"),
+            record.to_text().as_bytes(),
+            Durability::Renamed,
+        )?;
+        (dir, record)
+    };
+    let mut events: Vec<RunEvent> = Vec::new();
+    let event = |events: &mut Vec<RunEvent>, name: &str, data: serde_json::Value| {
+        events.push(RunEvent {
+            ts: timestamp(chrono::Utc::now()),
+            event: name.to_owned(),
+            data: match data {
+                serde_json::Value::Object(map) => map,
+                _ => Default::default(),
+            },
+        });
+        let _ = write_with(
+            &dir.join("events.jsonl"),
+            runs::events_text(events).as_bytes(),
+            Durability::Renamed,
+        );
+    };
+    let artifact = format!("tasks/{id}/prd.md");
+    let mut out = Drafted {
+        run: record.id.to_string(),
+        task: id.to_owned(),
+        artifact: artifact.clone(),
+        min: ctx.config.prd_min_score,
+        ..Drafted::default()
+    };
+    let runner = Runner::new(ctx)?;
+    let request = |role: &str, prompt: String| Request {
+        role: role.to_owned(),
+        task: Some(id.to_owned()),
+        prompt,
+        timeout: None,
+        allow_full_access: false,
+        why: None,
+        // They change no file of the tree; the orchestrator writes their answers.
+        own_files: Some(Vec::new()),
+        worktree: None,
+        setup: None,
+        baseline: None,
+        retry_note: None,
+        schema_file: None,
+    };
+
+    // Research, in parallel; each answer into its own file.
+    let template = templates::prompt(&ctx.repo.root, "research.md")
+        .context("reading patterns/templates/prompts/research.md")?;
+    let mut members: Vec<Member> = TOPICS
+        .iter()
+        .map(|(topic, detail)| Member {
+            name: format!("research-{topic}"),
+            files: Vec::new(),
+            req: request(
+                "researcher",
+                templates::render(
+                    &template,
+                    &[
+                        ("id", id),
+                        ("title", title),
+                        ("topic", topic),
+                        ("topic_detail", detail),
+                    ],
+                ),
+            ),
+        })
+        .collect();
+    event(
+        &mut events,
+        "research.started",
+        json!({ "agents": members.len() }),
+    );
+    let progress = Progress::new(members.iter().map(|m| m.name.clone()).collect(), true);
+    let ran = group::run(
+        &runner,
+        &mut members,
+        Options {
+            jobs: TOPICS.len(),
+            retries: 1,
+            wait: Some(Duration::ZERO),
+        },
+        &progress,
+    );
+    out.research_wall_s = ran.wall.as_secs_f64();
+    out.research_agent_s = ran.agent_time.as_secs_f64();
+    let mut files = Vec::new();
+    for ((topic, _), result) in TOPICS.iter().zip(&ran.last) {
+        let file = format!("{}/research/{topic}.md", record.id.dir());
+        let kept = match result {
+            Ok(done) if done.record.status == Status::Completed => {
+                let text = answer(done);
+                write_with(
+                    &ctx.repo.path(&file),
+                    text.as_bytes(),
+                    Durability::ContentsSynced,
+                )?;
+                files.push(file.clone());
+                Ok(file)
+            }
+            Ok(done) => Err(format!(
+                "ended {} (run {})",
+                done.record.status.name(),
+                done.record.id
+            )),
+            Err(err) => Err(err.clone()),
+        };
+        out.research.push(((*topic).to_owned(), kept));
+    }
+    let failed: Vec<String> = out
+        .research
+        .iter()
+        .filter_map(|(t, r)| r.as_ref().err().map(|e| format!("{t}: {e}")))
+        .collect();
+    event(
+        &mut events,
+        "research.ended",
+        json!({ "files": files, "failed": failed }),
+    );
+    if !failed.is_empty() && !ctx.config.draft_without_failed_research {
+        return finish(ctx, &dir, record, events, out, started, Status::Failed);
+    }
+
+    // The writer, then the rubric; again with the lost points named.
+    let template = templates::prompt(&ctx.repo.root, "draft-prd.md")
+        .context("reading patterns/templates/prompts/draft-prd.md")?;
+    let research = if files.is_empty() {
+        "- (no research: every researcher failed)".to_owned()
+    } else {
+        files
+            .iter()
+            .map(|f| format!("- {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut previous = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let prompt = templates::render(
+            &template,
+            &[
+                ("id", id),
+                ("title", title),
+                ("template", "patterns/templates/prd.md"),
+                ("research", &research),
+                ("previous", &previous),
+            ],
+        );
+        let done = runner.run(&request("writer", prompt))?;
+        if done.record.status != Status::Completed {
+            event(
+                &mut events,
+                "writer.failed",
+                json!({ "attempt": attempt, "run": done.record.id.to_string(), "status": done.record.status.name() }),
+            );
+            out.attempts.push((done.record.id.to_string(), 0));
+            continue;
+        }
+        let text = answer(&done);
+        write_with(
+            &ctx.repo.path(&artifact),
+            text.as_bytes(),
+            Durability::Synced,
+        )?;
+        let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
+        let score = rubric::score_prd(&artifact, &text, 1, tasks_md.as_deref());
+        out.attempts.push((done.record.id.to_string(), score.score));
+        let passed = score.score >= u32::from(ctx.config.prd_min_score);
+        event(
+            &mut events,
+            "gate.rubric",
+            json!({ "attempt": attempt, "run": done.record.id.to_string(), "score": score.score, "min": ctx.config.prd_min_score, "passed": passed }),
+        );
+        if passed {
+            out.score = Some(score);
+            out.passed = true;
+            return finish(ctx, &dir, record, events, out, started, Status::Completed);
+        }
+        let lost: Vec<String> = score
+            .lost
+            .iter()
+            .map(|l| {
+                format!(
+                    "- {} (-{}{}): {}",
+                    l.criterion,
+                    l.points,
+                    l.line.map(|n| format!(", line {n}")).unwrap_or_default(),
+                    l.reason
+                )
+            })
+            .collect();
+        previous = format!(
+            "\nThe previous draft scored {}/{} and needs {}. Fix these, keep the rest:\n{}\n",
+            score.score,
+            score.max,
+            ctx.config.prd_min_score,
+            lost.join("\n")
+        );
+        out.score = Some(score);
+    }
+    record.files.push(artifact);
+    finish(ctx, &dir, record, events, out, started, Status::Failed)
+}
+
+/// The agent's answer: its final message, else what `-o` wrote, else its stdout.
+fn answer(done: &Done) -> String {
+    let mut text = done
+        .summary
+        .final_message
+        .clone()
+        .or_else(|| std::fs::read_to_string(done.dir.join("last-message.txt")).ok())
+        .or_else(|| std::fs::read_to_string(done.dir.join("stdout.log")).ok())
+        .unwrap_or_default();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+fn finish(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    mut record: runs::RunRecord,
+    mut events: Vec<RunEvent>,
+    mut out: Drafted,
+    started: std::time::Instant,
+    status: Status,
+) -> Result<Drafted> {
+    out.wall_s = started.elapsed().as_secs_f64();
+    events.push(RunEvent {
+        ts: timestamp(chrono::Utc::now()),
+        event: "draft.ended".to_owned(),
+        data: match json!({ "passed": out.passed, "attempts": out.attempts.len() }) {
+            serde_json::Value::Object(map) => map,
+            _ => Default::default(),
+        },
+    });
+    record.status = status;
+    record.ended = Some(timestamp(chrono::Utc::now()));
+    if out.attempts.iter().any(|(_, score)| *score > 0) && !record.files.contains(&out.artifact) {
+        record.files.push(out.artifact.clone());
+    }
+    record.git_head_after = ctx.repo.head();
+    write_with(
+        &dir.join("events.jsonl"),
+        runs::events_text(&events).as_bytes(),
+        Durability::ContentsSynced,
+    )?;
+    write_with(
+        &dir.join("run.json"),
+        record.to_text().as_bytes(),
+        Durability::Synced,
+    )?;
+    Ok(out)
+}
