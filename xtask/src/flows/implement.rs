@@ -420,15 +420,7 @@ fn run_wave(
     // What changed in the worktree during the wave: inside the wave's files, specs fresh.
     let outside_or_stale = |report: &mut Report, flow: &mut FlowRun, stage: &str| -> Result<bool> {
         let started = Instant::now();
-        let after = tree::dirty(root)?;
-        let changed: Vec<String> = before
-            .keys()
-            .chain(after.keys())
-            .filter(|p| before.get(*p) != after.get(*p))
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let changed = changed_paths(&before, &tree::dirty(root)?);
         let outside: Vec<&String> = changed
             .iter()
             .filter(|p| !waves::overlaps(&wave_files, std::slice::from_ref(*p)))
@@ -745,15 +737,7 @@ fn run_wave(
         checked.as_bytes(),
         Durability::Renamed,
     )?;
-    let after = tree::dirty(root)?;
-    let mut files: Vec<String> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|p| before.get(*p) != after.get(*p))
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mut files = changed_paths(&before, &tree::dirty(root)?);
     if !files.contains(&tasks_rel) {
         files.push(tasks_rel);
     }
@@ -786,6 +770,18 @@ fn run_wave(
             Ok(false)
         }
     }
+}
+
+/// The paths whose state differs between two snapshots of a tree, sorted.
+fn changed_paths(before: &tree::Snapshot, after: &tree::Snapshot) -> Vec<String> {
+    before
+        .keys()
+        .chain(after.keys())
+        .filter(|p| before.get(*p) != after.get(*p))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Tokens and the run id of an agent run, into the report.

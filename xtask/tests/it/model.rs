@@ -266,19 +266,7 @@ fn respond(writer: &mut TcpStream, n: usize, item: serde_json::Value) -> std::io
             "input_tokens": 100, "input_tokens_details": { "cached_tokens": 20 },
             "output_tokens": 7, "output_tokens_details": { "reasoning_tokens": 2 }, "total_tokens": 107 } } }),
     ];
-    let mut text = String::new();
-    for event in events {
-        text.push_str(&format!(
-            "event: {}\ndata: {event}\n\n",
-            event["type"].as_str().unwrap_or("")
-        ));
-    }
-    write!(
-        writer,
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{text}",
-        text.len()
-    )?;
-    writer.flush()
+    stream(writer, &events)
 }
 
 enum Block {
@@ -313,6 +301,11 @@ fn respond_messages(writer: &mut TcpStream, n: usize, block: Block) -> std::io::
             "usage": { "output_tokens": 7 } }),
         serde_json::json!({ "type": "message_stop" }),
     ];
+    stream(writer, &events)
+}
+
+/// `events` as one server-sent-events response.
+fn stream(writer: &mut TcpStream, events: &[serde_json::Value]) -> std::io::Result<()> {
     let mut text = String::new();
     for event in events {
         text.push_str(&format!(

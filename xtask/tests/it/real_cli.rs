@@ -76,17 +76,7 @@ impl CodexRepo {
             "adapters/roles.toml",
             roles.replace("timeout_s = 1200", &format!("timeout_s = {timeout_s}")),
         );
-        let home = tempfile::tempdir().unwrap();
-        let codex_home = home.path().join("codex");
-        std::fs::create_dir_all(&codex_home).unwrap();
-        std::fs::write(
-            codex_home.join("config.toml"),
-            format!(
-                "model = \"mock-model\"\nmodel_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
-                server.base_url()
-            ),
-        )
-        .unwrap();
+        let home = codex_home(server);
         CodexRepo {
             repo,
             bin_dir,
@@ -110,6 +100,22 @@ impl CodexRepo {
             .env("CODEX_HOME", self.home.path().join("codex"));
         cmd
     }
+}
+
+/// A scratch HOME whose `codex/` is a CODEX_HOME pointing codex at `server`.
+fn codex_home(server: &ModelServer) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let codex_home = home.path().join("codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        format!(
+            "model = \"mock-model\"\nmodel_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    home
 }
 
 /// The agent processes of run `id` still alive (they carry XTASK_RUN=<id>/<orchestrator pid>).
@@ -432,17 +438,8 @@ fn implement_through_codex_reviews_with_the_schema_and_fixes() {
     repo.write(".gitignore", "wt/\n");
     repo.git(&["add", "-A"]);
     crate::audit::no_verify(&repo, "task at implement");
-    let home = tempfile::tempdir().unwrap();
+    let home = codex_home(&server);
     let codex_home = home.path().join("codex");
-    std::fs::create_dir_all(&codex_home).unwrap();
-    std::fs::write(
-        codex_home.join("config.toml"),
-        format!(
-            "model = \"mock-model\"\nmodel_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
-            server.base_url()
-        ),
-    )
-    .unwrap();
     let mut cmd = repo.cmd(&["implement", id, "--json"]);
     cmd.env(
         "PATH",
