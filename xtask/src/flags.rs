@@ -57,7 +57,7 @@ pub enum Command {
     Goals(GoalsCmd),
     /// Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run).
     Implement(Implement),
-    /// Write a task's PRD with agents: research in parallel, a writer, the rubric's gate.
+    /// Write a task's PRD, task list or plan with agents, gated by the rubric or the phase gate.
     Draft(Draft),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
@@ -422,15 +422,17 @@ pub struct Implement {
     pub today: Option<String>,
 }
 
-/// Write the PRD of a task in phase prd with agents.
+/// Write the artifact of a task's current phase with agents: the PRD, the task list or the plan.
 ///
-/// Three `researcher` agents run in parallel (codebase patterns, documentation, examples), each
-/// answer kept in its own file of the run folder (a failed one is retried once; then the draft
-/// stops naming it, unless `draft_without_failed_research`). A `writer` agent answers with the
-/// PRD, written to tasks/<ID>/prd.md, and the rubric scores it: below `prd_min_score` the writer
-/// runs again with the lost points named, 3 attempts at most. Exit 0 when the PRD reached the
-/// bar, 1 otherwise (with the last score and its reasons). Drafting the later phases' artifacts
-/// is not built yet.
+/// PRD (phase prd): three `researcher` agents run in parallel (codebase patterns, documentation,
+/// examples), each answer kept in its own file of the run folder (a failed one is retried once;
+/// then the draft stops naming it, unless `draft_without_failed_research`); a `writer` answers
+/// with the PRD, written to tasks/<ID>/prd.md, and the rubric scores it: below `prd_min_score`
+/// the writer runs again with the lost points named. Task list and plan (phases tasks, plan): a
+/// `writer` with the earlier artifacts, judged by the phase's own gate (as `phase next` judges
+/// it), again with the findings named. 3 attempts at most. The task does not move: `phase next`
+/// does that. Exit 0 when the artifact passed, 1 otherwise (with what was still wrong). Specs
+/// are not drafted (one per trigger area, from patterns/templates/spec.md).
 #[derive(Debug, Args)]
 pub struct Draft {
     /// The task (full id, or its number when unique).

@@ -71,7 +71,7 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 6] = [
+pub const PROMPTS: [(&str, &str); 7] = [
     ("goal.md", include_str!("../templates/prompts/goal.md")),
     (
         "builder.md",
@@ -87,6 +87,7 @@ pub const PROMPTS: [(&str, &str); 6] = [
         "draft-prd.md",
         include_str!("../templates/prompts/draft-prd.md"),
     ),
+    ("draft.md", include_str!("../templates/prompts/draft.md")),
 ];
 
 /// The prompt template `name`: the repository's `patterns/templates/prompts/<name>` when it has
@@ -118,13 +119,14 @@ pub fn layout() -> Vec<(&'static str, String)> {
 }
 
 /// Where `init` writes each of [`PROMPTS`] (a test checks the names agree).
-const PROMPT_PATHS: [&str; 6] = [
+const PROMPT_PATHS: [&str; 7] = [
     "patterns/templates/prompts/goal.md",
     "patterns/templates/prompts/builder.md",
     "patterns/templates/prompts/review.md",
     "patterns/templates/prompts/fix.md",
     "patterns/templates/prompts/research.md",
     "patterns/templates/prompts/draft-prd.md",
+    "patterns/templates/prompts/draft.md",
 ];
 
 fn layout_without_prompts() -> Vec<(&'static str, String)> {

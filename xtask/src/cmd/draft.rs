@@ -3,7 +3,10 @@
 use anyhow::{Result, bail};
 
 use crate::cmd::Ctx;
+use crate::cmd::phase::{commit_touching, load_triggers, task_runs};
 use crate::flows::draft;
+use crate::report::Severity;
+use crate::sop::gates::{self, Inputs};
 use crate::{Outcome, flags, output};
 
 impl flags::Draft {
@@ -18,14 +21,66 @@ impl flags::Draft {
         let Some(entry) = index.tasks.get(id) else {
             bail!("{id} is not in tasks/index.json; `cargo xtask index rebuild` adds it");
         };
-        if entry.phase.name() != "prd" {
-            output::out(format!(
-                "draft {id}: the task is in phase {}; draft writes the PRD (phase prd). Drafting the task list, specs and plan is not built yet: write them from patterns/templates/.",
-                entry.phase.name()
-            ));
-            return Ok(Outcome::No);
-        }
-        let drafted = draft::prd(&ctx, id, &entry.title)?;
+        let drafted = match entry.phase.name() {
+            "prd" => draft::prd(&ctx, id, &entry.title)?,
+            phase @ ("tasks" | "plan") => {
+                let file = format!("{phase}.md");
+                // The phase's own exit gate judges each attempt, as `phase next` would.
+                let today = crate::cmd::today(None)?;
+                let triggers = load_triggers(&ctx);
+                let runs = task_runs(&ctx, id)?;
+                let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+                let created = entry.history.first().map(|t| t.at.clone());
+                let touching = |globs: &[String]| commit_touching(&ctx, globs, created.as_deref());
+                let mut gate = |_: &str| {
+                    let inputs = Inputs {
+                        id,
+                        entry,
+                        config: &ctx.config,
+                        today,
+                        triggers: &triggers,
+                        read: &read,
+                        runs: &runs,
+                        commit_touching: &touching,
+                    };
+                    let verdict = gates::evaluate(&inputs);
+                    let errors: Vec<String> = verdict
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .map(|f| {
+                            let at = match (&f.path, f.line) {
+                                (Some(p), Some(l)) => format!("{p}:{l}: "),
+                                (Some(p), None) => format!("{p}: "),
+                                _ => String::new(),
+                            };
+                            let fix = f
+                                .fix
+                                .as_deref()
+                                .map(|x| format!(" (fix: {x})"))
+                                .unwrap_or_default();
+                            format!("- {at}{}{fix}", f.message)
+                        })
+                        .collect();
+                    draft::Gate {
+                        passed: verdict.passed(),
+                        score: 10u32.saturating_sub(errors.len() as u32),
+                        summary: format!(
+                            "did not pass the {phase} gate ({} error(s))",
+                            errors.len()
+                        ),
+                        problems: errors,
+                    }
+                };
+                draft::artifact(&ctx, id, &entry.title, &file, &mut gate)?
+            }
+            phase => {
+                output::out(format!(
+                    "draft {id}: the task is in phase {phase}; draft writes the PRD (phase prd), the task list (phase tasks) and the plan (phase plan). Specs are written per trigger area from patterns/templates/spec.md."
+                ));
+                return Ok(Outcome::No);
+            }
+        };
         if self.json {
             output::json(&serde_json::to_value(&drafted)?);
         } else {
@@ -52,6 +107,11 @@ impl flags::Draft {
                     "\n  writer attempt {}: {score}/10 (run {run})",
                     n + 1
                 ));
+            }
+            if drafted.score.is_none() && !drafted.passed {
+                for problem in &drafted.problems {
+                    text.push_str(&format!("\n    {problem}"));
+                }
             }
             if let Some(score) = drafted.score.as_ref().filter(|_| !drafted.passed) {
                 for lost in &score.lost {

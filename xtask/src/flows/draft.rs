@@ -49,6 +49,8 @@ pub struct Drafted {
     /// Each writer attempt: run id, score.
     pub attempts: Vec<(String, u32)>,
     pub score: Option<rubric::Score>,
+    /// The last attempt's problems (lost points, or the gate's findings).
+    pub problems: Vec<String>,
     pub min: u8,
     pub passed: bool,
     pub wall_s: f64,
@@ -59,7 +61,7 @@ pub struct Drafted {
 /// Draft the PRD of task `id` (titled `title`).
 pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let (dir, mut record) = {
+    let (dir, record) = {
         let lock = ctx.lock()?;
         let mut record = runs::new_record(&ctx.repo, &lock, "draft", Some(id));
         record.status = Status::Running;
@@ -193,8 +195,6 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     }
 
     // The writer, then the rubric; again with the lost points named.
-    let template = templates::prompt(&ctx.repo.root, "draft-prd.md")
-        .context("reading patterns/templates/prompts/draft-prd.md")?;
     let research = if files.is_empty() {
         "- (no research: every researcher failed)".to_owned()
     } else {
@@ -204,22 +204,108 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    let min = ctx.config.prd_min_score;
+    let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
+    let mut last_score = None;
+    let passed = write_loop(
+        ctx,
+        &runner,
+        id,
+        title,
+        &artifact,
+        "draft-prd.md",
+        &[
+            ("template", "patterns/templates/prd.md"),
+            ("research", &research),
+        ],
+        &mut |text: &str| {
+            let score = rubric::score_prd(&artifact, text, 1, tasks_md.as_deref());
+            let problems = score
+                .lost
+                .iter()
+                .map(|l| {
+                    format!(
+                        "- {} (-{}{}): {}",
+                        l.criterion,
+                        l.points,
+                        l.line.map(|n| format!(", line {n}")).unwrap_or_default(),
+                        l.reason
+                    )
+                })
+                .collect();
+            let verdict = Gate {
+                passed: score.score >= u32::from(min),
+                score: score.score,
+                summary: format!("scored {}/{} and needs {min}", score.score, score.max),
+                problems,
+            };
+            last_score = Some(score);
+            verdict
+        },
+        &mut out,
+        &mut |name, data| event(&mut events, name, data),
+    )?;
+    out.score = last_score;
+    out.passed = passed;
+    let status = if passed {
+        Status::Completed
+    } else {
+        Status::Failed
+    };
+    finish(ctx, &dir, record, events, out, started, status)
+}
+
+/// What a draft's gate said about one attempt.
+pub struct Gate {
+    pub passed: bool,
+    /// The rubric's score, or 10 minus the errors for a phase gate.
+    pub score: u32,
+    /// One line for the next attempt's prompt: "scored 6/10 and needs 8".
+    pub summary: String,
+    /// Each problem, one line each, for the next attempt.
+    pub problems: Vec<String>,
+}
+
+/// The writer, up to [`ATTEMPTS`] times: its answer written to `artifact`, judged by `gate`,
+/// and the next attempt told the problems. Whether an attempt passed.
+#[allow(clippy::too_many_arguments)]
+fn write_loop(
+    ctx: &Ctx,
+    runner: &Runner,
+    id: &str,
+    title: &str,
+    artifact: &str,
+    template_name: &str,
+    slots: &[(&str, &str)],
+    gate: &mut dyn FnMut(&str) -> Gate,
+    out: &mut Drafted,
+    event: &mut dyn FnMut(&str, serde_json::Value),
+) -> Result<bool> {
+    let template = templates::prompt(&ctx.repo.root, template_name)
+        .with_context(|| format!("reading patterns/templates/prompts/{template_name}"))?;
     let mut previous = String::new();
     for attempt in 1..=ATTEMPTS {
-        let prompt = templates::render(
-            &template,
-            &[
-                ("id", id),
-                ("title", title),
-                ("template", "patterns/templates/prd.md"),
-                ("research", &research),
-                ("previous", &previous),
-            ],
-        );
-        let done = runner.run(&request("writer", prompt))?;
+        let mut values: Vec<(&str, &str)> =
+            vec![("id", id), ("title", title), ("artifact", artifact)];
+        values.extend_from_slice(slots);
+        values.push(("previous", &previous));
+        let prompt = templates::render(&template, &values);
+        let done = runner.run(&Request {
+            role: "writer".to_owned(),
+            task: Some(id.to_owned()),
+            prompt,
+            timeout: None,
+            allow_full_access: false,
+            why: None,
+            own_files: Some(Vec::new()),
+            worktree: None,
+            setup: None,
+            baseline: None,
+            retry_note: None,
+            schema_file: None,
+        })?;
         if done.record.status != Status::Completed {
             event(
-                &mut events,
                 "writer.failed",
                 json!({ "attempt": attempt, "run": done.record.id.to_string(), "status": done.record.status.name() }),
             );
@@ -228,48 +314,99 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
         }
         let text = answer(&done);
         write_with(
-            &ctx.repo.path(&artifact),
+            &ctx.repo.path(artifact),
             text.as_bytes(),
             Durability::Synced,
         )?;
-        let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
-        let score = rubric::score_prd(&artifact, &text, 1, tasks_md.as_deref());
-        out.attempts.push((done.record.id.to_string(), score.score));
-        let passed = score.score >= u32::from(ctx.config.prd_min_score);
+        let verdict = gate(&text);
+        out.attempts
+            .push((done.record.id.to_string(), verdict.score));
+        out.problems = verdict.problems.clone();
         event(
-            &mut events,
-            "gate.rubric",
-            json!({ "attempt": attempt, "run": done.record.id.to_string(), "score": score.score, "min": ctx.config.prd_min_score, "passed": passed }),
+            "gate.checked",
+            json!({ "attempt": attempt, "run": done.record.id.to_string(), "score": verdict.score, "passed": verdict.passed, "problems": verdict.problems.len() }),
         );
-        if passed {
-            out.score = Some(score);
-            out.passed = true;
-            return finish(ctx, &dir, record, events, out, started, Status::Completed);
+        if verdict.passed {
+            return Ok(true);
         }
-        let lost: Vec<String> = score
-            .lost
-            .iter()
-            .map(|l| {
-                format!(
-                    "- {} (-{}{}): {}",
-                    l.criterion,
-                    l.points,
-                    l.line.map(|n| format!(", line {n}")).unwrap_or_default(),
-                    l.reason
-                )
-            })
-            .collect();
         previous = format!(
-            "\nThe previous draft scored {}/{} and needs {}. Fix these, keep the rest:\n{}\n",
-            score.score,
-            score.max,
-            ctx.config.prd_min_score,
-            lost.join("\n")
+            "\nThe previous draft {}. Fix these, keep the rest:\n{}\n",
+            verdict.summary,
+            verdict.problems.join("\n")
         );
-        out.score = Some(score);
     }
-    record.files.push(artifact);
-    finish(ctx, &dir, record, events, out, started, Status::Failed)
+    Ok(false)
+}
+
+/// Draft `file` (tasks.md or plan.md) of task `id`: the writer with the earlier artifacts, and
+/// `gate` (the phase's exit gate, given the text) deciding, up to [`ATTEMPTS`] times.
+pub fn artifact(
+    ctx: &Ctx,
+    id: &str,
+    title: &str,
+    file: &str,
+    gate: &mut dyn FnMut(&str) -> Gate,
+) -> Result<Drafted> {
+    let started = std::time::Instant::now();
+    let (dir, record) = {
+        let lock = ctx.lock()?;
+        let mut record = runs::new_record(&ctx.repo, &lock, "draft", Some(id));
+        record.status = Status::Running;
+        record.orchestrator_pid = Some(std::process::id());
+        let dir = ctx.repo.path(record.id.dir());
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_with(
+            &dir.join("run.json"),
+            record.to_text().as_bytes(),
+            Durability::Renamed,
+        )?;
+        (dir, record)
+    };
+    let artifact = format!("tasks/{id}/{file}");
+    let mut out = Drafted {
+        run: record.id.to_string(),
+        task: id.to_owned(),
+        artifact: artifact.clone(),
+        min: 10,
+        ..Drafted::default()
+    };
+    let runner = Runner::new(ctx)?;
+    let mut events: Vec<RunEvent> = Vec::new();
+    let template_path = format!("patterns/templates/{file}");
+    let earlier: Vec<String> = ["brief.md", "prd.md", "tasks.md", "plan.md"]
+        .iter()
+        .filter(|f| **f != file && ctx.repo.path(format!("tasks/{id}/{f}")).is_file())
+        .map(|f| format!("- tasks/{id}/{f}"))
+        .collect();
+    let earlier = earlier.join("\n");
+    let passed = write_loop(
+        ctx,
+        &runner,
+        id,
+        title,
+        &artifact,
+        "draft.md",
+        &[("template", &template_path), ("earlier", &earlier)],
+        gate,
+        &mut out,
+        &mut |name, data| {
+            events.push(RunEvent {
+                ts: timestamp(chrono::Utc::now()),
+                event: name.to_owned(),
+                data: match data {
+                    serde_json::Value::Object(map) => map,
+                    _ => Default::default(),
+                },
+            })
+        },
+    )?;
+    out.passed = passed;
+    let status = if passed {
+        Status::Completed
+    } else {
+        Status::Failed
+    };
+    finish(ctx, &dir, record, events, out, started, status)
 }
 
 /// The agent's answer: its final message, else what `-o` wrote, else its stdout.

@@ -587,19 +587,76 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
     );
     // The second writer was told what lost the points.
     let events = repo.read(&format!(".runs/{run}/events.jsonl"));
-    assert_eq!(events.matches("gate.rubric").count(), 2, "{events}");
+    assert_eq!(events.matches("gate.checked").count(), 2, "{events}");
     let second = drafted["attempts"][1][0].as_str().unwrap();
     let prompt = repo.read(&format!(".runs/{second}/prompt.md"));
     assert!(
         prompt.contains("The previous draft scored 6/10") && prompt.contains("Non-Goals"),
         "{prompt}"
     );
-    // A task in another phase is told what draft does.
-    let later = crate::sop::task_in("tasks");
+    // A task in the spec phase is told what draft does.
+    let later = crate::sop::task_in("spec");
     let out = later.run(&["draft", id]).code(1);
     assert!(
-        out.stdout.contains("draft writes the PRD (phase prd)"),
+        out.stdout
+            .contains("draft writes the PRD (phase prd), the task list"),
         "{}",
         out.both()
     );
+}
+
+/// `draft` of a task list: the writer's first tasks.md fails the tasks gate (a sub-task without
+/// files), the second, told the finding, passes.
+#[test]
+fn draft_of_a_task_list_is_judged_by_the_phase_gate() {
+    let repo = crate::sop::task_in("tasks");
+    let id = crate::sop::ID;
+    repo.write(
+        "adapters/scripted.toml",
+        format!(
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
+            env!("CARGO_BIN_EXE_scripted-agent")
+        ),
+    );
+    repo.write(
+        "adapters/roles.toml",
+        "[role.writer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n",
+    );
+    let message = |text: &str| {
+        format!(
+            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    let bad = crate::sop::TASKS.replace("\n    Files: src/auth/limiter.rs", "");
+    repo.write(
+        "patterns/templates/prompts/draft.md",
+        format!(
+            "Write {{{{artifact}}}}.\n{{{{earlier}}}}\n{{{{previous}}}}\nagent: first-draft {}\nagent: later-draft {}\n",
+            message(&bad),
+            message(crate::sop::TASKS)
+        ),
+    );
+    let out = repo.run(&["draft", id, "--json"]).ok();
+    let drafted = out.json();
+    assert_eq!(drafted["passed"], true, "{}", out.both());
+    assert_eq!(
+        drafted["attempts"].as_array().unwrap().len(),
+        2,
+        "{drafted}"
+    );
+    assert_eq!(
+        repo.read(&format!("tasks/{id}/tasks.md")),
+        crate::sop::TASKS
+    );
+    let second = drafted["attempts"][1][0].as_str().unwrap();
+    let prompt = repo.read(&format!(".runs/{second}/prompt.md"));
+    assert!(
+        prompt.contains("The previous draft did not pass the tasks gate") && prompt.contains("1.1"),
+        "{prompt}"
+    );
+    assert!(prompt.contains(&format!("- tasks/{id}/prd.md")), "{prompt}");
+    // The task has not moved: `phase next` does that.
+    let phase = repo.run(&["phase", "status", id, "--json"]).ok().json();
+    assert_eq!(phase["task"]["phase"], "tasks", "{phase}");
 }
