@@ -67,6 +67,27 @@ pub struct Request {
     pub schema_file: Option<PathBuf>,
 }
 
+impl Request {
+    /// An agent of `role` given `prompt`, with every other setting at its default (the role's
+    /// timeout, its sandbox, the repository's tree, credited with whatever changed).
+    pub fn new(role: &str, task: Option<&str>, prompt: String) -> Request {
+        Request {
+            role: role.to_owned(),
+            task: task.map(str::to_owned),
+            prompt,
+            timeout: None,
+            allow_full_access: false,
+            why: None,
+            own_files: None,
+            worktree: None,
+            setup: None,
+            baseline: None,
+            retry_note: None,
+            schema_file: None,
+        }
+    }
+}
+
 /// A finished agent run.
 #[derive(Debug, Clone)]
 pub struct Done {

@@ -106,18 +106,10 @@ impl flags::GoalsRun {
                 name: goal.task.clone(),
                 files: Vec::new(),
                 req: Request {
-                    role: goal.role.clone(),
-                    task: Some(goal.task.clone()),
-                    prompt,
                     timeout: goal.timeout_s,
-                    allow_full_access: false,
-                    why: None,
-                    own_files: None,
                     worktree: Some(Worktree { path: rel, branch }),
                     setup: setup.clone(),
-                    baseline: None,
-                    retry_note: None,
-                    schema_file: None,
+                    ..Request::new(&goal.role, Some(&goal.task), prompt)
                 },
             });
             match checkout {

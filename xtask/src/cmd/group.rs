@@ -85,18 +85,9 @@ impl flags::GroupRun {
                 name: table.name.clone(),
                 files: table.files.clone(),
                 req: Request {
-                    role: table.role.clone(),
-                    task: table.task.clone(),
-                    prompt,
                     timeout: table.timeout_s,
-                    allow_full_access: false,
-                    why: None,
                     own_files: (!table.files.is_empty()).then(|| table.files.clone()),
-                    worktree: None,
-                    setup: None,
-                    baseline: None,
-                    retry_note: None,
-                    schema_file: None,
+                    ..Request::new(&table.role, table.task.as_deref(), prompt)
                 },
             });
         }

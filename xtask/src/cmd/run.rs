@@ -19,18 +19,10 @@ impl flags::Run {
             _ => bail!("give the prompt: --prompt TEXT or --prompt-file FILE"),
         };
         let req = Request {
-            role: self.role.clone(),
-            task: self.task.clone(),
-            prompt,
             timeout: self.timeout,
             allow_full_access: self.allow_full_access,
             why: self.why.clone(),
-            own_files: None,
-            worktree: None,
-            setup: None,
-            baseline: None,
-            retry_note: None,
-            schema_file: None,
+            ..Request::new(&self.role, self.task.as_deref(), prompt)
         };
         let done = Runner::new(&ctx)?.run(&req)?;
         let record = &done.record;

@@ -61,21 +61,9 @@ pub struct Drafted {
 /// Draft the PRD of task `id` (titled `title`).
 pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let (dir, record) = {
-        let lock = ctx.lock()?;
-        let mut record = runs::new_record(&ctx.repo, &lock, "draft", Some(id));
-        record.status = Status::Running;
-        record.orchestrator_pid = Some(std::process::id());
-        let dir = ctx.repo.path(record.id.dir());
-        std::fs::create_dir_all(dir.join("research"))
-            .with_context(|| format!("creating {}", dir.display()))?;
-        write_with(
-            &dir.join("run.json"),
-            record.to_text().as_bytes(),
-            Durability::Renamed,
-        )?;
-        (dir, record)
-    };
+    let (dir, record) = super::start(ctx, "draft", id)?;
+    std::fs::create_dir_all(dir.join("research"))
+        .with_context(|| format!("creating {}", dir.display()))?;
     let mut events: Vec<RunEvent> = Vec::new();
     let event = |events: &mut Vec<RunEvent>, name: &str, data: serde_json::Value| {
         events.push(RunEvent {
@@ -101,20 +89,10 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
         ..Drafted::default()
     };
     let runner = Runner::new(ctx)?;
+    // They change no file of the tree; the orchestrator writes their answers.
     let request = |role: &str, prompt: String| Request {
-        role: role.to_owned(),
-        task: Some(id.to_owned()),
-        prompt,
-        timeout: None,
-        allow_full_access: false,
-        why: None,
-        // They change no file of the tree; the orchestrator writes their answers.
         own_files: Some(Vec::new()),
-        worktree: None,
-        setup: None,
-        baseline: None,
-        retry_note: None,
-        schema_file: None,
+        ..Request::new(role, Some(id), prompt)
     };
 
     // Research, in parallel; each answer into its own file.
@@ -291,18 +269,8 @@ fn write_loop(
         values.push(("previous", &previous));
         let prompt = templates::render(&template, &values);
         let done = runner.run(&Request {
-            role: "writer".to_owned(),
-            task: Some(id.to_owned()),
-            prompt,
-            timeout: None,
-            allow_full_access: false,
-            why: None,
             own_files: Some(Vec::new()),
-            worktree: None,
-            setup: None,
-            baseline: None,
-            retry_note: None,
-            schema_file: None,
+            ..Request::new("writer", Some(id), prompt)
         })?;
         if done.record.status != Status::Completed {
             event(
@@ -348,20 +316,7 @@ pub fn artifact(
     gate: &mut dyn FnMut(&str) -> Gate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let (dir, record) = {
-        let lock = ctx.lock()?;
-        let mut record = runs::new_record(&ctx.repo, &lock, "draft", Some(id));
-        record.status = Status::Running;
-        record.orchestrator_pid = Some(std::process::id());
-        let dir = ctx.repo.path(record.id.dir());
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_with(
-            &dir.join("run.json"),
-            record.to_text().as_bytes(),
-            Durability::Renamed,
-        )?;
-        (dir, record)
-    };
+    let (dir, record) = super::start(ctx, "draft", id)?;
     let artifact = format!("tasks/{id}/{file}");
     let mut out = Drafted {
         run: record.id.to_string(),

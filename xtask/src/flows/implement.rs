@@ -131,17 +131,7 @@ impl FlowRun {
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
     let mut flow = {
-        let lock = ctx.lock()?;
-        let mut record = runs::new_record(&ctx.repo, &lock, "implement", Some(task.id));
-        record.status = Status::Running;
-        record.orchestrator_pid = Some(std::process::id());
-        let dir = ctx.repo.path(record.id.dir());
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_with(
-            &dir.join("run.json"),
-            record.to_text().as_bytes(),
-            Durability::Renamed,
-        )?;
+        let (dir, record) = super::start(ctx, "implement", task.id)?;
         FlowRun {
             dir,
             record,
@@ -335,19 +325,11 @@ fn run_wave(
                 name: sub_number(sub),
                 files: sub.files.clone(),
                 req: Request {
-                    role: "builder".to_owned(),
-                    task: Some(task.id.to_owned()),
-                    prompt,
-                    timeout: None,
-                    allow_full_access: false,
-                    why: None,
                     own_files: Some(sub.files.clone()),
                     worktree: Some(worktree.clone()),
                     // The worktree's setup runs once, with the first builder of the flow.
                     setup: if i == 0 { setup.take() } else { None },
-                    baseline: None,
-                    retry_note: None,
-                    schema_file: None,
+                    ..Request::new("builder", Some(task.id), prompt)
                 },
             })
         })
@@ -597,18 +579,10 @@ fn run_wave(
         );
         let prompt = fit(prompt, &flow.dir, &format!("review-{number}-{cycle}"))?;
         let done = runner.run(&Request {
-            role: "reviewer".to_owned(),
-            task: Some(task.id.to_owned()),
-            prompt,
-            timeout: None,
-            allow_full_access: false,
-            why: None,
             own_files: Some(Vec::new()),
             worktree: Some(worktree.clone()),
-            setup: None,
-            baseline: None,
-            retry_note: None,
             schema_file: Some(schema),
+            ..Request::new("reviewer", Some(task.id), prompt)
         })?;
         account(report, &done);
         let message = done
@@ -820,18 +794,9 @@ fn fix(
     let name = format!("fix-{wave}-{}", chrono::Utc::now().format("%H%M%S%3f"));
     let prompt = fit(prompt, dir, &name)?;
     runner.run(&Request {
-        role: "fixer".to_owned(),
-        task: Some(task.id.to_owned()),
-        prompt,
-        timeout: None,
-        allow_full_access: false,
-        why: None,
         own_files: Some(files.to_vec()),
         worktree: Some(worktree.clone()),
-        setup: None,
-        baseline: None,
-        retry_note: None,
-        schema_file: None,
+        ..Request::new("fixer", Some(task.id), prompt)
     })
 }
 

@@ -149,16 +149,13 @@ fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
     let repo = crate::sop::task_in("implement");
     let id = crate::sop::ID;
     repo.write(&format!("tasks/{id}/tasks.md"), tasks);
-    repo.write(
-        "adapters/scripted.toml",
-        format!(
-            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
-            env!("CARGO_BIN_EXE_scripted-agent")
-        ),
-    );
-    repo.write(
-        "adapters/roles.toml",
-        "[role.builder]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n\n[role.reviewer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n\n[role.fixer]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n",
+    scripted_roles(
+        &repo,
+        &[
+            ("builder", "workspace-write"),
+            ("reviewer", "read-only"),
+            ("fixer", "workspace-write"),
+        ],
     );
     // The builder writes its one file; the reviewer says what `review` says.
     repo.write(
@@ -518,16 +515,9 @@ fn resume_after_the_orchestrator_is_killed_mid_wave() {
 fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
     let repo = crate::sop::task_in("prd");
     let id = crate::sop::ID;
-    repo.write(
-        "adapters/scripted.toml",
-        format!(
-            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
-            env!("CARGO_BIN_EXE_scripted-agent")
-        ),
-    );
-    repo.write(
-        "adapters/roles.toml",
-        "[role.researcher]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n\n[role.writer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n",
+    scripted_roles(
+        &repo,
+        &[("researcher", "read-only"), ("writer", "read-only")],
     );
     let message = |text: &str| {
         format!(
@@ -611,17 +601,7 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
 fn draft_of_a_task_list_is_judged_by_the_phase_gate() {
     let repo = crate::sop::task_in("tasks");
     let id = crate::sop::ID;
-    repo.write(
-        "adapters/scripted.toml",
-        format!(
-            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
-            env!("CARGO_BIN_EXE_scripted-agent")
-        ),
-    );
-    repo.write(
-        "adapters/roles.toml",
-        "[role.writer]\nadapter = \"scripted\"\nsandbox = \"read-only\"\ntimeout_s = 30\n",
-    );
+    scripted_roles(&repo, &[("writer", "read-only")]);
     let message = |text: &str| {
         format!(
             "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
@@ -659,4 +639,22 @@ fn draft_of_a_task_list_is_judged_by_the_phase_gate() {
     // The task has not moved: `phase next` does that.
     let phase = repo.run(&["phase", "status", id, "--json"]).ok().json();
     assert_eq!(phase["task"]["phase"], "tasks", "{phase}");
+}
+
+/// The scripted agent as adapter `scripted`, and `roles` (name, sandbox) played by it.
+fn scripted_roles(repo: &TestRepo, roles: &[(&str, &str)]) {
+    repo.write(
+        "adapters/scripted.toml",
+        format!(
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
+            env!("CARGO_BIN_EXE_scripted-agent")
+        ),
+    );
+    let mut text = String::new();
+    for (role, sandbox) in roles {
+        text.push_str(&format!(
+            "[role.{role}]\nadapter = \"scripted\"\nsandbox = \"{sandbox}\"\ntimeout_s = 30\n\n"
+        ));
+    }
+    repo.write("adapters/roles.toml", text);
 }
