@@ -52,6 +52,10 @@ pub struct Governance {
     /// `draft`: write the PRD with the research that exists when a researcher still fails after
     /// its retry (default: stop and name it).
     pub draft_without_failed_research: bool,
+    /// `draft`: a role whose agent also scores the PRD (`{"score": 0-10, "reasons": [...]}`);
+    /// the draft passes only when the rubric and that score both reach `prd_min_score`. Empty:
+    /// the rubric alone.
+    pub draft_reviewer: String,
 }
 
 impl Default for Governance {
@@ -74,6 +78,7 @@ impl Default for Governance {
             coverage_command: String::new(),
             review_max_cycles: 2,
             draft_without_failed_research: false,
+            draft_reviewer: String::new(),
         }
     }
 }
@@ -254,7 +259,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`, `draft_without_failed_research`"
+             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
         );
     }
 

@@ -185,6 +185,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let min = ctx.config.prd_min_score;
     let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
     let mut last_score = None;
+    let mut reviewed = String::new();
     let passed = write_loop(
         ctx,
         &runner,
@@ -211,13 +212,36 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
                     )
                 })
                 .collect();
-            let verdict = Gate {
+            let mut verdict = Gate {
                 passed: score.score >= u32::from(min),
                 score: score.score,
                 summary: format!("scored {}/{} and needs {min}", score.score, score.max),
                 problems,
             };
             last_score = Some(score);
+            // A reviewer's score is added to the rubric's, never in its place.
+            let role = ctx.config.draft_reviewer.trim();
+            if verdict.passed && !role.is_empty() {
+                let (passed, line, reasons) =
+                    match reviewer_score(ctx, &runner, id, title, &artifact, role, &reviewed) {
+                        Ok((n, reasons)) => (
+                            n >= u32::from(min),
+                            format!("the reviewer ({role}) gave {n}/10"),
+                            reasons,
+                        ),
+                        Err(err) => (
+                            false,
+                            format!("the reviewer ({role}) gave no valid score: {err}"),
+                            Vec::new(),
+                        ),
+                    };
+                reviewed = format!("\nThe previous review: {line}.\n");
+                verdict.passed = passed;
+                verdict.summary = format!("{}; {line}", verdict.summary);
+                verdict
+                    .problems
+                    .extend(reasons.into_iter().map(|r| format!("- reviewer: {r}")));
+            }
             verdict
         },
         &mut out,
@@ -362,6 +386,58 @@ pub fn artifact(
         Status::Failed
     };
     finish(ctx, &dir, record, events, out, started, status)
+}
+
+/// The `role` agent's score of the PRD at `artifact`: `{"score": 0-10, "reasons": [...]}`.
+fn reviewer_score(
+    ctx: &Ctx,
+    runner: &Runner,
+    id: &str,
+    title: &str,
+    artifact: &str,
+    role: &str,
+    previous: &str,
+) -> Result<(u32, Vec<String>), String> {
+    let template = templates::prompt(&ctx.repo.root, "score-prd.md").map_err(|e| e.to_string())?;
+    let prompt = templates::render(
+        &template,
+        &[
+            ("id", id),
+            ("title", title),
+            ("artifact", artifact),
+            ("previous", previous),
+        ],
+    );
+    let done = runner
+        .run(&Request {
+            own_files: Some(Vec::new()),
+            ..Request::new(role, Some(id), prompt)
+        })
+        .map_err(|e| format!("{e:#}"))?;
+    if done.record.status != Status::Completed {
+        return Err(format!(
+            "it ended {} (run {})",
+            done.record.status.name(),
+            done.record.id
+        ));
+    }
+    let text = answer(&done);
+    let json = match (text.find('{'), text.rfind('}')) {
+        (Some(start), Some(end)) if start < end => &text[start..=end],
+        _ => return Err("its answer holds no JSON object".to_owned()),
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Scored {
+        score: u32,
+        reasons: Vec<String>,
+    }
+    let scored: Scored = serde_json::from_str(json)
+        .map_err(|e| format!("its answer is not {{\"score\": 0-10, \"reasons\": [...]}}: {e}"))?;
+    if scored.score > 10 {
+        return Err(format!("a score of {} is not within 0-10", scored.score));
+    }
+    Ok((scored.score, scored.reasons))
 }
 
 /// The agent's answer: its final message, else what `-o` wrote, else its stdout.

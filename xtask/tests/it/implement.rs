@@ -658,3 +658,64 @@ fn scripted_roles(repo: &TestRepo, roles: &[(&str, &str)]) {
     }
     repo.write("adapters/roles.toml", text);
 }
+
+/// With `draft_reviewer`, a reviewer agent's score is needed too: a PRD the rubric gives 9 but
+/// the reviewer 5 is written again with the reviewer's reasons; the next one passes both.
+#[test]
+fn draft_adds_a_reviewer_score_to_the_rubric_when_configured() {
+    let repo = crate::sop::task_in("prd");
+    let id = crate::sop::ID;
+    scripted_roles(
+        &repo,
+        &[
+            ("researcher", "read-only"),
+            ("writer", "read-only"),
+            ("reviewer", "read-only"),
+        ],
+    );
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\ndraft_reviewer = \"reviewer\"\n",
+    );
+    let message = |text: &str| {
+        format!(
+            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    repo.write(
+        "patterns/templates/prompts/research.md",
+        format!("agent: print {}\n", message("- notes")),
+    );
+    let nine = crate::sop::PRD.replace(
+        "- Block bursts of failed logins per account.",
+        "- Block bursts.",
+    );
+    repo.write(
+        "patterns/templates/prompts/draft-prd.md",
+        format!(
+            "Write.\n{{{{previous}}}}\nagent: print {}\n",
+            message(&nine)
+        ),
+    );
+    repo.write(
+        "patterns/templates/prompts/score-prd.md",
+        format!(
+            "Score {{{{artifact}}}}.\n{{{{previous}}}}\nagent: first-review {}\nagent: later-review {}\n",
+            message(r#"{"score":5,"reasons":["no rollout plan"]}"#),
+            message(r#"{"score":9,"reasons":[]}"#)
+        ),
+    );
+    let out = repo.run(&["draft", id, "--json"]).ok();
+    let drafted = out.json();
+    assert_eq!(drafted["passed"], true, "{}", out.both());
+    let attempts = drafted["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{drafted}");
+    let second = attempts[1][0].as_str().unwrap();
+    let prompt = repo.read(&format!(".runs/{second}/prompt.md"));
+    assert!(
+        prompt.contains("the reviewer (reviewer) gave 5/10")
+            && prompt.contains("- reviewer: no rollout plan"),
+        "{prompt}"
+    );
+}
