@@ -67,6 +67,15 @@ impl Ctx {
         Ok(id)
     }
 
+    /// [`Ctx::task_id`] of a task whose folder exists (agents and flows work on it).
+    pub fn existing_task(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
+        let id = self.task_id(text)?;
+        if !self.repo.path(format!("tasks/{id}")).is_dir() {
+            bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
+        }
+        Ok(id)
+    }
+
     /// The task named on the command line: a full id, or the shorthand `T-0007` / `7` when
     /// exactly one task has that number.
     pub fn task_id(&self, text: &str) -> Result<crate::tasks::id::TaskId> {

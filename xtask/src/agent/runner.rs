@@ -217,13 +217,7 @@ impl<'a> Runner<'a> {
             (false, _) => role.sandbox,
         };
         let task = match &req.task {
-            Some(text) => {
-                let id = ctx.task_id(text)?;
-                if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
-                    bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
-                }
-                Some(id.to_string())
-            }
+            Some(text) => Some(ctx.existing_task(text)?.to_string()),
             None => None,
         };
         let mut prompt = req.prompt.clone();

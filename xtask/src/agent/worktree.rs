@@ -22,6 +22,22 @@ pub struct Checkout {
     pub reused: bool,
 }
 
+/// The branch of task `id`'s work.
+pub fn branch(id: &str) -> String {
+    format!("task/{id}")
+}
+
+/// Where task `id`'s worktree goes, relative to the repository's top at `root`: under
+/// `worktree_dir`, whose `{repo}` is the repository's folder name.
+pub fn task_path(root: &Path, worktree_dir: &str, id: &str) -> String {
+    let repo = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".to_owned());
+    let dir = worktree_dir.replace("{repo}", &repo);
+    format!("{}/{id}", dir.trim_end_matches('/'))
+}
+
 fn git(dir: &Path, args: &[&OsStr]) -> Result<Output> {
     Command::new("git")
         .args(args)

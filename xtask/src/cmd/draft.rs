@@ -12,11 +12,8 @@ use crate::{Outcome, flags, output};
 impl flags::Draft {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.task_id(&self.id)?;
+        let id = ctx.existing_task(&self.id)?;
         let id = id.as_str();
-        if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
-            bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
-        }
         let index = ctx.index()?;
         let Some(entry) = index.tasks.get(id) else {
             bail!("{id} is not in tasks/index.json; `cargo xtask index rebuild` adds it");

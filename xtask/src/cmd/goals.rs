@@ -72,22 +72,14 @@ impl flags::GoalsRun {
         let setup = file_setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());
-        let repo_name = ctx
-            .repo
-            .root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "repo".to_owned());
-        let dir = ctx.config.worktree_dir.replace("{repo}", &repo_name);
-        let dir = dir.trim_end_matches('/');
 
         // Worktrees first, one after the other.
         let mut members = Vec::new();
         let mut checkouts: Vec<Option<Checkout>> = Vec::new();
         let mut early: Vec<Option<String>> = Vec::new();
         for goal in &goals {
-            let branch = format!("task/{}", goal.task);
-            let rel = format!("{dir}/{}", goal.task);
+            let branch = worktree::branch(&goal.task);
+            let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, &goal.task);
             let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
             let prompt = match &goal.prompt {
                 Some(text) => text.clone(),
@@ -152,7 +144,7 @@ impl flags::GoalsRun {
         // Apply: commit what completed, remove its worktree; keep the others.
         let mut ended = Vec::new();
         for (idx, goal) in goals.iter().enumerate() {
-            let branch = format!("task/{}", goal.task);
+            let branch = worktree::branch(&goal.task);
             let mut end = Ended {
                 task: goal.task.clone(),
                 branch: branch.clone(),
@@ -210,10 +202,7 @@ impl flags::GoalsRun {
     fn goals(&self, ctx: &Ctx) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
         let index = ctx.index()?;
         let resolve = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
-            let id = ctx.task_id(text)?;
-            if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
-                bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
-            }
+            let id = ctx.existing_task(text)?;
             let title = index
                 .tasks
                 .get(id.as_str())

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::agent::adapter::{self, ADAPTERS_DIR};
+use crate::agent::worktree;
 use crate::cmd::Ctx;
 use crate::cmd::phase::load_triggers;
 use crate::flows::{build, implement, waves};
@@ -29,11 +30,8 @@ struct Builder<'a> {
 impl flags::Implement {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.task_id(&self.id)?;
+        let id = ctx.existing_task(&self.id)?;
         let id = id.as_str();
-        if !ctx.repo.path(format!("tasks/{id}")).is_dir() {
-            bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
-        }
         let index = ctx.index()?;
         let (title, phase) = index
             .tasks
@@ -53,7 +51,7 @@ impl flags::Implement {
         let path = format!("tasks/{id}/tasks.md");
         // The task branch holds what earlier runs checked off; without one, the repository's.
         let on_branch = crate::objects::Objects::new(&ctx.repo.root)
-            .get(&format!("refs/heads/task/{id}:{path}"))
+            .get(&format!("refs/heads/{}:{path}", worktree::branch(id)))
             .and_then(|bytes| String::from_utf8(bytes).ok());
         let text = match on_branch {
             Some(text) => text,
@@ -123,7 +121,7 @@ impl flags::Implement {
             default_max_age: ctx.config.max_spec_age_days,
             task: Some(id),
         };
-        let branch = format!("task/{id}");
+        let branch = worktree::branch(id);
         let template = templates::prompt(&ctx.repo.root, "builder.md")
             .context("reading patterns/templates/prompts/builder.md")?;
         let builders: Vec<Builder> = open
@@ -151,7 +149,7 @@ impl flags::Implement {
                         ("id", id),
                         ("title", &title),
                         ("branch", &branch),
-                        ("subtask", &number(sub)),
+                        ("subtask", &sub.label()),
                         ("subtask_title", &sub.title),
                         ("files", &sub.files.join(", ")),
                         (
@@ -233,15 +231,7 @@ impl flags::Implement {
             ),
         ];
 
-        let worktree_dir = ctx.config.worktree_dir.replace(
-            "{repo}",
-            &ctx.repo
-                .root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        let worktree = format!("{}/{id}", worktree_dir.trim_end_matches('/'));
+        let worktree = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, id);
         if self.json {
             let waves_json: Vec<serde_json::Value> = planned
                 .iter()
@@ -249,7 +239,7 @@ impl flags::Implement {
                     json!(wave.iter().map(|&i| {
                         let b = &builders[i];
                         json!({
-                            "subtask": number(b.sub), "title": b.sub.title, "line": b.sub.line,
+                            "subtask": b.sub.label(), "title": b.sub.title, "line": b.sub.line,
                             "files": b.sub.files, "prompt_bytes": b.prompt_bytes,
                             "prompt_detail_file": b.prompt_bytes > PROMPT_LIMIT,
                             "areas": b.areas.iter().map(|(area, spec, wrong)| json!({"area": area, "spec": spec, "problems": wrong})).collect::<Vec<_>>(),
@@ -292,7 +282,7 @@ impl flags::Implement {
                 let b = &builders[i];
                 text.push_str(&format!(
                     "\n  {} {}  ({path}:{})\n      files: {}",
-                    number(b.sub),
+                    b.sub.label(),
                     b.sub.title,
                     b.sub.line,
                     if b.sub.files.is_empty() {
@@ -332,10 +322,6 @@ impl flags::Implement {
         output::out(text);
         Ok(Outcome::Ok)
     }
-}
-
-fn number(sub: &SubTask) -> String {
-    format!("{}.{}", sub.number.0, sub.number.1)
 }
 
 /// The flow's outcome: a summary (or the report as JSON); exit 1 when a gate stopped it.

@@ -139,21 +139,8 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         }
     };
     let run_id = flow.record.id.to_string();
-    let branch = format!("task/{}", task.id);
-    let repo_name = ctx
-        .repo
-        .root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rel = format!(
-        "{}/{}",
-        ctx.config
-            .worktree_dir
-            .replace("{repo}", &repo_name)
-            .trim_end_matches('/'),
-        task.id
-    );
+    let branch = worktree::branch(task.id);
+    let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, task.id);
     let mut report = Report {
         run: run_id.clone(),
         task: task.id.to_owned(),
@@ -179,7 +166,7 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
     let mut ok = true;
     for (n, wave) in task.waves.iter().enumerate() {
         let number = n + 1;
-        flow.event("wave.started", json!({ "wave": number, "subtasks": wave.iter().map(|&i| sub_number(task.subtasks[i])).collect::<Vec<_>>() }));
+        flow.event("wave.started", json!({ "wave": number, "subtasks": wave.iter().map(|&i| task.subtasks[i].label()).collect::<Vec<_>>() }));
         match run_wave(
             ctx,
             &runner,
@@ -314,15 +301,15 @@ fn run_wave(
                     ("id", task.id),
                     ("title", task.title),
                     ("branch", branch),
-                    ("subtask", &sub_number(sub)),
+                    ("subtask", &sub.label()),
                     ("subtask_title", &sub.title),
                     ("files", &sub.files.join(", ")),
                     ("specs", &specs),
                 ],
             );
-            let prompt = fit(prompt, &flow.dir, &format!("builder-{}", sub_number(sub)))?;
+            let prompt = fit(prompt, &flow.dir, &format!("builder-{}", sub.label()))?;
             Ok(Member {
-                name: sub_number(sub),
+                name: sub.label(),
                 files: sub.files.clone(),
                 req: Request {
                     own_files: Some(sub.files.clone()),
@@ -568,7 +555,7 @@ fn run_wave(
                     "subtasks",
                     &subs
                         .iter()
-                        .map(|s| sub_number(s))
+                        .map(|s| s.label())
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),
@@ -719,7 +706,7 @@ fn run_wave(
         "{}: wave {number} ({})\n\nRun: {}\n",
         task.id,
         subs.iter()
-            .map(|s| format!("{} {}", sub_number(s), s.title))
+            .map(|s| format!("{} {}", s.label(), s.title))
             .collect::<Vec<_>>()
             .join("; "),
         flow.record.id
@@ -906,10 +893,6 @@ pub fn check_off(text: &str, lines: &[usize]) -> String {
 fn tail_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn sub_number(sub: &SubTask) -> String {
-    format!("{}.{}", sub.number.0, sub.number.1)
 }
 
 /// The shipped schema, into the run folder, when the repository has none of its own.

@@ -459,7 +459,7 @@ fn plan(inputs: &Inputs<'_>) -> Verdict {
 pub fn unbacked(inputs: &Inputs<'_>, path: &str, list: &TaskList) -> Vec<Finding> {
     let mut findings = Vec::new();
     for sub in list.subtasks().filter(|s| s.checked && !s.files.is_empty()) {
-        let number = format!("{}.{}", sub.number.0, sub.number.1);
+        let number = sub.label();
         let mut builder = GlobSetBuilder::new();
         for file in &sub.files {
             if let Ok(glob) = Glob::new(file) {
@@ -507,7 +507,7 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
         );
     }
     for sub in list.subtasks().filter(|s| !s.checked) {
-        let number = format!("{}.{}", sub.number.0, sub.number.1);
+        let number = sub.label();
         findings.push(
             Finding::error(
                 "implement/open",

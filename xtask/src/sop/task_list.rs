@@ -43,6 +43,13 @@ pub struct SubTask {
     pub named_files: bool,
 }
 
+impl SubTask {
+    /// Its number as written: `1.2`.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.number.0, self.number.1)
+    }
+}
+
 impl TaskList {
     pub fn subtasks(&self) -> impl Iterator<Item = &SubTask> {
         self.parents.iter().flat_map(|p| p.subtasks.iter())
