@@ -115,7 +115,7 @@ impl Done {
         let path = self.dir.join("events.jsonl");
         let mut text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        text.push_str(&runs::events_text(&[event(name, data)]));
+        text.push_str(&runs::events_text(&[RunEvent::new(name, data)]));
         write_with(&path, text.as_bytes(), Durability::ContentsSynced)?;
         change(&mut self.record);
         write_record(&self.dir, &self.record, Durability::Synced)
@@ -340,7 +340,7 @@ impl<'a> Runner<'a> {
             log_limit: ctx.config.agent_log_limit_kb * 1024,
             marker: Some(marker),
         };
-        let mut events = vec![event(
+        let mut events = vec![RunEvent::new(
             "run.started",
             json!({ "kind": "agent", "task": task, "role": req.role, "adapter": adapter.name, "sandbox": sandbox.name() }),
         )];
@@ -369,8 +369,8 @@ impl<'a> Runner<'a> {
         };
         if let Some(command) = &req.setup {
             let setup = self.setup(command, root, &dir, timeout_s, task.as_deref())?;
-            events.push(event(
-            "setup.ended",
+            events.push(RunEvent::new(
+"setup.ended",
             json!({ "command": command, "status": setup.ended, "exit_code": setup.code, "elapsed_ms": setup.elapsed.as_millis() as u64 }),
         ));
             if setup.ended != Ended::Completed {
@@ -414,14 +414,17 @@ impl<'a> Runner<'a> {
             Err(err) => {
                 record.status = Status::Failed;
                 record.ended = Some(timestamp(chrono::Utc::now()));
-                events.push(event("run.failed", json!({ "error": format!("{err:#}") })));
+                events.push(RunEvent::new(
+                    "run.failed",
+                    json!({ "error": format!("{err:#}") }),
+                ));
                 write_events(&dir, &events)?;
                 write_record(&dir, &record, Durability::Synced)?;
                 return Err(err);
             }
         };
         let (summary, agent_events) = parser.finish();
-        events.push(event(
+        events.push(RunEvent::new(
             "agent.spawned",
             json!({ "pgid": outcome.pgid, "argv": record.argv }),
         ));
@@ -465,8 +468,8 @@ impl<'a> Runner<'a> {
             agent.summary = Some(summary.clone());
         }
         let status_name = status.name();
-        events.push(event(
-            "agent.ended",
+        events.push(RunEvent::new(
+"agent.ended",
             json!({ "status": status_name, "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": files.len() }),
         ));
         write_with(
@@ -540,17 +543,6 @@ fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
         &read(&format!("{ADAPTERS_DIR}/{}.toml", role.adapter))?,
     )?;
     Ok((role.clone(), adapter))
-}
-
-fn event(name: &str, data: Value) -> RunEvent {
-    RunEvent {
-        ts: timestamp(chrono::Utc::now()),
-        event: name.to_owned(),
-        data: match data {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
-    }
 }
 
 fn write_record(dir: &Path, record: &RunRecord, durability: Durability) -> Result<()> {

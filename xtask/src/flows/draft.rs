@@ -15,7 +15,8 @@ use serde_json::json;
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::runner::{Done, Request, Runner};
 use crate::ctx::Ctx;
-use crate::runs::{self, RunEvent, Status, timestamp};
+use crate::flows::Flow;
+use crate::runs::Status;
 use crate::sop::rubric;
 use crate::store::{Durability, write_with};
 use crate::templates;
@@ -53,6 +54,8 @@ pub struct Drafted {
     pub problems: Vec<String>,
     pub min: u8,
     pub passed: bool,
+    /// A writer's answer was written to the artifact.
+    pub written: bool,
     pub wall_s: f64,
     pub research_wall_s: f64,
     pub research_agent_s: f64,
@@ -61,28 +64,12 @@ pub struct Drafted {
 /// Draft the PRD of task `id` (titled `title`).
 pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let (dir, record) = super::start(ctx, "draft", id)?;
-    std::fs::create_dir_all(dir.join("research"))
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let mut events: Vec<RunEvent> = Vec::new();
-    let event = |events: &mut Vec<RunEvent>, name: &str, data: serde_json::Value| {
-        events.push(RunEvent {
-            ts: timestamp(chrono::Utc::now()),
-            event: name.to_owned(),
-            data: match data {
-                serde_json::Value::Object(map) => map,
-                _ => Default::default(),
-            },
-        });
-        let _ = write_with(
-            &dir.join("events.jsonl"),
-            runs::events_text(events).as_bytes(),
-            Durability::Renamed,
-        );
-    };
+    let mut flow = Flow::start(ctx, "draft", id)?;
+    std::fs::create_dir_all(flow.dir.join("research"))
+        .with_context(|| format!("creating {}", flow.dir.display()))?;
     let artifact = format!("tasks/{id}/prd.md");
     let mut out = Drafted {
-        run: record.id.to_string(),
+        run: flow.record.id.to_string(),
         task: id.to_owned(),
         artifact: artifact.clone(),
         min: ctx.config.prd_min_score,
@@ -117,11 +104,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
             ),
         })
         .collect();
-    event(
-        &mut events,
-        "research.started",
-        json!({ "agents": members.len() }),
-    );
+    flow.event("research.started", json!({ "agents": members.len() }));
     let progress = Progress::new(members.iter().map(|m| m.name.clone()).collect(), true);
     let ran = group::run(
         &runner,
@@ -137,7 +120,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     out.research_agent_s = ran.agent_time.as_secs_f64();
     let mut files = Vec::new();
     for ((topic, _), result) in TOPICS.iter().zip(&ran.last) {
-        let file = format!("{}/research/{topic}.md", record.id.dir());
+        let file = format!("{}/research/{topic}.md", flow.record.id.dir());
         let kept = match result {
             Ok(done) if done.record.status == Status::Completed => {
                 let text = answer(done);
@@ -163,13 +146,12 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
         .iter()
         .filter_map(|(t, r)| r.as_ref().err().map(|e| format!("{t}: {e}")))
         .collect();
-    event(
-        &mut events,
+    flow.event(
         "research.ended",
         json!({ "files": files, "failed": failed }),
     );
     if !failed.is_empty() && !ctx.config.draft_without_failed_research {
-        return finish(ctx, &dir, record, events, out, started, Status::Failed);
+        return finish(ctx, flow, out, started);
     }
 
     // The writer, then the rubric; again with the lost points named.
@@ -245,16 +227,11 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
             verdict
         },
         &mut out,
-        &mut |name, data| event(&mut events, name, data),
+        &mut |name, data| flow.event(name, data),
     )?;
     out.score = last_score;
     out.passed = passed;
-    let status = if passed {
-        Status::Completed
-    } else {
-        Status::Failed
-    };
-    finish(ctx, &dir, record, events, out, started, status)
+    finish(ctx, flow, out, started)
 }
 
 /// What a draft's gate said about one attempt.
@@ -310,6 +287,7 @@ fn write_loop(
             text.as_bytes(),
             Durability::Synced,
         )?;
+        out.written = true;
         let verdict = gate(&text);
         out.attempts
             .push((done.record.id.to_string(), verdict.score));
@@ -340,17 +318,16 @@ pub fn artifact(
     gate: &mut dyn FnMut(&str) -> Gate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let (dir, record) = super::start(ctx, "draft", id)?;
+    let mut flow = Flow::start(ctx, "draft", id)?;
     let artifact = format!("tasks/{id}/{file}");
     let mut out = Drafted {
-        run: record.id.to_string(),
+        run: flow.record.id.to_string(),
         task: id.to_owned(),
         artifact: artifact.clone(),
         min: 10,
         ..Drafted::default()
     };
     let runner = Runner::new(ctx)?;
-    let mut events: Vec<RunEvent> = Vec::new();
     let template_path = format!("patterns/templates/{file}");
     let earlier: Vec<String> = ["brief.md", "prd.md", "tasks.md", "plan.md"]
         .iter()
@@ -368,24 +345,10 @@ pub fn artifact(
         &[("template", &template_path), ("earlier", &earlier)],
         gate,
         &mut out,
-        &mut |name, data| {
-            events.push(RunEvent {
-                ts: timestamp(chrono::Utc::now()),
-                event: name.to_owned(),
-                data: match data {
-                    serde_json::Value::Object(map) => map,
-                    _ => Default::default(),
-                },
-            })
-        },
+        &mut |name, data| flow.event(name, data),
     )?;
     out.passed = passed;
-    let status = if passed {
-        Status::Completed
-    } else {
-        Status::Failed
-    };
-    finish(ctx, &dir, record, events, out, started, status)
+    finish(ctx, flow, out, started)
 }
 
 /// The `role` agent's score of the PRD at `artifact`: `{"score": 0-10, "reasons": [...]}`.
@@ -455,39 +418,26 @@ fn answer(done: &Done) -> String {
     text
 }
 
+/// End the draft's run: completed when the artifact passed, failed otherwise.
 fn finish(
     ctx: &Ctx,
-    dir: &std::path::Path,
-    mut record: runs::RunRecord,
-    mut events: Vec<RunEvent>,
+    mut flow: Flow,
     mut out: Drafted,
     started: std::time::Instant,
-    status: Status,
 ) -> Result<Drafted> {
     out.wall_s = started.elapsed().as_secs_f64();
-    events.push(RunEvent {
-        ts: timestamp(chrono::Utc::now()),
-        event: "draft.ended".to_owned(),
-        data: match json!({ "passed": out.passed, "attempts": out.attempts.len() }) {
-            serde_json::Value::Object(map) => map,
-            _ => Default::default(),
-        },
-    });
-    record.status = status;
-    record.ended = Some(timestamp(chrono::Utc::now()));
-    if out.attempts.iter().any(|(_, score)| *score > 0) && !record.files.contains(&out.artifact) {
-        record.files.push(out.artifact.clone());
+    flow.event(
+        "draft.ended",
+        json!({ "passed": out.passed, "attempts": out.attempts.len() }),
+    );
+    if out.written {
+        flow.record.files.push(out.artifact.clone());
     }
-    record.git_head_after = ctx.repo.head();
-    write_with(
-        &dir.join("events.jsonl"),
-        runs::events_text(&events).as_bytes(),
-        Durability::ContentsSynced,
-    )?;
-    write_with(
-        &dir.join("run.json"),
-        record.to_text().as_bytes(),
-        Durability::Synced,
-    )?;
+    flow.record.git_head_after = ctx.repo.head();
+    flow.finish(if out.passed {
+        Status::Completed
+    } else {
+        Status::Failed
+    })?;
     Ok(out)
 }

@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::process::{self, Ended, Spec};
 use crate::agent::runner::{Done, Request, Runner};
 use crate::agent::{tree, worktree};
 use crate::ctx::Ctx;
-use crate::flows::{build, review, waves};
+use crate::flows::{Flow, build, review, waves};
 use crate::guard::{self, Policy, Triggers};
-use crate::runs::{self, RunEvent, RunRecord, Status, Worktree, timestamp};
+use crate::runs::{Status, Worktree};
 use crate::sop::task_list::SubTask;
 use crate::store::{Durability, write_with};
 use crate::templates;
@@ -101,43 +101,10 @@ pub struct Report {
     pub blockers: Vec<String>,
 }
 
-/// The flow's own record: run.json, events, report.
-struct FlowRun {
-    dir: PathBuf,
-    record: RunRecord,
-    events: Vec<RunEvent>,
-}
-
-impl FlowRun {
-    fn event(&mut self, name: &str, data: Value) {
-        self.events.push(RunEvent {
-            ts: timestamp(chrono::Utc::now()),
-            event: name.to_owned(),
-            data: match data {
-                Value::Object(map) => map,
-                _ => Default::default(),
-            },
-        });
-        // Written as it goes: an interrupted flow leaves what it did.
-        let _ = write_with(
-            &self.dir.join("events.jsonl"),
-            runs::events_text(&self.events).as_bytes(),
-            Durability::Renamed,
-        );
-    }
-}
-
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
-    let mut flow = {
-        let (dir, record) = super::start(ctx, "implement", task.id)?;
-        FlowRun {
-            dir,
-            record,
-            events: Vec::new(),
-        }
-    };
+    let mut flow = Flow::start(ctx, "implement", task.id)?;
     let run_id = flow.record.id.to_string();
     let branch = worktree::branch(task.id);
     let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, task.id);
@@ -196,24 +163,13 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
     flow.event("flow.ended", json!({ "completed": ok }));
     std::fs::write(flow.dir.join("report.md"), report_markdown(&report))
         .with_context(|| format!("writing {}/report.md", flow.record.id.dir()))?;
-    flow.record.status = if ok {
+    flow.record.git_head_after = report.commits.last().cloned();
+    flow.record.files = vec![format!("{}/report.md", flow.record.id.dir())];
+    flow.finish(if ok {
         Status::Completed
     } else {
         Status::Failed
-    };
-    flow.record.ended = Some(timestamp(chrono::Utc::now()));
-    flow.record.git_head_after = report.commits.last().cloned();
-    flow.record.files = vec![format!("{}/report.md", flow.record.id.dir())];
-    write_with(
-        &flow.dir.join("events.jsonl"),
-        runs::events_text(&flow.events).as_bytes(),
-        Durability::ContentsSynced,
-    )?;
-    write_with(
-        &flow.dir.join("run.json"),
-        flow.record.to_text().as_bytes(),
-        Durability::Synced,
-    )?;
+    })?;
     if ok && !keep {
         worktree::remove(&ctx.repo, &checkout.path, true)?;
     }
@@ -227,7 +183,7 @@ fn run_wave(
     task: &Task<'_>,
     checkout: &worktree::Checkout,
     rel: &str,
-    flow: &mut FlowRun,
+    flow: &mut Flow,
     report: &mut Report,
     number: usize,
     wave: &[usize],
@@ -243,7 +199,7 @@ fn run_wave(
         task: Some(task.id),
     };
     let gate = |report: &mut Report,
-                flow: &mut FlowRun,
+                flow: &mut Flow,
                 name: &str,
                 started: Instant,
                 passed: bool,
@@ -387,7 +343,7 @@ fn run_wave(
     }
 
     // What changed in the worktree during the wave: inside the wave's files, specs fresh.
-    let outside_or_stale = |report: &mut Report, flow: &mut FlowRun, stage: &str| -> Result<bool> {
+    let outside_or_stale = |report: &mut Report, flow: &mut Flow, stage: &str| -> Result<bool> {
         let started = Instant::now();
         let changed = changed_paths(&before, &tree::dirty(root)?);
         let outside: Vec<&String> = changed

@@ -227,6 +227,22 @@ pub struct RunEvent {
     pub data: Map<String, Value>,
 }
 
+impl RunEvent {
+    /// The event `name` now, with the fields of `data` (a JSON object; `null` adds none, any
+    /// other value becomes a field `value`).
+    pub fn new(name: &str, data: Value) -> RunEvent {
+        RunEvent {
+            ts: timestamp(Utc::now()),
+            event: name.to_owned(),
+            data: match data {
+                Value::Object(map) => map,
+                Value::Null => Map::new(),
+                other => Map::from_iter([("value".to_owned(), other)]),
+            },
+        }
+    }
+}
+
 /// Collects what a command changes, then becomes one all-or-nothing [`Plan`].
 #[derive(Debug)]
 pub struct Recorder {
@@ -339,16 +355,7 @@ impl Recorder {
 
     /// Add an event (its fields come from `data`, which should be a JSON object).
     pub fn event(&mut self, name: &str, data: Value) {
-        let data = match data {
-            Value::Object(map) => map,
-            Value::Null => Map::new(),
-            other => Map::from_iter([("value".to_owned(), other)]),
-        };
-        self.events.push(RunEvent {
-            ts: timestamp(Utc::now()),
-            event: name.to_owned(),
-            data,
-        });
+        self.events.push(RunEvent::new(name, data));
     }
 
     /// Plan to write `contents` to `rel`. Writing what is already there is no change.
