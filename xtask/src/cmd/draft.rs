@@ -3,10 +3,9 @@
 use anyhow::{Result, bail};
 
 use crate::cmd::Ctx;
-use crate::cmd::phase::{commit_touching, load_triggers, task_runs};
+use crate::cmd::phase::{judge, load_triggers};
 use crate::flows::draft;
 use crate::report::Severity;
-use crate::sop::gates::{self, Inputs};
 use crate::{Outcome, flags, output};
 
 impl flags::Draft {
@@ -25,22 +24,8 @@ impl flags::Draft {
                 // The phase's own exit gate judges each attempt, as `phase next` would.
                 let today = crate::cmd::today(None)?;
                 let triggers = load_triggers(&ctx);
-                let runs = task_runs(&ctx, id)?;
-                let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-                let created = entry.history.first().map(|t| t.at.clone());
-                let touching = |globs: &[String]| commit_touching(&ctx, globs, created.as_deref());
                 let mut gate = |_: &str| {
-                    let inputs = Inputs {
-                        id,
-                        entry,
-                        config: &ctx.config,
-                        today,
-                        triggers: &triggers,
-                        read: &read,
-                        runs: &runs,
-                        commit_touching: &touching,
-                    };
-                    let verdict = gates::evaluate(&inputs);
+                    let verdict = judge(&ctx, id, entry, today, &triggers)?;
                     let errors: Vec<String> = verdict
                         .findings
                         .iter()
@@ -59,7 +44,7 @@ impl flags::Draft {
                             format!("- {at}{}{fix}", f.message)
                         })
                         .collect();
-                    draft::Gate {
+                    Ok(draft::Gate {
                         passed: verdict.passed(),
                         score: 10u32.saturating_sub(errors.len() as u32),
                         summary: format!(
@@ -67,7 +52,7 @@ impl flags::Draft {
                             errors.len()
                         ),
                         problems: errors,
-                    }
+                    })
                 };
                 draft::artifact(&ctx, id, &entry.title, &file, &mut gate)?
             }

@@ -237,22 +237,7 @@ impl flags::PhaseNext {
             return Ok(Outcome::Ok);
         }
         let triggers = load_triggers(&ctx);
-        let runs = task_runs(&ctx, &id)?;
-        let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-        // Only work done since the task was created counts as its evidence.
-        let created = entry.history.first().map(|t| t.at.clone());
-        let commit_touching = |globs: &[String]| commit_touching(&ctx, globs, created.as_deref());
-        let inputs = Inputs {
-            id: &id,
-            entry,
-            config: &ctx.config,
-            today,
-            triggers: &triggers,
-            read: &read,
-            runs: &runs,
-            commit_touching: &commit_touching,
-        };
-        let verdict = gates::evaluate(&inputs);
+        let verdict = judge(&ctx, &id, entry, today, &triggers)?;
         findings.extend(verdict.findings.iter().cloned());
         if !verdict.passed() {
             return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
@@ -545,6 +530,32 @@ fn next_artifacts(
         }
         Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
     }
+}
+
+/// The exit gate of the phase task `id` is in, judged on the repository as it is now (what
+/// `phase next` decides with, and what `draft` checks each attempt against).
+pub(crate) fn judge(
+    ctx: &Ctx,
+    id: &str,
+    entry: &tasks::index::TaskEntry,
+    today: NaiveDate,
+    triggers: &Result<Triggers, String>,
+) -> Result<Verdict> {
+    let runs = task_runs(ctx, id)?;
+    let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+    // Only work done since the task was created counts as its evidence.
+    let created = entry.history.first().map(|t| t.at.clone());
+    let touching = |globs: &[String]| commit_touching(ctx, globs, created.as_deref());
+    Ok(gates::evaluate(&Inputs {
+        id,
+        entry,
+        config: &ctx.config,
+        today,
+        triggers,
+        read: &read,
+        runs: &runs,
+        commit_touching: &touching,
+    }))
 }
 
 pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {

@@ -224,7 +224,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
                     .problems
                     .extend(reasons.into_iter().map(|r| format!("- reviewer: {r}")));
             }
-            verdict
+            Ok(verdict)
         },
         &mut out,
         &mut |name, data| flow.event(name, data),
@@ -256,7 +256,7 @@ fn write_loop(
     artifact: &str,
     template_name: &str,
     slots: &[(&str, &str)],
-    gate: &mut dyn FnMut(&str) -> Gate,
+    gate: &mut dyn FnMut(&str) -> Result<Gate>,
     out: &mut Drafted,
     event: &mut dyn FnMut(&str, serde_json::Value),
 ) -> Result<bool> {
@@ -288,7 +288,7 @@ fn write_loop(
             Durability::Synced,
         )?;
         out.written = true;
-        let verdict = gate(&text);
+        let verdict = gate(&text)?;
         out.attempts
             .push((done.record.id.to_string(), verdict.score));
         out.problems = verdict.problems.clone();
@@ -315,7 +315,7 @@ pub fn artifact(
     id: &str,
     title: &str,
     file: &str,
-    gate: &mut dyn FnMut(&str) -> Gate,
+    gate: &mut dyn FnMut(&str) -> Result<Gate>,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
     let mut flow = Flow::start(ctx, "draft", id)?;
