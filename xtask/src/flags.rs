@@ -422,7 +422,8 @@ pub struct Implement {
     pub today: Option<String>,
 }
 
-/// Write the artifact of a task's current phase with agents: the PRD, the task list or the plan.
+/// Write the artifact of a task's current phase with agents: the PRD, the task list, the specs
+/// or the plan.
 ///
 /// PRD (phase prd): three `researcher` agents run in parallel (codebase patterns, documentation,
 /// examples), each answer kept in its own file of the run folder (a failed one is retried once;
@@ -430,9 +431,13 @@ pub struct Implement {
 /// with the PRD, written to tasks/<ID>/prd.md, and the rubric scores it: below `prd_min_score`
 /// the writer runs again with the lost points named. Task list and plan (phases tasks, plan): a
 /// `writer` with the earlier artifacts, judged by the phase's own gate (as `phase next` judges
-/// it), again with the findings named. 3 attempts at most. The task does not move: `phase next`
-/// does that. Exit 0 when the artifact passed, 1 otherwise (with what was still wrong). Specs
-/// are not drafted (one per trigger area, from patterns/templates/spec.md).
+/// it), again with the findings named. Specs (phase spec): for each trigger area the files of
+/// tasks.md fall in whose spec is missing or a draft, a `writer` per area, side by side, writes
+/// tasks/<ID>/specs/<area>.md under front matter the orchestrator sets (`status: draft`), judged
+/// by spec-guard's checks but the approval and by the template's sections; an approved spec
+/// that went stale is left for a person to review again. 3 attempts at most. The task does not
+/// move: `phase next` does that. Exit 0 when the artifact passed (a spec: all but its approval),
+/// 1 otherwise (with what was still wrong).
 #[derive(Debug, Args)]
 pub struct Draft {
     /// The task (full id, or its number when unique).

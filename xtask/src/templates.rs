@@ -71,7 +71,7 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 8] = [
+pub const PROMPTS: [(&str, &str); 9] = [
     ("goal.md", include_str!("../templates/prompts/goal.md")),
     (
         "builder.md",
@@ -88,6 +88,10 @@ pub const PROMPTS: [(&str, &str); 8] = [
         include_str!("../templates/prompts/draft-prd.md"),
     ),
     ("draft.md", include_str!("../templates/prompts/draft.md")),
+    (
+        "draft-spec.md",
+        include_str!("../templates/prompts/draft-spec.md"),
+    ),
     (
         "score-prd.md",
         include_str!("../templates/prompts/score-prd.md"),
@@ -123,7 +127,7 @@ pub fn layout() -> Vec<(&'static str, String)> {
 }
 
 /// Where `init` writes each of [`PROMPTS`] (a test checks the names agree).
-const PROMPT_PATHS: [&str; 8] = [
+const PROMPT_PATHS: [&str; 9] = [
     "patterns/templates/prompts/goal.md",
     "patterns/templates/prompts/builder.md",
     "patterns/templates/prompts/review.md",
@@ -131,6 +135,7 @@ const PROMPT_PATHS: [&str; 8] = [
     "patterns/templates/prompts/research.md",
     "patterns/templates/prompts/draft-prd.md",
     "patterns/templates/prompts/draft.md",
+    "patterns/templates/prompts/draft-spec.md",
     "patterns/templates/prompts/score-prd.md",
 ];
 

@@ -1,11 +1,15 @@
-//! `cargo xtask draft <ID>`: the PRD written by agents (flows::draft), gated by the rubric.
+//! `cargo xtask draft <ID>`: the current phase's artifact written by agents (flows::draft):
+//! the PRD gated by the rubric, the task list and the plan by their phase gates, the specs by
+//! spec-guard's checks (all but the approval, which stays a person's).
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 use crate::cmd::Ctx;
 use crate::cmd::phase::{judge, load_triggers};
-use crate::flows::draft;
+use crate::flows::draft::{self, Drafted, SpecArea};
+use crate::guard::Policy;
 use crate::report::Severity;
+use crate::sop::task_list;
 use crate::{Outcome, flags, output};
 
 impl flags::Draft {
@@ -17,12 +21,12 @@ impl flags::Draft {
         let Some(entry) = index.tasks.get(id) else {
             bail!("{id} is not in tasks/index.json; `cargo xtask index rebuild` adds it");
         };
+        let today = crate::cmd::today(None)?;
         let drafted = match entry.phase.name() {
             "prd" => draft::prd(&ctx, id, &entry.title)?,
             phase @ ("tasks" | "plan") => {
                 let file = format!("{phase}.md");
                 // The phase's own exit gate judges each attempt, as `phase next` would.
-                let today = crate::cmd::today(None)?;
                 let triggers = load_triggers(&ctx);
                 let mut gate = |_: &str| {
                     let verdict = judge(&ctx, id, entry, today, &triggers)?;
@@ -30,19 +34,7 @@ impl flags::Draft {
                         .findings
                         .iter()
                         .filter(|f| f.severity == Severity::Error)
-                        .map(|f| {
-                            let at = match (&f.path, f.line) {
-                                (Some(p), Some(l)) => format!("{p}:{l}: "),
-                                (Some(p), None) => format!("{p}: "),
-                                _ => String::new(),
-                            };
-                            let fix = f
-                                .fix
-                                .as_deref()
-                                .map(|x| format!(" (fix: {x})"))
-                                .unwrap_or_default();
-                            format!("- {at}{}{fix}", f.message)
-                        })
+                        .map(draft::problem)
                         .collect();
                     Ok(draft::Gate {
                         passed: verdict.passed(),
@@ -56,9 +48,29 @@ impl flags::Draft {
                 };
                 draft::artifact(&ctx, id, &entry.title, &file, &mut gate)?
             }
+            "spec" => {
+                let plan = spec_plan(&ctx, id, today)?;
+                if plan.draft.is_empty() {
+                    return Ok(print_spec_plan(id, &plan, self.json));
+                }
+                let drafted = draft::specs(&ctx, id, &entry.title, &plan.draft, today)?;
+                if self.json {
+                    let mut value = serde_json::to_value(&drafted)?;
+                    value["fresh"] = serde_json::json!(plan.fresh);
+                    value["for_a_person"] = serde_json::json!(plan.for_a_person);
+                    output::json(&value);
+                } else {
+                    output::out(spec_text(id, &drafted, &plan));
+                }
+                return Ok(if drafted.passed && plan.for_a_person.is_empty() {
+                    Outcome::Ok
+                } else {
+                    Outcome::No
+                });
+            }
             phase => {
                 output::out(format!(
-                    "draft {id}: the task is in phase {phase}; draft writes the PRD (phase prd), the task list (phase tasks) and the plan (phase plan). Specs are written per trigger area from patterns/templates/spec.md."
+                    "draft {id}: the task is in phase {phase}, which has no artifact to draft; draft writes the PRD (phase prd), the task list (phase tasks), the specs (phase spec) and the plan (phase plan)"
                 ));
                 return Ok(Outcome::No);
             }
@@ -66,52 +78,7 @@ impl flags::Draft {
         if self.json {
             output::json(&serde_json::to_value(&drafted)?);
         } else {
-            let mut text = format!(
-                "draft {id}: {} (run {}, {:.1} s)\n  research ({:.2} s wall against {:.2} s of agent time):",
-                if drafted.passed {
-                    format!("{} reached {}/10", drafted.artifact, drafted.min)
-                } else {
-                    format!("{} did not reach {}/10", drafted.artifact, drafted.min)
-                },
-                drafted.run,
-                drafted.wall_s,
-                drafted.research_wall_s,
-                drafted.research_agent_s
-            );
-            for (topic, file) in &drafted.research {
-                match file {
-                    Ok(file) => text.push_str(&format!("\n    {topic}: {file}")),
-                    Err(err) => text.push_str(&format!("\n    {topic}: FAILED, {err}")),
-                }
-            }
-            for (n, (run, score)) in drafted.attempts.iter().enumerate() {
-                text.push_str(&format!(
-                    "\n  writer attempt {}: {score}/10 (run {run})",
-                    n + 1
-                ));
-            }
-            if drafted.score.is_none() && !drafted.passed {
-                for problem in &drafted.problems {
-                    text.push_str(&format!("\n    {problem}"));
-                }
-            }
-            if let Some(score) = drafted.score.as_ref().filter(|_| !drafted.passed) {
-                for lost in &score.lost {
-                    text.push_str(&format!(
-                        "\n    -{} {}{}: {}",
-                        lost.points,
-                        lost.line
-                            .map(|l| format!("{}:{l}: ", drafted.artifact))
-                            .unwrap_or_default(),
-                        lost.criterion,
-                        lost.reason
-                    ));
-                }
-            }
-            if drafted.research.iter().any(|(_, f)| f.is_err()) && drafted.attempts.is_empty() {
-                text.push_str("\n  a researcher failed twice: fix it, or set draft_without_failed_research = true");
-            }
-            output::out(text);
+            output::out(text(id, &drafted));
         }
         Ok(if drafted.passed {
             Outcome::Ok
@@ -119,4 +86,228 @@ impl flags::Draft {
             Outcome::No
         })
     }
+}
+
+/// The PRD, task list or plan draft, for people.
+fn text(id: &str, drafted: &Drafted) -> String {
+    let mut text = format!(
+        "draft {id}: {} (run {}, {:.1} s)",
+        if drafted.passed {
+            format!("{} reached {}/10", drafted.artifact, drafted.min)
+        } else {
+            format!("{} did not reach {}/10", drafted.artifact, drafted.min)
+        },
+        drafted.run,
+        drafted.wall_s,
+    );
+    if !drafted.research.is_empty() {
+        text.push_str(&format!(
+            "\n  research ({:.2} s wall against {:.2} s of agent time):",
+            drafted.research_wall_s, drafted.research_agent_s
+        ));
+    }
+    for (topic, file) in &drafted.research {
+        match file {
+            Ok(file) => text.push_str(&format!("\n    {topic}: {file}")),
+            Err(err) => text.push_str(&format!("\n    {topic}: FAILED, {err}")),
+        }
+    }
+    attempts(&mut text, &drafted.attempts, "  ");
+    if drafted.score.is_none() && !drafted.passed {
+        for problem in &drafted.problems {
+            text.push_str(&format!("\n    {problem}"));
+        }
+    }
+    if let Some(score) = drafted.score.as_ref().filter(|_| !drafted.passed) {
+        for lost in &score.lost {
+            text.push_str(&format!(
+                "\n    -{} {}{}: {}",
+                lost.points,
+                lost.line
+                    .map(|l| format!("{}:{l}: ", drafted.artifact))
+                    .unwrap_or_default(),
+                lost.criterion,
+                lost.reason
+            ));
+        }
+    }
+    if drafted.research.iter().any(|(_, f)| f.is_err()) && drafted.attempts.is_empty() {
+        text.push_str(
+            "\n  a researcher failed twice: fix it, or set draft_without_failed_research = true",
+        );
+    }
+    if drafted.passed {
+        text.push_str(&format!(
+            "\nnext: read it, then `cargo xtask phase next {id}`"
+        ));
+    }
+    text
+}
+
+fn attempts(text: &mut String, attempts: &[(String, u32)], indent: &str) {
+    for (n, (run, score)) in attempts.iter().enumerate() {
+        text.push_str(&format!(
+            "\n{indent}writer attempt {}: {score}/10 (run {run})",
+            n + 1
+        ));
+    }
+}
+
+/// Which trigger areas the spec phase's draft writes, and which it leaves.
+struct SpecPlan {
+    draft: Vec<SpecArea>,
+    /// Area → the spec that is approved and fresh.
+    fresh: Vec<(String, String)>,
+    /// Area → why a person has to act (an approved spec is never rewritten by agents).
+    for_a_person: Vec<(String, String)>,
+}
+
+/// The areas the files of tasks.md fall in, judged as the spec gate judges them: a missing spec
+/// or a draft is written by agents; an approved one that fails (stale, broken) is left to a
+/// person, since rewriting it would undo a review.
+fn spec_plan(ctx: &Ctx, id: &str, today: chrono::NaiveDate) -> Result<SpecPlan> {
+    let triggers = load_triggers(ctx).map_err(|e| anyhow!(e))?;
+    let tasks_rel = format!("tasks/{id}/tasks.md");
+    let text = std::fs::read_to_string(ctx.repo.path(&tasks_rel))
+        .map_err(|e| anyhow!("reading {tasks_rel}: {e}; the spec phase needs the task list"))?;
+    let (list, _) = task_list::parse(&tasks_rel, &text, 1);
+    let policy = Policy {
+        today,
+        default_max_age: ctx.config.max_spec_age_days,
+        task: Some(id),
+    };
+    let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+    // The owner of a new spec: the task's owner, else whoever runs the draft.
+    let brief_rel = format!("tasks/{id}/brief.md");
+    let owner = std::fs::read(ctx.repo.path(&brief_rel))
+        .ok()
+        .and_then(|bytes| crate::tasks::brief::parse(&brief_rel, &bytes).ok())
+        .and_then(|b| b.owner)
+        .or_else(|| ctx.repo.git_config("user.name"))
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut plan = SpecPlan {
+        draft: Vec::new(),
+        fresh: Vec::new(),
+        for_a_person: Vec::new(),
+    };
+    for check in crate::guard::check(&triggers, &list.files(), policy, &read) {
+        let rules: Vec<&str> = check.findings.iter().map(|f| f.rule.as_str()).collect();
+        let missing = rules.contains(&"spec/missing");
+        if check.findings.is_empty() {
+            plan.fresh.push((check.area, check.spec));
+        } else if missing || rules.contains(&"spec/not-approved") {
+            let max_age_days = triggers
+                .areas
+                .iter()
+                .find(|a| a.name == check.area)
+                .and_then(|a| a.max_age_days)
+                .unwrap_or(ctx.config.max_spec_age_days);
+            let owner = if missing {
+                owner.clone()
+            } else {
+                spec_owner(&check.spec, read(&check.spec).as_deref()).unwrap_or(owner.clone())
+            };
+            plan.draft.push(SpecArea {
+                area: check.area,
+                paths: check.paths,
+                current: (!missing).then_some(check.spec),
+                owner,
+                max_age_days,
+            });
+        } else {
+            let why: Vec<String> = check.findings.iter().map(draft::problem).collect();
+            plan.for_a_person.push((check.area, why.join(" ")));
+        }
+    }
+    Ok(plan)
+}
+
+/// The `owner` of an existing spec, when it names one (not empty, not a placeholder).
+fn spec_owner(path: &str, bytes: Option<&[u8]>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Front {
+        owner: Option<String>,
+    }
+    let doc = crate::docs::front_matter::parse::<Front>(path, bytes?).ok()?;
+    doc.front
+        .owner
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty() && !o.contains("{{"))
+}
+
+/// Nothing to draft: every area's spec is fresh, or left to a person.
+fn print_spec_plan(id: &str, plan: &SpecPlan, json: bool) -> Outcome {
+    let outcome = if plan.for_a_person.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::No
+    };
+    if json {
+        output::json(&serde_json::json!({
+            "task": id, "areas": [], "fresh": plan.fresh, "for_a_person": plan.for_a_person,
+            "passed": plan.for_a_person.is_empty(),
+        }));
+        return outcome;
+    }
+    let mut text = if plan.fresh.is_empty() && plan.for_a_person.is_empty() {
+        format!("draft {id}: no trigger area matched the files of tasks.md, so no spec is needed")
+    } else {
+        format!("draft {id}: no spec to draft")
+    };
+    spec_lines(&mut text, plan);
+    if plan.for_a_person.is_empty() {
+        text.push_str(&format!("\nnext: `cargo xtask phase next {id}`"));
+    }
+    output::out(text);
+    outcome
+}
+
+fn spec_lines(text: &mut String, plan: &SpecPlan) {
+    for (area, spec) in &plan.fresh {
+        text.push_str(&format!("\n  {area}: {spec} is approved and fresh"));
+    }
+    for (area, why) in &plan.for_a_person {
+        text.push_str(&format!(
+            "\n  {area}: approved once, so left for a person to review again: {why}"
+        ));
+    }
+}
+
+/// The specs draft, for people.
+fn spec_text(id: &str, drafted: &Drafted, plan: &SpecPlan) -> String {
+    let done = drafted.areas.iter().filter(|a| a.passed).count();
+    let mut text = format!(
+        "draft {id}: {done} of {} spec(s) drafted without a problem (run {}, {:.1} s)",
+        drafted.areas.len(),
+        drafted.run,
+        drafted.wall_s
+    );
+    for area in &drafted.areas {
+        text.push_str(&format!(
+            "\n  {}: {} {}",
+            area.area,
+            area.artifact,
+            if area.passed {
+                "is ready for review"
+            } else if area.written {
+                "still has problems"
+            } else {
+                "was not written"
+            }
+        ));
+        attempts(&mut text, &area.attempts, "    ");
+        if !area.passed {
+            for problem in &area.problems {
+                text.push_str(&format!("\n      {problem}"));
+            }
+        }
+    }
+    spec_lines(&mut text, plan);
+    if drafted.passed {
+        text.push_str(&format!(
+            "\nnext: a person reviews each spec, sets `status: approved` and `last_review` to the review date, then `cargo xtask phase next {id}`"
+        ));
+    }
+    text
 }

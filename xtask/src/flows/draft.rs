@@ -3,6 +3,10 @@
 //! the quality gate, the deterministic rubric (`score`): below `prd_min_score` the writer runs
 //! again with the lost points named, 3 attempts at most.
 //!
+//! The task list and the plan: a writer with the earlier artifacts, judged by the phase's own
+//! gate. Specs: a writer per trigger area, side by side, under front matter the orchestrator
+//! writes (`status: draft`; approving stays a person's act).
+//!
 //! Agents answer in their final message and the orchestrator writes the files, so researchers
 //! and the writer can run read-only.
 
@@ -16,6 +20,7 @@ use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::runner::{Done, Request, Runner};
 use crate::ctx::Ctx;
 use crate::flows::Flow;
+use crate::report::Finding;
 use crate::runs::Status;
 use crate::sop::rubric;
 use crate::store::{Durability, write_with};
@@ -59,6 +64,45 @@ pub struct Drafted {
     pub wall_s: f64,
     pub research_wall_s: f64,
     pub research_agent_s: f64,
+    /// Specs (phase spec): one writer loop per trigger area, side by side.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub areas: Vec<AreaDraft>,
+}
+
+/// A trigger area whose spec the spec phase's draft writes.
+#[derive(Debug, Clone)]
+pub struct SpecArea {
+    pub area: String,
+    /// The task's files that fall in the area.
+    pub paths: Vec<String>,
+    /// The spec in force now (a draft), to start from; `None` when there is none.
+    pub current: Option<String>,
+    /// The spec's owner: the current spec's, else the task's, else whoever runs the draft.
+    pub owner: String,
+    pub max_age_days: u32,
+}
+
+/// What drafting one area's spec did.
+#[derive(Debug, Default, Serialize)]
+pub struct AreaDraft {
+    pub area: String,
+    /// `tasks/<ID>/specs/<area>.md`.
+    pub artifact: String,
+    /// Each writer attempt: run id, score (10 minus the errors found).
+    pub attempts: Vec<(String, u32)>,
+    pub problems: Vec<String>,
+    /// Complete but for a person's approval.
+    pub passed: bool,
+    pub written: bool,
+}
+
+impl Drafted {
+    fn take(&mut self, written: Written) {
+        self.attempts = written.attempts;
+        self.problems = written.problems;
+        self.passed = written.passed;
+        self.written = written.written;
+    }
 }
 
 /// Draft the PRD of task `id` (titled `title`).
@@ -168,17 +212,20 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
     let mut last_score = None;
     let mut reviewed = String::new();
-    let passed = write_loop(
+    let written = write_loop(
         ctx,
         &runner,
-        id,
-        title,
-        &artifact,
-        "draft-prd.md",
-        &[
-            ("template", "patterns/templates/prd.md"),
-            ("research", &research),
-        ],
+        &Writing {
+            id,
+            title,
+            artifact: &artifact,
+            template_name: "draft-prd.md",
+            slots: &[
+                ("template", "patterns/templates/prd.md"),
+                ("research", &research),
+            ],
+            shape: &|text| text,
+        },
         &mut |text: &str| {
             let score = rubric::score_prd(&artifact, text, 1, tasks_md.as_deref());
             let problems = score
@@ -226,11 +273,10 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
             }
             Ok(verdict)
         },
-        &mut out,
         &mut |name, data| flow.event(name, data),
     )?;
+    out.take(written);
     out.score = last_score;
-    out.passed = passed;
     finish(ctx, flow, out, started)
 }
 
@@ -245,21 +291,47 @@ pub struct Gate {
     pub problems: Vec<String>,
 }
 
-/// The writer, up to [`ATTEMPTS`] times: its answer written to `artifact`, judged by `gate`,
-/// and the next attempt told the problems. Whether an attempt passed.
-#[allow(clippy::too_many_arguments)]
+/// What the writer loop did.
+#[derive(Debug, Default)]
+struct Written {
+    /// Each attempt: run id, score.
+    attempts: Vec<(String, u32)>,
+    /// The last judged attempt's problems.
+    problems: Vec<String>,
+    passed: bool,
+    /// An answer was written to the artifact.
+    written: bool,
+}
+
+/// One writer loop: the prompt template and its slots, and how an answer becomes the file.
+struct Writing<'a> {
+    id: &'a str,
+    title: &'a str,
+    artifact: &'a str,
+    template_name: &'a str,
+    slots: &'a [(&'a str, &'a str)],
+    /// The file's text made from the writer's answer.
+    shape: &'a dyn Fn(String) -> String,
+}
+
+/// The writer, up to [`ATTEMPTS`] times: its answer shaped and written to the artifact, judged
+/// by `gate`, and the next attempt told the problems.
 fn write_loop(
     ctx: &Ctx,
     runner: &Runner,
-    id: &str,
-    title: &str,
-    artifact: &str,
-    template_name: &str,
-    slots: &[(&str, &str)],
+    writing: &Writing<'_>,
     gate: &mut dyn FnMut(&str) -> Result<Gate>,
-    out: &mut Drafted,
     event: &mut dyn FnMut(&str, serde_json::Value),
-) -> Result<bool> {
+) -> Result<Written> {
+    let Writing {
+        id,
+        title,
+        artifact,
+        template_name,
+        slots,
+        shape,
+    } = *writing;
+    let mut out = Written::default();
     let template = templates::prompt(&ctx.repo.root, template_name)
         .with_context(|| format!("reading patterns/templates/prompts/{template_name}"))?;
     let mut previous = String::new();
@@ -281,7 +353,7 @@ fn write_loop(
             out.attempts.push((done.record.id.to_string(), 0));
             continue;
         }
-        let text = answer(&done);
+        let text = shape(answer(&done));
         write_with(
             &ctx.repo.path(artifact),
             text.as_bytes(),
@@ -297,7 +369,8 @@ fn write_loop(
             json!({ "attempt": attempt, "run": done.record.id.to_string(), "score": verdict.score, "passed": verdict.passed, "problems": verdict.problems.len() }),
         );
         if verdict.passed {
-            return Ok(true);
+            out.passed = true;
+            return Ok(out);
         }
         previous = format!(
             "\nThe previous draft {}. Fix these, keep the rest:\n{}\n",
@@ -305,7 +378,7 @@ fn write_loop(
             verdict.problems.join("\n")
         );
     }
-    Ok(false)
+    Ok(out)
 }
 
 /// Draft `file` (tasks.md or plan.md) of task `id`: the writer with the earlier artifacts, and
@@ -335,20 +408,197 @@ pub fn artifact(
         .map(|f| format!("- tasks/{id}/{f}"))
         .collect();
     let earlier = earlier.join("\n");
-    let passed = write_loop(
+    let written = write_loop(
         ctx,
         &runner,
-        id,
-        title,
-        &artifact,
-        "draft.md",
-        &[("template", &template_path), ("earlier", &earlier)],
+        &Writing {
+            id,
+            title,
+            artifact: &artifact,
+            template_name: "draft.md",
+            slots: &[("template", &template_path), ("earlier", &earlier)],
+            shape: &|text| text,
+        },
         gate,
-        &mut out,
         &mut |name, data| flow.event(name, data),
     )?;
-    out.passed = passed;
+    out.take(written);
     finish(ctx, flow, out, started)
+}
+
+/// Draft the spec of each of `areas` for task `id`: a writer per area, side by side, each
+/// answer written to the task's own `tasks/<ID>/specs/<area>.md` under front matter the
+/// orchestrator writes (`status: draft`: approving is a person's act), and judged by spec-guard's
+/// checks of that file (all but the approval) and the template's sections, [`ATTEMPTS`] at most.
+pub fn specs(
+    ctx: &Ctx,
+    id: &str,
+    title: &str,
+    areas: &[SpecArea],
+    today: chrono::NaiveDate,
+) -> Result<Drafted> {
+    let started = std::time::Instant::now();
+    let flow = Flow::start(ctx, "draft", id)?;
+    let mut out = Drafted {
+        run: flow.record.id.to_string(),
+        task: id.to_owned(),
+        artifact: format!("tasks/{id}/specs"),
+        min: 10,
+        ..Drafted::default()
+    };
+    let runner = Runner::new(ctx)?;
+    let template = templates::artifact(&ctx.repo.root, "spec.md")
+        .context("reading patterns/templates/spec.md")?;
+    let sections: Vec<String> = crate::docs::markdown::sections(&template, 1)
+        .into_iter()
+        .filter(|s| s.level == 2)
+        .map(|s| s.title)
+        .collect();
+    let earlier = ["brief.md", "prd.md", "tasks.md"]
+        .iter()
+        .filter(|f| ctx.repo.path(format!("tasks/{id}/{f}")).is_file())
+        .map(|f| format!("- tasks/{id}/{f}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let flow = std::sync::Mutex::new(flow);
+    let event = |area: &str, name: &str, mut data: serde_json::Value| {
+        data["area"] = json!(area);
+        if let Ok(mut flow) = flow.lock() {
+            flow.event(name, data);
+        }
+    };
+    event(
+        "",
+        "specs.started",
+        json!({ "areas": areas.iter().map(|a| &a.area).collect::<Vec<_>>() }),
+    );
+    let results: Vec<Result<Written>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = areas
+            .iter()
+            .map(|area| {
+                let (runner, sections, earlier, event) = (&runner, &sections, &earlier, &event);
+                scope.spawn(move || {
+                    let artifact = format!("tasks/{id}/specs/{}.md", area.area);
+                    let paths = area.paths.join(", ");
+                    let current = area
+                        .current
+                        .clone()
+                        .unwrap_or_else(|| "(none yet)".to_owned());
+                    let shape = |text: String| spec_text(area, today, &text);
+                    let required: Vec<&str> = sections.iter().map(String::as_str).collect();
+                    write_loop(
+                        ctx,
+                        runner,
+                        &Writing {
+                            id,
+                            title,
+                            artifact: &artifact,
+                            template_name: "draft-spec.md",
+                            slots: &[
+                                ("area", &area.area),
+                                ("paths", &paths),
+                                ("earlier", earlier),
+                                ("current", &current),
+                            ],
+                            shape: &shape,
+                        },
+                        &mut |text: &str| {
+                            let mut findings: Vec<Finding> = crate::guard::check_spec(
+                                &area.area,
+                                &artifact,
+                                text.as_bytes(),
+                                area.max_age_days,
+                                today,
+                            )
+                            .into_iter()
+                            .filter(|f| f.rule != "spec/not-approved")
+                            .collect();
+                            findings.extend(crate::sop::gates::section_findings(
+                                &artifact,
+                                text,
+                                &required,
+                                id,
+                                "spec/section",
+                            ));
+                            let problems: Vec<String> = findings.iter().map(problem).collect();
+                            Ok(Gate {
+                                passed: problems.is_empty(),
+                                score: 10u32.saturating_sub(problems.len() as u32),
+                                summary: format!(
+                                    "of the `{}` spec has {} problem(s)",
+                                    area.area,
+                                    problems.len()
+                                ),
+                                problems,
+                            })
+                        },
+                        &mut |name, data| event(&area.area, name, data),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a spec writer's thread panicked")))
+            })
+            .collect()
+    });
+    let mut flow = flow
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("the draft's run record was poisoned"))?;
+    for (area, result) in areas.iter().zip(results) {
+        let written = result?;
+        out.areas.push(AreaDraft {
+            area: area.area.clone(),
+            artifact: format!("tasks/{id}/specs/{}.md", area.area),
+            attempts: written.attempts,
+            problems: written.problems,
+            passed: written.passed,
+            written: written.written,
+        });
+    }
+    out.passed = out.areas.iter().all(|a| a.passed);
+    out.written = out.areas.iter().any(|a| a.written);
+    for area in out.areas.iter().filter(|a| a.written) {
+        flow.record.files.push(area.artifact.clone());
+    }
+    finish(ctx, flow, out, started)
+}
+
+/// A spec's file: front matter from the orchestrator (a draft, reviewed today by nobody yet:
+/// `last_review` is the day it was drafted), then the writer's body without any front matter
+/// of its own.
+fn spec_text(area: &SpecArea, today: chrono::NaiveDate, answer: &str) -> String {
+    let mut body = answer;
+    if let Some(rest) = body.strip_prefix("---\n")
+        && let Some(end) = rest.find("\n---\n")
+    {
+        body = &rest[end + 5..];
+    }
+    let quote = crate::docs::front_matter::quote;
+    format!(
+        "---\narea: {}\nowner: {}\nstatus: draft\nlast_review: \"{today}\"\n---\n\n{}",
+        quote(&area.area),
+        quote(&area.owner),
+        body.trim_start_matches('\n')
+    )
+}
+
+/// A gate finding as one line of a writer's prompt: where, what, and the fix.
+pub fn problem(f: &Finding) -> String {
+    let at = match (&f.path, f.line) {
+        (Some(p), Some(l)) => format!("{p}:{l}: "),
+        (Some(p), None) => format!("{p}: "),
+        _ => String::new(),
+    };
+    let fix = f
+        .fix
+        .as_deref()
+        .map(|x| format!(" (fix: {x})"))
+        .unwrap_or_default();
+    format!("- {at}{}{fix}", f.message)
 }
 
 /// The `role` agent's score of the PRD at `artifact`: `{"score": 0-10, "reasons": [...]}`.
@@ -430,7 +680,7 @@ fn finish(
         "draft.ended",
         json!({ "passed": out.passed, "attempts": out.attempts.len() }),
     );
-    if out.written {
+    if out.written && out.areas.is_empty() {
         flow.record.files.push(out.artifact.clone());
     }
     flow.record.git_head_after = ctx.repo.head();

@@ -134,7 +134,7 @@ fn placeholder_findings(
 }
 
 /// Required `##` sections present and non-empty.
-fn section_findings(
+pub(crate) fn section_findings(
     path: &str,
     text: &str,
     required: &[&str],

@@ -519,12 +519,6 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
         &repo,
         &[("researcher", "read-only"), ("writer", "read-only")],
     );
-    let message = |text: &str| {
-        format!(
-            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
-            serde_json::to_string(text).unwrap()
-        )
-    };
     repo.write(
         "patterns/templates/prompts/research.md",
         format!(
@@ -584,12 +578,12 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
         prompt.contains("The previous draft scored 6/10") && prompt.contains("Non-Goals"),
         "{prompt}"
     );
-    // A task in the spec phase is told what draft does.
-    let later = crate::sop::task_in("spec");
+    // A task being implemented is told what draft does.
+    let later = crate::sop::task_in("implement");
     let out = later.run(&["draft", id]).code(1);
     assert!(
         out.stdout
-            .contains("draft writes the PRD (phase prd), the task list"),
+            .contains("phase implement, which has no artifact to draft; draft writes the PRD"),
         "{}",
         out.both()
     );
@@ -602,12 +596,6 @@ fn draft_of_a_task_list_is_judged_by_the_phase_gate() {
     let repo = crate::sop::task_in("tasks");
     let id = crate::sop::ID;
     scripted_roles(&repo, &[("writer", "read-only")]);
-    let message = |text: &str| {
-        format!(
-            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
-            serde_json::to_string(text).unwrap()
-        )
-    };
     let bad = crate::sop::TASKS.replace("\n    Files: src/auth/limiter.rs", "");
     repo.write(
         "patterns/templates/prompts/draft.md",
@@ -677,12 +665,6 @@ fn draft_adds_a_reviewer_score_to_the_rubric_when_configured() {
         "Cargo.toml",
         "[workspace.metadata.governance]\ndraft_reviewer = \"reviewer\"\n",
     );
-    let message = |text: &str| {
-        format!(
-            "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
-            serde_json::to_string(text).unwrap()
-        )
-    };
     repo.write(
         "patterns/templates/prompts/research.md",
         format!("agent: print {}\n", message("- notes")),
@@ -718,4 +700,100 @@ fn draft_adds_a_reviewer_score_to_the_rubric_when_configured() {
             && prompt.contains("- reviewer: no rollout plan"),
         "{prompt}"
     );
+}
+
+/// `draft` of the specs: the security area's spec (the template's draft, put there by `phase
+/// next`) is written by a writer whose first answer claims approval and lacks a section; the
+/// orchestrator's front matter keeps it a draft, and the second answer, told the missing
+/// section, passes. The phase still waits for a person's approval. An approved spec that went
+/// stale is never rewritten by agents.
+#[test]
+fn draft_of_specs_writes_drafts_that_only_a_person_approves() {
+    let repo = crate::sop::task_in("spec");
+    let id = crate::sop::ID;
+    scripted_roles(&repo, &[("writer", "read-only")]);
+    let spec = format!("tasks/{id}/specs/security.md");
+    assert!(
+        repo.read(&spec).contains("{{"),
+        "phase next wrote the template"
+    );
+    let body = "# Spec: security for Rate-limit logins\n\n## Design\n\nCounters are keyed by a hash of the account id.\n\n## Risks\n\nA shared NAT could lock out many users; we watch the 429 rate.\n";
+    let first = format!(
+        "---\narea: security\nowner: bot\nstatus: approved\nlast_review: 2026-11-23\n---\n\n{}",
+        body.split("## Risks").next().unwrap()
+    );
+    repo.write(
+        "patterns/templates/prompts/draft-spec.md",
+        format!(
+            "Write the {{{{area}}}} spec for {{{{paths}}}}; now: {{{{current}}}}.\n{{{{previous}}}}\nagent: first-draft {}\nagent: later-draft {}\n",
+            message(&first),
+            message(body)
+        ),
+    );
+    let out = repo.run(&["draft", id, "--json"]).ok();
+    let drafted = out.json();
+    assert_eq!(drafted["passed"], true, "{}", out.both());
+    let area = &drafted["areas"][0];
+    assert_eq!(area["area"], "security", "{drafted}");
+    let scores: Vec<u64> = area["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a[1].as_u64().unwrap())
+        .collect();
+    assert_eq!(scores, [9, 10], "{drafted}");
+    // The orchestrator's front matter: a draft, owned by whoever drafted it (the brief names
+    // no owner), dated the day it was drafted.
+    assert_eq!(
+        repo.read(&spec),
+        format!(
+            "---\narea: \"security\"\nowner: \"Test User\"\nstatus: draft\nlast_review: \"2026-11-23\"\n---\n\n{body}"
+        )
+    );
+    let second = area["attempts"][1][0].as_str().unwrap();
+    let prompt = repo.read(&format!(".runs/{second}/prompt.md"));
+    assert!(
+        prompt.contains("section `## Risks` is missing")
+            && prompt.contains("src/auth/limiter.rs")
+            && prompt.contains(&format!("now: {spec}")),
+        "{prompt}"
+    );
+    // Only the approval is left, and that is a person's.
+    let next = crate::sop::next(&repo).code(1);
+    assert!(
+        next.stdout.contains("is a draft") && !next.stdout.contains("Risks"),
+        "{}",
+        next.both()
+    );
+    repo.write(
+        &spec,
+        repo.read(&spec)
+            .replace("status: draft", "status: approved"),
+    );
+    crate::sop::next(&repo).ok();
+
+    // An approved spec gone stale: left for a person, untouched, no agent run.
+    let stale = crate::sop::task_in("spec");
+    scripted_roles(&stale, &[("writer", "read-only")]);
+    let old = crate::sop::SPEC.replace("2026-11-20", "2026-01-02");
+    stale.write(&spec, &old);
+    let out = stale.run(&["draft", id]).code(1);
+    assert!(
+        out.stdout
+            .contains("security: approved once, so left for a person")
+            && out.stdout.contains("last reviewed 2026-01-02"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(stale.read(&spec), old);
+    assert!(agent_runs_of(&stale).is_empty());
+}
+
+/// A Codex `item.completed` event carrying an agent message: what the scripted agent prints as
+/// a final answer.
+fn message(text: &str) -> String {
+    format!(
+        "{{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{}}}}}",
+        serde_json::to_string(text).expect("a string is JSON")
+    )
 }

@@ -27,6 +27,7 @@ fn init_creates_the_layout_once() {
           created patterns/templates/prompts/research.md
           created patterns/templates/prompts/draft-prd.md
           created patterns/templates/prompts/draft.md
+          created patterns/templates/prompts/draft-spec.md
           created patterns/templates/prompts/score-prd.md
           created patterns/triggers.toml
           created adapters/README.md
