@@ -17,8 +17,8 @@ use crate::docs::toml_file;
 
 pub const ADAPTERS_DIR: &str = "adapters";
 
-/// The placeholders an argument may use.
-const PLACEHOLDERS: [&str; 11] = [
+/// The placeholders an argument may use (`thread_id` only in `resume_args`).
+const PLACEHOLDERS: [&str; 12] = [
     "prompt",
     "prompt_file",
     "workdir",
@@ -30,6 +30,7 @@ const PLACEHOLDERS: [&str; 11] = [
     "run_dir",
     "role",
     "task",
+    "thread_id",
 ];
 
 /// How the prompt reaches the agent.
@@ -106,6 +107,11 @@ pub struct Adapter {
     /// `danger-full-access`.
     #[serde(default)]
     pub sandbox_args: BTreeMap<String, Vec<String>>,
+    /// The arguments that continue an earlier session of the agent, `{thread_id}` naming it
+    /// (`codex exec resume <id>`), for `implement --resume`; empty: the CLI cannot, and an
+    /// interrupted agent starts afresh.
+    #[serde(default)]
+    pub resume_args: Vec<Arg>,
 }
 
 fn yes() -> bool {
@@ -136,37 +142,58 @@ impl Adapter {
                 .position(|l| l.contains(needle))
                 .map_or(1, |i| i + 1)
         };
-        for arg in adapter.args.iter().flat_map(|a| match a {
-            Arg::One(one) => std::slice::from_ref(one),
-            Arg::Group(group) => group.as_slice(),
-        }) {
-            for name in placeholders(arg)? {
-                if !PLACEHOLDERS.contains(&name) {
-                    bail!(
-                        "{path}:{}: unknown placeholder {{{name}}} in `{arg}`; the placeholders are {}",
-                        line_of(arg),
-                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
-                    );
+        let flat = |args: &[Arg]| -> Vec<String> {
+            args.iter()
+                .flat_map(|a| match a {
+                    Arg::One(one) => std::slice::from_ref(one),
+                    Arg::Group(group) => group.as_slice(),
+                })
+                .cloned()
+                .collect()
+        };
+        for (key, list) in [
+            ("args", &adapter.args),
+            ("resume_args", &adapter.resume_args),
+        ] {
+            let list = flat(list);
+            for arg in &list {
+                for name in placeholders(arg)? {
+                    if !PLACEHOLDERS.contains(&name) {
+                        bail!(
+                            "{path}:{}: unknown placeholder {{{name}}} in `{arg}`; the placeholders are {}",
+                            line_of(arg),
+                            PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                        );
+                    }
+                    if name == "thread_id" && key == "args" {
+                        bail!(
+                            "{path}:{}: {{thread_id}} belongs in `resume_args` (the arguments that continue a session), not in `args`",
+                            line_of(arg)
+                        );
+                    }
                 }
             }
-        }
-        let uses = |name: &str| {
-            let needle = format!("{{{name}}}");
-            adapter.args.iter().any(|a| match a {
-                Arg::One(one) => one.contains(&needle),
-                Arg::Group(group) => group.iter().any(|g| g.contains(&needle)),
-            })
-        };
-        match adapter.prompt {
-            PromptVia::Argument if !uses("prompt") => bail!(
-                "{path}:{}: `prompt = \"argument\"` needs an argument holding {{prompt}}",
-                line_of("prompt")
-            ),
-            PromptVia::File if !uses("prompt_file") => bail!(
-                "{path}:{}: `prompt = \"file\"` needs an argument holding {{prompt_file}}",
-                line_of("prompt")
-            ),
-            _ => {}
+            if key == "resume_args" && list.is_empty() {
+                continue;
+            }
+            let uses = |name: &str| list.iter().any(|a| a.contains(&format!("{{{name}}}")));
+            match adapter.prompt {
+                PromptVia::Argument if !uses("prompt") => bail!(
+                    "{path}:{}: `prompt = \"argument\"` needs an argument of `{key}` holding {{prompt}}",
+                    line_of("prompt")
+                ),
+                PromptVia::File if !uses("prompt_file") => bail!(
+                    "{path}:{}: `prompt = \"file\"` needs an argument of `{key}` holding {{prompt_file}}",
+                    line_of("prompt")
+                ),
+                _ => {}
+            }
+            if key == "resume_args" && !uses("thread_id") {
+                bail!(
+                    "{path}:{}: `resume_args` needs an argument holding {{thread_id}} (the session to continue)",
+                    line_of("resume_args")
+                );
+            }
         }
         if adapter.program.trim().is_empty() {
             bail!("{path}:{}: `program` is empty", line_of("program"));
@@ -186,10 +213,16 @@ impl Adapter {
         Ok(adapter)
     }
 
-    /// The arguments for one run, placeholders filled in.
+    /// The arguments for one run, placeholders filled in: `resume_args` when `vars` names a
+    /// thread to continue, else `args`.
     pub fn argv(&self, vars: &Vars) -> Result<Vec<OsString>> {
+        let list = if vars.values.contains_key("thread_id") {
+            &self.resume_args
+        } else {
+            &self.args
+        };
         let mut res = Vec::new();
-        for arg in &self.args {
+        for arg in list {
             match arg {
                 Arg::One(one) => res.push(fill(one, vars).ok_or_else(|| {
                     anyhow!(
@@ -386,6 +419,24 @@ mod tests {
         assert_eq!(argv[..2], ["exec", "--json"]);
         assert!(!argv.iter().any(|a| a == "-m"), "{argv:?}");
         assert_eq!(argv.last().map(String::as_str), Some("write {x} hello"));
+        // With a thread to continue: `codex exec resume`, the sandbox as a config override.
+        let resumed: Vec<String> = codex
+            .argv(&vars.clone().set("thread_id", "019a-thread"))
+            .unwrap()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(resumed[..3], ["exec", "resume", "--json"], "{resumed:?}");
+        assert!(
+            resumed
+                .windows(2)
+                .any(|w| w[0] == "-c" && w[1] == "sandbox_mode=\"workspace-write\""),
+            "{resumed:?}"
+        );
+        assert_eq!(
+            resumed[resumed.len() - 2..],
+            ["019a-thread", "write {x} hello"]
+        );
         let with_model = codex.argv(&vars.clone().set("model", "gpt-5")).unwrap();
         assert!(
             with_model
@@ -410,7 +461,31 @@ mod tests {
             "program = \"x\"\nprompt = \"file\"\noutput = \"text\"\n",
         )
         .unwrap_err();
-        assert!(format!("{err:#}").contains("needs an argument holding {prompt_file}"));
+        assert!(
+            format!("{err:#}").contains("needs an argument of `args` holding {prompt_file}"),
+            "{err:#}"
+        );
+        let err = Adapter::parse(
+            "mine",
+            "program = \"x\"\nprompt = \"argument\"\noutput = \"text\"\nargs = [\"{prompt}\", \"{thread_id}\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}")
+                .starts_with("adapters/mine.toml:4: {thread_id} belongs in `resume_args`"),
+            "{err:#}"
+        );
+        let err = Adapter::parse(
+            "mine",
+            "program = \"x\"\nprompt = \"argument\"\noutput = \"text\"\nargs = [\"{prompt}\"]\nresume_args = [\"{prompt}\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(
+                "adapters/mine.toml:5: `resume_args` needs an argument holding {thread_id}"
+            ),
+            "{err:#}"
+        );
         let err = Adapter::parse(
             "mine",
             "program = \"x\"\nprompt = \"mail\"\noutput = \"text\"\n",

@@ -201,6 +201,26 @@ impl Parser {
     }
 }
 
+/// What the stdout log of a run whose orchestrator died says (thread id, tokens, final
+/// message): `runs reconcile` keeps it, and `implement --resume` continues the thread. `None`
+/// when the run has no log or its adapter can no longer be read.
+pub fn summary_of_log(
+    root: &std::path::Path,
+    adapter: &str,
+    dir: &std::path::Path,
+) -> Option<Summary> {
+    use super::process::Lines;
+    let rel = format!("{}/{adapter}.toml", super::adapter::ADAPTERS_DIR);
+    let text = std::fs::read_to_string(root.join(rel)).ok()?;
+    let format = super::adapter::Adapter::parse(adapter, &text).ok()?.output;
+    let log = std::fs::read(dir.join("stdout.log")).ok()?;
+    let mut parser = Parser::new(format);
+    for line in String::from_utf8_lossy(&log).lines() {
+        parser.line(line);
+    }
+    Some(parser.finish().0)
+}
+
 impl super::process::Lines for Parser {
     fn line(&mut self, line: &str) {
         match self {

@@ -60,6 +60,10 @@ pub fn is_completed(result: &Attempted) -> bool {
 
 /// Run `members` as `options` say, reporting to `progress`.
 pub fn run(runner: &Runner, members: &mut [Member], options: Options, progress: &Progress) -> Ran {
+    // Each run records its member's name, so a later run can find it (`implement --resume`).
+    for member in members.iter_mut() {
+        member.req.name.get_or_insert_with(|| member.name.clone());
+    }
     std::thread::scope(|scope| {
         scope.spawn(|| progress.ticker());
         let ran = attempts(runner, members, options, progress);

@@ -380,6 +380,11 @@ fn copy_lines<L: Lines, R: std::io::Read + rustix::fd::AsFd>(
         seen.dropped += (got - kept) as u64;
         let text = String::from_utf8_lossy(&line);
         lines.line(text.trim_end_matches(['\n', '\r']));
+        // Written out before waiting for more: if this process dies, the log still holds what
+        // the agent said (a thread id to resume, say); a flood is written in big pieces.
+        if reader.buffer().is_empty() {
+            file.flush()?;
+        }
     }
     if seen.dropped > 0 {
         writeln!(

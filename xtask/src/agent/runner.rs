@@ -39,6 +39,9 @@ pub fn marker_value(run: &str, orchestrator_pid: u32) -> String {
 /// Between TERM and KILL.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// What a continued session is told before its instructions.
+pub const RESUMED: &str = "You are continuing an earlier session of yours that was interrupted. Files you changed in it may have been reset since: trust the files as they are now, not your memory of them. Your instructions, again:\n\n";
+
 /// One agent run to make.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -65,6 +68,11 @@ pub struct Request {
     /// A JSON Schema the agent's final message must follow (`{schema_file}`: Codex's
     /// `--output-schema`), for structured results such as reviews.
     pub schema_file: Option<PathBuf>,
+    /// Its name in its group (a builder's sub-task), recorded so a later run can find it.
+    pub name: Option<String>,
+    /// An earlier session of the agent to continue (its thread id), when the adapter has
+    /// `resume_args`; otherwise the prompt starts a new one.
+    pub resume_thread: Option<String>,
 }
 
 impl Request {
@@ -84,6 +92,8 @@ impl Request {
             baseline: None,
             retry_note: None,
             schema_file: None,
+            name: None,
+            resume_thread: None,
         }
     }
 }
@@ -220,7 +230,14 @@ impl<'a> Runner<'a> {
             Some(text) => Some(ctx.existing_task(text)?.to_string()),
             None => None,
         };
-        let mut prompt = req.prompt.clone();
+        let resuming = req
+            .resume_thread
+            .as_ref()
+            .filter(|_| !adapter.resume_args.is_empty());
+        let mut prompt = match resuming {
+            Some(_) => format!("{RESUMED}{}", req.prompt),
+            None => req.prompt.clone(),
+        };
         if let Some(note) = req.retry_note.as_deref().filter(|_| adapter.retry_note) {
             prompt.push_str(note);
         }
@@ -285,6 +302,8 @@ impl<'a> Runner<'a> {
             stderr_dropped: 0,
             summary: None,
             worktree: req.worktree.clone(),
+            name: req.name.clone(),
+            resumed_thread: resuming.cloned(),
         });
         // While the agent runs the record is replaced atomically but not synced: a crash leaves the
         // old state or the new, and the final record below is synced with the folder.
@@ -306,6 +325,9 @@ impl<'a> Runner<'a> {
             .set("role", req.role.clone());
         if let Some(schema) = &req.schema_file {
             vars = vars.set("schema_file", schema.to_string_lossy());
+        }
+        if let Some(thread) = resuming {
+            vars = vars.set("thread_id", thread.clone());
         }
         for (name, value) in [
             ("model", &role.model),

@@ -1,5 +1,6 @@
 //! A scripted stand-in for an agent CLI's brain, for the runner's tests (it is built with the
-//! toolkit but nothing installs it). It reads its prompt (the last argument, else stdin) and
+//! toolkit but nothing installs it). It reads its prompt (the first argument, else stdin; with
+//! `resume THREAD PROMPT` it continues THREAD, printing Codex's `thread.started` for it) and
 //! follows the lines that start with `agent: `, one command each:
 //!
 //! - `print TEXT`: a line on stdout (Codex JSONL events are printed this way)
@@ -28,15 +29,25 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 fn main() {
-    let prompt = match std::env::args().nth(1) {
-        Some(prompt) => prompt,
-        None => {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut out = std::io::stdout().lock();
+    // `resume THREAD PROMPT` continues a session, as `codex exec resume` does: the thread is
+    // announced again.
+    let prompt = match args.as_slice() {
+        [resume, thread, prompt] if resume == "resume" => {
+            let _ = writeln!(
+                out,
+                "{{\"type\":\"thread.started\",\"thread_id\":\"{thread}\"}}"
+            );
+            prompt.clone()
+        }
+        [prompt, ..] => prompt.clone(),
+        [] => {
             let mut text = String::new();
             let _ = std::io::stdin().read_to_string(&mut text);
             text
         }
     };
-    let mut out = std::io::stdout().lock();
     for line in prompt
         .lines()
         .filter_map(|l| l.trim().strip_prefix("agent: "))

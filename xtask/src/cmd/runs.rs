@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::agent::events::summary_of_log;
 use crate::agent::runner::{MARKER, marker_value};
 use crate::agent::{locks, process};
 use crate::cmd::Ctx;
@@ -200,11 +201,21 @@ pub fn reconcile(ctx: &Ctx) -> Result<(Vec<serde_json::Value>, Vec<locks::Lock>)
         record.status = runs::Status::Failed;
         record.ended = Some(runs::timestamp(chrono::Utc::now()));
         let dir = ctx.repo.path(record.id.dir());
+        // What its log says (the thread to resume, tokens), as the runner would have recorded.
+        let adapter = record.adapter.clone().unwrap_or_default();
+        if let Some(agent) = record.agent.as_mut().filter(|a| a.summary.is_none()) {
+            agent.summary = summary_of_log(&ctx.repo.root, &adapter, &dir);
+        }
+        let thread = record
+            .agent
+            .as_ref()
+            .and_then(|a| a.summary.as_ref())
+            .and_then(|s| s.thread_id.clone());
         crate::store::write_atomic(&dir.join("run.json"), record.to_text().as_bytes())?;
         let line = json!({
             "ts": record.ended, "event": "run.reconciled",
             "reason": format!("its orchestrator (pid {orchestrator}) is gone"),
-            "agent_group_stopped": stopped,
+            "agent_group_stopped": stopped, "thread_id": thread,
         });
         let mut events = std::fs::read(dir.join("events.jsonl")).unwrap_or_default();
         if !events.is_empty() && !events.ends_with(b"\n") {

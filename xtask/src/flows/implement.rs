@@ -11,6 +11,7 @@
 //! `task/<ID>` with the flow's run id as a `Run:` trailer. The flow's own run folder gets every
 //! gate as an event and `report.md`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -99,11 +100,20 @@ pub struct Report {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub blockers: Vec<String>,
+    /// `--resume`: sub-task → the interrupted builder's session it continued (when its
+    /// adapter can resume one, as `codex exec resume` does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumed_threads: Vec<(String, String)>,
 }
 
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
+    let threads = if resume {
+        interrupted_threads(ctx, task.id)?
+    } else {
+        BTreeMap::new()
+    };
     let mut flow = Flow::start(ctx, "implement", task.id)?;
     let run_id = flow.record.id.to_string();
     let branch = worktree::branch(task.id);
@@ -120,7 +130,10 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         // wave runs again from its start.
         let dropped: Vec<String> = tree::dirty(&ctx.repo.path(&rel))?.into_keys().collect();
         worktree::reset(&ctx.repo.path(&rel))?;
-        flow.event("resume.reset", json!({ "dropped": dropped }));
+        flow.event(
+            "resume.reset",
+            json!({ "dropped": dropped, "threads": threads }),
+        );
     }
     let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch)?;
     flow.event(
@@ -145,6 +158,7 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
             number,
             wave,
             &mut setup,
+            &threads,
         ) {
             Ok(true) => {}
             Ok(false) => {
@@ -188,6 +202,7 @@ fn run_wave(
     number: usize,
     wave: &[usize],
     setup: &mut Option<String>,
+    threads: &BTreeMap<String, String>,
 ) -> Result<bool> {
     let root = &checkout.path;
     let subs: Vec<&SubTask> = wave.iter().map(|&i| task.subtasks[i]).collect();
@@ -264,6 +279,10 @@ fn run_wave(
                 ],
             );
             let prompt = fit(prompt, &flow.dir, &format!("builder-{}", sub.label()))?;
+            let resume_thread = threads.get(&sub.label()).cloned();
+            if let Some(thread) = &resume_thread {
+                report.resumed_threads.push((sub.label(), thread.clone()));
+            }
             Ok(Member {
                 name: sub.label(),
                 files: sub.files.clone(),
@@ -272,6 +291,7 @@ fn run_wave(
                     worktree: Some(worktree.clone()),
                     // The worktree's setup runs once, with the first builder of the flow.
                     setup: if i == 0 { setup.take() } else { None },
+                    resume_thread,
                     ..Request::new("builder", Some(task.id), prompt)
                 },
             })
@@ -859,6 +879,37 @@ fn write_schema(dir: &Path) -> Result<PathBuf> {
 }
 
 /// report.md: what the flow did, gate by gate.
+/// The sessions of the builders of the task's last implement flow, when that flow did not
+/// complete: sub-task → the thread id its latest builder run recorded (`runs reconcile` reads it
+/// from the log of a run whose orchestrator died).
+fn interrupted_threads(ctx: &Ctx, id: &str) -> Result<BTreeMap<String, String>> {
+    let records: Vec<crate::runs::RunRecord> = crate::runs::list(&ctx.repo)?
+        .into_iter()
+        .filter_map(|stored| stored.record.ok())
+        .filter(|r| r.task.as_deref() == Some(id))
+        .collect();
+    let Some(flow) = records.iter().rev().find(|r| r.kind == "implement") else {
+        return Ok(BTreeMap::new());
+    };
+    if flow.status == Status::Completed {
+        return Ok(BTreeMap::new());
+    }
+    let mut threads = BTreeMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.kind == "agent" && r.role.as_deref() == Some("builder") && r.id > flow.id)
+    {
+        let Some(agent) = &record.agent else { continue };
+        if let (Some(name), Some(thread)) = (
+            &agent.name,
+            agent.summary.as_ref().and_then(|s| s.thread_id.clone()),
+        ) {
+            threads.insert(name.clone(), thread);
+        }
+    }
+    Ok(threads)
+}
+
 pub fn report_markdown(report: &Report) -> String {
     let mut text = format!(
         "# implement {} — {}\n\nRun `{}`, branch `{}`, worktree `{}`.\n\n## Files changed\n\n",
@@ -880,6 +931,11 @@ pub fn report_markdown(report: &Report) -> String {
             } else {
                 files.join(", ")
             }
+        ));
+    }
+    for (sub, thread) in &report.resumed_threads {
+        text.push_str(&format!(
+            "- {sub}: its builder continued the interrupted session `{thread}`\n"
         ));
     }
     text.push_str("\n## Gates\n\n| wave | gate | result | seconds | detail |\n| --- | --- | --- | --- | --- |\n");

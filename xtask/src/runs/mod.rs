@@ -206,6 +206,12 @@ pub struct AgentRun {
     /// The linked worktree it ran in (goals), when not the repository's own tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<Worktree>,
+    /// Its name in its group (a builder's sub-task label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The earlier session it continued (`codex exec resume <thread>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_thread: Option<String>,
 }
 
 /// A linked worktree an agent ran in, on its task branch.

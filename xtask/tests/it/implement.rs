@@ -417,15 +417,16 @@ fn agent_runs_of(repo: &TestRepo) -> Vec<String> {
         .collect()
 }
 
-/// `--resume` after a kill -9 of the orchestrator in wave 2: the dead runs are closed, the
-/// interrupted wave's leftovers dropped, and only wave 2 runs again.
+/// `--resume` after a kill -9 of the orchestrator in wave 2: the dead runs are closed (the
+/// builder's thread id read from its log), the interrupted wave's leftovers dropped, and only
+/// wave 2 runs again, its builder continuing the interrupted session (`resume_args`).
 #[test]
 fn resume_after_the_orchestrator_is_killed_mid_wave() {
     let review = format!("Review.\n{}", verdict(PASS));
     let repo = implementing(TWO_WAVES, &review, "");
     repo.write(
         "patterns/templates/prompts/builder.md",
-        "Build {{subtask}}.\nagent: write {{files}} // half {{subtask}}\\n\nagent: sleep 1500\nagent: write {{files}} // built {{subtask}}\\n\n",
+        "Build {{subtask}}.\nagent: print {\"type\":\"thread.started\",\"thread_id\":\"thread-{{subtask}}\"}\nagent: write {{files}} // half {{subtask}}\\n\nagent: sleep 1500\nagent: write {{files}} // built {{subtask}}\\n\n",
     );
     let id = crate::sop::ID;
     let mut cmd = repo.cmd(&["implement", id]);
@@ -506,6 +507,42 @@ fn resume_after_the_orchestrator_is_killed_mid_wave() {
     assert!(
         events.contains("resume.reset") && events.contains("src/auth/limiter.rs"),
         "{events}"
+    );
+    // The killed builder's session, continued: reconcile kept its thread id, the new builder
+    // ran `resume <thread>` and was told its earlier edits may be gone.
+    assert_eq!(
+        report["resumed_threads"],
+        serde_json::json!([["1.3", "thread-1.3"]]),
+        "{report}"
+    );
+    let builder = report["agent_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .find(|r| {
+            repo.read(&format!(".runs/{r}/run.json"))
+                .contains("\"role\": \"builder\"")
+        })
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&repo.read(&format!(".runs/{builder}/run.json"))).unwrap();
+    assert_eq!(record["agent"]["resumed_thread"], "thread-1.3", "{record}");
+    assert_eq!(record["agent"]["name"], "1.3", "{record}");
+    let argv: Vec<&str> = record["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(argv[1..3], ["resume", "thread-1.3"], "{argv:?}");
+    assert!(
+        repo.read(&format!(".runs/{builder}/prompt.md"))
+            .starts_with("You are continuing an earlier session")
+    );
+    assert!(
+        repo.read(&format!(".runs/{run}/report.md"))
+            .contains("- 1.3: its builder continued the interrupted session `thread-1.3`")
     );
 }
 
@@ -634,7 +671,7 @@ fn scripted_roles(repo: &TestRepo, roles: &[(&str, &str)]) {
     repo.write(
         "adapters/scripted.toml",
         format!(
-            "program = {:?}\nargs = [\"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
+            "program = {:?}\nargs = [\"{{prompt}}\"]\nresume_args = [\"resume\", \"{{thread_id}}\", \"{{prompt}}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\n",
             env!("CARGO_BIN_EXE_scripted-agent")
         ),
     );
