@@ -309,6 +309,11 @@ pub struct Run {
     /// Why full access is needed (kept in run.json; audit flags elevated runs without one).
     #[arg(long, value_name = "TEXT")]
     pub why: Option<String>,
+    /// Continue the agent session of an earlier run (its recorded thread id), with the prompt as
+    /// the next message: `codex exec resume`, `claude --resume`; the role's adapter needs
+    /// `resume_args`.
+    #[arg(long = "continue", value_name = "RUN-ID")]
+    pub continue_run: Option<String>,
     /// Print the run record as JSON.
     #[arg(long)]
     pub json: bool,

@@ -547,7 +547,7 @@ impl Runner<'_> {
 }
 
 /// The role `name` of adapters/roles.toml and its adapter.
-fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
+pub fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
     let read = |rel: &str| {
         std::fs::read_to_string(root.join(rel)).with_context(|| {
             format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")

@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::agent::runner::{Request, Runner};
+use crate::agent::runner::{Request, Runner, load_role};
 use crate::cmd::Ctx;
-use crate::runs::Status;
+use crate::runs::{self, RunId, Status};
 use crate::{Outcome, flags, output};
 
 impl flags::Run {
@@ -18,10 +18,15 @@ impl flags::Run {
                 .with_context(|| format!("reading the prompt file {}", file.display()))?,
             _ => bail!("give the prompt: --prompt TEXT or --prompt-file FILE"),
         };
+        let resume_thread = match &self.continue_run {
+            Some(run) => Some(thread_of(&ctx, run, &self.role)?),
+            None => None,
+        };
         let req = Request {
             timeout: self.timeout,
             allow_full_access: self.allow_full_access,
             why: self.why.clone(),
+            resume_thread,
             ..Request::new(&self.role, self.task.as_deref(), prompt)
         };
         let done = Runner::new(&ctx)?.run(&req)?;
@@ -43,6 +48,13 @@ impl flags::Run {
                 done.elapsed.as_secs_f64(),
                 files.len()
             );
+            if let Some(thread) = record
+                .agent
+                .as_ref()
+                .and_then(|a| a.resumed_thread.as_ref())
+            {
+                text.push_str(&format!("; continued session {thread}"));
+            }
             if summary.input_tokens + summary.output_tokens > 0 {
                 text.push_str(&format!(
                     "; tokens {} in, {} out",
@@ -76,4 +88,28 @@ impl flags::Run {
             Outcome::No
         })
     }
+}
+
+/// The session `run` recorded, to continue in `role`, whose adapter must be able to.
+fn thread_of(ctx: &Ctx, run: &str, role: &str) -> Result<String> {
+    let id = RunId::parse(run)?;
+    let (record, _) = runs::show(&ctx.repo, &id)?;
+    let Some(thread) = record
+        .agent
+        .as_ref()
+        .and_then(|a| a.summary.as_ref())
+        .and_then(|s| s.thread_id.clone())
+    else {
+        bail!(
+            "run {id} recorded no session id (its agent printed none, or it was not an agent run); start a new session without --continue"
+        );
+    };
+    let (_, adapter) = load_role(&ctx.repo.root, role)?;
+    if adapter.resume_args.is_empty() {
+        bail!(
+            "adapters/{}.toml (role {role}) has no `resume_args`, so its sessions cannot be continued; add them (see adapters/codex.toml) or run without --continue",
+            adapter.name
+        );
+    }
+    Ok(thread)
 }

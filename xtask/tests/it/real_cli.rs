@@ -255,67 +255,225 @@ fn codex_whose_model_fails_ends_failed_with_the_error_recorded() {
     assert!(!codex.repo.exists("hello.txt"));
 }
 
-/// A Claude Code run of `prompt` in a role with `sandbox`, against `server`: the record.
+/// `run --continue <RUN>`: the real `codex exec resume` continues the earlier run's thread, so
+/// the model is sent the first exchange again with the new message; the record says so.
+#[test]
+fn codex_continues_the_session_of_an_earlier_run() {
+    let Some(bin_dir) = installed(CODEX) else {
+        return;
+    };
+    let server = ModelServer::start(|request| {
+        if request.text().contains("which word") {
+            Reply::Message("plum".to_owned())
+        } else {
+            Reply::Message("noted".to_owned())
+        }
+    });
+    let codex = CodexRepo::new(&server, bin_dir, 120);
+    let first = codex
+        .run(&[
+            "run",
+            "--role",
+            "builder",
+            "--prompt",
+            "remember the word plum",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let thread = first["agent"]["summary"]["thread_id"].as_str().unwrap();
+    let out = codex
+        .run(&[
+            "run",
+            "--role",
+            "builder",
+            "--continue",
+            first["id"].as_str().unwrap(),
+            "--prompt",
+            "which word?",
+            "--json",
+        ])
+        .ok();
+    let second = out.json();
+    assert_eq!(second["status"], "completed", "{}", out.both());
+    assert_eq!(second["agent"]["resumed_thread"], thread, "{second}");
+    assert_eq!(second["agent"]["summary"]["thread_id"], thread, "{second}");
+    assert_eq!(second["agent"]["summary"]["final_message"], "plum");
+    let argv = second["argv"].to_string();
+    assert!(
+        argv.contains("\"resume\"") && argv.contains(thread),
+        "{argv}"
+    );
+    let requests = server.requests.lock().unwrap();
+    let last = requests.last().unwrap().text();
+    assert!(
+        last.contains("remember the word plum") && last.contains("noted"),
+        "the resumed session carries the first exchange: {last}"
+    );
+    drop(requests);
+    // A run without a session, or a role whose adapter cannot continue one: a clear refusal.
+    let out = codex
+        .run(&[
+            "run",
+            "--role",
+            "builder",
+            "--continue",
+            "R-19700101T000000Z-0000",
+            "--prompt",
+            "x",
+        ])
+        .code(2);
+    assert!(out.stderr.contains("no run R-"), "{}", out.both());
+    codex.repo.write(
+        "adapters/codex.toml",
+        codex
+            .repo
+            .read("adapters/codex.toml")
+            .split("resume_args")
+            .next()
+            .unwrap()
+            .to_owned()
+            + "prompt = \"argument\"\noutput = \"codex-jsonl\"\n",
+    );
+    let out = codex
+        .run(&[
+            "run",
+            "--role",
+            "builder",
+            "--continue",
+            first["id"].as_str().unwrap(),
+            "--prompt",
+            "x",
+        ])
+        .code(2);
+    assert!(
+        out.stderr
+            .contains("adapters/codex.toml (role builder) has no `resume_args`"),
+        "{}",
+        out.both()
+    );
+}
+
+/// One Claude Code at a time. While XTASK_RUN held the run id alone, two of these in parallel
+/// ended with one SIGKILLed mid-turn in 2 of 15 runs: both repositories had allocated the same
+/// run id (seen: R-…160858Z-3c6e twice), so one runner's kill of its leftovers hit the other's
+/// Claude. With the orchestrator's pid in the marker, 0 of 15; the lock stays as a margin.
+static ONE_CLAUDE: Mutex<()> = Mutex::new(());
+
+/// A repository whose `claude-builder` role (with `sandbox`) runs the real Claude Code, with a
+/// scratch HOME and TMPDIR, pointed at `server`.
+struct ClaudeRepo {
+    repo: TestRepo,
+    bin_dir: PathBuf,
+    home: tempfile::TempDir,
+    port: u16,
+}
+
+impl ClaudeRepo {
+    fn new(bin_dir: &Path, server: &ModelServer, sandbox: &str) -> ClaudeRepo {
+        let repo = TestRepo::initialised();
+        repo.write("README.md", "# demo\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "init"]);
+        let roles = repo.read("adapters/roles.toml");
+        repo.write(
+            "adapters/roles.toml",
+            format!("{roles}\n[role.claude-builder]\nadapter = \"claude\"\nsandbox = \"{sandbox}\"\ntimeout_s = 120\n"),
+        );
+        ClaudeRepo {
+            repo,
+            bin_dir: bin_dir.to_owned(),
+            home: tempfile::tempdir().unwrap(),
+            port: server.port,
+        }
+    }
+
+    /// `run --role claude-builder --json` with `args`: the record, which must be completed.
+    fn run(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["run", "--role", "claude-builder", "--json"];
+        all.extend_from_slice(args);
+        let mut cmd = self.repo.cmd(&all);
+        cmd.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                self.bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", self.home.path())
+        // Its own temp folder: Claude Code keeps state in $TMPDIR/claude-<uid>, shared otherwise.
+        .env("TMPDIR", self.home.path())
+        .env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", self.port),
+        )
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("IS_SANDBOX", "1");
+        let out = self.repo.run_cmd(cmd);
+        let record = out.json();
+        let id = record["id"].as_str().unwrap_or_default();
+        let logs = ["stdout.log", "stderr.log"].map(|log| {
+            std::fs::read_to_string(self.repo.root.join(format!(".runs/{id}/{log}")))
+                .unwrap_or_default()
+        });
+        assert_eq!(
+            record["status"], "completed",
+            "{record}\n{}\n{}",
+            logs[0], logs[1]
+        );
+        record
+    }
+}
+
+/// A Claude Code run of "write hello.txt" in a role with `sandbox`, against `server`: the record.
 fn claude_run(
     bin_dir: &Path,
     server: &ModelServer,
     sandbox: &str,
 ) -> (TestRepo, serde_json::Value) {
-    // One Claude Code at a time. While XTASK_RUN held the run id alone, two of these in parallel
-    // ended with one SIGKILLed mid-turn in 2 of 15 runs: both repositories had allocated the same
-    // run id (seen: R-…160858Z-3c6e twice), so one runner's kill of its leftovers hit the other's
-    // Claude. With the orchestrator's pid in the marker, 0 of 15; the lock stays as a margin.
-    static ONE: Mutex<()> = Mutex::new(());
-    let _alone = ONE.lock().unwrap_or_else(|e| e.into_inner());
-    let repo = TestRepo::initialised();
-    repo.write("README.md", "# demo\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "init"]);
-    let roles = repo.read("adapters/roles.toml");
-    repo.write(
-        "adapters/roles.toml",
-        format!("{roles}\n[role.claude-builder]\nadapter = \"claude\"\nsandbox = \"{sandbox}\"\ntimeout_s = 120\n"),
-    );
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = repo.cmd(&[
-        "run",
-        "--role",
-        "claude-builder",
-        "--prompt",
-        "write hello.txt",
-        "--json",
-    ]);
-    cmd.env(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    )
-    .env("HOME", home.path())
-    // Its own temp folder: Claude Code keeps state in $TMPDIR/claude-<uid>, shared otherwise.
-    .env("TMPDIR", home.path())
-    .env(
-        "ANTHROPIC_BASE_URL",
-        format!("http://127.0.0.1:{}", server.port),
-    )
-    .env("ANTHROPIC_API_KEY", "test-key")
-    .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-    .env("DISABLE_AUTOUPDATER", "1")
-    .env("IS_SANDBOX", "1");
-    let out = repo.run_cmd(cmd);
-    let record = out.json();
-    let id = record["id"].as_str().unwrap_or_default();
-    let logs = ["stdout.log", "stderr.log"].map(|log| {
-        std::fs::read_to_string(repo.root.join(format!(".runs/{id}/{log}"))).unwrap_or_default()
+    let _alone = ONE_CLAUDE.lock().unwrap_or_else(|e| e.into_inner());
+    let claude = ClaudeRepo::new(bin_dir, server, sandbox);
+    let record = claude.run(&["--prompt", "write hello.txt"]);
+    (claude.repo, record)
+}
+
+/// `run --continue <RUN>` through Claude Code: `--resume <session>` sends the earlier exchange
+/// again with the new message.
+#[test]
+fn claude_continues_the_session_of_an_earlier_run() {
+    let Some(bin_dir) = installed(CLAUDE) else {
+        return;
+    };
+    let server = ModelServer::start(|request| {
+        if request.text().contains("which word") {
+            Reply::Message("plum".to_owned())
+        } else {
+            Reply::Message("noted".to_owned())
+        }
     });
-    assert_eq!(
-        record["status"], "completed",
-        "{record}\n{}\n{}",
-        logs[0], logs[1]
+    let _alone = ONE_CLAUDE.lock().unwrap_or_else(|e| e.into_inner());
+    let claude = ClaudeRepo::new(&bin_dir, &server, "read-only");
+    let first = claude.run(&["--prompt", "remember the word plum"]);
+    let session = first["agent"]["summary"]["thread_id"].as_str().unwrap();
+    let second = claude.run(&[
+        "--continue",
+        first["id"].as_str().unwrap(),
+        "--prompt",
+        "which word?",
+    ]);
+    assert_eq!(second["agent"]["resumed_thread"], session, "{second}");
+    assert_eq!(second["agent"]["summary"]["final_message"], "plum");
+    let requests = server.requests.lock().unwrap();
+    assert!(
+        requests.iter().any(|r| {
+            let text = r.text();
+            text.contains("which word") && text.contains("remember the word plum")
+        }),
+        "the resumed session carries the first exchange"
     );
-    (repo, record)
 }
 
 /// The model asks for one shell command, then says it is done (side requests without tools,
