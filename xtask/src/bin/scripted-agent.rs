@@ -14,7 +14,7 @@
 //!   pid goes to PIDFILE
 //! - `flood BYTES`: that many bytes of output on stdout, in lines
 //! - `env NAME`: a line `NAME=value` on stdout, or `NAME unset`
-//! - `exit CODE`
+//! - `exit CODE`; `exit-if A B CODE`: exit CODE when the words A and B are the same
 //! - `fail-first CODE`: exit CODE unless the prompt says a previous attempt failed (a retry)
 //! - `first-review TEXT` / `later-review TEXT`: print TEXT only when the prompt does not (does)
 //!   carry a previous review's findings; `first-draft TEXT` / `later-draft TEXT`: the same for a
@@ -123,6 +123,15 @@ fn main() {
                 let _ = out.flush();
             }
             "exit" => std::process::exit(rest.parse().unwrap_or(1)),
+            "exit-if" => {
+                // `exit-if A B CODE`: exit CODE when A is B (a template's slot picks one agent).
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                if let [a, b, code] = words.as_slice()
+                    && a == b
+                {
+                    std::process::exit(code.parse().unwrap_or(1));
+                }
+            }
             "fail-first" if !prompt.contains("The previous attempt") => {
                 eprintln!("scripted-agent: failing the first attempt");
                 std::process::exit(rest.parse().unwrap_or(1))

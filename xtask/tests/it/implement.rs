@@ -302,6 +302,50 @@ fn a_review_that_asks_for_changes_gets_a_fixer_then_passes() {
     assert_eq!(report["agent_runs"].as_array().unwrap().len(), 4);
 }
 
+/// `blocked` stops the flow at once: no fixer, no second review, nothing committed or checked
+/// off, the reviewer's findings in the report.
+#[test]
+fn a_blocked_review_stops_without_a_fixer() {
+    let blocked = r#"{"status":"blocked","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":null,"message":"needs a product decision on the window"}]}"#;
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let repo = implementing(tasks, &format!("Review.\n{}", verdict(blocked)), "");
+    let id = crate::sop::ID;
+    let out = repo.run(&["implement", id, "--json"]).code(1);
+    let report = out.json();
+    assert_eq!(report["completed"], false, "{}", out.both());
+    let reviews: Vec<&serde_json::Value> = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["gate"] == "review")
+        .collect();
+    assert_eq!(reviews.len(), 1, "{report}");
+    assert_eq!(reviews[0]["passed"], false);
+    assert!(
+        report["blockers"][0].as_str().unwrap().contains("blocked"),
+        "{report}"
+    );
+    assert_eq!(
+        report["review_findings"][0]["message"],
+        "needs a product decision on the window"
+    );
+    // Builder and reviewer only: a block is not the fixer's to solve.
+    assert_eq!(
+        report["agent_runs"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    let branch = format!("task/{id}");
+    assert_eq!(
+        repo.git(&["rev-parse", &branch]),
+        repo.git(&["rev-parse", "HEAD"])
+    );
+    let run = report["run"].as_str().unwrap();
+    let text = repo.read(&format!(".runs/{run}/report.md"));
+    assert!(text.contains("needs a product decision"), "{text}");
+}
+
 #[test]
 fn a_reviewer_without_a_valid_verdict_never_passes() {
     let review = "Review.\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"LGTM, ship it\"}}\n";
@@ -624,6 +668,77 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
         "{}",
         out.both()
     );
+}
+
+/// A researcher that fails twice (once, then its retry) stops the draft, naming it, before any
+/// writer runs; with `draft_without_failed_research` the writer goes on with the other two files.
+#[test]
+fn a_failed_researcher_stops_the_draft_unless_configured_otherwise() {
+    let repo = crate::sop::task_in("prd");
+    let id = crate::sop::ID;
+    scripted_roles(
+        &repo,
+        &[("researcher", "read-only"), ("writer", "read-only")],
+    );
+    repo.write(
+        "patterns/templates/prompts/research.md",
+        format!(
+            "Research {{{{topic}}}}.\nagent: exit-if {{{{topic}}}} documentation 3\nagent: print {}\n",
+            message("- notes on {{topic}}")
+        ),
+    );
+    repo.write(
+        "patterns/templates/prompts/draft-prd.md",
+        format!(
+            "Write the PRD.\n{{{{research}}}}\nagent: print {}\n",
+            message(crate::sop::PRD)
+        ),
+    );
+    let before = repo.read(&format!("tasks/{id}/prd.md"));
+    let out = repo.run(&["draft", id]).code(1);
+    assert!(
+        out.stdout.contains("documentation: FAILED, ended failed")
+            && out
+                .stdout
+                .contains("set draft_without_failed_research = true"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(repo.read(&format!("tasks/{id}/prd.md")), before);
+    // Three researchers and the failed one's retry; no writer.
+    let roles: Vec<String> = agent_runs_of(&repo)
+        .iter()
+        .map(|r| {
+            let record: serde_json::Value =
+                serde_json::from_str(&repo.read(&format!(".runs/{r}/run.json"))).unwrap();
+            record["role"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(roles, ["researcher"; 4], "{roles:?}");
+
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\ndraft_without_failed_research = true\n",
+    );
+    let out = repo.run(&["draft", id, "--json"]).ok();
+    let drafted = out.json();
+    assert_eq!(drafted["passed"], true, "{}", out.both());
+    assert!(
+        drafted["research"][1][1]["Err"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("ended failed")),
+        "{drafted}"
+    );
+    let writer = drafted["attempts"][0][0].as_str().unwrap();
+    let prompt = repo.read(&format!(".runs/{writer}/prompt.md"));
+    let run = drafted["run"].as_str().unwrap();
+    assert!(
+        prompt.contains(&format!("{run}/research/codebase-patterns.md"))
+            && prompt.contains(&format!("{run}/research/examples.md"))
+            && !prompt.contains("research/documentation.md"),
+        "{prompt}"
+    );
+    assert_eq!(repo.read(&format!("tasks/{id}/prd.md")), crate::sop::PRD);
 }
 
 /// `draft` of a task list: the writer's first tasks.md fails the tasks gate (a sub-task without
