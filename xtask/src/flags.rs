@@ -647,6 +647,17 @@ pub enum BenchCmd {
     Hook(BenchHook),
     Runner(BenchRunner),
     Audit(BenchAudit),
+    Flows(BenchFlows),
+}
+
+/// Time the flows against their agents: `draft`'s three researchers (sleeping 1 s each) against
+/// three sleeps side by side, and a 3-wave `implement` (2 builders and a reviewer per wave, each
+/// sleeping 1 s) against its critical path run directly; prints the overhead per wave.
+#[derive(Debug, Args)]
+pub struct BenchFlows {
+    /// Tasks taken through draft and implement (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub samples: usize,
 }
 
 /// Time `group run` of agents that each sleep 1 s against `xargs -P` running the same sleeps.

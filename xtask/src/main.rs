@@ -69,5 +69,6 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Bench(BenchCmd::Hook(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Runner(cmd)) => cmd.run(),
         Command::Bench(BenchCmd::Audit(cmd)) => cmd.run(),
+        Command::Bench(BenchCmd::Flows(cmd)) => cmd.run(),
     }
 }

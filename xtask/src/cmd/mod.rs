@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_audit;
+pub mod bench_flows;
 pub mod bench_runner;
 pub mod config;
 pub mod draft;
