@@ -658,6 +658,9 @@ pub struct BenchFlows {
     /// Tasks taken through draft and implement (medians are reported).
     #[arg(long, default_value_t = 3)]
     pub samples: usize,
+    /// Build the repository in DIR (which must not exist) and keep it, to read its records.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }
 
 /// Time `group run` of agents that each sleep 1 s against `xargs -P` running the same sleeps.

@@ -55,9 +55,11 @@ impl flags::BenchFlows {
             bail!("--samples must be positive");
         }
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        let dir = super::bench::scratch(None, "flows")?;
+        let dir = super::bench::scratch(self.keep.as_ref(), "flows")?;
         let res = measure(self.samples, &exe, &dir);
-        let _ = std::fs::remove_dir_all(&dir);
+        if self.keep.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         res
     }
 }
