@@ -447,6 +447,9 @@ pub fn specs(
         ..Drafted::default()
     };
     let runner = Runner::new(ctx)?;
+    let specs_dir = ctx.repo.path(format!("tasks/{id}/specs"));
+    std::fs::create_dir_all(&specs_dir)
+        .with_context(|| format!("creating {}", specs_dir.display()))?;
     let template = templates::artifact(&ctx.repo.root, "spec.md")
         .context("reading patterns/templates/spec.md")?;
     let sections: Vec<String> = crate::docs::markdown::sections(&template, 1)

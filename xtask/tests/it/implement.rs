@@ -939,6 +939,33 @@ fn draft_of_specs_writes_drafts_that_only_a_person_approves() {
     );
     assert_eq!(stale.read(&spec), old);
     assert!(agent_runs_of(&stale).is_empty());
+
+    // A shared spec that is still a draft: the task gets its own, started from the shared one
+    // and keeping its owner; the task's specs/ folder is made when missing.
+    let shared = crate::sop::task_in("spec");
+    scripted_roles(&shared, &[("writer", "read-only")]);
+    std::fs::remove_dir_all(shared.root.join(format!("tasks/{id}/specs"))).unwrap();
+    shared.write(
+        "tasks/specs/security.md",
+        crate::sop::SPEC.replace("status: approved", "status: draft"),
+    );
+    shared.write(
+        "patterns/templates/prompts/draft-spec.md",
+        format!("Now: {{{{current}}}}.\nagent: print {}\n", message(body)),
+    );
+    let out = shared.run(&["draft", id, "--json"]).ok();
+    assert_eq!(out.json()["passed"], true, "{}", out.both());
+    let written = shared.read(&spec);
+    assert!(written.contains("owner: \"Sam Sec\""), "{written}");
+    let run = out.json()["areas"][0]["attempts"][0][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        shared
+            .read(&format!(".runs/{run}/prompt.md"))
+            .contains("Now: tasks/specs/security.md.")
+    );
 }
 
 /// A Codex `item.completed` event carrying an agent message: what the scripted agent prints as
