@@ -118,6 +118,18 @@ fn yes() -> bool {
     true
 }
 
+/// Whether `id` may be passed as the session to continue: what the agent printed is not
+/// trusted, and an id like `--dangerously-bypass-approvals-and-sandbox` would be read as a flag.
+/// Codex and Claude Code ids are UUIDs.
+pub fn valid_thread_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
 /// The values of the placeholders for one run (`None`: no value).
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
@@ -443,6 +455,28 @@ mod tests {
                 .windows(2)
                 .any(|w| w[0] == "-m" && w[1] == "gpt-5")
         );
+    }
+
+    #[test]
+    fn only_plain_thread_ids_are_continued() {
+        for good in [
+            "019a2b3c-4d5e-7f80-9a1b-2c3d4e5f6071",
+            "thread-1.3",
+            "s:1_a",
+        ] {
+            assert!(valid_thread_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "-x",
+            "a b",
+            "a\nb",
+            "../x/y",
+            &"a".repeat(129),
+        ] {
+            assert!(!valid_thread_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

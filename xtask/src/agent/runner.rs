@@ -234,6 +234,11 @@ impl<'a> Runner<'a> {
             .resume_thread
             .as_ref()
             .filter(|_| !adapter.resume_args.is_empty());
+        if let Some(thread) = resuming.filter(|t| !adapter::valid_thread_id(t)) {
+            bail!(
+                "refusing to continue session {thread:?}: a session id is letters, digits, `-`, `_`, `.` and `:`, not starting with `-` (what an agent printed is not trusted as an argument)"
+            );
+        }
         let mut prompt = match resuming {
             Some(_) => format!("{RESUMED}{}", req.prompt),
             None => req.prompt.clone(),

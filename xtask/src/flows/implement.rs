@@ -902,7 +902,11 @@ fn interrupted_threads(ctx: &Ctx, id: &str) -> Result<BTreeMap<String, String>> 
         let Some(agent) = &record.agent else { continue };
         if let (Some(name), Some(thread)) = (
             &agent.name,
-            agent.summary.as_ref().and_then(|s| s.thread_id.clone()),
+            agent
+                .summary
+                .as_ref()
+                .and_then(|s| s.thread_id.clone())
+                .filter(|t| crate::agent::adapter::valid_thread_id(t)),
         ) {
             threads.insert(name.clone(), thread);
         }
