@@ -47,6 +47,10 @@ pub struct Governance {
     pub lint_command: String,
     pub test_command: String,
     pub coverage_command: String,
+    /// A regular expression finding the coverage percentage in `coverage_command`'s output: its
+    /// first group (else the whole match) in the last match, like `TOTAL.*\s(\d+(?:\.\d+)?)%`.
+    /// Empty: the last number followed by `%`.
+    pub coverage_pattern: String,
     /// Review → fix → review cycles `implement` allows per wave.
     pub review_max_cycles: u32,
     /// `draft`: write the PRD with the research that exists when a researcher still fails after
@@ -76,6 +80,7 @@ impl Default for Governance {
             lint_command: String::new(),
             test_command: String::new(),
             coverage_command: String::new(),
+            coverage_pattern: String::new(),
             review_max_cycles: 2,
             draft_without_failed_research: false,
             draft_reviewer: String::new(),
@@ -176,6 +181,14 @@ impl Governance {
                 key_location(text, "default_adapter")
             );
         }
+        if !self.coverage_pattern.is_empty()
+            && let Err(err) = regex::Regex::new(&self.coverage_pattern)
+        {
+            bail!(
+                "{}: coverage_pattern is not a valid regular expression: {err}",
+                key_location(text, "coverage_pattern")
+            );
+        }
         for role in &self.prd_required_approvals {
             if role.trim().is_empty() || role.chars().any(char::is_control) {
                 bail!(
@@ -259,7 +272,23 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
+             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
+        );
+    }
+
+    #[test]
+    fn a_coverage_pattern_must_compile() {
+        let text =
+            "[workspace.metadata.governance]\ncoverage_min = 80\ncoverage_pattern = '(\\d+%'\n";
+        let err = Governance::parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("Cargo.toml:3: coverage_pattern is not a valid regular expression"),
+            "{err}"
+        );
+        let text = "[workspace.metadata.governance]\ncoverage_pattern = '(\\d+)% coverage'\n";
+        assert_eq!(
+            Governance::parse(text).unwrap().coverage_pattern,
+            "(\\d+)% coverage"
         );
     }
 

@@ -438,7 +438,7 @@ fn run_wave(
             let mut passed = passed;
             let mut detail = format!("`{command}` {}", if passed { "passed" } else { "failed" });
             if name == "coverage" && passed {
-                match coverage_of(&output) {
+                match coverage_of(&output, &ctx.config.coverage_pattern) {
                     Some(percent) => {
                         report.coverage = Some(percent);
                         passed = percent >= f64::from(ctx.config.coverage_min);
@@ -835,7 +835,14 @@ fn check(
 }
 
 /// The last percentage a coverage command printed (`87.5%`).
-pub fn coverage_of(output: &str) -> Option<f64> {
+pub fn coverage_of(output: &str, pattern: &str) -> Option<f64> {
+    if !pattern.is_empty() {
+        // Validated when the configuration was read.
+        let re = regex::Regex::new(pattern).ok()?;
+        let caps = re.captures_iter(output).last()?;
+        let text = caps.get(1).or_else(|| caps.get(0))?.as_str();
+        return text.trim().trim_end_matches('%').trim().parse().ok();
+    }
     let mut last = None;
     for (idx, _) in output.match_indices('%') {
         let digits: String = output[..idx]
@@ -1005,13 +1012,27 @@ mod tests {
     }
 
     #[test]
-    fn coverage_is_the_last_percentage_printed() {
+    fn coverage_is_the_last_percentage_printed_or_what_the_pattern_finds() {
         assert_eq!(
-            coverage_of("lines: 61.5% (120/195)\nTOTAL 87%\n"),
+            coverage_of("lines: 61.5% (120/195)\nTOTAL 87%\n", ""),
             Some(87.0)
         );
-        assert_eq!(coverage_of("no numbers here"), None);
-        assert_eq!(coverage_of("covered 100%"), Some(100.0));
+        assert_eq!(coverage_of("no numbers here", ""), None);
+        assert_eq!(coverage_of("covered 100%", ""), Some(100.0));
+        // cargo-tarpaulin's summary line, with a pattern; the last match counts.
+        let tarpaulin = "|| src/lib.rs: 40/50 +0.00%\n80.00% coverage, 40/50 lines covered\n";
+        assert_eq!(coverage_of(tarpaulin, ""), Some(80.0));
+        assert_eq!(
+            coverage_of(
+                "lines 91% of the diff\n72.5% coverage, 29/40 lines covered\n(was 60% last week)\n",
+                r"(\d+(?:\.\d+)?)% coverage"
+            ),
+            Some(72.5)
+        );
+        // Without a group: the whole match, its `%` dropped.
+        assert_eq!(coverage_of("TOTAL 87%  done 100%", r"\d+%  done"), None);
+        assert_eq!(coverage_of("cover 64%", r"\d+%"), Some(64.0));
+        assert_eq!(coverage_of("nothing", r"(\d+)%"), None);
     }
 
     #[test]

@@ -402,11 +402,12 @@ fn checks_that_fail_twice_get_the_fixer_then_pass_and_low_coverage_stops() {
     let events = repo.read(&format!(".runs/{run}/events.jsonl"));
     assert_eq!(events.matches("\"check.failed\"").count(), 2, "{events}");
 
-    // Coverage under the minimum: five attempts, then the gate stops the flow.
+    // Coverage under the minimum: five attempts, then the gate stops the flow. The pattern
+    // picks the total, not the last percentage printed.
     let repo = implementing(
         tasks,
         &review,
-        "coverage_command = \"echo 'TOTAL 42.5%'\"\ncoverage_min = 70\n",
+        "coverage_command = \"echo 'TOTAL 42.5%'; echo 'branches 95%'\"\ncoverage_min = 70\ncoverage_pattern = 'TOTAL (\\d+(?:\\.\\d+)?)%'\n",
     );
     let out = repo.run(&["implement", crate::sop::ID]).code(1);
     assert!(
