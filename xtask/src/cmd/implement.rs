@@ -17,7 +17,7 @@ use crate::report::{Severity, render_human};
 use crate::sop::task_list::{self, SubTask};
 use crate::{Outcome, flags, output, templates};
 
-use crate::flows::implement::PROMPT_LIMIT;
+use crate::flows::PROMPT_LIMIT;
 
 /// One builder of the plan.
 struct Builder<'a> {

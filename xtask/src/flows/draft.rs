@@ -10,6 +10,7 @@
 //! Agents answer in their final message and the orchestrator writes the files, so researchers
 //! and the writer can run read-only.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -19,7 +20,7 @@ use serde_json::json;
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::runner::{Done, Request, Runner};
 use crate::ctx::Ctx;
-use crate::flows::Flow;
+use crate::flows::{Flow, fit};
 use crate::report::Finding;
 use crate::runs::Status;
 use crate::sop::rubric;
@@ -111,6 +112,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let mut flow = Flow::start(ctx, "draft", id)?;
     std::fs::create_dir_all(flow.dir.join("research"))
         .with_context(|| format!("creating {}", flow.dir.display()))?;
+    let flow_dir = flow.dir.clone();
     let artifact = format!("tasks/{id}/prd.md");
     let mut out = Drafted {
         run: flow.record.id.to_string(),
@@ -131,23 +133,26 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
         .context("reading patterns/templates/prompts/research.md")?;
     let mut members: Vec<Member> = TOPICS
         .iter()
-        .map(|(topic, detail)| Member {
-            name: format!("research-{topic}"),
-            files: Vec::new(),
-            req: request(
-                "researcher",
-                templates::render(
-                    &template,
-                    &[
-                        ("id", id),
-                        ("title", title),
-                        ("topic", topic),
-                        ("topic_detail", detail),
-                    ],
+        .map(|(topic, detail)| {
+            let prompt = templates::render(
+                &template,
+                &[
+                    ("id", id),
+                    ("title", title),
+                    ("topic", topic),
+                    ("topic_detail", detail),
+                ],
+            );
+            Ok(Member {
+                name: format!("research-{topic}"),
+                files: Vec::new(),
+                req: request(
+                    "researcher",
+                    fit(prompt, &flow_dir, &format!("research-{topic}"))?,
                 ),
-            ),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     flow.event("research.started", json!({ "agents": members.len() }));
     let progress = Progress::new(members.iter().map(|m| m.name.clone()).collect(), true);
     let ran = group::run(
@@ -212,10 +217,13 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let tasks_md = std::fs::read_to_string(ctx.repo.path(format!("tasks/{id}/tasks.md"))).ok();
     let mut last_score = None;
     let mut reviewed = String::new();
+    let mut scored = 0;
     let written = write_loop(
         ctx,
         &runner,
         &Writing {
+            dir: &flow_dir,
+            name: "writer",
             id,
             title,
             artifact: &artifact,
@@ -251,19 +259,28 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
             // A reviewer's score is added to the rubric's, never in its place.
             let role = ctx.config.draft_reviewer.trim();
             if verdict.passed && !role.is_empty() {
-                let (passed, line, reasons) =
-                    match reviewer_score(ctx, &runner, id, title, &artifact, role, &reviewed) {
-                        Ok((n, reasons)) => (
-                            n >= u32::from(min),
-                            format!("the reviewer ({role}) gave {n}/10"),
-                            reasons,
-                        ),
-                        Err(err) => (
-                            false,
-                            format!("the reviewer ({role}) gave no valid score: {err}"),
-                            Vec::new(),
-                        ),
-                    };
+                scored += 1;
+                let name = format!("score-{role}-{scored}");
+                let (passed, line, reasons) = match reviewer_score(
+                    ctx,
+                    &runner,
+                    (&flow_dir, &name),
+                    (id, title),
+                    &artifact,
+                    role,
+                    &reviewed,
+                ) {
+                    Ok((n, reasons)) => (
+                        n >= u32::from(min),
+                        format!("the reviewer ({role}) gave {n}/10"),
+                        reasons,
+                    ),
+                    Err(err) => (
+                        false,
+                        format!("the reviewer ({role}) gave no valid score: {err}"),
+                        Vec::new(),
+                    ),
+                };
                 reviewed = format!("\nThe previous review: {line}.\n");
                 verdict.passed = passed;
                 verdict.summary = format!("{}; {line}", verdict.summary);
@@ -305,6 +322,10 @@ struct Written {
 
 /// One writer loop: the prompt template and its slots, and how an answer becomes the file.
 struct Writing<'a> {
+    /// The flow's run folder (a prompt over the limit leaves its detail there) and the name of
+    /// the writer's prompts in it.
+    dir: &'a Path,
+    name: &'a str,
     id: &'a str,
     title: &'a str,
     artifact: &'a str,
@@ -324,6 +345,8 @@ fn write_loop(
     event: &mut dyn FnMut(&str, serde_json::Value),
 ) -> Result<Written> {
     let Writing {
+        dir,
+        name,
         id,
         title,
         artifact,
@@ -340,7 +363,11 @@ fn write_loop(
             vec![("id", id), ("title", title), ("artifact", artifact)];
         values.extend_from_slice(slots);
         values.push(("previous", &previous));
-        let prompt = templates::render(&template, &values);
+        let prompt = fit(
+            templates::render(&template, &values),
+            dir,
+            &format!("{name}-{attempt}"),
+        )?;
         let done = runner.run(&Request {
             own_files: Some(Vec::new()),
             ..Request::new("writer", Some(id), prompt)
@@ -401,6 +428,7 @@ pub fn artifact(
         ..Drafted::default()
     };
     let runner = Runner::new(ctx)?;
+    let flow_dir = flow.dir.clone();
     let template_path = format!("patterns/templates/{file}");
     let earlier: Vec<String> = ["brief.md", "prd.md", "tasks.md", "plan.md"]
         .iter()
@@ -412,6 +440,8 @@ pub fn artifact(
         ctx,
         &runner,
         &Writing {
+            dir: &flow_dir,
+            name: "writer",
             id,
             title,
             artifact: &artifact,
@@ -463,6 +493,7 @@ pub fn specs(
         .map(|f| format!("- tasks/{id}/{f}"))
         .collect::<Vec<_>>()
         .join("\n");
+    let flow_dir = &flow.dir.clone();
     let flow = std::sync::Mutex::new(flow);
     let event = |area: &str, name: &str, mut data: serde_json::Value| {
         data["area"] = json!(area);
@@ -493,6 +524,8 @@ pub fn specs(
                         ctx,
                         runner,
                         &Writing {
+                            dir: flow_dir,
+                            name: &format!("writer-{}", area.area),
                             id,
                             title,
                             artifact: &artifact,
@@ -608,8 +641,8 @@ pub fn problem(f: &Finding) -> String {
 fn reviewer_score(
     ctx: &Ctx,
     runner: &Runner,
-    id: &str,
-    title: &str,
+    (dir, name): (&Path, &str),
+    (id, title): (&str, &str),
     artifact: &str,
     role: &str,
     previous: &str,
@@ -624,6 +657,7 @@ fn reviewer_score(
             ("previous", previous),
         ],
     );
+    let prompt = fit(prompt, dir, name).map_err(|e| format!("{e:#}"))?;
     let done = runner
         .run(&Request {
             own_files: Some(Vec::new()),

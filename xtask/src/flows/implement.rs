@@ -24,7 +24,7 @@ use crate::agent::process::{self, Ended, Spec};
 use crate::agent::runner::{Done, Request, Runner};
 use crate::agent::{tree, worktree};
 use crate::ctx::Ctx;
-use crate::flows::{Flow, build, review, waves};
+use crate::flows::{Flow, build, fit, review, waves};
 use crate::guard::{self, Policy, Triggers};
 use crate::runs::{Status, Worktree};
 use crate::sop::task_list::SubTask;
@@ -33,33 +33,6 @@ use crate::templates;
 
 /// Fixer attempts of the checks loop, per wave.
 pub const FIX_ATTEMPTS: u32 = 5;
-
-/// Prompts longer than this move their detail into a file the prompt points to (SPEC §8.3).
-pub const PROMPT_LIMIT: usize = 3 * 1024;
-
-/// `prompt` as given to an agent: itself when it is at most [`PROMPT_LIMIT`] bytes; otherwise its
-/// opening lines and a pointer to the whole text, written to `dir/prompts/<name>.md`.
-pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
-    if prompt.len() <= PROMPT_LIMIT {
-        return Ok(prompt);
-    }
-    let path = dir.join("prompts").join(format!("{name}.md"));
-    std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
-    write_with(&path, prompt.as_bytes(), Durability::Renamed)?;
-    // The opening, cut at a line end within the first KiB.
-    let mut head = String::new();
-    for line in prompt.split_inclusive('\n') {
-        if head.len() + line.len() > 1024 {
-            break;
-        }
-        head.push_str(line);
-    }
-    Ok(format!(
-        "{head}\nThe full instructions ({} bytes) are in {}: read that file first and follow it.\n",
-        prompt.len(),
-        path.display()
-    ))
-}
 
 /// What the flow needs to know about the task.
 pub struct Task<'a> {

@@ -8,7 +8,7 @@ pub mod implement;
 pub mod review;
 pub mod waves;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -16,6 +16,33 @@ use serde_json::Value;
 use crate::ctx::Ctx;
 use crate::runs::{self, RunEvent, RunRecord, Status};
 use crate::store::{Durability, write_with};
+
+/// Prompts longer than this move their detail into a file the prompt points to (SPEC §8.3).
+pub const PROMPT_LIMIT: usize = 3 * 1024;
+
+/// `prompt` as given to an agent: itself when it is at most [`PROMPT_LIMIT`] bytes; otherwise its
+/// opening lines and a pointer to the whole text, written to `dir/prompts/<name>.md`.
+pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
+    if prompt.len() <= PROMPT_LIMIT {
+        return Ok(prompt);
+    }
+    let path = dir.join("prompts").join(format!("{name}.md"));
+    std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+    write_with(&path, prompt.as_bytes(), Durability::Renamed)?;
+    // The opening, cut at a line end within the first KiB.
+    let mut head = String::new();
+    for line in prompt.split_inclusive('\n') {
+        if head.len() + line.len() > 1024 {
+            break;
+        }
+        head.push_str(line);
+    }
+    Ok(format!(
+        "{head}\nThe full instructions ({} bytes) are in {}: read that file first and follow it.\n",
+        prompt.len(),
+        path.display()
+    ))
+}
 
 /// A flow's own run: its folder, its record, and its events, written as they come (an
 /// interrupted flow leaves what it did; `runs reconcile` closes it by its orchestrator pid).

@@ -601,11 +601,13 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
         &repo,
         &[("researcher", "read-only"), ("writer", "read-only")],
     );
+    // Over the 3 KB limit: the detail goes to a file the prompt names.
     repo.write(
         "patterns/templates/prompts/research.md",
         format!(
-            "Research {{{{topic}}}}.\nagent: sleep 400\nagent: print {}\n",
-            message("- notes on {{topic}}")
+            "Research {{{{topic}}}}.\nagent: sleep 400\nagent: print {}\n{}\n",
+            message("- notes on {{topic}}"),
+            "Look closely at every module.\n".repeat(120)
         ),
     );
     let nine = crate::sop::PRD.replace(
@@ -650,6 +652,23 @@ fn draft_researches_in_parallel_and_rewrites_until_the_rubric_passes() {
     assert!(
         sum >= 1.2 && wall < sum / 2.0,
         "research wall {wall} s against {sum} s"
+    );
+    for researcher in agent_runs_of(&repo).iter().filter(|r| {
+        repo.read(&format!(".runs/{r}/run.json"))
+            .contains("\"researcher\"")
+    }) {
+        let prompt = repo.read(&format!(".runs/{researcher}/prompt.md"));
+        let detail = format!(".runs/{run}/prompts/research-");
+        assert!(
+            prompt.len() < 2048
+                && prompt.contains("The full instructions")
+                && prompt.contains(&detail),
+            "{prompt}"
+        );
+    }
+    assert!(
+        repo.read(&format!(".runs/{run}/prompts/research-examples.md"))
+            .ends_with("Look closely at every module.\n\n")
     );
     // The second writer was told what lost the points.
     let events = repo.read(&format!(".runs/{run}/events.jsonl"));
