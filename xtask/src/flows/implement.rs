@@ -253,9 +253,6 @@ fn run_wave(
             );
             let prompt = fit(prompt, &flow.dir, &format!("builder-{}", sub.label()))?;
             let resume_thread = threads.get(&sub.label()).cloned();
-            if let Some(thread) = &resume_thread {
-                report.resumed_threads.push((sub.label(), thread.clone()));
-            }
             Ok(Member {
                 name: sub.label(),
                 files: sub.files.clone(),
@@ -286,6 +283,17 @@ fn run_wave(
     for (_, _, attempt) in &ran.attempts {
         if let Ok(done) = attempt {
             account(report, done);
+        }
+    }
+    // The sessions that were continued (when the builder's adapter could).
+    for (member, result) in members.iter().zip(&ran.last) {
+        let resumed = result
+            .as_ref()
+            .ok()
+            .and_then(|d| d.record.agent.as_ref())
+            .and_then(|a| a.resumed_thread.clone());
+        if let Some(thread) = resumed {
+            report.resumed_threads.push((member.name.clone(), thread));
         }
     }
     let failed: Vec<String> = members
@@ -807,7 +815,8 @@ fn check(
     ))
 }
 
-/// The last percentage a coverage command printed (`87.5%`).
+/// The coverage a command printed: the first group (else the whole) of `pattern`'s last match,
+/// or without a pattern the last percentage (`87.5%`).
 pub fn coverage_of(output: &str, pattern: &str) -> Option<f64> {
     if !pattern.is_empty() {
         // Validated when the configuration was read.
