@@ -430,12 +430,11 @@ pub fn artifact(
     let runner = Runner::new(ctx)?;
     let flow_dir = flow.dir.clone();
     let template_path = format!("patterns/templates/{file}");
-    let earlier: Vec<String> = ["brief.md", "prd.md", "tasks.md", "plan.md"]
-        .iter()
-        .filter(|f| **f != file && ctx.repo.path(format!("tasks/{id}/{f}")).is_file())
-        .map(|f| format!("- tasks/{id}/{f}"))
+    let others: Vec<&str> = ["brief.md", "prd.md", "tasks.md", "plan.md"]
+        .into_iter()
+        .filter(|f| *f != file)
         .collect();
-    let earlier = earlier.join("\n");
+    let earlier = existing(ctx, id, &others);
     let written = write_loop(
         ctx,
         &runner,
@@ -487,12 +486,7 @@ pub fn specs(
         .filter(|s| s.level == 2)
         .map(|s| s.title)
         .collect();
-    let earlier = ["brief.md", "prd.md", "tasks.md"]
-        .iter()
-        .filter(|f| ctx.repo.path(format!("tasks/{id}/{f}")).is_file())
-        .map(|f| format!("- tasks/{id}/{f}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let earlier = existing(ctx, id, &["brief.md", "prd.md", "tasks.md"]);
     let flow_dir = &flow.dir.clone();
     let flow = std::sync::Mutex::new(flow);
     let event = |area: &str, name: &str, mut data: serde_json::Value| {
@@ -601,6 +595,16 @@ pub fn specs(
         flow.record.files.push(area.artifact.clone());
     }
     finish(ctx, flow, out, started)
+}
+
+/// Those of the task's `files` that exist, a `- tasks/<ID>/<file>` line each (a writer's input).
+fn existing(ctx: &Ctx, id: &str, files: &[&str]) -> String {
+    files
+        .iter()
+        .filter(|f| ctx.repo.path(format!("tasks/{id}/{f}")).is_file())
+        .map(|f| format!("- tasks/{id}/{f}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A spec's file: front matter from the orchestrator (a draft, reviewed today by nobody yet:

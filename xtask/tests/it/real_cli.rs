@@ -255,6 +255,15 @@ fn codex_whose_model_fails_ends_failed_with_the_error_recorded() {
     assert!(!codex.repo.exists("hello.txt"));
 }
 
+/// A model that notes what it is told, and says "plum" when asked which word it was told.
+fn remember_a_word(request: &crate::model::Request) -> Reply {
+    if request.text().contains("which word") {
+        Reply::Message("plum".to_owned())
+    } else {
+        Reply::Message("noted".to_owned())
+    }
+}
+
 /// `run --continue <RUN>`: the real `codex exec resume` continues the earlier run's thread, so
 /// the model is sent the first exchange again with the new message; the record says so.
 #[test]
@@ -262,13 +271,7 @@ fn codex_continues_the_session_of_an_earlier_run() {
     let Some(bin_dir) = installed(CODEX) else {
         return;
     };
-    let server = ModelServer::start(|request| {
-        if request.text().contains("which word") {
-            Reply::Message("plum".to_owned())
-        } else {
-            Reply::Message("noted".to_owned())
-        }
-    });
+    let server = ModelServer::start(remember_a_word);
     let codex = CodexRepo::new(&server, bin_dir, 120);
     let first = codex
         .run(&[
@@ -447,13 +450,7 @@ fn claude_continues_the_session_of_an_earlier_run() {
     let Some(bin_dir) = installed(CLAUDE) else {
         return;
     };
-    let server = ModelServer::start(|request| {
-        if request.text().contains("which word") {
-            Reply::Message("plum".to_owned())
-        } else {
-            Reply::Message("noted".to_owned())
-        }
-    });
+    let server = ModelServer::start(remember_a_word);
     let _alone = ONE_CLAUDE.lock().unwrap_or_else(|e| e.into_inner());
     let claude = ClaudeRepo::new(&bin_dir, &server, "read-only");
     let first = claude.run(&["--prompt", "remember the word plum"]);
