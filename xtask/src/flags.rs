@@ -440,7 +440,7 @@ pub struct Implement {
 /// tasks.md fall in whose spec is missing or a draft, a `writer` per area, side by side, writes
 /// tasks/<ID>/specs/<area>.md under front matter the orchestrator sets (`status: draft`), judged
 /// by spec-guard's checks but the approval and by the template's sections; an approved spec
-/// that went stale is left for a person to review again. 3 attempts at most. The task does not
+/// that went stale, or a draft with nothing left but its approval, is left for a person. 3 attempts at most. The task does not
 /// move: `phase next` does that. Exit 0 when the artifact passed (a spec: all but its approval),
 /// 1 otherwise (with what was still wrong).
 #[derive(Debug, Args)]

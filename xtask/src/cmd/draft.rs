@@ -58,6 +58,7 @@ impl flags::Draft {
                     let mut value = serde_json::to_value(&drafted)?;
                     value["fresh"] = serde_json::json!(plan.fresh);
                     value["for_a_person"] = serde_json::json!(plan.for_a_person);
+                    value["awaiting_review"] = serde_json::json!(plan.awaiting_review);
                     output::json(&value);
                 } else {
                     output::out(spec_text(id, &drafted, &plan));
@@ -160,6 +161,9 @@ struct SpecPlan {
     fresh: Vec<(String, String)>,
     /// Area → why a person has to act (an approved spec is never rewritten by agents).
     for_a_person: Vec<(String, String)>,
+    /// Area → a draft spec with nothing left but its approval (not rewritten: it is a person's
+    /// to review now, and they may be editing it).
+    awaiting_review: Vec<(String, String)>,
 }
 
 /// The areas the files of tasks.md fall in, judged as the spec gate judges them: a missing spec
@@ -190,12 +194,15 @@ fn spec_plan(ctx: &Ctx, id: &str, today: chrono::NaiveDate) -> Result<SpecPlan> 
         draft: Vec::new(),
         fresh: Vec::new(),
         for_a_person: Vec::new(),
+        awaiting_review: Vec::new(),
     };
     for check in crate::guard::check(&triggers, &list.files(), policy, &read) {
         let rules: Vec<&str> = check.findings.iter().map(|f| f.rule.as_str()).collect();
         let missing = rules.contains(&"spec/missing");
         if check.findings.is_empty() {
             plan.fresh.push((check.area, check.spec));
+        } else if rules.iter().all(|r| *r == "spec/not-approved") {
+            plan.awaiting_review.push((check.area, check.spec));
         } else if missing || rules.contains(&"spec/not-approved") {
             let max_age_days = triggers
                 .areas
@@ -246,17 +253,22 @@ fn print_spec_plan(id: &str, plan: &SpecPlan, json: bool) -> Outcome {
     if json {
         output::json(&serde_json::json!({
             "task": id, "areas": [], "fresh": plan.fresh, "for_a_person": plan.for_a_person,
-            "passed": plan.for_a_person.is_empty(),
+            "awaiting_review": plan.awaiting_review, "passed": plan.for_a_person.is_empty(),
         }));
         return outcome;
     }
-    let mut text = if plan.fresh.is_empty() && plan.for_a_person.is_empty() {
+    let mut text = if plan.fresh.is_empty()
+        && plan.for_a_person.is_empty()
+        && plan.awaiting_review.is_empty()
+    {
         format!("draft {id}: no trigger area matched the files of tasks.md, so no spec is needed")
     } else {
         format!("draft {id}: no spec to draft")
     };
     spec_lines(&mut text, plan);
-    if plan.for_a_person.is_empty() {
+    if !plan.awaiting_review.is_empty() {
+        text.push_str(&format!("\nnext: {REVIEW_THEN_NEXT} {id}`"));
+    } else if plan.for_a_person.is_empty() {
         text.push_str(&format!("\nnext: `cargo xtask phase next {id}`"));
     }
     output::out(text);
@@ -266,6 +278,11 @@ fn print_spec_plan(id: &str, plan: &SpecPlan, json: bool) -> Outcome {
 fn spec_lines(text: &mut String, plan: &SpecPlan) {
     for (area, spec) in &plan.fresh {
         text.push_str(&format!("\n  {area}: {spec} is approved and fresh"));
+    }
+    for (area, spec) in &plan.awaiting_review {
+        text.push_str(&format!(
+            "\n  {area}: {spec} is drafted and awaits a person's review (delete it to draft it again)"
+        ));
     }
     for (area, why) in &plan.for_a_person {
         text.push_str(&format!(
@@ -305,9 +322,9 @@ fn spec_text(id: &str, drafted: &Drafted, plan: &SpecPlan) -> String {
     }
     spec_lines(&mut text, plan);
     if drafted.passed {
-        text.push_str(&format!(
-            "\nnext: a person reviews each spec, sets `status: approved` and `last_review` to the review date, then `cargo xtask phase next {id}`"
-        ));
+        text.push_str(&format!("\nnext: {REVIEW_THEN_NEXT} {id}`"));
     }
     text
 }
+
+const REVIEW_THEN_NEXT: &str = "a person reviews each draft spec, sets `status: approved` and `last_review` to the review date, then `cargo xtask phase next";

@@ -930,7 +930,14 @@ fn draft_of_specs_writes_drafts_that_only_a_person_approves() {
             && prompt.contains(&format!("now: {spec}")),
         "{prompt}"
     );
-    // Only the approval is left, and that is a person's.
+    // Only the approval is left, and that is a person's: drafting again leaves it alone.
+    let again = repo.run(&["draft", id]).ok();
+    assert!(
+        again.stdout.contains("security: tasks/T-0001-rate-limit-logins/specs/security.md is drafted and awaits a person's review"),
+        "{}",
+        again.both()
+    );
+    assert!(repo.read(&spec).ends_with(body));
     let next = crate::sop::next(&repo).code(1);
     assert!(
         next.stdout.contains("is a draft") && !next.stdout.contains("Risks"),
@@ -960,14 +967,14 @@ fn draft_of_specs_writes_drafts_that_only_a_person_approves() {
     assert_eq!(stale.read(&spec), old);
     assert!(agent_runs_of(&stale).is_empty());
 
-    // A shared spec that is still a draft: the task gets its own, started from the shared one
-    // and keeping its owner; the task's specs/ folder is made when missing.
+    // A shared spec that is still an unfinished draft: the task gets its own, started from the
+    // shared one and keeping its owner; the task's specs/ folder is made when missing.
     let shared = crate::sop::task_in("spec");
     scripted_roles(&shared, &[("writer", "read-only")]);
     std::fs::remove_dir_all(shared.root.join(format!("tasks/{id}/specs"))).unwrap();
     shared.write(
         "tasks/specs/security.md",
-        crate::sop::SPEC.replace("status: approved", "status: draft"),
+        crate::sop::SPEC.replace("status: approved", "status: draft") + "\n{{ Risks }}\n",
     );
     shared.write(
         "patterns/templates/prompts/draft-spec.md",
