@@ -57,7 +57,7 @@ pub enum Command {
     Goals(GoalsCmd),
     /// Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run).
     Implement(Implement),
-    /// Write a task's PRD, task list or plan with agents, gated by the rubric or the phase gate.
+    /// Write a task's PRD, task list, specs or plan with agents, gated by the rubric or the phase gate.
     Draft(Draft),
     /// Score a PRD with the quality rubric (0–10, every lost point explained).
     Score(Score),
