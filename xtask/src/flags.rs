@@ -26,7 +26,9 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the repository layout (tasks/, docs/, patterns/, adapters/, .githooks/, .runs/).
+    #[command(
+        about = "Create the repository layout (tasks/, docs/, patterns/, adapters/, .githooks/, .runs/)"
+    )]
     Init(Init),
     /// Create, list and pick tasks.
     #[command(subcommand)]
@@ -40,14 +42,18 @@ pub enum Command {
     /// Inspect run records under .runs/.
     #[command(subcommand)]
     Runs(RunsCmd),
-    /// Block changes to trigger areas whose spec is missing, unapproved or stale.
+    #[command(about = "Block changes to trigger areas whose spec is missing, unapproved or stale")]
     SpecGuard(SpecGuard),
-    /// The CI check: index, specs, the commits of a range, run records, lint and secret rules.
+    #[command(
+        about = "The CI check: index, specs, the commits of a range, run records, lint and secret rules"
+    )]
     Audit(Audit),
     /// Install, remove or inspect the spec-guard git hook.
     #[command(subcommand)]
     Hooks(HooksCmd),
-    /// Run one agent in a role (adapters/roles.toml), contained and recorded in .runs/.
+    #[command(
+        about = "Run one agent in a role (adapters/roles.toml), contained and recorded in .runs/"
+    )]
     Run(Run),
     /// Run a declared group of agents in parallel.
     #[command(subcommand)]
@@ -55,13 +61,17 @@ pub enum Command {
     /// Run several tasks' agents at once, each in its own git worktree and branch.
     #[command(subcommand)]
     Goals(GoalsCmd),
-    /// Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run).
+    #[command(
+        about = "Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run)"
+    )]
     Implement(Implement),
-    /// Write a task's PRD, task list, specs or plan with agents, gated by the rubric or the phase gate.
+    #[command(
+        about = "Write a task's PRD, task list, specs or plan with agents, gated by the rubric or the phase gate"
+    )]
     Draft(Draft),
-    /// Score a PRD with the quality rubric (0–10, every lost point explained).
+    #[command(about = "Score a PRD with the quality rubric (0–10, every lost point explained)")]
     Score(Score),
-    /// Append finished artifacts to the dated, append-only mirrors in docs/.
+    #[command(about = "Append finished artifacts to the dated, append-only mirrors in docs/")]
     Mirror(Mirror),
     /// Print the governance configuration in force ([workspace.metadata.governance]).
     Config(Config),
@@ -232,17 +242,6 @@ fn parse_phase(text: &str) -> Result<crate::tasks::phase::Phase, String> {
         })
 }
 
-/// Check changed paths against the trigger areas of patterns/triggers.toml.
-///
-/// For every area a path falls in, the area's spec must exist, parse, be `status: approved` and
-/// have a `last_review` at most `max_age_days` old (not in the future). A task's own
-/// tasks/<ID>/specs/<area>.md covers the paths its tasks.md names. Specs are read from the state
-/// being checked: the index for --staged, the end of the range for --range, the working tree for
-/// paths. Exit 0 allowed, 1 blocked, 2 usage or configuration error.
-///
-/// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
-/// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
-/// hides a violation.
 /// Run every audit rule (`--list-rules` lists them) and report the findings. Exit 0 when no
 /// error-severity finding, 1 otherwise, 2 when the audit could not run.
 ///
@@ -455,6 +454,17 @@ pub struct Draft {
 /// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).
 pub const HOOK_ARGS: [&str; 3] = ["spec-guard", "--staged", "--list-from-stdin"];
 
+/// Check changed paths against the trigger areas of patterns/triggers.toml.
+///
+/// For every area a path falls in, the area's spec must exist, parse, be `status: approved` and
+/// have a `last_review` at most `max_age_days` old (not in the future). A task's own
+/// tasks/<ID>/specs/<area>.md covers the paths its tasks.md names. Specs are read from the state
+/// being checked: the index for --staged, the end of the range for --range, the working tree for
+/// paths. Exit 0 allowed, 1 blocked, 2 usage or configuration error.
+///
+/// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
+/// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
+/// hides a violation.
 #[derive(Debug, Default, Args)]
 pub struct SpecGuard {
     /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
