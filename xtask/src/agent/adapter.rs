@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use crate::docs::toml_file;
@@ -144,6 +144,15 @@ impl Vars {
 }
 
 impl Adapter {
+    /// Read and parse `adapters/<name>.toml` of the repository at `root`.
+    pub fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
+        let rel = format!("{ADAPTERS_DIR}/{name}.toml");
+        let text = std::fs::read_to_string(root.join(&rel)).with_context(|| {
+            format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
+        })?;
+        Adapter::parse(name, &text)
+    }
+
     /// Parse `adapters/<name>.toml`; errors name the file, the line and the fix.
     pub fn parse(name: &str, text: &str) -> Result<Adapter> {
         let path = format!("{ADAPTERS_DIR}/{name}.toml");

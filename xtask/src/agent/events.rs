@@ -210,9 +210,7 @@ pub fn summary_of_log(
     dir: &std::path::Path,
 ) -> Option<Summary> {
     use super::process::Lines;
-    let rel = format!("{}/{adapter}.toml", super::adapter::ADAPTERS_DIR);
-    let text = std::fs::read_to_string(root.join(rel)).ok()?;
-    let format = super::adapter::Adapter::parse(adapter, &text).ok()?.output;
+    let format = super::adapter::Adapter::load(root, adapter).ok()?.output;
     let log = std::fs::read(dir.join("stdout.log")).ok()?;
     let mut parser = Parser::new(format);
     for line in String::from_utf8_lossy(&log).lines() {

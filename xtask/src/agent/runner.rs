@@ -565,10 +565,7 @@ pub fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
             roles.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     };
-    let adapter = Adapter::parse(
-        &role.adapter,
-        &read(&format!("{ADAPTERS_DIR}/{}.toml", role.adapter))?,
-    )?;
+    let adapter = Adapter::load(root, &role.adapter)?;
     Ok((role.clone(), adapter))
 }
 
