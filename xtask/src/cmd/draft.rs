@@ -56,12 +56,10 @@ impl flags::Draft {
                 let drafted = draft::specs(&ctx, id, &entry.title, &plan.draft, today)?;
                 if self.json {
                     let mut value = serde_json::to_value(&drafted)?;
-                    value["fresh"] = serde_json::json!(plan.fresh);
-                    value["for_a_person"] = serde_json::json!(plan.for_a_person);
-                    value["awaiting_review"] = serde_json::json!(plan.awaiting_review);
+                    plan.add_to(&mut value);
                     output::json(&value);
                 } else {
-                    output::out(spec_text(id, &drafted, &plan));
+                    output::out(specs_report(id, &drafted, &plan));
                 }
                 return Ok(if drafted.passed && plan.for_a_person.is_empty() {
                     Outcome::Ok
@@ -166,6 +164,15 @@ struct SpecPlan {
     awaiting_review: Vec<(String, String)>,
 }
 
+impl SpecPlan {
+    /// The areas not drafted, into a `--json` answer.
+    fn add_to(&self, value: &mut serde_json::Value) {
+        value["fresh"] = serde_json::json!(self.fresh);
+        value["for_a_person"] = serde_json::json!(self.for_a_person);
+        value["awaiting_review"] = serde_json::json!(self.awaiting_review);
+    }
+}
+
 /// The areas the files of tasks.md fall in, judged as the spec gate judges them: a missing spec
 /// or a draft is written by agents; an approved one that fails (stale, broken) is left to a
 /// person, since rewriting it would undo a review.
@@ -204,12 +211,6 @@ fn spec_plan(ctx: &Ctx, id: &str, today: chrono::NaiveDate) -> Result<SpecPlan> 
         } else if rules.iter().all(|r| *r == "spec/not-approved") {
             plan.awaiting_review.push((check.area, check.spec));
         } else if missing || rules.contains(&"spec/not-approved") {
-            let max_age_days = triggers
-                .areas
-                .iter()
-                .find(|a| a.name == check.area)
-                .and_then(|a| a.max_age_days)
-                .unwrap_or(ctx.config.max_spec_age_days);
             let owner = if missing {
                 owner.clone()
             } else {
@@ -220,7 +221,7 @@ fn spec_plan(ctx: &Ctx, id: &str, today: chrono::NaiveDate) -> Result<SpecPlan> 
                 paths: check.paths,
                 current: (!missing).then_some(check.spec),
                 owner,
-                max_age_days,
+                max_age_days: check.max_age_days,
             });
         } else {
             let why: Vec<String> = check.findings.iter().map(draft::problem).collect();
@@ -251,10 +252,11 @@ fn print_spec_plan(id: &str, plan: &SpecPlan, json: bool) -> Outcome {
         Outcome::No
     };
     if json {
-        output::json(&serde_json::json!({
-            "task": id, "areas": [], "fresh": plan.fresh, "for_a_person": plan.for_a_person,
-            "awaiting_review": plan.awaiting_review, "passed": plan.for_a_person.is_empty(),
-        }));
+        let mut value = serde_json::json!({
+            "task": id, "areas": [], "passed": plan.for_a_person.is_empty(),
+        });
+        plan.add_to(&mut value);
+        output::json(&value);
         return outcome;
     }
     let mut text = if plan.fresh.is_empty()
@@ -292,7 +294,7 @@ fn spec_lines(text: &mut String, plan: &SpecPlan) {
 }
 
 /// The specs draft, for people.
-fn spec_text(id: &str, drafted: &Drafted, plan: &SpecPlan) -> String {
+fn specs_report(id: &str, drafted: &Drafted, plan: &SpecPlan) -> String {
     let done = drafted.areas.iter().filter(|a| a.passed).count();
     let mut text = format!(
         "draft {id}: {done} of {} spec(s) drafted without a problem (run {}, {:.1} s)",

@@ -505,11 +505,10 @@ fn local_cover(
         .areas
         .iter()
         .find(|a| a.name == area)
-        .and_then(|a| a.max_age_days)
-        .unwrap_or(policy.default_max_age);
+        .map_or(policy.default_max_age, |a| guard::max_age(a, policy));
     let mut builder = globset::GlobSetBuilder::new();
     for id in crate::tasks::folder_ids(&ctx.repo).unwrap_or_default() {
-        let spec = format!("tasks/{id}/specs/{area}.md");
+        let spec = guard::task_spec(id.as_str(), area);
         let Some(bytes) = read(&spec) else { continue };
         if !guard::check_spec(area, &spec, &bytes, max_age, policy.today).is_empty() {
             continue;

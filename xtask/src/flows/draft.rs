@@ -467,7 +467,7 @@ pub fn specs(
     today: chrono::NaiveDate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    let flow = Flow::start(ctx, "draft", id)?;
+    let mut flow = Flow::start(ctx, "draft", id)?;
     let mut out = Drafted {
         run: flow.record.id.to_string(),
         task: id.to_owned(),
@@ -488,6 +488,10 @@ pub fn specs(
         .collect();
     let earlier = existing(ctx, id, &["brief.md", "prd.md", "tasks.md"]);
     let flow_dir = &flow.dir.clone();
+    flow.event(
+        "specs.started",
+        json!({ "areas": areas.iter().map(|a| &a.area).collect::<Vec<_>>() }),
+    );
     let flow = std::sync::Mutex::new(flow);
     let event = |area: &str, name: &str, mut data: serde_json::Value| {
         data["area"] = json!(area);
@@ -495,18 +499,13 @@ pub fn specs(
             flow.event(name, data);
         }
     };
-    event(
-        "",
-        "specs.started",
-        json!({ "areas": areas.iter().map(|a| &a.area).collect::<Vec<_>>() }),
-    );
     let results: Vec<Result<Written>> = std::thread::scope(|scope| {
         let handles: Vec<_> = areas
             .iter()
             .map(|area| {
                 let (runner, sections, earlier, event) = (&runner, &sections, &earlier, &event);
                 scope.spawn(move || {
-                    let artifact = format!("tasks/{id}/specs/{}.md", area.area);
+                    let artifact = crate::guard::task_spec(id, &area.area);
                     let paths = area.paths.join(", ");
                     let current = area
                         .current
@@ -582,7 +581,7 @@ pub fn specs(
         let written = result?;
         out.areas.push(AreaDraft {
             area: area.area.clone(),
-            artifact: format!("tasks/{id}/specs/{}.md", area.area),
+            artifact: crate::guard::task_spec(id, &area.area),
             attempts: written.attempts,
             problems: written.problems,
             passed: written.passed,

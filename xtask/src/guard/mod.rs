@@ -244,6 +244,8 @@ pub struct AreaCheck {
     pub paths: Vec<String>,
     /// Empty when the spec is present, approved and fresh.
     pub findings: Vec<Finding>,
+    /// Days after `last_review` before the area's spec is stale (its own, else the default).
+    pub max_age_days: u32,
 }
 
 /// The inputs of a check that do not come from files.
@@ -271,11 +273,14 @@ pub fn check<P: AsRef<[u8]>>(
 /// and its findings, `None` when that spec does not exist.
 pub type Verdict = (String, Option<Vec<Finding>>);
 
+/// A task's own spec of `area`, which counts before the shared one for that task's files.
+pub fn task_spec(id: &str, area: &str) -> String {
+    format!("tasks/{id}/specs/{area}.md")
+}
+
 /// Judge `area`'s spec; it does not depend on the paths, so it can be done before they are known.
 pub fn judge(area: &Area, policy: Policy<'_>, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Verdict {
-    let local = policy
-        .task
-        .map(|id| format!("tasks/{id}/specs/{}.md", area.name));
+    let local = policy.task.map(|id| task_spec(id, &area.name));
     if let Some(rel) = local
         && let Some(bytes) = read(&rel)
     {
@@ -300,7 +305,8 @@ pub fn judge(area: &Area, policy: Policy<'_>, read: &dyn Fn(&str) -> Option<Vec<
     (area.spec.clone(), findings)
 }
 
-fn max_age(area: &Area, policy: Policy<'_>) -> u32 {
+/// Days after `last_review` before `area`'s spec is stale: its own setting, else the default.
+pub fn max_age(area: &Area, policy: Policy<'_>) -> u32 {
     area.max_age_days.unwrap_or(policy.default_max_age)
 }
 
@@ -318,12 +324,11 @@ pub fn check_judged<P: AsRef<[u8]>>(
             continue;
         };
         let (spec, findings) = verdict(area);
-        let local = policy
-            .task
-            .map(|id| format!("tasks/{id}/specs/{}.md", area.name));
+        let local = policy.task.map(|id| task_spec(id, &area.name));
         let findings =
             findings.unwrap_or_else(|| vec![missing(area, &spec, local.as_deref(), hits)]);
         res.push(AreaCheck {
+            max_age_days: max_age(area, policy),
             area: area.name.clone(),
             spec,
             paths: hits.iter().map(|p| display_path(p)).collect(),
