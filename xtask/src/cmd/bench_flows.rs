@@ -200,33 +200,28 @@ fn measure(samples: usize, exe: &Path, dir: &Path) -> Result<Outcome> {
         implement.push((wall, agent_time, critical));
     }
 
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let column = |v: &[(f64, f64, f64)], i: usize| -> Vec<f64> {
-        v.iter().map(|t| [t.0, t.1, t.2][i]).collect()
-    };
-    let (wall, sum, base) = (
-        median(column(&research, 0)),
-        median(column(&research, 1)),
-        median(column(&research, 2)),
-    );
+    let (wall, sum, base) = medians(&research);
     output::out(format!(
         "bench flows: draft research, 3 researchers sleeping 1 s, median of {samples}: wall {wall:.3} s against {sum:.3} s of agent time ({:.2}× parallel); 3 sleeps side by side run directly {base:.3} s (+{:.0} ms for the flow)",
         sum / wall,
         (wall - base) * 1000.0
     ));
-    let (wall, sum, critical) = (
-        median(column(&implement, 0)),
-        median(column(&implement, 1)),
-        median(column(&implement, 2)),
-    );
+    let (wall, sum, critical) = medians(&implement);
     output::out(format!(
         "bench flows: implement, {WAVES} waves of 2 builders + 1 reviewer sleeping 1 s, median of {samples}: wall {wall:.3} s against {sum:.3} s of agent time; the critical path run directly {critical:.3} s; overhead {:.0} ms per wave (worktree, gates, commits, records)",
         (wall - critical) * 1000.0 / WAVES as f64
     ));
     Ok(Outcome::Ok)
+}
+
+/// The median of each of the three figures of the samples.
+fn medians(samples: &[(f64, f64, f64)]) -> (f64, f64, f64) {
+    let median = |figure: fn(&(f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = samples.iter().map(figure).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(|s| s.0), median(|s| s.1), median(|s| s.2))
 }
 
 /// `n` × `sh -c 'sleep 1'` started side by side, waited for: the wall time in seconds.
