@@ -480,6 +480,17 @@ pub struct SpecGuard {
     pub range: Option<String>,
     /// Check these paths (relative to the current directory).
     pub paths: Vec<std::ffi::OsString>,
+    /// Settle a past violation that `audit` reports (`spec-guard/range`): record who accepts
+    /// COMMIT's change to --area and why (--why), once a spec in order covers it now. Recorded
+    /// as a run; audit honours it.
+    #[arg(long, value_name = "COMMIT", requires_all = ["area", "why"], conflicts_with_all = ["staged", "range", "paths"])]
+    pub settle: Option<String>,
+    /// With --settle: the trigger area of the violation.
+    #[arg(long, value_name = "AREA", requires = "settle")]
+    pub area: Option<String>,
+    /// With --settle: why the change is accepted (kept in the run record).
+    #[arg(long, value_name = "TEXT", requires = "settle")]
+    pub why: Option<String>,
     /// The date freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,

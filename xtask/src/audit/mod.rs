@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod lints;
+pub mod range;
 mod tasks;
 
 use std::collections::BTreeSet;
@@ -15,7 +16,6 @@ use xshell::cmd;
 
 use crate::cmd::Ctx;
 use crate::guard::{self, Policy};
-use crate::objects::Objects;
 use crate::report::Finding;
 use crate::runs::{self, Status};
 use crate::tasks::index::{INDEX_PATH, Index};
@@ -168,7 +168,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
     }
     let range = resolve_range(ctx, opts.range.as_deref(), &mut notes)?;
     if let Some((base, end)) = &range {
-        findings.extend(check_range(ctx, base, end, opts.today)?);
+        findings.extend(range::check(ctx, base, end, &mut notes)?);
     }
     check_runs(ctx, index_text.as_deref(), &mut findings)?;
     // The mirrors' earlier text: at the range's start, else HEAD's (for uncommitted rewrites).
@@ -356,10 +356,32 @@ fn resolve_range(
     match base {
         Some(base) if base != head => Ok(Some((base, "HEAD".to_owned()))),
         Some(_) => {
-            notes.push(format!(
-                "HEAD has no commits beyond {default}: the range check had nothing to do; in CI pass --range origin/<base>..HEAD"
-            ));
-            Ok(None)
+            // On the default branch itself (a push to main): every commit since the trigger
+            // areas were added, so what reached the branch past the hook is still found.
+            let rel = guard::TRIGGERS_PATH;
+            let added = cmd!(sh, "git log --format=%H --diff-filter=A -- {rel}")
+                .quiet()
+                .read()
+                .unwrap_or_default();
+            match added.lines().last() {
+                Some(first) if first != head => {
+                    let n = cmd!(sh, "git rev-list --count {first}..HEAD")
+                        .quiet()
+                        .read()
+                        .unwrap_or_default();
+                    notes.push(format!(
+                        "HEAD is on {default}: the range check covered the {n} commit(s) since {rel} was added ({}); pass --range to check less",
+                        &first[..first.len().min(10)]
+                    ));
+                    Ok(Some((first.to_owned(), "HEAD".to_owned())))
+                }
+                _ => {
+                    notes.push(format!(
+                        "HEAD is on {default} and no commit since {rel} was added: the range check had nothing to do"
+                    ));
+                    Ok(None)
+                }
+            }
         }
         None => {
             notes.push(format!(
@@ -368,94 +390,6 @@ fn resolve_range(
             Ok(None)
         }
     }
-}
-
-/// spec-guard over every commit of `base..end`: the rules as of the commit's parent, the specs
-/// as of the commit, freshness as of the commit's date.
-fn check_range(ctx: &Ctx, base: &str, end: &str, today: chrono::NaiveDate) -> Result<Vec<Finding>> {
-    let sh = ctx.repo.sh()?;
-    let range = format!("{base}..{end}");
-    let log = cmd!(
-        sh,
-        "git log --reverse --format=%H%x00%P%x00%cs%x00%s {range} --"
-    )
-    .quiet()
-    .read()
-    .context("listing the commits of the range")?;
-    let mut objects = Objects::new(&ctx.repo.root);
-    let mut findings = Vec::new();
-    for line in log.lines().filter(|l| !l.is_empty()) {
-        let mut parts = line.splitn(4, '\0');
-        let (Some(commit), Some(parents), Some(date), subject) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next().unwrap_or(""),
-        ) else {
-            continue;
-        };
-        let parent = parents.split(' ').next().filter(|p| !p.is_empty());
-        let out = match parent {
-            Some(parent) => cmd!(
-                sh,
-                "git diff-tree -r -z --name-status --no-renames {parent} {commit}"
-            )
-            .quiet()
-            .output(),
-            None => cmd!(
-                sh,
-                "git diff-tree -r -z --name-status --no-renames --root {commit}"
-            )
-            .quiet()
-            .output(),
-        }
-        .context("listing a commit's changes")?;
-        let changes = guard::changes::parse(&out.stdout)?;
-        let paths = guard::changes::paths(&changes);
-        let rules_at = parent.unwrap_or(commit);
-        let Some(text) = objects.get(&format!("{rules_at}:{}", guard::TRIGGERS_PATH)) else {
-            continue; // no trigger areas yet at that point
-        };
-        let Ok(triggers) = guard::Triggers::parse(&String::from_utf8_lossy(&text)) else {
-            continue; // unparsable rules are reported for HEAD by the freshness rules
-        };
-        let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap_or(today);
-        let policy = Policy {
-            today: day,
-            default_max_age: ctx.config.max_spec_age_days,
-            task: None,
-        };
-        let objects = std::cell::RefCell::new(&mut objects);
-        let read = |rel: &str| objects.borrow_mut().get(&format!("{commit}:{rel}"));
-        for check in guard::check(&triggers, &paths, policy, &read) {
-            let Some(reason) = check.findings.first() else {
-                continue;
-            };
-            let short = &commit[..commit.len().min(10)];
-            let shown: Vec<&str> = check.paths.iter().take(3).map(String::as_str).collect();
-            let more = match check.paths.len() {
-                n if n > 3 => format!(" and {} more", n - 3),
-                _ => String::new(),
-            };
-            findings.push(
-                Finding::error(
-                    "spec-guard/range",
-                    format!(
-                        "commit {short} ({date}, \"{subject}\") changed {}{more} in area `{}` while its spec was not in order: {}",
-                        shown.join(", "),
-                        check.area,
-                        reason.message
-                    ),
-                )
-                .at(check.spec.clone(), None)
-                .fix(format!(
-                    "bring {} in order (approved, reviewed within max_age_days) and have the change re-reviewed; `cargo xtask spec-guard --range {range}` re-checks",
-                    check.spec
-                )),
-            );
-        }
-    }
-    Ok(findings)
 }
 
 /// The runs rules.
@@ -503,7 +437,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
             );
         }
         let elevated = record.sandbox.as_deref() == Some("danger-full-access");
-        let overridden = record.kind == "spec-guard.override";
+        let overridden = record.kind == "spec-guard.override" || record.kind == range::SETTLE_KIND;
         let justified = record
             .justification
             .as_deref()
@@ -511,13 +445,15 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
         if (elevated || overridden) && !justified {
             let what = if elevated {
                 "ran with sandbox danger-full-access"
+            } else if overridden && record.kind == range::SETTLE_KIND {
+                "settled a spec-guard violation"
             } else {
                 "overrode spec-guard"
             };
             findings.push(
                 Finding::error("runs/unjustified", format!("run {} {what} without a justification", run.id))
                     .at(format!("{dir}/run.json"), None)
-                    .fix("elevated runs need --allow-full-access --why \"…\"; overrides need SPEC_GUARD_OVERRIDE=\"why\""),
+                    .fix("elevated runs need --allow-full-access --why \"…\"; overrides need SPEC_GUARD_OVERRIDE=\"why\"; settlements need --why \"…\": record it again with its reason and delete this run folder"),
             );
         }
     }

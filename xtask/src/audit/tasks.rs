@@ -61,13 +61,24 @@ pub fn check(
             .collect();
         let created = entry.history.first().map(|t| t.at.clone());
         let touching = |globs: &[String]| commit_touching(ctx, globs, created.as_deref());
+        // A done task's gates are history: judged as of the day it was done, so its specs do
+        // not expire after it closed (freshness governs changes, which the hook and the range
+        // rule judge).
+        let gate_day = match entry.phase {
+            Phase::Done => entry
+                .history
+                .last()
+                .and_then(|t| chrono::NaiveDate::parse_from_str(t.at.get(..10)?, "%Y-%m-%d").ok())
+                .unwrap_or(today),
+            _ => today,
+        };
         macro_rules! inputs {
             ($entry:expr) => {
                 Inputs {
                     id,
                     entry: $entry,
                     config: &ctx.config,
-                    today,
+                    today: gate_day,
                     triggers: &triggers,
                     read: &read,
                     runs: &runs,
@@ -106,9 +117,29 @@ pub fn check(
     Ok(findings)
 }
 
-/// A gate finding of a phase the task has left.
+/// A gate finding of a phase the task has left. An approval can only be given to the current
+/// phase's artifact, so a missing approval of an earlier one is fixed by going back first.
 fn past_gate(id: &str, at: Phase, gate: Phase, finding: Finding) -> Finding {
     let fix = finding.fix.clone().unwrap_or_default();
+    if finding.rule.ends_with("/approval") {
+        let message = format!(
+            "{id} is at {} but its {} gate no longer holds: {}",
+            at.name(),
+            gate.name(),
+            finding.message
+        );
+        return Finding {
+            rule: "phase/integrity".to_owned(),
+            message,
+            fix: Some(format!(
+                "approvals are of the artifact as it is now, and `phase approve` approves the current phase's artifact: take the task back, `cargo xtask phase reopen {id} --to {} --why \"…\"`, then `{}`, then `cargo xtask phase next {id}` until it is back at {}",
+                gate.name(),
+                fix.trim_matches('`'),
+                at.name()
+            )),
+            ..finding
+        };
+    }
     Finding {
         rule: "phase/integrity".to_owned(),
         message: format!(

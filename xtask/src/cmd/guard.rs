@@ -11,10 +11,10 @@
 use std::ffi::OsString;
 
 use anyhow::{Context, Result, bail};
-use globset::Glob;
 use serde_json::json;
 use xshell::cmd;
 
+use crate::audit;
 use crate::cmd::Ctx;
 use crate::guard::{self, AreaCheck, Policy, changes};
 use crate::objects::Objects;
@@ -22,6 +22,7 @@ use crate::report::{self, Finding};
 use crate::runs::Recorder;
 use crate::sop::task_list;
 use crate::staged::{Lookup, Staged};
+use crate::tasks::index::INDEX_PATH;
 use crate::{Outcome, flags, output};
 
 /// Where the paths come from, and where specs are read.
@@ -69,6 +70,9 @@ impl flags::SpecGuard {
             ));
         }
         let ctx = Ctx::open()?;
+        if let Some(commit) = &self.settle {
+            return self.settle(&ctx, commit, today);
+        }
         let (source, listing, label) = self.collect(&ctx)?;
         // While git lists the staged changes (its own process, on another core), read what does
         // not depend on the list: the rules as the index has them, and the specs they name.
@@ -111,15 +115,13 @@ impl flags::SpecGuard {
             Some(verdict) => verdict.clone(),
             None => guard::judge(area, policy, &read),
         };
-        let mut checks = guard::check_judged(&triggers, &paths, policy, &verdict);
-        // Paths covered by a task's own approved spec are fine even when the shared one is not.
-        for check in checks.iter_mut().filter(|c| !c.findings.is_empty()) {
-            let covered = local_cover(&ctx, &triggers, &read, &check.area, policy);
-            check.paths.retain(|path| !covered.is_match(path));
-            if check.paths.is_empty() {
-                check.findings.clear();
-            }
-        }
+        let ids = reader.task_ids(&ctx);
+        let files = |id: &str| task_list::files_of(id, &read);
+        let tasks = guard::TaskFiles {
+            ids: &ids,
+            files: &files,
+        };
+        let checks = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
         let blocked: Vec<&AreaCheck> = checks.iter().filter(|c| !c.findings.is_empty()).collect();
         // An override is for a commit (the hook); CI checks of a range never honour one.
         let override_var = std::env::var("SPEC_GUARD_OVERRIDE").ok();
@@ -139,8 +141,25 @@ impl flags::SpecGuard {
         {
             override_run = Some(record_override(&ctx, reason, &blocked, &label)?);
         }
+        let allowed = blocked.is_empty() || override_run.is_some();
+        let refreshed = match &reader.source {
+            Source::Staged { .. } if allowed => match refresh_index(&ctx, &paths, &reader) {
+                Ok(refreshed) => refreshed,
+                Err(err) => {
+                    output::out(format!("spec-guard: {err:#}"));
+                    return Ok(Outcome::No);
+                }
+            },
+            _ => false,
+        };
+        if refreshed {
+            output::note(
+                "spec-guard: tasks/index.json brought up to date with the staged tasks/ and added to the commit",
+            );
+        }
         if self.json {
             output::json(&json!({
+                "index_refreshed": refreshed,
                 "allowed": blocked.is_empty() || override_run.is_some(),
                 "paths": paths.len(),
                 "areas": checks.iter().map(|c| json!({
@@ -163,6 +182,106 @@ impl flags::SpecGuard {
         } else {
             Outcome::No
         })
+    }
+
+    /// `--settle COMMIT --area A --why …`: accept a past violation that audit reports, once a
+    /// spec in order covers the change it made (judged now, on the working tree's specs).
+    fn settle(&self, ctx: &Ctx, commit: &str, today: chrono::NaiveDate) -> Result<Outcome> {
+        let area = self.area.as_deref().unwrap_or_default();
+        let why = self.why.as_deref().unwrap_or_default().trim();
+        if why.is_empty() {
+            bail!(
+                "--why is empty: say why the change is accepted, like --why \"reviewed with the security team on 2026-12-01\""
+            );
+        }
+        if commit.starts_with('-') || !ctx.repo.is_commit(commit) {
+            bail!(
+                "--settle `{commit}`: not a commit here (see `cargo xtask audit` for the violations)"
+            );
+        }
+        let sh = ctx.repo.sh()?;
+        let spec = format!("{commit}^{{commit}}");
+        let full = cmd!(sh, "git rev-parse --verify {spec}").quiet().read()?;
+        let violations: Vec<_> = audit::range::violations(ctx, &["-1", full.as_str()])?
+            .into_iter()
+            .filter(|v| v.area == area)
+            .collect();
+        let Some(violation) = violations.first() else {
+            bail!(
+                "commit {} changed nothing in area `{area}` while its spec was out of order: nothing to settle (`cargo xtask audit` lists what is)",
+                &full[..10]
+            );
+        };
+        // What covers those paths now: the same judgement, on the working tree.
+        let triggers =
+            crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let paths: Vec<String> = violations.iter().flat_map(|v| v.paths.clone()).collect();
+        let policy = Policy {
+            today,
+            default_max_age: ctx.config.max_spec_age_days,
+            task: None,
+        };
+        let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
+        let ids: Vec<String> = crate::tasks::folder_ids(&ctx.repo)
+            .unwrap_or_default()
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        let files = |id: &str| task_list::files_of(id, &read);
+        let tasks = guard::TaskFiles {
+            ids: &ids,
+            files: &files,
+        };
+        let verdict = |a: &guard::Area| guard::judge(a, policy, &read);
+        let now = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
+        let now: Vec<&AreaCheck> = now.iter().filter(|c| c.area == area).collect();
+        if let Some(open) = now.iter().find(|c| !c.findings.is_empty()) {
+            output::out(format!(
+                "not settled: no spec in order covers {} in area `{area}` yet\n{}",
+                open.paths.join(", "),
+                report::render_human(&open.findings)
+            ));
+            return Ok(Outcome::No);
+        }
+        let covering: Vec<String> = now.iter().map(|c| c.spec.clone()).collect();
+        let lock = ctx.lock()?;
+        let mut recorder = Recorder::start(&ctx.repo, &lock, audit::range::SETTLE_KIND, None);
+        recorder.justify(why);
+        let mut hashes = serde_json::Map::new();
+        for spec in &covering {
+            if let Some(bytes) = read(spec) {
+                hashes.insert(spec.clone(), json!(crate::tasks::index::sha256_hex(&bytes)));
+            }
+        }
+        recorder.event(
+            audit::range::SETTLE_KIND,
+            json!({
+                "commit": full,
+                "area": area,
+                "paths": paths,
+                "reason": why,
+                "was": violation.reason,
+                "covered_by": hashes,
+            }),
+        );
+        let run = recorder.id.to_string();
+        ctx.record_only(&lock, recorder)?;
+        let text = format!(
+            "settled: commit {} in area `{area}` ({})\n  covered now by: {}\n  accepted by {} because: {why}\n  recorded as run {run}\ncommit: git add .runs/{run} && git commit -m \"settle {} in {area}\"",
+            &full[..10],
+            paths.join(", "),
+            covering.join(", "),
+            crate::runs::identity(&ctx.repo).0.display(),
+            &full[..10],
+        );
+        if self.json {
+            output::json(
+                &json!({ "settled": true, "commit": full, "area": area, "run": run, "covered_by": covering }),
+            );
+        } else {
+            output::out(text);
+        }
+        Ok(Outcome::Ok)
     }
 
     fn collect(&self, ctx: &Ctx) -> Result<(Source, Listing, String)> {
@@ -467,6 +586,19 @@ impl Reader {
         bytes
     }
 
+    /// The task folders of the checked state: the range's end has its own; the index and the
+    /// working tree share the working tree's folders.
+    fn task_ids(&self, ctx: &Ctx) -> Vec<String> {
+        match &self.source {
+            Source::Range { end, .. } => crate::tasks::folder_ids_at(&ctx.repo, end),
+            _ => crate::tasks::folder_ids(&ctx.repo)
+                .unwrap_or_default()
+                .iter()
+                .map(|id| id.as_str().to_owned())
+                .collect(),
+        }
+    }
+
     fn read_uncached(&self, rel: &str) -> Option<Vec<u8>> {
         match &self.source {
             Source::Tree => std::fs::read(self.root.join(rel)).ok(),
@@ -492,41 +624,43 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     }
 }
 
-/// The paths a task's own spec covers for `area`: what the tasks.md names of every task whose
-/// `tasks/<ID>/specs/<area>.md` is approved and fresh. Read once per blocked area.
-fn local_cover(
-    ctx: &Ctx,
-    triggers: &guard::Triggers,
-    read: &dyn Fn(&str) -> Option<Vec<u8>>,
-    area: &str,
-    policy: Policy<'_>,
-) -> globset::GlobSet {
-    let max_age = triggers
-        .areas
+/// Keep the index current: when a commit changes task files, the index it records must be what
+/// `index rebuild` makes of them (audit's `index/stale`), so it is rebuilt and staged here, not
+/// left to the user. Rebuilt from the working tree, which is the staged state only when tasks/
+/// has no unstaged change (else the commit is refused with the fix). True when it was updated.
+fn refresh_index(ctx: &Ctx, paths: &[&[u8]], reader: &Reader) -> Result<bool> {
+    let index = INDEX_PATH.as_bytes();
+    if !paths
         .iter()
-        .find(|a| a.name == area)
-        .map_or(policy.default_max_age, |a| guard::max_age(a, policy));
-    let mut builder = globset::GlobSetBuilder::new();
-    for id in crate::tasks::folder_ids(&ctx.repo).unwrap_or_default() {
-        let spec = guard::task_spec(id.as_str(), area);
-        let Some(bytes) = read(&spec) else { continue };
-        if !guard::check_spec(area, &spec, &bytes, max_age, policy.today).is_empty() {
-            continue;
-        }
-        let tasks_rel = format!("tasks/{id}/tasks.md");
-        let Some(tasks_md) = read(&tasks_rel) else {
-            continue;
-        };
-        let (list, _) = task_list::parse(&tasks_rel, &String::from_utf8_lossy(&tasks_md), 1);
-        for glob in list.files() {
-            if let Ok(glob) = Glob::new(glob) {
-                builder.add(glob);
-            }
-        }
+        .any(|p| p.starts_with(b"tasks/") && *p != index)
+    {
+        return Ok(false);
     }
-    builder
-        .build()
-        .unwrap_or_else(|_| globset::GlobSet::empty())
+    let rebuilt = crate::tasks::rebuild(&ctx.repo)
+        .context("tasks/index.json cannot be brought up to date: the task files do not load")?
+        .to_text();
+    if reader.read(INDEX_PATH).as_deref() == Some(rebuilt.as_bytes()) {
+        return Ok(false);
+    }
+    let sh = ctx.repo.sh()?;
+    let unstaged = cmd!(sh, "git diff --name-only -- tasks/ :!tasks/index.json")
+        .quiet()
+        .read()
+        .context("listing unstaged changes under tasks/")?;
+    if !unstaged.trim().is_empty() {
+        bail!(
+            "the commit changes task files, and tasks/index.json must match them, but these task files have unstaged changes:\n  {}\n  fix: stage them (`git add tasks/`) or stash them (`git stash --keep-index`), then commit again",
+            unstaged.trim().replace('\n', "\n  ")
+        );
+    }
+    let lock = ctx.lock()?;
+    crate::store::write_atomic(&ctx.repo.path(INDEX_PATH), rebuilt.as_bytes())?;
+    drop(lock);
+    cmd!(sh, "git add -- {INDEX_PATH}")
+        .quiet()
+        .run()
+        .context("staging tasks/index.json")?;
+    Ok(true)
 }
 
 fn record_override(ctx: &Ctx, reason: &str, blocked: &[&AreaCheck], label: &str) -> Result<String> {
@@ -595,10 +729,15 @@ fn render(
     text.push_str(&format!("\nre-check: {again}\n"));
     match (override_run, reason) {
         (Some(run), Some(reason)) => {
-            text.push_str(&format!("override accepted ({reason}); recorded as run {run}; CI re-checks this range\n"));
+            let areas: Vec<&str> = blocked.iter().map(|c| c.area.as_str()).collect();
+            text.push_str(&format!(
+                "override accepted ({reason}); recorded as run {run}: commit it too (.runs/{run})\n\
+                 CI's audit reports this commit until the violation is settled: bring the spec in order, commit it, then `cargo xtask spec-guard --settle <this commit> --area {} --why \"…\"`\n",
+                areas.join(",")
+            ));
         }
         _ if label == "staged" => text.push_str(
-            "override: SPEC_GUARD_OVERRIDE=\"<why>\" git commit …  (recorded as a run; CI re-checks the range)\n",
+            "override: SPEC_GUARD_OVERRIDE=\"<why>\" git commit …  (recorded as a run; CI's audit reports the commit until it is settled with `spec-guard --settle`)\n",
         ),
         _ => {}
     }

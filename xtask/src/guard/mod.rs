@@ -168,11 +168,15 @@ impl Triggers {
         });
     }
 
-    /// Area name → the paths (of `paths`) that fall in it.
+    /// Area name → the paths (of `paths`) that fall in it. The toolkit's own records
+    /// ([`is_record`]) fall in none.
     pub fn matched<'p, P: AsRef<[u8]>>(&self, paths: &'p [P]) -> BTreeMap<String, Vec<&'p [u8]>> {
         let mut by_area: Vec<Vec<&[u8]>> = vec![Vec::new(); self.areas.len()];
         let (mut matcher, mut hits) = (self.all.matcher(), Vec::new());
         for path in paths {
+            if is_record(path.as_ref()) {
+                continue;
+            }
             self.area_hits(path.as_ref(), &mut matcher, &mut hits);
             for &idx in &hits {
                 by_area[idx].push(path.as_ref());
@@ -185,6 +189,24 @@ impl Triggers {
             .map(|(area, hits)| (area.name.clone(), hits))
             .collect()
     }
+}
+
+/// The dated mirrors in `docs/`, which transitions append to.
+pub const MIRROR_PATHS: [&str; 4] = [
+    "docs/PRD.md",
+    "docs/TASKS.md",
+    "docs/TECH_SPEC.md",
+    "docs/ACTION_PLAN.md",
+];
+
+/// Whether `path` is one of the toolkit's own records: the task folders and shared specs under
+/// `tasks/`, the run records under `.runs/`, the dated mirrors. They are never trigger-area
+/// paths: a task titled "Token store" must be able to commit its own brief, and a spec is judged
+/// as a spec, not as a change in its area. (What they may hold is audit's business.)
+pub fn is_record(path: &[u8]) -> bool {
+    path.starts_with(b"tasks/")
+        || path.starts_with(b".runs/")
+        || MIRROR_PATHS.iter().any(|m| path == m.as_bytes())
 }
 
 /// A git path as a `Path` for glob matching, byte for byte.
@@ -279,30 +301,41 @@ pub fn task_spec(id: &str, area: &str) -> String {
 }
 
 /// Judge `area`'s spec; it does not depend on the paths, so it can be done before they are known.
+/// For a task (`policy.task`), its own spec and the shared one both count: whichever is in order
+/// allows, and when neither is, the task's own spec (when it exists) is the one to fix.
 pub fn judge(area: &Area, policy: Policy<'_>, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Verdict {
-    let local = policy.task.map(|id| task_spec(id, &area.name));
-    if let Some(rel) = local
-        && let Some(bytes) = read(&rel)
-    {
-        let findings = check_spec(
-            &area.name,
-            &rel,
-            &bytes,
-            max_age(area, policy),
-            policy.today,
-        );
-        return (rel, Some(findings));
+    let shared = || {
+        let findings = read(&area.spec).map(|bytes| {
+            check_spec(
+                &area.name,
+                &area.spec,
+                &bytes,
+                max_age(area, policy),
+                policy.today,
+            )
+        });
+        (area.spec.clone(), findings)
+    };
+    let Some(rel) = policy.task.map(|id| task_spec(id, &area.name)) else {
+        return shared();
+    };
+    let Some(bytes) = read(&rel) else {
+        return shared();
+    };
+    let findings = check_spec(
+        &area.name,
+        &rel,
+        &bytes,
+        max_age(area, policy),
+        policy.today,
+    );
+    if !findings.is_empty() {
+        let (spec, shared_findings) = shared();
+        if shared_findings.as_ref().is_some_and(Vec::is_empty) {
+            return (spec, shared_findings);
+        }
     }
-    let findings = read(&area.spec).map(|bytes| {
-        check_spec(
-            &area.name,
-            &area.spec,
-            &bytes,
-            max_age(area, policy),
-            policy.today,
-        )
-    });
-    (area.spec.clone(), findings)
+    (rel, Some(findings))
 }
 
 /// Days after `last_review` before `area`'s spec is stale: its own setting, else the default.
@@ -317,6 +350,75 @@ pub fn check_judged<P: AsRef<[u8]>>(
     policy: Policy<'_>,
     verdict: &dyn Fn(&Area) -> Verdict,
 ) -> Vec<AreaCheck> {
+    let none = TaskFiles {
+        ids: &[],
+        files: &|_| Vec::new(),
+    };
+    check_paths(triggers, paths, policy, verdict, &|_| None, &none)
+}
+
+/// The tasks whose own specs may cover changed paths: their ids, and the `Files:` globs of a
+/// task's tasks.md (asked only of tasks that have a spec of the area in question).
+pub struct TaskFiles<'a> {
+    pub ids: &'a [String],
+    pub files: &'a dyn Fn(&str) -> Vec<String>,
+}
+
+/// A task's own spec of an area, judged, and the files its tasks.md names.
+struct LocalSpec {
+    spec: String,
+    findings: Vec<Finding>,
+    files: globset::GlobSet,
+}
+
+fn local_specs(
+    area: &Area,
+    tasks: &TaskFiles<'_>,
+    policy: Policy<'_>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<LocalSpec> {
+    let mut res = Vec::new();
+    for id in tasks.ids {
+        let spec = task_spec(id, &area.name);
+        let Some(bytes) = read(&spec) else { continue };
+        let mut builder = globset::GlobSetBuilder::new();
+        for glob in (tasks.files)(id) {
+            if let Ok(glob) = Glob::new(&glob) {
+                builder.add(glob);
+            }
+        }
+        let findings = check_spec(
+            &area.name,
+            &spec,
+            &bytes,
+            max_age(area, policy),
+            policy.today,
+        );
+        let files = builder
+            .build()
+            .unwrap_or_else(|_| globset::GlobSet::empty());
+        res.push(LocalSpec {
+            spec,
+            findings,
+            files,
+        });
+    }
+    res
+}
+
+/// The one judgement of a set of changed paths, shared by the hook, `spec-guard` and audit's
+/// range rule. A path in an area is allowed when the area's spec (`verdict`) is in order, or
+/// when the approved, fresh own spec of a task whose tasks.md names the path covers it. A
+/// blocked path is reported against the spec to fix: the own spec of a task that names it (a
+/// draft, stale, …) when there is one, else the area's spec. One `AreaCheck` per area and spec.
+pub fn check_paths<P: AsRef<[u8]>>(
+    triggers: &Triggers,
+    paths: &[P],
+    policy: Policy<'_>,
+    verdict: &dyn Fn(&Area) -> Verdict,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    tasks: &TaskFiles<'_>,
+) -> Vec<AreaCheck> {
     let matched = triggers.matched(paths);
     let mut res = Vec::new();
     for area in &triggers.areas {
@@ -324,16 +426,44 @@ pub fn check_judged<P: AsRef<[u8]>>(
             continue;
         };
         let (spec, findings) = verdict(area);
-        let local = policy.task.map(|id| task_spec(id, &area.name));
-        let findings =
-            findings.unwrap_or_else(|| vec![missing(area, &spec, local.as_deref(), hits)]);
-        res.push(AreaCheck {
+        let check = |spec: &str, paths: &[&[u8]], findings: Vec<Finding>| AreaCheck {
             max_age_days: max_age(area, policy),
             area: area.name.clone(),
-            spec,
-            paths: hits.iter().map(|p| display_path(p)).collect(),
+            spec: spec.to_owned(),
+            paths: paths.iter().map(|p| display_path(p)).collect(),
             findings,
-        });
+        };
+        if findings.as_ref().is_some_and(Vec::is_empty) {
+            res.push(check(&spec, hits, Vec::new()));
+            continue;
+        }
+        let locals = local_specs(area, tasks, policy, read);
+        // Each path under the spec that allows it, else the one to blame.
+        let mut by_spec: BTreeMap<(bool, usize), Vec<&[u8]>> = BTreeMap::new();
+        for &path in hits {
+            let naming: Vec<usize> = (0..locals.len())
+                .filter(|&idx| locals[idx].files.is_match(as_path(path)))
+                .collect();
+            let key = match naming.iter().find(|&&idx| locals[idx].findings.is_empty()) {
+                Some(&ok) => (true, ok),
+                None => (false, naming.first().copied().unwrap_or(usize::MAX)),
+            };
+            by_spec.entry(key).or_default().push(path);
+        }
+        for ((allowed, idx), paths) in by_spec {
+            let res_check = match locals.get(idx) {
+                Some(local) if allowed => check(&local.spec, &paths, Vec::new()),
+                Some(local) => check(&local.spec, &paths, local.findings.clone()),
+                None => {
+                    let local = policy.task.map(|id| task_spec(id, &area.name));
+                    let findings = findings
+                        .clone()
+                        .unwrap_or_else(|| vec![missing(area, &spec, local.as_deref(), &paths)]);
+                    check(&spec, &paths, findings)
+                }
+            };
+            res.push(res_check);
+        }
     }
     res
 }
@@ -345,9 +475,13 @@ fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Find
     } else {
         String::new()
     };
-    let other = local
-        .map(|l| format!(" (or the task's own {l})"))
-        .unwrap_or_default();
+    let other = local.map_or_else(
+        || {
+            " (or a task's own tasks/<ID>/specs/{area}.md, for the files its tasks.md names)"
+                .replace("{area}", &area.name)
+        },
+        |l| format!(" (or the task's own {l})"),
+    );
     Finding::error("spec/missing", format!("no spec for area `{}` (needed for {}{more})", area.name, shown.join(", ")))
         .at(spec, None)
         .fix(format!(

@@ -74,6 +74,17 @@ impl TaskList {
     }
 }
 
+/// The files that task `id`'s tasks.md names, read through `read` (the state being checked: a
+/// commit, the index, the working tree); none when it has no tasks.md.
+pub fn files_of(id: &str, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Vec<String> {
+    let rel = format!("tasks/{id}/tasks.md");
+    let Some(bytes) = read(&rel) else {
+        return Vec::new();
+    };
+    let (list, _) = parse(&rel, &String::from_utf8_lossy(&bytes), 1);
+    list.files().into_iter().map(str::to_owned).collect()
+}
+
 const RULE: &str = "tasks/format";
 
 /// Parse the body of tasks.md (`first_line` = its file line). Returns what parsed and a finding

@@ -47,6 +47,24 @@ pub fn history_path(id: &str) -> String {
     format!("tasks/{id}/history.jsonl")
 }
 
+/// The task folders that commit `rev` holds under `tasks/` (names that are not task ids skipped).
+pub fn folder_ids_at(repo: &Repo, rev: &str) -> Vec<String> {
+    let Ok(sh) = repo.sh() else {
+        return Vec::new();
+    };
+    let tree = format!("{rev}:tasks");
+    let Ok(out) = xshell::cmd!(sh, "git ls-tree -d --name-only {tree}")
+        .quiet()
+        .read()
+    else {
+        return Vec::new(); // no tasks/ at that commit
+    };
+    out.lines()
+        .filter(|name| TaskId::parse(name).is_ok())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The ids of every task folder under `tasks/`, sorted. Folders that are not valid ids are errors.
 pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
     let dir = repo.path("tasks");

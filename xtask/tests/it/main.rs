@@ -8,6 +8,7 @@ mod help;
 mod hooks;
 mod implement;
 mod model;
+mod one_truth;
 mod real_cli;
 mod runs;
 mod sarif;
