@@ -233,8 +233,26 @@ impl flags::SpecGuard {
             files: &files,
         };
         let verdict = |a: &guard::Area| guard::judge(a, policy, &read);
-        let now = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
-        let now: Vec<&AreaCheck> = now.iter().filter(|c| c.area == area).collect();
+        let mut now = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
+        now.retain(|c| c.area == area);
+        if now.is_empty() {
+            // The paths left the area since (its globs changed): the area's spec answers for it.
+            let Some(current) = triggers.areas.iter().find(|a| a.name == area) else {
+                bail!("area `{area}` is no longer in {}: nothing can cover the change now; settle needs an area whose spec is in order", guard::TRIGGERS_PATH);
+            };
+            let (spec, findings) = verdict(current);
+            now.push(AreaCheck {
+                area: area.to_owned(),
+                paths: paths.clone(),
+                findings: findings.unwrap_or_else(|| {
+                    vec![Finding::error("spec/missing", format!("no spec for area `{area}`")).at(spec.clone(), None)
+                        .fix(format!("write {spec} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review`"))]
+                }),
+                spec,
+                max_age_days: guard::max_age(current, policy),
+            });
+        }
+        let now: Vec<&AreaCheck> = now.iter().collect();
         if let Some(open) = now.iter().find(|c| !c.findings.is_empty()) {
             output::out(format!(
                 "not settled: no spec in order covers {} in area `{area}` yet\n{}",
