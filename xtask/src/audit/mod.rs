@@ -68,6 +68,10 @@ pub const RULES: &[Rule] = &[
         summary: "an approved spec has no template placeholders (`{{…}}`, `<fill in>`) left.",
     },
     Rule {
+        id: "spec/uncovered",
+        summary: "(warning) tracked files in a trigger area have no spec at all, shared or a task's own: the next change to them will be blocked.",
+    },
+    Rule {
         id: "spec/stale",
         summary: "a spec's last_review is at most max_age_days old.",
     },
@@ -159,6 +163,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
             {
                 findings.extend(guard::judge(area, policy, &read).1.unwrap_or_default());
             }
+            findings.extend(uncovered(ctx, &triggers, &tracked, policy, &read));
         }
         Err(err) => findings.push(
             Finding::error("spec/unparsable", err)
@@ -187,6 +192,53 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         lint_rules,
         notes,
     })
+}
+
+/// A warning per area whose tracked files no spec covers at all (no shared spec, no task's own
+/// spec naming them): nothing is wrong yet, but the next change to them will be blocked.
+fn uncovered(
+    ctx: &Ctx,
+    triggers: &guard::Triggers,
+    tracked: &[Vec<u8>],
+    policy: Policy<'_>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<Finding> {
+    let ids: Vec<String> = crate::tasks::folder_ids(&ctx.repo)
+        .unwrap_or_default()
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
+    let files = |id: &str| crate::sop::task_list::files_of(id, read);
+    let tasks = guard::TaskFiles {
+        ids: &ids,
+        files: &files,
+    };
+    let verdict = |area: &guard::Area| guard::judge(area, policy, read);
+    guard::check_paths(triggers, tracked, policy, &verdict, read, &tasks)
+        .into_iter()
+        .filter(|check| check.findings.iter().any(|f| f.rule == "spec/missing"))
+        .map(|check| {
+            let shown: Vec<&str> = check.paths.iter().take(3).map(String::as_str).collect();
+            let more = match check.paths.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            Finding::warning(
+                "spec/uncovered",
+                format!(
+                    "{} tracked file(s) in area `{}` have no spec ({}{more}): the hook will block the next change to them",
+                    check.paths.len(),
+                    check.area,
+                    shown.join(", ")
+                ),
+            )
+            .at(check.spec.clone(), None)
+            .fix(format!(
+                "write {} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review`",
+                check.spec
+            ))
+        })
+        .collect()
 }
 
 /// Every file git tracks, as raw path bytes.

@@ -238,7 +238,10 @@ impl flags::SpecGuard {
         if now.is_empty() {
             // The paths left the area since (its globs changed): the area's spec answers for it.
             let Some(current) = triggers.areas.iter().find(|a| a.name == area) else {
-                bail!("area `{area}` is no longer in {}: nothing can cover the change now; settle needs an area whose spec is in order", guard::TRIGGERS_PATH);
+                bail!(
+                    "area `{area}` is no longer in {}: nothing can cover the change now; settle needs an area whose spec is in order",
+                    guard::TRIGGERS_PATH
+                );
             };
             let (spec, findings) = verdict(current);
             now.push(AreaCheck {

@@ -546,6 +546,9 @@ pub(crate) fn judge(
     // Only work done since the task was created counts as its evidence.
     let created = entry.history.first().map(|t| t.at.clone());
     let touching = |globs: &[String]| commit_touching(ctx, globs, created.as_deref());
+    let rules = crate::audit::lints::load(&ctx.repo.root)?;
+    let lint =
+        |rel: &str| crate::audit::lints::scan(&ctx.repo.root, &[rel.as_bytes().to_vec()], &rules);
     Ok(gates::evaluate(&Inputs {
         id,
         entry,
@@ -555,6 +558,7 @@ pub(crate) fn judge(
         read: &read,
         runs: &runs,
         commit_touching: &touching,
+        lint: &lint,
     }))
 }
 

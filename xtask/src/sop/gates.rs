@@ -32,6 +32,8 @@ pub struct Inputs<'a> {
     pub runs: &'a [(String, String, Vec<String>)],
     /// The latest commit since the task was created touching any of these globs, if any.
     pub commit_touching: &'a dyn Fn(&[String]) -> Option<String>,
+    /// The lint rules' findings (`patterns/lints/`, what audit runs) on one file.
+    pub lint: &'a dyn Fn(&str) -> Vec<Finding>,
 }
 
 /// A gate's verdict.
@@ -61,7 +63,7 @@ pub fn artifact_path(id: &str, file: &str) -> String {
 
 /// Evaluate the exit gate of the task's current phase.
 pub fn evaluate(inputs: &Inputs<'_>) -> Verdict {
-    match inputs.entry.phase {
+    let mut verdict = match inputs.entry.phase {
         Phase::Scaffold => scaffold(inputs),
         Phase::Prd => prd(inputs),
         Phase::Tasks => tasks(inputs),
@@ -69,7 +71,26 @@ pub fn evaluate(inputs: &Inputs<'_>) -> Verdict {
         Phase::Plan => plan(inputs),
         Phase::Implement => implement(inputs),
         Phase::Done => Verdict::default(),
+    };
+    // What audit's lint rules will flag in the artifact this gate freezes (a TODO in a plan),
+    // the gate refuses first.
+    let artifact = match inputs.entry.phase {
+        Phase::Scaffold => Some("brief.md"),
+        Phase::Prd => Some("prd.md"),
+        Phase::Tasks => Some("tasks.md"),
+        Phase::Plan => Some("plan.md"),
+        Phase::Spec | Phase::Implement | Phase::Done => None,
+    };
+    if let Some(file) = artifact {
+        let path = artifact_path(inputs.id, file);
+        for mut finding in (inputs.lint)(&path) {
+            finding.severity = crate::report::Severity::Error;
+            let fix = finding.fix.take().unwrap_or_else(|| format!("edit {path}"));
+            finding.fix = Some(format!("{fix}; then `{}`", rerun(inputs.id)));
+            verdict.findings.push(finding);
+        }
     }
+    verdict
 }
 
 fn rerun(id: &str) -> String {

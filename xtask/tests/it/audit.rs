@@ -51,7 +51,7 @@ fn a_clean_repository_passes_and_the_formats_agree() {
     let run = repo.run(&["audit"]).ok();
     expect![[r#"
         note: HEAD is on main and no commit since patterns/triggers.toml was added: the range check had nothing to do
-        audit: 0 error(s), 0 warning(s) (32 rules)
+        audit: 0 error(s), 0 warning(s) (33 rules)
     "#]]
     .assert_eq(&run.stdout);
     let json = repo.run(&["audit", "--format", "json"]).ok().json();

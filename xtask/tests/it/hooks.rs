@@ -68,7 +68,7 @@ fn commits_are_blocked_until_the_spec_is_in_order() {
             fix: write tasks/specs/security.md (or a task's own tasks/<ID>/specs/security.md, for the files its tasks.md names) from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date
 
         re-check: cargo xtask spec-guard --staged
-        override: SPEC_GUARD_OVERRIDE="<why>" git commit …  (recorded as a run; CI re-checks the range)
+        override: SPEC_GUARD_OVERRIDE="<why>" git commit …  (recorded as a run; CI's audit reports the commit until it is settled with `spec-guard --settle`)
     "#]]
     .assert_eq(&run.both());
     assert_eq!(head(&repo), before, "the commit must not happen");

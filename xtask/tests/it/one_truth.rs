@@ -328,3 +328,30 @@ fn an_override_is_settled_by_a_recorded_decision() {
     )
     .code(2);
 }
+
+#[test]
+fn what_audit_flags_the_gate_catches_first() {
+    let repo = crate::sop::task_in("plan");
+    repo.write(
+        &path("plan.md"),
+        format!("{PLAN}\nTODO: pick the window length.\n"),
+    );
+    let run = repo.run(&["phase", "next", ID]).code(1);
+    assert!(
+        run.stdout
+            .contains(&format!("{}:15: error[lint/todo-in-plan]", path("plan.md"))),
+        "{}",
+        run.both()
+    );
+    repo.write(&path("plan.md"), PLAN);
+    repo.run(&["phase", "next", ID]).ok();
+    // Tracked files in an area that no spec covers: audit warns before the hook blocks.
+    repo.write("src/migrations/1.sql", "create table t ();\n");
+    repo.git(&["add", "-A"]);
+    let audit = repo.run(&["audit"]);
+    assert!(
+        audit.stdout.contains("warning[spec/uncovered]: 1 tracked file(s) in area `migrations` have no spec (src/migrations/1.sql)"),
+        "{}",
+        audit.both()
+    );
+}
