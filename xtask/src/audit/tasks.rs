@@ -86,6 +86,7 @@ pub fn check(
                     runs: &runs,
                     commit_touching: &touching,
                     lint: &lint,
+                    task_branch: None,
                 }
             };
         }

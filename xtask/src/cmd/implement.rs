@@ -363,6 +363,10 @@ fn render(report: &implement::Report, json: bool) -> Outcome {
             ));
         }
         text.push_str(&format!("\n  report: .runs/{}/report.md", report.run));
+        text.push_str("\nnext:");
+        for step in report.next_steps() {
+            text.push_str(&format!("\n  {step}"));
+        }
         output::out(text);
     }
     if report.completed {

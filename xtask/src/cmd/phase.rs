@@ -559,7 +559,24 @@ pub(crate) fn judge(
         runs: &runs,
         commit_touching: &touching,
         lint: &lint,
+        task_branch: task_branch(ctx, id),
     }))
+}
+
+/// `task/<ID>` and the number of its commits HEAD lacks, when that branch exists.
+fn task_branch(ctx: &Ctx, id: &str) -> Option<(String, usize)> {
+    let branch = format!("task/{id}");
+    let reference = format!("refs/heads/{branch}");
+    if !ctx.repo.is_commit(&reference) {
+        return None;
+    }
+    let sh = ctx.repo.sh().ok()?;
+    let range = format!("HEAD..{reference}");
+    let count = xshell::cmd!(sh, "git rev-list --count {range}")
+        .quiet()
+        .read()
+        .ok()?;
+    Some((branch, count.trim().parse().ok()?))
 }
 
 pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {

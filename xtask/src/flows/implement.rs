@@ -903,6 +903,36 @@ fn interrupted_threads(ctx: &Ctx, id: &str) -> Result<BTreeMap<String, String>> 
     Ok(threads)
 }
 
+impl Report {
+    /// The exact next steps after the flow: its run records are in this checkout, its commits
+    /// on the task branch; both must reach the branch where `phase next` moves the task to done.
+    pub fn next_steps(&self) -> Vec<String> {
+        let runs = ".runs/";
+        if !self.completed {
+            return vec![
+                format!(
+                    "fix what stopped it (see the blockers), then `cargo xtask implement {} --resume`",
+                    self.task
+                ),
+                format!(
+                    "keep the record of this attempt: `git add {runs} && git commit -m \"implement {}: stopped run {}\"`",
+                    self.task, self.run
+                ),
+            ];
+        }
+        vec![
+            format!(
+                "git add {runs} && git commit -m \"implement {}: run records of {}\"",
+                self.task, self.run
+            ),
+            format!("git merge {}", self.branch),
+            format!("cargo xtask phase next {}   (implement → done)", self.task),
+            "then commit what it wrote: git add -A tasks/ docs/ .runs/ && git commit -m \"done\""
+                .to_owned(),
+        ]
+    }
+}
+
 pub fn report_markdown(report: &Report) -> String {
     let mut text = format!(
         "# implement {} — {}\n\nRun `{}`, branch `{}`, worktree `{}`.\n\n## Files changed\n\n",
@@ -951,6 +981,10 @@ pub fn report_markdown(report: &Report) -> String {
         report.output_tokens,
         if report.commits.is_empty() { "none".to_owned() } else { report.commits.join(", ") }
     ));
+    text.push_str("\n## Next\n\n");
+    for (idx, step) in report.next_steps().iter().enumerate() {
+        text.push_str(&format!("{}. {step}\n", idx + 1));
+    }
     text.push_str("\n## Review findings\n\n");
     if report.review_findings.is_empty() {
         text.push_str("None.\n");

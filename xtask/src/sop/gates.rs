@@ -34,6 +34,8 @@ pub struct Inputs<'a> {
     pub commit_touching: &'a dyn Fn(&[String]) -> Option<String>,
     /// The lint rules' findings (`patterns/lints/`, what audit runs) on one file.
     pub lint: &'a dyn Fn(&str) -> Vec<Finding>,
+    /// The task branch `implement` commits to, and how many of its commits this checkout lacks.
+    pub task_branch: Option<(String, usize)>,
 }
 
 /// A gate's verdict.
@@ -525,6 +527,20 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
             Finding::error("implement/structure", "tasks.md has no sub-tasks left to show the work")
                 .at(&path, None)
                 .fix(format!("restore the task list (`cargo xtask phase reopen {} --to tasks --why …` to change it)", inputs.id)),
+        );
+    }
+    let open = list.subtasks().any(|s| !s.checked);
+    if let Some((branch, ahead)) = &inputs.task_branch
+        && open
+        && *ahead > 0
+    {
+        findings.push(
+            Finding::error(
+                "implement/branch",
+                format!("{branch} has {ahead} commit(s) that this checkout lacks: the work of `implement` (and its checked boxes) is there"),
+            )
+            .at(&path, None)
+            .fix(format!("commit the run records (`git add .runs/ && git commit`), `git merge {branch}`, then `{}`", rerun(inputs.id))),
         );
     }
     for sub in list.subtasks().filter(|s| !s.checked) {

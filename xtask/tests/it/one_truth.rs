@@ -355,3 +355,35 @@ fn what_audit_flags_the_gate_catches_first() {
         audit.both()
     );
 }
+
+#[test]
+fn phase_next_on_a_branch_without_the_work_names_the_task_branch() {
+    let repo = adopted();
+    walk_to_implement(&repo);
+    // The work lands on task/<ID>, as `implement` commits it.
+    repo.git(&["checkout", "-q", "-b", &format!("task/{ID}")]);
+    repo.write("src/auth/limiter.rs", "// limiter\n");
+    repo.write("src/auth/login.rs", "// login\n");
+    repo.write(&path("tasks.md"), TASKS.replace("- [ ]", "- [x]"));
+    commit_ok(&repo, "wave 1");
+    repo.git(&["checkout", "-q", "main"]);
+    let run = next(&repo).code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "error[implement/branch]: task/{ID} has 1 commit(s) that this checkout lacks"
+        )),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout.contains(&format!("`git merge task/{ID}`")),
+        "{}",
+        run.both()
+    );
+    // The fix, applied.
+    repo.git(&["merge", "-q", &format!("task/{ID}")]);
+    next(&repo).ok();
+    commit_ok(&repo, "done");
+    let audit = audit_clone(&repo, &today());
+    assert_eq!(audit.code, 0, "{}", audit.both());
+}
