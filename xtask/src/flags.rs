@@ -118,10 +118,11 @@ pub struct TaskNew {
     /// Who owns the task.
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
-    /// A task that must be done before this one (repeatable).
+    /// A task that must be done before this one: its ID, or just its number (repeatable).
     #[arg(long = "blocked-by", value_name = "ID")]
     pub blocked_by: Vec<String>,
-    /// A task that cannot start before this one is done (repeatable).
+    /// A task that cannot start before this one is done: its ID, or just its number
+    /// (repeatable).
     #[arg(long, value_name = "ID")]
     pub blocking: Vec<String>,
     /// Print the created task as JSON.

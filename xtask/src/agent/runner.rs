@@ -227,7 +227,7 @@ impl<'a> Runner<'a> {
             (false, _) => role.sandbox,
         };
         let task = match &req.task {
-            Some(text) => Some(ctx.existing_task(text)?.to_string()),
+            Some(text) => Some(ctx.task_id(text)?.to_string()),
             None => None,
         };
         let resuming = req

@@ -15,7 +15,7 @@ use crate::{Outcome, flags, output};
 impl flags::Draft {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.existing_task(&self.id)?;
+        let id = ctx.task_id(&self.id)?;
         let id = id.as_str();
         let index = ctx.index()?;
         let Some(entry) = index.tasks.get(id) else {

@@ -202,7 +202,7 @@ impl flags::GoalsRun {
     fn goals(&self, ctx: &Ctx) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
         let index = ctx.index()?;
         let resolve = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
-            let id = ctx.existing_task(text)?;
+            let id = ctx.task_id(text)?;
             let title = index
                 .tasks
                 .get(id.as_str())

@@ -30,7 +30,7 @@ struct Builder<'a> {
 impl flags::Implement {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.existing_task(&self.id)?;
+        let id = ctx.task_id(&self.id)?;
         let id = id.as_str();
         let index = ctx.index()?;
         let (title, phase) = index

@@ -1,0 +1,174 @@
+//! Issue #16, "consistent everywhere": every option taking a task id resolves it the same way,
+//! `--json` is JSON on every path, environment problems lead with what to install, write
+//! commands say what to commit.
+
+use crate::support::TestRepo;
+
+#[test]
+fn every_option_taking_a_task_id_accepts_the_short_forms_and_refuses_alike() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Alpha"]).ok();
+    repo.run(&["task", "new", "Beta", "--blocked-by", "1"])
+        .ok();
+    repo.run(&["task", "new", "Gamma", "--blocking", "T-0002"])
+        .ok();
+    let list = repo.run(&["task", "list", "--json"]).ok().json();
+    assert_eq!(list[1]["id"], "T-0002-beta");
+    assert_eq!(
+        list[1]["open_blockers"],
+        serde_json::json!(["T-0001-alpha", "T-0003-gamma"])
+    );
+    // The briefs hold the full ids.
+    assert!(repo.read("tasks/T-0002-beta/brief.md").contains("T-0001-alpha"));
+    assert!(repo.read("tasks/T-0003-gamma/brief.md").contains("T-0002-beta"));
+
+    // The same refusal, naming the id, wherever an id is given.
+    let unknown = "error: there is no task 42 (see `cargo xtask task list`)\n";
+    for args in [
+        &["task", "new", "Delta", "--blocked-by", "42"][..],
+        &["task", "new", "Delta", "--blocking", "42"],
+        &["phase", "status", "42"],
+        &["phase", "next", "42"],
+        &["draft", "42"],
+        &["implement", "42", "--dry-run"],
+        &["mirror", "42"],
+        &["run", "--role", "writer", "--task", "42", "--prompt", "x"],
+        &["goals", "run", "42"],
+    ] {
+        let out = repo.run(args).code(2);
+        assert_eq!(out.stderr, unknown, "{args:?}");
+    }
+    let out = repo
+        .run(&["task", "new", "Delta", "--blocked-by", "T-0042-ghost"])
+        .code(2);
+    assert_eq!(
+        out.stderr,
+        "error: there is no task T-0042-ghost (see `cargo xtask task list`)\n"
+    );
+
+    // Two folders with one number: ambiguous, for a flag as for a positional id.
+    repo.write("tasks/T-0001-twin/notes.md", "a second task numbered 1\n");
+    for args in [
+        &["task", "new", "Delta", "--blocked-by", "1"][..],
+        &["phase", "status", "1"],
+    ] {
+        let out = repo.run(args).code(2);
+        assert_eq!(
+            out.stderr,
+            "error: `1` matches several tasks: T-0001-alpha, T-0001-twin; give the full id\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// The last line of a write command's output.
+fn last_line(out: &crate::support::Run) -> &str {
+    out.stdout.trim_end().lines().last().unwrap_or_default()
+}
+
+#[test]
+fn every_write_command_ends_by_saying_what_to_commit() {
+    use crate::sop::{ID, PRD};
+    let repo = crate::sop::task_in("prd");
+    let task = format!("tasks/{ID}");
+    repo.write(&format!("{task}/prd.md"), PRD);
+    let out = repo
+        .run(&["phase", "approve", "1", "--role", "product"])
+        .ok();
+    assert_eq!(
+        last_line(&out),
+        format!("commit: git add {task} .runs/R-[RUN] tasks/index.json")
+    );
+    let out = repo
+        .run(&["phase", "reopen", "1", "--to", "scaffold", "--why", "the brief changed"])
+        .ok();
+    assert_eq!(
+        last_line(&out),
+        format!("commit: git add {task} .runs/R-[RUN] tasks/index.json")
+    );
+    std::fs::remove_file(repo.root.join("tasks/index.json")).unwrap();
+    let out = repo.run(&["index", "rebuild"]).ok();
+    assert_eq!(last_line(&out), "commit: git add .runs/R-[RUN] tasks/index.json");
+
+    // A mirror catching up: the mirror and the run, as text and as JSON.
+    let repo = crate::sop::task_in("tasks");
+    std::fs::remove_file(repo.root.join("docs/PRD.md")).unwrap();
+    let out = repo.run(&["mirror", "--json"]).ok();
+    let json = out.json();
+    let run = json["run"].as_str().unwrap();
+    assert_eq!(
+        json["commit"],
+        serde_json::json!([format!(".runs/{run}"), "docs/PRD.md"])
+    );
+    std::fs::remove_file(repo.root.join("docs/PRD.md")).unwrap();
+    let out = repo.run(&["mirror"]).ok();
+    assert_eq!(last_line(&out), "commit: git add .runs/R-[RUN] docs/PRD.md");
+}
+
+#[test]
+fn approving_a_placeholder_warns_and_distinct_approvers_are_enforced_when_configured() {
+    use crate::sop::{ID, PRD};
+    let repo = crate::sop::task_in("prd");
+    let prd = format!("tasks/{ID}/prd.md");
+    // Placeholders left: the approval is recorded, with a warning on stderr.
+    repo.write(&prd, format!("{PRD}\nOwner: {{{{ owner }}}}\n"));
+    let out = repo
+        .run(&["phase", "approve", ID, "--role", "product"])
+        .ok();
+    assert!(out.stdout.starts_with("recorded: "), "{}", out.both());
+    assert!(
+        out.stderr.starts_with(&format!(
+            "warning: {prd}:{}: template placeholder left: {{{{ owner }}}};",
+            PRD.lines().count() + 2
+        )),
+        "{}",
+        out.both()
+    );
+    let again = repo
+        .run(&["phase", "approve", ID, "--role", "engineering"])
+        .ok();
+    assert!(again.stderr.contains("placeholder"), "{}", again.both());
+
+    // One person approving both roles passes by default, not with approvals_distinct.
+    repo.write(&prd, PRD);
+    repo.run(&["phase", "approve", ID, "--role", "product"]).ok();
+    repo.run(&["phase", "approve", ID, "--role", "engineering"])
+        .ok();
+    let cargo = std::fs::read_to_string(repo.root.join("Cargo.toml")).unwrap_or_default();
+    let verdict = |repo: &TestRepo| {
+        repo.run(&["phase", "next", ID, "--json"]).json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "prd/distinct-approvers")
+            .map(|f| format!("{} / fix: {}", f["message"], f["fix"]))
+            .collect::<Vec<_>>()
+    };
+    repo.write(
+        "Cargo.toml",
+        format!("{cargo}\n[workspace.metadata.governance]\napprovals_distinct = true\n"),
+    );
+    assert_eq!(
+        repo.run(&["config", "--json"]).ok().json()["approvals_distinct"],
+        true
+    );
+    assert_eq!(
+        verdict(&repo),
+        [format!(
+            "\"the `product` and `engineering` approvals both come from Test User <test@example.com>; approvals_distinct requires a different person for each role\" / fix: \"someone else, with their own git identity, runs `cargo xtask phase approve {ID} --role engineering` (or set approvals_distinct = false in Cargo.toml)\""
+        )]
+    );
+    // `--as` another name is still the same git identity.
+    repo.run(&["phase", "approve", ID, "--role", "engineering", "--as", "Eve"])
+        .ok();
+    assert_eq!(verdict(&repo).len(), 1);
+    // Someone else approving clears it, and the gate passes.
+    repo.git(&["config", "user.name", "Erin Engineer"]);
+    repo.git(&["config", "user.email", "erin@example.com"]);
+    repo.run(&["phase", "approve", ID, "--role", "engineering"])
+        .ok();
+    // (That `phase next` passed the gate and moved the task on.)
+    assert!(verdict(&repo).is_empty());
+    let status = repo.run(&["phase", "status", ID, "--json"]).ok().json();
+    assert_eq!(status["task"]["phase"], "tasks");
+}
