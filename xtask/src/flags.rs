@@ -262,7 +262,8 @@ pub struct Audit {
     /// Write the report to FILE instead of stdout (a summary line still goes to stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// List the rules with a sentence each, and the lint rules of this repository.
+    /// List the rules with a sentence each, and the lint rules of this repository (as text, or
+    /// with --format json).
     #[arg(long)]
     pub list_rules: bool,
     /// The date spec freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
@@ -419,7 +420,7 @@ pub struct Implement {
     /// dropped, then the waves whose sub-tasks the task branch has not checked off.
     #[arg(long, conflicts_with = "dry_run")]
     pub resume: bool,
-    /// Print the plan as JSON.
+    /// Print the plan (with --dry-run) or the flow's report as JSON.
     #[arg(long)]
     pub json: bool,
     /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).

@@ -209,11 +209,22 @@ impl flags::PhaseNext {
                 .last()
                 .map(|t| format!(" (run {})", t.run))
                 .unwrap_or_default();
+            let raced = Finding::error(
+                "phase/raced",
+                format!(
+                    "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed",
+                    seen.name(),
+                    entry.phase.name()
+                ),
+            )
+            .fix(format!("re-check: cargo xtask phase next {id}"));
+            if self.json {
+                return Ok(render_unmet(true, &[raced], Some(&index), Some(&id)));
+            }
             output::out(format!(
-                "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed\n\
-                 re-check: cargo xtask phase next {id}",
-                seen.name(),
-                entry.phase.name()
+                "{}\n{}",
+                raced.message,
+                raced.fix.unwrap_or_default()
             ));
             return Ok(Outcome::No);
         }
@@ -231,6 +242,9 @@ impl flags::PhaseNext {
             return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
         }
         if entry.phase == Phase::Done {
+            if self.json {
+                return Ok(render_unmet(true, &findings, Some(&index), Some(&id)));
+            }
             output::out(format!(
                 "{id} is done: nothing left to do (`cargo xtask task next` names the next task)"
             ));

@@ -172,3 +172,66 @@ fn approving_a_placeholder_warns_and_distinct_approvers_are_enforced_when_config
     let status = repo.run(&["phase", "status", ID, "--json"]).ok().json();
     assert_eq!(status["task"]["phase"], "tasks");
 }
+
+#[test]
+fn a_bad_task_list_gets_one_finding_per_line_in_line_order() {
+    use crate::sop::ID;
+    let repo = crate::sop::task_in("tasks");
+    repo.write(
+        &format!("tasks/{ID}/tasks.md"),
+        "# Tasks\n\n- [ ] 1.0 Limiter\n  - [ ] 1.1 No files yet\n  - [ ] 1.2 Two bad paths\n    Files: /etc/passwd, ../up.rs\n- [ ] 2.0 — Files: parent.rs\n  - [ ] 2.1\n",
+    );
+    let out = repo.run(&["phase", "next", ID, "--json"]).code(1);
+    let lines: Vec<String> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == format!("tasks/{ID}/tasks.md"))
+        .map(|f| format!("{}: {}", f["line"], f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "4: sub-task 1.1 names no files",
+            "6: `/etc/passwd` in `Files:` must be a path inside the repository, relative to its root, with `/`; `../up.rs` in `Files:` must be a path inside the repository, relative to its root, with `/`",
+            "7: item 2.0 has a number but no title; `Files:` belongs to sub-tasks, not to a parent task",
+            "8: item 2.1 has a number but no title; sub-task 2.1 names no files",
+        ]
+    );
+}
+
+#[test]
+fn json_is_json_on_the_paths_that_say_no() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Alpha"]).ok();
+    // A phase without an artifact to draft, a flow that cannot start yet: JSON, exit 1.
+    let draft = repo.run(&["draft", "1", "--json"]).code(1).json();
+    assert_eq!(draft["passed"], false);
+    assert_eq!(draft["phase"], "scaffold");
+    repo.write(
+        "tasks/T-0001-alpha/tasks.md",
+        "- [ ] 1.0 Limiter\n  - [ ] 1.1 Core — Files: src/a.rs\n",
+    );
+    let implement = repo.run(&["implement", "1", "--json"]).code(1).json();
+    assert_eq!(implement["completed"], false);
+    assert!(
+        implement["blockers"][0]
+            .as_str()
+            .unwrap()
+            .contains("the flow runs in phase implement")
+    );
+    // The rule list follows --format json, and refuses the formats of findings.
+    let rules = repo
+        .run(&["audit", "--list-rules", "--format", "json"])
+        .ok()
+        .json();
+    assert!(rules["rules"].as_array().unwrap().len() > 3);
+    let out = repo
+        .run(&["audit", "--list-rules", "--format", "sarif"])
+        .code(2);
+    assert!(
+        out.stderr.starts_with("error: --list-rules prints the rules as text or --format json"),
+        "{}",
+        out.both()
+    );
+}
