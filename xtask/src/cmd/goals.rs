@@ -69,6 +69,10 @@ impl flags::GoalsRun {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let (goals, file_jobs, retries, file_setup) = self.goals(&ctx)?;
+        let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        crate::agent::runner::preflight(&ctx.repo.root, &roles)?;
         let setup = file_setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());

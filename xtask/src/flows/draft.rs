@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
-use crate::agent::runner::{Done, Request, Runner};
+use crate::agent::runner::{Done, Request, Runner, preflight};
 use crate::ctx::Ctx;
 use crate::flows::{Flow, fit};
 use crate::report::Finding;
@@ -109,6 +109,9 @@ impl Drafted {
 /// Draft the PRD of task `id` (titled `title`).
 pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    let reviewer = ctx.config.draft_reviewer.trim();
+    let roles = ["researcher", "writer", reviewer];
+    preflight(&ctx.repo.root, &roles[..if reviewer.is_empty() { 2 } else { 3 }])?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     std::fs::create_dir_all(flow.dir.join("research"))
         .with_context(|| format!("creating {}", flow.dir.display()))?;
@@ -418,6 +421,7 @@ pub fn artifact(
     gate: &mut dyn FnMut(&str) -> Result<Gate>,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    preflight(&ctx.repo.root, &["writer"])?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let artifact = format!("tasks/{id}/{file}");
     let mut out = Drafted {
@@ -467,6 +471,7 @@ pub fn specs(
     today: chrono::NaiveDate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    preflight(&ctx.repo.root, &["writer"])?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let mut out = Drafted {
         run: flow.record.id.to_string(),

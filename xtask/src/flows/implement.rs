@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::process::{self, Ended, Spec};
-use crate::agent::runner::{Done, Request, Runner};
+use crate::agent::runner::{Done, Request, Runner, preflight};
 use crate::agent::{tree, worktree};
 use crate::ctx::Ctx;
 use crate::flows::{Flow, build, fit, review, waves};
@@ -82,6 +82,7 @@ pub struct Report {
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
+    preflight(&ctx.repo.root, &["builder", "fixer", "reviewer"])?;
     let threads = if resume {
         interrupted_threads(ctx, task.id)?
     } else {

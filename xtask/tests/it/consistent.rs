@@ -235,3 +235,44 @@ fn json_is_json_on_the_paths_that_say_no() {
         out.both()
     );
 }
+
+/// Every role of `repo` played by an adapter whose program is not installed.
+fn roles_on_a_missing_cli(repo: &TestRepo) {
+    repo.write(
+        "adapters/ghost.toml",
+        "program = \"no-such-agent-cli\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\ninstall = \"npm install -g no-such-agent-cli\"\n",
+    );
+    let roles = repo
+        .read("adapters/roles.toml")
+        .replace("adapter = \"codex\"", "adapter = \"ghost\"")
+        .replace("adapter = \"claude\"", "adapter = \"ghost\"");
+    repo.write("adapters/roles.toml", roles);
+}
+
+#[test]
+fn a_missing_agent_cli_is_said_first_and_exits_2() {
+    use crate::sop::ID;
+    let missing = |role: &str| {
+        format!(
+            "error: `no-such-agent-cli` is not installed (not found on PATH); adapters/ghost.toml runs it for the role `{role}`: install it (`npm install -g no-such-agent-cli`), or give the role another adapter in adapters/roles.toml\n"
+        )
+    };
+    let repo = crate::sop::task_in("prd");
+    roles_on_a_missing_cli(&repo);
+    let runs_before = repo.run_ids();
+    for (args, role) in [
+        (&["draft", ID][..], "researcher"),
+        (&["run", "--role", "writer", "--task", "1", "--prompt", "x"], "writer"),
+        (&["goals", "run", "1"], "builder"),
+    ] {
+        let out = repo.run(args).code(2);
+        assert_eq!(out.stdout, "", "{args:?}");
+        assert_eq!(out.stderr, missing(role), "{args:?}");
+    }
+    assert_eq!(repo.run_ids(), runs_before, "nothing ran, nothing was recorded");
+
+    let repo = crate::sop::task_in("implement");
+    roles_on_a_missing_cli(&repo);
+    let out = repo.run(&["implement", ID]).code(2);
+    assert_eq!(out.stderr, missing("builder"));
+}
