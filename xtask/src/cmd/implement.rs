@@ -368,6 +368,12 @@ fn render(report: &implement::Report, json: bool) -> Outcome {
                 gate.detail
             ));
         }
+        for check in report.checks.iter().filter(|c| c.state != "passed") {
+            text.push_str(&format!(
+                "\n  wave {} check {:8} {:7} {}",
+                check.wave, check.check, check.state, check.detail
+            ));
+        }
         for blocker in &report.blockers {
             text.push_str(&format!("\n  blocker: {blocker}"));
         }

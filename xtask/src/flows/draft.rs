@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::runner::{Done, Request, Runner, preflight};
 use crate::ctx::Ctx;
-use crate::flows::{Flow, fit};
+use crate::flows::{Flow, ended, fit};
 use crate::report::Finding;
 use crate::runs::Status;
 use crate::sop::rubric;
@@ -184,11 +184,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
                 files.push(file.clone());
                 Ok(file)
             }
-            Ok(done) => Err(format!(
-                "ended {} (run {})",
-                done.record.status.name(),
-                done.record.id
-            )),
+            Ok(done) => Err(ended(done)),
             Err(err) => Err(err.clone()),
         };
         out.research.push(((*topic).to_owned(), kept));
@@ -381,6 +377,7 @@ fn write_loop(
                 json!({ "attempt": attempt, "run": done.record.id.to_string(), "status": done.record.status.name() }),
             );
             out.attempts.push((done.record.id.to_string(), 0));
+            out.problems = vec![format!("- the writer {}", ended(&done))];
             continue;
         }
         let text = shape(answer(&done));
@@ -673,11 +670,7 @@ fn reviewer_score(
         })
         .map_err(|e| format!("{e:#}"))?;
     if done.record.status != Status::Completed {
-        return Err(format!(
-            "it ended {} (run {})",
-            done.record.status.name(),
-            done.record.id
-        ));
+        return Err(format!("it {}", ended(&done)));
     }
     let text = answer(&done);
     let json = match (text.find('{'), text.rfind('}')) {
