@@ -63,7 +63,9 @@ fn list_rules(format: flags::AuditFormat) -> Result<Outcome> {
                 .collect();
             let lints: Vec<serde_json::Value> = lint_rules
                 .iter()
-                .map(|r| serde_json::json!({ "id": r.id, "message": r.message, "source": r.source }))
+                .map(
+                    |r| serde_json::json!({ "id": r.id, "message": r.message, "source": r.source }),
+                )
                 .collect();
             output::json(&serde_json::json!({ "rules": rules, "lint_rules": lints }));
             return Ok(Outcome::Ok);

@@ -4,8 +4,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cmd::Ctx;
-use crate::runs::{Recorded, Recorder};
 use crate::runs::diff;
+use crate::runs::{Recorded, Recorder};
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::{Outcome, flags, output, tasks};
 
@@ -63,7 +63,10 @@ impl flags::IndexRebuild {
             return Ok(Outcome::Ok);
         }
         let (run, commit) = match &recorded {
-            Some(r) => (format!("; recorded as run {}", r.id), format!("\n{}", r.commit_line())),
+            Some(r) => (
+                format!("; recorded as run {}", r.id),
+                format!("\n{}", r.commit_line()),
+            ),
             None => Default::default(),
         };
         if was_unreadable {

@@ -111,7 +111,10 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
     let reviewer = ctx.config.draft_reviewer.trim();
     let roles = ["researcher", "writer", reviewer];
-    preflight(&ctx.repo.root, &roles[..if reviewer.is_empty() { 2 } else { 3 }])?;
+    preflight(
+        &ctx.repo.root,
+        &roles[..if reviewer.is_empty() { 2 } else { 3 }],
+    )?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     std::fs::create_dir_all(flow.dir.join("research"))
         .with_context(|| format!("creating {}", flow.dir.display()))?;

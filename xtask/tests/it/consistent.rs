@@ -8,8 +8,7 @@ use crate::support::TestRepo;
 fn every_option_taking_a_task_id_accepts_the_short_forms_and_refuses_alike() {
     let repo = TestRepo::initialised();
     repo.run(&["task", "new", "Alpha"]).ok();
-    repo.run(&["task", "new", "Beta", "--blocked-by", "1"])
-        .ok();
+    repo.run(&["task", "new", "Beta", "--blocked-by", "1"]).ok();
     repo.run(&["task", "new", "Gamma", "--blocking", "T-0002"])
         .ok();
     let list = repo.run(&["task", "list", "--json"]).ok().json();
@@ -19,8 +18,14 @@ fn every_option_taking_a_task_id_accepts_the_short_forms_and_refuses_alike() {
         serde_json::json!(["T-0001-alpha", "T-0003-gamma"])
     );
     // The briefs hold the full ids.
-    assert!(repo.read("tasks/T-0002-beta/brief.md").contains("T-0001-alpha"));
-    assert!(repo.read("tasks/T-0003-gamma/brief.md").contains("T-0002-beta"));
+    assert!(
+        repo.read("tasks/T-0002-beta/brief.md")
+            .contains("T-0001-alpha")
+    );
+    assert!(
+        repo.read("tasks/T-0003-gamma/brief.md")
+            .contains("T-0002-beta")
+    );
 
     // The same refusal, naming the id, wherever an id is given.
     let unknown = "error: there is no task 42 (see `cargo xtask task list`)\n";
@@ -80,7 +85,15 @@ fn every_write_command_ends_by_saying_what_to_commit() {
         format!("commit: git add {task} .runs/R-[RUN] tasks/index.json")
     );
     let out = repo
-        .run(&["phase", "reopen", "1", "--to", "scaffold", "--why", "the brief changed"])
+        .run(&[
+            "phase",
+            "reopen",
+            "1",
+            "--to",
+            "scaffold",
+            "--why",
+            "the brief changed",
+        ])
         .ok();
     assert_eq!(
         last_line(&out),
@@ -88,7 +101,10 @@ fn every_write_command_ends_by_saying_what_to_commit() {
     );
     std::fs::remove_file(repo.root.join("tasks/index.json")).unwrap();
     let out = repo.run(&["index", "rebuild"]).ok();
-    assert_eq!(last_line(&out), "commit: git add .runs/R-[RUN] tasks/index.json");
+    assert_eq!(
+        last_line(&out),
+        "commit: git add .runs/R-[RUN] tasks/index.json"
+    );
 
     // A mirror catching up: the mirror and the run, as text and as JSON.
     let repo = crate::sop::task_in("tasks");
@@ -131,7 +147,8 @@ fn approving_a_placeholder_warns_and_distinct_approvers_are_enforced_when_config
 
     // One person approving both roles passes by default, not with approvals_distinct.
     repo.write(&prd, PRD);
-    repo.run(&["phase", "approve", ID, "--role", "product"]).ok();
+    repo.run(&["phase", "approve", ID, "--role", "product"])
+        .ok();
     repo.run(&["phase", "approve", ID, "--role", "engineering"])
         .ok();
     let cargo = std::fs::read_to_string(repo.root.join("Cargo.toml")).unwrap_or_default();
@@ -159,8 +176,16 @@ fn approving_a_placeholder_warns_and_distinct_approvers_are_enforced_when_config
         )]
     );
     // `--as` another name is still the same git identity.
-    repo.run(&["phase", "approve", ID, "--role", "engineering", "--as", "Eve"])
-        .ok();
+    repo.run(&[
+        "phase",
+        "approve",
+        ID,
+        "--role",
+        "engineering",
+        "--as",
+        "Eve",
+    ])
+    .ok();
     assert_eq!(verdict(&repo).len(), 1);
     // Someone else approving clears it, and the gate passes.
     repo.git(&["config", "user.name", "Erin Engineer"]);
@@ -230,7 +255,8 @@ fn json_is_json_on_the_paths_that_say_no() {
         .run(&["audit", "--list-rules", "--format", "sarif"])
         .code(2);
     assert!(
-        out.stderr.starts_with("error: --list-rules prints the rules as text or --format json"),
+        out.stderr
+            .starts_with("error: --list-rules prints the rules as text or --format json"),
         "{}",
         out.both()
     );
@@ -262,14 +288,21 @@ fn a_missing_agent_cli_is_said_first_and_exits_2() {
     let runs_before = repo.run_ids();
     for (args, role) in [
         (&["draft", ID][..], "researcher"),
-        (&["run", "--role", "writer", "--task", "1", "--prompt", "x"], "writer"),
+        (
+            &["run", "--role", "writer", "--task", "1", "--prompt", "x"],
+            "writer",
+        ),
         (&["goals", "run", "1"], "builder"),
     ] {
         let out = repo.run(args).code(2);
         assert_eq!(out.stdout, "", "{args:?}");
         assert_eq!(out.stderr, missing(role), "{args:?}");
     }
-    assert_eq!(repo.run_ids(), runs_before, "nothing ran, nothing was recorded");
+    assert_eq!(
+        repo.run_ids(),
+        runs_before,
+        "nothing ran, nothing was recorded"
+    );
 
     let repo = crate::sop::task_in("implement");
     roles_on_a_missing_cli(&repo);

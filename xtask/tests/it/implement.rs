@@ -1049,9 +1049,8 @@ fn a_failing_builder_shows_its_stderr_and_the_checks_say_skipped() {
     crate::audit::no_verify(&repo, "a builder that fails");
     let out = repo.run(&["implement", crate::sop::ID]).code(1);
     assert!(
-        out.stdout.contains(
-            "1.1 ended failed (run R-[RUN]); its stderr ended: model quota exceeded"
-        ),
+        out.stdout
+            .contains("1.1 ended failed (run R-[RUN]); its stderr ended: model quota exceeded"),
         "{}",
         out.both()
     );
@@ -1074,13 +1073,17 @@ fn a_failing_builder_shows_its_stderr_and_the_checks_say_skipped() {
         report.contains("| 1 | lint | skipped | not run: the wave stopped before its checks |"),
         "{report}"
     );
-    assert!(report.contains("its stderr ended: model quota exceeded"), "{report}");
+    assert!(
+        report.contains("its stderr ended: model quota exceeded"),
+        "{report}"
+    );
 
     // A wave that reaches its checks: what is not configured is skipped, and says why.
     let repo = implementing(tasks, &review, "test_command = \"true\"\n");
     let out = repo.run(&["implement", crate::sop::ID]).ok();
     assert!(
-        out.stdout.contains("wave 1 check lint     skipped not configured (lint_command)"),
+        out.stdout
+            .contains("wave 1 check lint     skipped not configured (lint_command)"),
         "{}",
         out.both()
     );
