@@ -18,6 +18,9 @@ pub struct Governance {
     pub max_spec_age_days: u32,
     /// Roles whose approval the PRD gate requires.
     pub prd_required_approvals: Vec<String>,
+    /// The PRD gate requires the required roles' approvals to come from different people (a
+    /// different name and git identity for each role).
+    pub approvals_distinct: bool,
     /// Minimum rubric score (0–10) for the PRD gate.
     pub prd_min_score: u8,
     /// Adapter used when a role names none.
@@ -67,6 +70,7 @@ impl Default for Governance {
         Governance {
             max_spec_age_days: 30,
             prd_required_approvals: vec!["product".to_owned(), "engineering".to_owned()],
+            approvals_distinct: false,
             prd_min_score: 8,
             default_adapter: "codex".to_owned(),
             parallelism: 4,
@@ -270,7 +274,7 @@ mod tests {
         assert_eq!(
             err,
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
-             `max_spec_age_days`, `prd_required_approvals`, `prd_min_score`, `default_adapter`, `parallelism`, \
+             `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
              `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
         );

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use crate::config::Governance;
 use crate::output;
 use crate::repo::Repo;
-use crate::runs::{Recorder, RunId};
+use crate::runs::{Recorded, Recorder, RunId};
 use crate::store::{self, StateLock};
 use crate::tasks::heads::{self, Heads};
 use crate::tasks::index::{INDEX_PATH, Index};
@@ -67,21 +67,15 @@ impl Ctx {
         Ok(id)
     }
 
-    /// [`Ctx::task_id`] of a task whose folder exists (agents and flows work on it).
-    pub fn existing_task(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
-        let id = self.task_id(text)?;
-        if !self.repo.path(format!("tasks/{id}")).is_dir() {
-            bail!("no task folder tasks/{id}/ (see `cargo xtask task list`)");
-        }
-        Ok(id)
-    }
-
-    /// The task named on the command line: a full id, or the shorthand `T-0007` / `7` when
-    /// exactly one task has that number.
+    /// The task named on the command line (a positional id or a flag such as `--task`,
+    /// `--blocked-by`): a full id, or the shorthand `T-0007` / `7` when exactly one task has
+    /// that number. Its folder must exist; an unknown or ambiguous id is an error naming it.
     pub fn task_id(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
         use crate::tasks::id::TaskId;
+        let unknown = || anyhow::anyhow!("there is no task {text} (see `cargo xtask task list`)");
         let err = match TaskId::parse(text) {
-            Ok(id) => return Ok(id),
+            Ok(id) if self.repo.path(format!("tasks/{id}")).is_dir() => return Ok(id),
+            Ok(_) => return Err(unknown()),
             Err(err) => err,
         };
         let digits = text.strip_prefix("T-").unwrap_or(text);
@@ -95,7 +89,7 @@ impl Ctx {
             .collect();
         match matches.as_slice() {
             [one] => Ok(one.clone()),
-            [] => bail!("there is no task numbered {number} (see `cargo xtask task list`)"),
+            [] => Err(unknown()),
             many => {
                 let ids: Vec<&str> = many.iter().map(TaskId::as_str).collect();
                 bail!(
@@ -143,15 +137,19 @@ impl Ctx {
         }
     }
 
-    /// Apply what `recorder` collected, all-or-nothing. Returns the run id, or `None` when
-    /// nothing changed (and no run was recorded).
-    pub fn apply(&self, lock: &StateLock, recorder: Recorder) -> Result<Option<RunId>> {
+    /// Apply what `recorder` collected, all-or-nothing. Returns the run and the files it
+    /// changed (which say what to commit), or `None` when nothing changed (and no run was
+    /// recorded).
+    pub fn apply(&self, lock: &StateLock, recorder: Recorder) -> Result<Option<Recorded>> {
         if recorder.is_empty() {
             return Ok(None);
         }
-        let id = recorder.id.clone();
+        let recorded = Recorded {
+            id: recorder.id.clone(),
+            files: recorder.paths(),
+        };
         let plan = recorder.finish();
         store::commit(&self.repo, lock, &plan)?;
-        Ok(Some(id))
+        Ok(Some(recorded))
     }
 }

@@ -118,10 +118,11 @@ pub struct TaskNew {
     /// Who owns the task.
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
-    /// A task that must be done before this one (repeatable).
+    /// A task that must be done before this one: its ID, or just its number (repeatable).
     #[arg(long = "blocked-by", value_name = "ID")]
     pub blocked_by: Vec<String>,
-    /// A task that cannot start before this one is done (repeatable).
+    /// A task that cannot start before this one is done: its ID, or just its number
+    /// (repeatable).
     #[arg(long, value_name = "ID")]
     pub blocking: Vec<String>,
     /// Print the created task as JSON.
@@ -261,7 +262,8 @@ pub struct Audit {
     /// Write the report to FILE instead of stdout (a summary line still goes to stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// List the rules with a sentence each, and the lint rules of this repository.
+    /// List the rules with a sentence each, and the lint rules of this repository (as text, or
+    /// with --format json).
     #[arg(long)]
     pub list_rules: bool,
     /// The date spec freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
@@ -418,7 +420,7 @@ pub struct Implement {
     /// dropped, then the waves whose sub-tasks the task branch has not checked off.
     #[arg(long, conflicts_with = "dry_run")]
     pub resume: bool,
-    /// Print the plan as JSON.
+    /// Print the plan (with --dry-run) or the flow's report as JSON.
     #[arg(long)]
     pub json: bool,
     /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).

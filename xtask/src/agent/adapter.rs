@@ -112,6 +112,9 @@ pub struct Adapter {
     /// interrupted agent starts afresh.
     #[serde(default)]
     pub resume_args: Vec<Arg>,
+    /// How to install the program, said when it is missing (`npm install -g @openai/codex`).
+    #[serde(default)]
+    pub install: Option<String>,
 }
 
 fn yes() -> bool {

@@ -227,9 +227,15 @@ impl<'a> Runner<'a> {
             (false, _) => role.sandbox,
         };
         let task = match &req.task {
-            Some(text) => Some(ctx.existing_task(text)?.to_string()),
+            Some(text) => Some(ctx.task_id(text)?.to_string()),
             None => None,
         };
+        // A missing program is the environment's problem: refused before any run is recorded.
+        let work_root = match &req.worktree {
+            Some(worktree) => ctx.repo.path(&worktree.path),
+            None => ctx.repo.root.clone(),
+        };
+        ensure_installed(&adapter, &req.role, &work_root)?;
         let resuming = req
             .resume_thread
             .as_ref()
@@ -567,6 +573,55 @@ pub fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
     };
     let adapter = Adapter::load(root, &role.adapter)?;
     Ok((role.clone(), adapter))
+}
+
+/// Refuse, before any agent starts, when a program of `roles` (their adapters') is not
+/// installed: what the flows and groups check first, so that a missing CLI is the first thing
+/// said (exit 2), not a failed run, a rubric score or a gate.
+pub fn preflight(root: &Path, roles: &[&str]) -> Result<()> {
+    for role in roles {
+        let (_, adapter) = load_role(root, role)?;
+        ensure_installed(&adapter, role, root)?;
+    }
+    Ok(())
+}
+
+/// The error for an adapter whose program is not found (on the PATH the agent would get, or at
+/// the path the adapter names): the program, the adapter and role naming it, how to install it.
+fn ensure_installed(adapter: &Adapter, role: &str, root: &Path) -> Result<()> {
+    let program = program(&adapter.program, root);
+    let path_var = adapter
+        .environment(std::env::vars_os())
+        .into_iter()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| value)
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    if program_found(Path::new(&program), &path_var) {
+        return Ok(());
+    }
+    let install = match &adapter.install {
+        Some(how) => format!("install it (`{how}`)"),
+        None => "install it".to_owned(),
+    };
+    bail!(
+        "`{}` is not installed (not found on PATH); {ADAPTERS_DIR}/{}.toml runs it for the role `{role}`: {install}, or give the role another adapter in {ADAPTERS_DIR}/roles.toml",
+        adapter.program,
+        adapter.name
+    )
+}
+
+/// Whether `program` names an executable file: itself when it holds a `/`, else in a folder of
+/// `path_var`.
+fn program_found(program: &Path, path_var: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(program);
+    }
+    std::env::split_paths(path_var).any(|dir| executable(&dir.join(program)))
 }
 
 fn write_record(dir: &Path, record: &RunRecord, durability: Durability) -> Result<()> {

@@ -10,7 +10,7 @@ use crate::{Outcome, flags, output};
 impl flags::Audit {
     pub fn run(self) -> Result<Outcome> {
         if self.list_rules {
-            return list_rules();
+            return list_rules(self.format);
         }
         let today = super::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
@@ -47,7 +47,33 @@ fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
-fn list_rules() -> Result<Outcome> {
+/// The rules, as text or (`--format json`) as `{"rules": [{"id", "summary"}], "lint_rules": […]}`;
+/// github and sarif are formats of findings, not of a rule list.
+fn list_rules(format: flags::AuditFormat) -> Result<Outcome> {
+    let lint_rules = match Ctx::open() {
+        Ok(ctx) => audit::lints::load(&ctx.repo.root)?,
+        Err(_) => Vec::new(),
+    };
+    match format {
+        flags::AuditFormat::Human => {}
+        flags::AuditFormat::Json => {
+            let rules: Vec<serde_json::Value> = audit::RULES
+                .iter()
+                .map(|r| serde_json::json!({ "id": r.id, "summary": r.summary }))
+                .collect();
+            let lints: Vec<serde_json::Value> = lint_rules
+                .iter()
+                .map(
+                    |r| serde_json::json!({ "id": r.id, "message": r.message, "source": r.source }),
+                )
+                .collect();
+            output::json(&serde_json::json!({ "rules": rules, "lint_rules": lints }));
+            return Ok(Outcome::Ok);
+        }
+        flags::AuditFormat::Github | flags::AuditFormat::Sarif => anyhow::bail!(
+            "--list-rules prints the rules as text or --format json; github and sarif are formats of findings (drop --list-rules to run the audit)"
+        ),
+    }
     let mut text = String::new();
     for rule in audit::RULES {
         text.push_str(&format!("{:20} {}\n", rule.id, rule.summary));
@@ -56,17 +82,14 @@ fn list_rules() -> Result<Outcome> {
         "lint/<id>            a rule of patterns/lints/*.toml (regex over tracked files)\n",
     );
     text.push_str("secret/<id>          a secret pattern of patterns/lints/*.toml (the match is never printed)\n");
-    if let Ok(ctx) = Ctx::open() {
-        let rules = audit::lints::load(&ctx.repo.root)?;
-        if !rules.is_empty() {
-            text.push_str("\nin this repository:\n");
-        }
-        for rule in rules {
-            text.push_str(&format!(
-                "{:34} {} ({})\n",
-                rule.id, rule.message, rule.source
-            ));
-        }
+    if !lint_rules.is_empty() {
+        text.push_str("\nin this repository:\n");
+    }
+    for rule in lint_rules {
+        text.push_str(&format!(
+            "{:34} {} ({})\n",
+            rule.id, rule.message, rule.source
+        ));
     }
     output::out(text.trim_end());
     Ok(Outcome::Ok)

@@ -15,7 +15,7 @@ use crate::{Outcome, flags, output};
 impl flags::Draft {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.existing_task(&self.id)?;
+        let id = ctx.task_id(&self.id)?;
         let id = id.as_str();
         let index = ctx.index()?;
         let Some(entry) = index.tasks.get(id) else {
@@ -68,9 +68,16 @@ impl flags::Draft {
                 });
             }
             phase => {
-                output::out(format!(
-                    "draft {id}: the task is in phase {phase}, which has no artifact to draft; draft writes the PRD (phase prd), the task list (phase tasks), the specs (phase spec) and the plan (phase plan)"
-                ));
+                let why = format!(
+                    "the task is in phase {phase}, which has no artifact to draft; draft writes the PRD (phase prd), the task list (phase tasks), the specs (phase spec) and the plan (phase plan)"
+                );
+                if self.json {
+                    output::json(
+                        &serde_json::json!({ "task": id, "phase": phase, "passed": false, "problems": [why] }),
+                    );
+                } else {
+                    output::out(format!("draft {id}: {why}"));
+                }
                 return Ok(Outcome::No);
             }
         };

@@ -69,6 +69,10 @@ impl flags::GoalsRun {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let (goals, file_jobs, retries, file_setup) = self.goals(&ctx)?;
+        let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        crate::agent::runner::preflight(&ctx.repo.root, &roles)?;
         let setup = file_setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());
@@ -202,7 +206,7 @@ impl flags::GoalsRun {
     fn goals(&self, ctx: &Ctx) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
         let index = ctx.index()?;
         let resolve = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
-            let id = ctx.existing_task(text)?;
+            let id = ctx.task_id(text)?;
             let title = index
                 .tasks
                 .get(id.as_str())

@@ -101,6 +101,10 @@ impl flags::GroupRun {
             retries: group.retries.unwrap_or(1),
             wait: (!self.no_wait).then_some(Duration::from_secs(ctx.config.agent_timeout_s * 2)),
         };
+        let mut roles: Vec<&str> = members.iter().map(|m| m.req.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        crate::agent::runner::preflight(&ctx.repo.root, &roles)?;
         let runner = Runner::new(&ctx)?;
         let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
         let progress = Progress::new(names.clone(), self.json);

@@ -128,14 +128,15 @@ impl flags::HooksInstall {
             for (rel, text) in &missing {
                 recorder.write(repo, rel, *text)?;
             }
-            let run = ctx
+            let recorded = ctx
                 .apply(&lock, recorder)?
-                .map(|r| r.to_string())
-                .unwrap_or_default();
+                .context("creating the hook scripts changed no file")?;
             let names: Vec<&str> = missing.iter().map(|(rel, _)| *rel).collect();
             notes.push(format!(
-                "created {} (run {run}); commit them so every clone has them",
-                names.join(", ")
+                "created {} (run {}); commit them so every clone has them\n{}",
+                names.join(", "),
+                recorded.id,
+                recorded.commit_line()
             ));
         }
         for script in templates::HOOK_SCRIPTS {

@@ -30,7 +30,7 @@ struct Builder<'a> {
 impl flags::Implement {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let id = ctx.existing_task(&self.id)?;
+        let id = ctx.task_id(&self.id)?;
         let id = id.as_str();
         let index = ctx.index()?;
         let (title, phase) = index
@@ -92,17 +92,32 @@ impl flags::Implement {
         let today = crate::cmd::today(self.today.as_deref())?;
         let triggers = load_triggers(&ctx);
         if !self.dry_run {
+            // Nothing to run: said as text, or as JSON shaped like the flow's report.
+            let not_run = |completed: bool, why: String| {
+                if self.json {
+                    output::json(&json!({
+                        "task": id, "phase": phase, "completed": completed, "run": null,
+                        "gates": [], "commits": [], "blockers": if completed { vec![] } else { vec![why.clone()] },
+                        "message": why,
+                    }));
+                } else {
+                    output::out(format!("implement {id}: {why}"));
+                }
+                if completed { Outcome::Ok } else { Outcome::No }
+            };
             if phase != "implement" {
-                output::out(format!(
-                    "implement {id}: the task is in phase {phase}; the flow runs in phase implement (the plan's gate first: `cargo xtask phase next {id}`)"
+                return Ok(not_run(
+                    false,
+                    format!(
+                        "the task is in phase {phase}; the flow runs in phase implement (the plan's gate first: `cargo xtask phase next {id}`)"
+                    ),
                 ));
-                return Ok(Outcome::No);
             }
             if open.is_empty() {
-                output::out(format!(
-                    "implement {id}: every sub-task of {path} is checked; nothing to build"
+                return Ok(not_run(
+                    true,
+                    format!("every sub-task of {path} is checked; nothing to build"),
                 ));
-                return Ok(Outcome::Ok);
             }
             let task = implement::Task {
                 id,
@@ -351,6 +366,12 @@ fn render(report: &implement::Report, json: bool) -> Outcome {
                 gate.gate,
                 if gate.passed { "passed" } else { "FAILED" },
                 gate.detail
+            ));
+        }
+        for check in report.checks.iter().filter(|c| c.state != "passed") {
+            text.push_str(&format!(
+                "\n  wave {} check {:8} {:7} {}",
+                check.wave, check.check, check.state, check.detail
             ));
         }
         for blocker in &report.blockers {

@@ -4,8 +4,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cmd::Ctx;
-use crate::runs::Recorder;
 use crate::runs::diff;
+use crate::runs::{Recorded, Recorder};
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::{Outcome, flags, output, tasks};
 
@@ -53,26 +53,31 @@ impl flags::IndexRebuild {
             "index.rebuilt",
             json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }),
         );
-        let run = ctx.apply(&lock, recorder)?;
+        let recorded = ctx.apply(&lock, recorder)?;
         ctx.remember(&lock, &rebuilt);
         if self.json {
             output::json(
-                &json!({ "up_to_date": false, "rebuilt": true, "replaced_unreadable": was_unreadable, "tasks": rebuilt.tasks.len(), "run": run }),
+                &json!({ "up_to_date": false, "rebuilt": true, "replaced_unreadable": was_unreadable, "tasks": rebuilt.tasks.len(),
+                         "run": recorded.as_ref().map(|r| &r.id), "commit": recorded.as_ref().map(Recorded::to_commit) }),
             );
             return Ok(Outcome::Ok);
         }
-        let run = run
-            .map(|r| format!("; recorded as run {r}"))
-            .unwrap_or_default();
+        let (run, commit) = match &recorded {
+            Some(r) => (
+                format!("; recorded as run {}", r.id),
+                format!("\n{}", r.commit_line()),
+            ),
+            None => Default::default(),
+        };
         if was_unreadable {
             output::out(format!(
                 "replaced the unreadable {INDEX_PATH} with one rebuilt from tasks/ ({} tasks){run}; \
-                 the old text is in the run's diff.patch",
+                 the old text is in the run's diff.patch{commit}",
                 rebuilt.tasks.len()
             ));
         } else {
             output::out(format!(
-                "rebuilt {INDEX_PATH} from tasks/ ({} tasks){run}",
+                "rebuilt {INDEX_PATH} from tasks/ ({} tasks){run}{commit}",
                 rebuilt.tasks.len()
             ));
         }

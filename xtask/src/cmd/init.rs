@@ -6,7 +6,7 @@ use xshell::{Shell, cmd};
 
 use crate::cmd::Ctx;
 use crate::repo::Repo;
-use crate::runs::Recorder;
+use crate::runs::{Recorded, Recorder};
 use crate::tasks::index::INDEX_PATH;
 use crate::{Outcome, flags, output, tasks, templates};
 
@@ -69,7 +69,7 @@ impl flags::Init {
         }
         let created = recorder.paths();
         recorder.event("init.layout", json!({ "created": created }));
-        let run = ctx.apply(&lock, recorder)?;
+        let recorded = ctx.apply(&lock, recorder)?;
         for script in templates::HOOK_SCRIPTS {
             let hook = ctx.repo.path(script);
             if hook.is_file() {
@@ -77,7 +77,10 @@ impl flags::Init {
             }
         }
         if self.json {
-            output::json(&json!({ "root": ctx.repo.root, "created": created, "run": run }));
+            output::json(&json!({
+                "root": ctx.repo.root, "created": created, "run": recorded.as_ref().map(|r| &r.id),
+                "commit": recorded.as_ref().map(Recorded::to_commit),
+            }));
         } else if created.is_empty() {
             output::out(format!(
                 "{}: already initialised, nothing to do",
@@ -88,10 +91,13 @@ impl flags::Init {
             for path in &created {
                 text.push_str(&format!("  created {path}\n"));
             }
-            if let Some(run) = run {
-                text.push_str(&format!("recorded as run {run}\n"));
+            if let Some(recorded) = &recorded {
+                text.push_str(&format!("recorded as run {}\n", recorded.id));
             }
             text.push_str("next: cargo xtask hooks install, then cargo xtask task new \"<title>\"");
+            if let Some(recorded) = &recorded {
+                text.push_str(&format!("\n{}", recorded.commit_line()));
+            }
             output::out(text);
         }
         Ok(Outcome::Ok)

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::cmd::Ctx;
@@ -85,15 +85,25 @@ impl flags::Mirror {
             recorder.write(&ctx.repo, rel, bytes.clone())?;
         }
         recorder.event("mirror.appended", json!({ "sections": appended }));
-        let run = ctx
+        let recorded = ctx
             .apply(&lock, recorder)?
-            .map(|r| r.to_string())
-            .unwrap_or_default();
+            .context("appending to the mirrors changed no file")?;
+        if self.json {
+            output::json(&json!({
+                "appended": appended, "run": recorded.id, "findings": [],
+                "commit": recorded.to_commit(),
+            }));
+            return Ok(Outcome::Ok);
+        }
         let mut text = String::from("appended:\n");
         for line in &appended {
             text.push_str(&format!("  {line}\n"));
         }
-        text.push_str(&format!("recorded as run {run}"));
+        text.push_str(&format!(
+            "recorded as run {}\n{}",
+            recorded.id,
+            recorded.commit_line()
+        ));
         output::out(text);
         Ok(Outcome::Ok)
     }

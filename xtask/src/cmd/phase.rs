@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -16,7 +16,7 @@ use crate::cmd::Ctx;
 use crate::cmd::task::describe_next;
 use crate::guard::{self, Policy, Triggers};
 use crate::report::{self, Finding, Severity};
-use crate::runs::{self, Recorder};
+use crate::runs::{self, Recorded, Recorder};
 use crate::sop::gates::{self, Inputs, Verdict};
 use crate::sop::task_list;
 use crate::store::StateLock;
@@ -209,11 +209,22 @@ impl flags::PhaseNext {
                 .last()
                 .map(|t| format!(" (run {})", t.run))
                 .unwrap_or_default();
+            let raced = Finding::error(
+                "phase/raced",
+                format!(
+                    "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed",
+                    seen.name(),
+                    entry.phase.name()
+                ),
+            )
+            .fix(format!("re-check: cargo xtask phase next {id}"));
+            if self.json {
+                return Ok(render_unmet(true, &[raced], Some(&index), Some(&id)));
+            }
             output::out(format!(
-                "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed\n\
-                 re-check: cargo xtask phase next {id}",
-                seen.name(),
-                entry.phase.name()
+                "{}\n{}",
+                raced.message,
+                raced.fix.unwrap_or_default()
             ));
             return Ok(Outcome::No);
         }
@@ -231,6 +242,9 @@ impl flags::PhaseNext {
             return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
         }
         if entry.phase == Phase::Done {
+            if self.json {
+                return Ok(render_unmet(true, &findings, Some(&index), Some(&id)));
+            }
             output::out(format!(
                 "{id} is done: nothing left to do (`cargo xtask task next` names the next task)"
             ));
@@ -303,7 +317,7 @@ struct Moved {
     id: String,
     from: Phase,
     to: Phase,
-    run: String,
+    run: Recorded,
     created: Vec<String>,
     mirrored: Vec<String>,
     note: Option<String>,
@@ -383,7 +397,7 @@ fn transition(
 
 /// Write a change to one task: `pending` (its history and any other files), plus the index with
 /// the task's entry recomputed from the tree as it will be, and the run record, in one commit.
-/// Returns the run id and the new index.
+/// Returns the run (its files say what to commit) and the new index.
 fn commit_task_change(
     ctx: &Ctx,
     lock: &StateLock,
@@ -391,7 +405,7 @@ fn commit_task_change(
     id: &TaskId,
     mut recorder: Recorder,
     mut pending: BTreeMap<String, Vec<u8>>,
-) -> Result<(String, Index)> {
+) -> Result<(Recorded, Index)> {
     let source = tasks::load_from(
         &tasks::Overlay {
             repo: &ctx.repo,
@@ -409,8 +423,7 @@ fn commit_task_change(
     }
     let run = ctx
         .apply(lock, recorder)?
-        .map(|r| r.to_string())
-        .unwrap_or_default();
+        .with_context(|| format!("the change to {id} changed no file"))?;
     ctx.remember(lock, &new_index);
     Ok((run, new_index))
 }
@@ -678,8 +691,9 @@ fn render_moved(json_out: bool, findings: &[Finding], moved: &Moved) {
     if json_out {
         output::json(&json!({
             "passed": true,
-            "moved": { "task": moved.id, "from": moved.from, "to": moved.to, "run": moved.run,
+            "moved": { "task": moved.id, "from": moved.from, "to": moved.to, "run": moved.run.id,
                        "created": moved.created, "mirrored": moved.mirrored, "note": moved.note },
+            "commit": moved.run.to_commit(),
             "findings": findings,
             "task": moved.id,
             "phase": moved.to,
@@ -706,12 +720,13 @@ fn render_moved(json_out: bool, findings: &[Finding], moved: &Moved) {
     for mirror in &moved.mirrored {
         text.push_str(&format!("  mirrored: {mirror}\n"));
     }
-    text.push_str(&format!("  recorded as run {}\n", moved.run));
+    text.push_str(&format!("  recorded as run {}\n", moved.run.id));
     if moved.to == Phase::Done {
         text.push_str(&format!("{} is done", moved.id));
     } else {
         text.push_str(&describe_next(&moved.index.tasks, Some(&moved.id)));
     }
+    text.push_str(&format!("\n{}", moved.run.commit_line()));
     output::out(text.trim_end());
 }
 
@@ -765,7 +780,10 @@ impl flags::PhaseApprove {
         let artifact_rel = artifact.map(|a| gates::artifact_path(id.as_str(), a));
         let sha = match &artifact_rel {
             Some(rel) => match std::fs::read(ctx.repo.path(rel)) {
-                Ok(bytes) => Some(tasks::index::sha256_hex(&bytes)),
+                Ok(bytes) => {
+                    warn_placeholders(rel, &String::from_utf8_lossy(&bytes));
+                    Some(tasks::index::sha256_hex(&bytes))
+                }
                 Err(_) => bail!("{rel} does not exist; there is nothing to approve yet"),
             },
             None => None,
@@ -811,8 +829,10 @@ impl flags::PhaseApprove {
             (Some(rel), Some(sha)) => format!("{rel} @ sha256:{}", &sha[..12]),
             _ => format!("{} ({})", phase.label(), phase.name()),
         };
-        let mut text =
-            format!("recorded: {name} approved {what} as {role}\n  recorded as run {run}");
+        let mut text = format!(
+            "recorded: {name} approved {what} as {role}\n  recorded as run {}",
+            run.id
+        );
         if phase == Phase::Prd {
             let new_entry = &new_index.tasks[id.as_str()];
             let still: Vec<&str> =
@@ -834,9 +854,27 @@ impl flags::PhaseApprove {
                 text.push_str(&format!("\n  still needed: {}", still.join(", ")));
             }
         }
+        text.push_str(&format!("\n{}", run.commit_line()));
         output::out(text);
         Ok(Outcome::Ok)
     }
+}
+
+/// Approving an artifact that still holds template placeholders is allowed (the approval is
+/// recorded), but said on stderr: the phase's gate refuses it until they are filled in.
+fn warn_placeholders(rel: &str, text: &str) {
+    let found = crate::docs::markdown::placeholders(text, 1);
+    let Some(first) = found.first() else {
+        return;
+    };
+    let more = match found.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    output::warn(format!(
+        "{rel}:{}: template placeholder left: {}{more}; approved as it is, but the gate refuses it until every `{{{{ … }}}}` is filled in (and the edit voids this approval)",
+        first.line, first.text
+    ));
 }
 
 impl flags::PhaseReopen {
@@ -881,12 +919,14 @@ impl flags::PhaseReopen {
         );
         let (run, new_index) = commit_task_change(&ctx, &lock, &index, &id, recorder, pending)?;
         output::out(format!(
-            "{id}: {} ({}) → {} ({}), reopened: {why}\n  recorded as run {run}\n{}",
+            "{id}: {} ({}) → {} ({}), reopened: {why}\n  recorded as run {}\n{}\n{}",
             from.label(),
             from.name(),
             to.label(),
             to.name(),
-            describe_next(&new_index.tasks, Some(id.as_str()))
+            run.id,
+            describe_next(&new_index.tasks, Some(id.as_str())),
+            run.commit_line()
         ));
         Ok(Outcome::Ok)
     }

@@ -83,7 +83,7 @@ impl flags::RunsShow {
             "  head:    {}\n",
             record.git_head_before.as_deref().unwrap_or("(no commit)")
         ));
-        let argv: Vec<String> = record.argv.iter().map(|a| shell_quote(a)).collect();
+        let argv: Vec<String> = record.argv.iter().map(|a| runs::shell_quote(a)).collect();
         text.push_str(&format!("  argv:    {}\n", argv.join(" ")));
         text.push_str("  files:\n");
         for file in &record.files {
@@ -110,19 +110,6 @@ impl flags::RunsDiff {
             output::out(patch.trim_end());
         }
         Ok(Outcome::Ok)
-    }
-}
-
-/// An argument as a POSIX shell would need it typed: bare when safe, else in single quotes.
-fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if safe {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
 

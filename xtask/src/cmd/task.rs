@@ -28,17 +28,17 @@ impl flags::TaskNew {
                 bail!("{flag} must be one line of text");
             }
         }
-        for id in self.blocked_by.iter().chain(&self.blocking) {
-            TaskId::parse(id)?;
-        }
         let ctx = Ctx::open()?;
         let lock = ctx.lock()?;
         let index = ctx.index()?;
-        for id in self.blocked_by.iter().chain(&self.blocking) {
-            if !index.tasks.contains_key(id) {
-                bail!("there is no task {id} (see `cargo xtask task list`)");
-            }
-        }
+        // Short forms (`7`, `T-0007`) resolve as positional ids do; the brief gets full ids.
+        let resolve = |ids: &[String]| -> Result<Vec<String>> {
+            ids.iter()
+                .map(|text| Ok(ctx.task_id(text)?.to_string()))
+                .collect()
+        };
+        let blocked_by = resolve(&self.blocked_by)?;
+        let blocking = resolve(&self.blocking)?;
         let folders = tasks::folder_ids(&ctx.repo)?;
         let number = index
             .tasks
@@ -62,8 +62,8 @@ impl flags::TaskNew {
             milestone: self.milestone.as_deref().map(str::trim),
             priority: self.priority,
             owner: self.owner.as_deref().map(str::trim),
-            blocked_by: &self.blocked_by,
-            blocking: &self.blocking,
+            blocked_by: &blocked_by,
+            blocking: &blocking,
         };
         let date = super::today(None)?.format("%Y-%m-%d").to_string();
         let brief_text = brief::render(&id, &fields, template_body, &date);
@@ -99,16 +99,20 @@ impl flags::TaskNew {
             "task.created",
             json!({ "id": id.as_str(), "title": self.title.trim() }),
         );
-        let run = ctx
+        let recorded = ctx
             .apply(&lock, recorder)?
             .context("creating a task changed no file")?;
         ctx.remember(&lock, &new_index);
         drop(lock);
+        let run = &recorded.id;
         if self.json {
-            output::json(&json!({ "id": id.as_str(), "brief": brief_rel, "run": run }));
+            output::json(
+                &json!({ "id": id.as_str(), "brief": brief_rel, "run": run, "commit": recorded.to_commit() }),
+            );
         } else {
             output::out(format!(
-                "created {id}: {brief_rel}\nrecorded as run {run}\nnext: fill in the brief, then `cargo xtask phase next {id}`"
+                "created {id}: {brief_rel}\nrecorded as run {run}\nnext: fill in the brief, then `cargo xtask phase next {id}`\n{}",
+                recorded.commit_line()
             ));
         }
         Ok(Outcome::Ok)

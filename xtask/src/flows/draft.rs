@@ -18,9 +18,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
-use crate::agent::runner::{Done, Request, Runner};
+use crate::agent::runner::{Done, Request, Runner, preflight};
 use crate::ctx::Ctx;
-use crate::flows::{Flow, fit};
+use crate::flows::{Flow, ended, fit};
 use crate::report::Finding;
 use crate::runs::Status;
 use crate::sop::rubric;
@@ -109,6 +109,12 @@ impl Drafted {
 /// Draft the PRD of task `id` (titled `title`).
 pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    let reviewer = ctx.config.draft_reviewer.trim();
+    let roles = ["researcher", "writer", reviewer];
+    preflight(
+        &ctx.repo.root,
+        &roles[..if reviewer.is_empty() { 2 } else { 3 }],
+    )?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     std::fs::create_dir_all(flow.dir.join("research"))
         .with_context(|| format!("creating {}", flow.dir.display()))?;
@@ -181,11 +187,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
                 files.push(file.clone());
                 Ok(file)
             }
-            Ok(done) => Err(format!(
-                "ended {} (run {})",
-                done.record.status.name(),
-                done.record.id
-            )),
+            Ok(done) => Err(ended(done)),
             Err(err) => Err(err.clone()),
         };
         out.research.push(((*topic).to_owned(), kept));
@@ -378,6 +380,7 @@ fn write_loop(
                 json!({ "attempt": attempt, "run": done.record.id.to_string(), "status": done.record.status.name() }),
             );
             out.attempts.push((done.record.id.to_string(), 0));
+            out.problems = vec![format!("- the writer {}", ended(&done))];
             continue;
         }
         let text = shape(answer(&done));
@@ -418,6 +421,7 @@ pub fn artifact(
     gate: &mut dyn FnMut(&str) -> Result<Gate>,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    preflight(&ctx.repo.root, &["writer"])?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let artifact = format!("tasks/{id}/{file}");
     let mut out = Drafted {
@@ -467,6 +471,7 @@ pub fn specs(
     today: chrono::NaiveDate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
+    preflight(&ctx.repo.root, &["writer"])?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let mut out = Drafted {
         run: flow.record.id.to_string(),
@@ -668,11 +673,7 @@ fn reviewer_score(
         })
         .map_err(|e| format!("{e:#}"))?;
     if done.record.status != Status::Completed {
-        return Err(format!(
-            "it ended {} (run {})",
-            done.record.status.name(),
-            done.record.id
-        ));
+        return Err(format!("it {}", ended(&done)));
     }
     let text = answer(&done);
     let json = match (text.find('{'), text.rfind('}')) {

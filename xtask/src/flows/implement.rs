@@ -21,10 +21,10 @@ use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
 use crate::agent::process::{self, Ended, Spec};
-use crate::agent::runner::{Done, Request, Runner};
+use crate::agent::runner::{Done, Request, Runner, preflight};
 use crate::agent::{tree, worktree};
 use crate::ctx::Ctx;
-use crate::flows::{Flow, build, fit, review, waves};
+use crate::flows::{Flow, build, ended, fit, review, waves};
 use crate::guard::{self, Policy, Triggers};
 use crate::runs::{Status, Worktree};
 use crate::sop::task_list::SubTask;
@@ -54,6 +54,48 @@ pub struct Gate {
     pub detail: String,
 }
 
+/// One check of one wave, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub wave: usize,
+    pub check: String,
+    /// `passed`, `failed` or `skipped`.
+    pub state: String,
+    pub detail: String,
+}
+
+/// The checks a wave runs, in order: `(name, command)`; a check without a command is skipped.
+fn planned_checks(ctx: &Ctx, root: &Path) -> Vec<(String, Option<String>)> {
+    let builds = build::commands(root, &ctx.config.build_commands);
+    let mut res: Vec<(String, Option<String>)> = if builds.is_empty() {
+        vec![("build".to_owned(), None)]
+    } else {
+        builds
+            .into_iter()
+            .map(|c| ("build".to_owned(), Some(c)))
+            .collect()
+    };
+    for (name, command) in [
+        ("lint", &ctx.config.lint_command),
+        ("test", &ctx.config.test_command),
+        ("coverage", &ctx.config.coverage_command),
+    ] {
+        res.push((
+            name.to_owned(),
+            Some(command.clone()).filter(|c| !c.trim().is_empty()),
+        ));
+    }
+    res
+}
+
+/// Why a check without a command is skipped.
+fn not_configured(name: &str) -> String {
+    match name {
+        "build" => "no build system found and none configured (build_commands)".to_owned(),
+        other => format!("not configured ({other}_command)"),
+    }
+}
+
 /// The flow's result.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -67,6 +109,9 @@ pub struct Report {
     pub files: Vec<(String, Vec<String>)>,
     pub commits: Vec<String>,
     pub coverage: Option<f64>,
+    /// Each wave's build, lint, test and coverage checks as they last stood: passed, failed, or
+    /// skipped (not configured, after an earlier check failed, or the wave stopped before them).
+    pub checks: Vec<Check>,
     pub review_findings: Vec<review::Finding>,
     pub retries: u32,
     pub agent_runs: Vec<String>,
@@ -82,6 +127,7 @@ pub struct Report {
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
+    preflight(&ctx.repo.root, &["builder", "fixer", "reviewer"])?;
     let threads = if resume {
         interrupted_threads(ctx, task.id)?
     } else {
@@ -146,6 +192,19 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         }
     }
 
+    // A wave that stopped before its checks: each of them skipped, and said so.
+    for wave in 1..=report.gates.iter().map(|g| g.wave).max().unwrap_or(0) {
+        if !report.checks.iter().any(|c| c.wave == wave) {
+            for (name, _) in planned_checks(ctx, &ctx.repo.path(&rel)) {
+                report.checks.push(Check {
+                    wave,
+                    check: name,
+                    state: "skipped".to_owned(),
+                    detail: "not run: the wave stopped before its checks".to_owned(),
+                });
+            }
+        }
+    }
     report.completed = ok;
     flow.event("flow.ended", json!({ "completed": ok }));
     std::fs::write(flow.dir.join("report.md"), report_markdown(&report))
@@ -301,12 +360,7 @@ fn run_wave(
         .zip(&ran.last)
         .filter(|(_, r)| !group::is_completed(r))
         .map(|(m, r)| match r {
-            Ok(done) => format!(
-                "{} ended {} (run {})",
-                m.name,
-                done.record.status.name(),
-                done.record.id
-            ),
+            Ok(done) => format!("{} {}", m.name, ended(done)),
             Err(err) => format!("{} could not run: {err}", m.name),
         })
         .collect();
@@ -390,23 +444,28 @@ fn run_wave(
     }
 
     // Build, lint, test, coverage; the fixer gets what failed.
-    let mut checks = Vec::new();
-    for command in build::commands(root, &ctx.config.build_commands) {
-        checks.push(("build".to_owned(), command));
-    }
-    for (name, command) in [
-        ("lint", &ctx.config.lint_command),
-        ("test", &ctx.config.test_command),
-        ("coverage", &ctx.config.coverage_command),
-    ] {
-        if !command.trim().is_empty() {
-            checks.push((name.to_owned(), command.clone()));
-        }
-    }
+    let planned = planned_checks(ctx, root);
+    let checks: Vec<(String, String)> = planned
+        .iter()
+        .filter_map(|(name, command)| Some((name.clone(), command.clone()?)))
+        .collect();
     let mut attempt = 0;
     loop {
         let started = Instant::now();
         let mut failure = None;
+        // This attempt's state of every planned check, into the report when the loop ends.
+        let mut states: Vec<Check> = planned
+            .iter()
+            .map(|(name, command)| Check {
+                wave: number,
+                check: name.clone(),
+                state: "skipped".to_owned(),
+                detail: match command {
+                    None => not_configured(name),
+                    Some(_) => "not run: an earlier check failed".to_owned(),
+                },
+            })
+            .collect();
         for (name, command) in &checks {
             let (passed, output) = check(
                 root,
@@ -440,10 +499,22 @@ fn run_wave(
                 },
                 json!({ "wave": number, "check": name, "attempt": attempt + 1, "detail": detail }),
             );
+            // The planned entry of this command (build may have several).
+            let planned_idx = planned
+                .iter()
+                .position(|(n, c)| n == name && c.as_deref() == Some(command.as_str()));
+            if let Some(state) = planned_idx.map(|j| &mut states[j]) {
+                state.state = if passed { "passed" } else { "failed" }.to_owned();
+                state.detail = detail.clone();
+            }
             if !passed {
                 failure = Some((name.clone(), detail, tail_lines(&output, 40)));
                 break;
             }
+        }
+        let last_attempt = failure.is_none() || attempt + 1 >= FIX_ATTEMPTS;
+        if last_attempt {
+            report.checks.extend(states);
         }
         let Some((name, detail, output)) = failure else {
             gate(
@@ -538,11 +609,7 @@ fn run_wave(
         let verdict = if done.record.status == Status::Completed {
             review::parse(&message)
         } else {
-            Err(format!(
-                "the reviewer ended {} (run {})",
-                done.record.status.name(),
-                done.record.id
-            ))
+            Err(format!("the reviewer {}", ended(&done)))
         };
         let (verdict_name, findings) = match &verdict {
             Ok(v) => (format!("{:?}", v.status), v.findings.clone()),
@@ -970,6 +1037,16 @@ pub fn report_markdown(report: &Report) -> String {
             if g.passed { "passed" } else { "failed" },
             g.seconds,
             g.detail.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    text.push_str("\n## Checks\n\n| wave | check | result | detail |\n| --- | --- | --- | --- |\n");
+    for c in &report.checks {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            c.wave,
+            c.check,
+            c.state,
+            c.detail.replace('|', "\\|").replace('\n', " ")
         ));
     }
     text.push_str(&format!(

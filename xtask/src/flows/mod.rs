@@ -44,6 +44,27 @@ pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
     ))
 }
 
+/// How an agent run that did not complete ended, for a report: its status, its run and the last
+/// lines of its stderr (what a failing CLI says about why).
+pub fn ended(done: &crate::agent::runner::Done) -> String {
+    let stderr: Vec<String> = done
+        .log_tail(5)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("stderr"))
+        .flat_map(|(_, lines)| lines)
+        .collect();
+    let tail = if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("; its stderr ended: {}", stderr.join(" | "))
+    };
+    format!(
+        "ended {} (run {}){tail}",
+        done.record.status.name(),
+        done.record.id
+    )
+}
+
 /// A flow's own run: its folder, its record, and its events, written as they come (an
 /// interrupted flow leaves what it did; `runs reconcile` closes it by its orchestrator pid).
 pub struct Flow {

@@ -249,6 +249,65 @@ impl RunEvent {
     }
 }
 
+/// What a write command recorded: its run and the files the run changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: RunId,
+    /// Repository-relative paths, in write order.
+    pub files: Vec<String>,
+}
+
+impl Recorded {
+    /// What to `git add` to commit the change: the folders of the tasks it touched, the run's
+    /// record, then the other files (a task's folder stands for all of its files).
+    pub fn to_commit(&self) -> Vec<String> {
+        let task_folder = |rel: &str| {
+            let mut parts = rel.splitn(3, '/');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("tasks"), Some(name), Some(_))
+                    if crate::tasks::id::TaskId::parse(name).is_ok() =>
+                {
+                    Some(format!("tasks/{name}"))
+                }
+                _ => None,
+            }
+        };
+        let mut res: Vec<String> = Vec::new();
+        let mut push = |path: String| {
+            if !res.contains(&path) {
+                res.push(path);
+            }
+        };
+        for folder in self.files.iter().filter_map(|f| task_folder(f)) {
+            push(folder);
+        }
+        push(self.id.dir());
+        for file in self.files.iter().filter(|f| task_folder(f).is_none()) {
+            push(file.clone());
+        }
+        res
+    }
+
+    /// The line a write command ends with: `commit: git add <paths>`.
+    pub fn commit_line(&self) -> String {
+        let paths: Vec<String> = self.to_commit().iter().map(|p| shell_quote(p)).collect();
+        format!("commit: git add {}", paths.join(" "))
+    }
+}
+
+/// An argument as a POSIX shell would need it typed: bare when safe, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
 /// Collects what a command changes, then becomes one all-or-nothing [`Plan`].
 #[derive(Debug)]
 pub struct Recorder {

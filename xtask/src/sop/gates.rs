@@ -298,6 +298,8 @@ fn prd(inputs: &Inputs<'_>) -> Verdict {
     }
     let sha = sha256_hex(text.as_bytes());
     let raw_sha = (inputs.read)(&path).map(|b| sha256_hex(&b));
+    // Each required role's approval of the PRD as it is now.
+    let mut current_by: Vec<(&str, &crate::tasks::history::Approval)> = Vec::new();
     for role in &inputs.config.prd_required_approvals {
         let approvals: Vec<_> = inputs
             .entry
@@ -305,12 +307,13 @@ fn prd(inputs: &Inputs<'_>) -> Verdict {
             .iter()
             .filter(|a| a.phase == Phase::Prd && &a.role == role)
             .collect();
-        let current = approvals.iter().any(|a| {
+        let current = approvals.iter().rev().find(|a| {
             a.artifact_sha256
                 .as_deref()
                 .is_some_and(|s| s == sha || Some(s) == raw_sha.as_deref())
         });
-        if current {
+        if let Some(approval) = current {
+            current_by.push((role, approval));
             continue;
         }
         let approve = format!("cargo xtask phase approve {} --role {role}", inputs.id);
@@ -323,11 +326,47 @@ fn prd(inputs: &Inputs<'_>) -> Verdict {
             None => findings.push(Finding::error("prd/approval", format!("no approval from the `{role}` role")).at(&path, None).fix(approve)),
         }
     }
+    if inputs.config.approvals_distinct {
+        findings.extend(shared_approvers(&current_by, &path, inputs.id));
+    }
     Verdict {
         findings,
         mirror: vec![path],
         ..Verdict::default()
     }
+}
+
+/// With `approvals_distinct`: a finding for each pair of roles whose current approvals come
+/// from one person (the same name, or the same git identity under different names).
+fn shared_approvers(
+    current_by: &[(&str, &crate::tasks::history::Approval)],
+    path: &str,
+    id: &str,
+) -> Vec<Finding> {
+    let mut res = Vec::new();
+    for (idx, (first_role, first)) in current_by.iter().enumerate() {
+        let same_person = |other: &crate::tasks::history::Approval| {
+            other.name == first.name || (other.git.is_some() && other.git == first.git)
+        };
+        let Some((second_role, _)) = current_by[idx + 1..].iter().find(|(_, a)| same_person(a))
+        else {
+            continue;
+        };
+        let who = first.git.as_deref().unwrap_or(&first.name);
+        res.push(
+            Finding::error(
+                "prd/distinct-approvers",
+                format!(
+                    "the `{first_role}` and `{second_role}` approvals both come from {who}; approvals_distinct requires a different person for each role"
+                ),
+            )
+            .at(path, None)
+            .fix(format!(
+                "someone else, with their own git identity, runs `cargo xtask phase approve {id} --role {second_role}` (or set approvals_distinct = false in Cargo.toml)"
+            )),
+        );
+    }
+    res
 }
 
 /// tasks.md parsed, with its findings.

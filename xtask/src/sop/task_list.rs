@@ -87,21 +87,13 @@ pub fn files_of(id: &str, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Vec<String>
 
 const RULE: &str = "tasks/format";
 
-/// Parse the body of tasks.md (`first_line` = its file line). Returns what parsed and a finding
-/// for every malformed item.
+/// Parse the body of tasks.md (`first_line` = its file line). Returns what parsed and one
+/// finding per malformed line, in line order, saying everything wrong with that line.
 pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Finding>) {
     let mut list = TaskList::default();
-    let mut findings = Vec::new();
-    let fix = format!(
-        "edit {path}; the format is `- [ ] 1.0 Parent`, `  - [ ] 1.1 Sub-task`, `    Files: path, dir/**`"
-    );
-    let mut bad = |line: usize, message: String| {
-        findings.push(
-            Finding::error(RULE, message)
-                .at(path, Some(line))
-                .fix(fix.clone()),
-        );
-    };
+    // (line, rule, message), merged into one finding per line at the end.
+    let mut problems: Vec<(usize, &str, String)> = Vec::new();
+    let mut bad = |line: usize, message: String| problems.push((line, RULE, message));
     let mut fenced = false;
     let mut seen: Vec<(u32, u32)> = Vec::new();
     for (idx, raw) in body.lines().enumerate() {
@@ -118,10 +110,10 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
         if let Some(files) = files_line(trimmed) {
             match list.parents.last_mut().and_then(|p| p.subtasks.last_mut()) {
                 Some(sub) if indent > 0 && !sub.named_files => {
-                    let (files, problems) = split_files(files);
+                    let (files, wrong) = split_files(files);
                     sub.files = files;
                     sub.named_files = true;
-                    for message in problems {
+                    for message in wrong {
                         bad(line, message);
                     }
                 }
@@ -247,8 +239,8 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
             );
             continue;
         }
-        let (files, problems) = inline_files.map(split_files).unwrap_or_default();
-        for message in problems {
+        let (files, wrong) = inline_files.map(split_files).unwrap_or_default();
+        for message in wrong {
             bad(line, message);
         }
         parent.subtasks.push(SubTask {
@@ -263,20 +255,39 @@ pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Findin
     for parent in &list.parents {
         for sub in &parent.subtasks {
             if !sub.named_files {
-                findings.push(
-                    Finding::error(
-                        "tasks/files",
-                        format!("sub-task {}.{} names no files", sub.number.0, sub.number.1),
-                    )
-                    .at(path, Some(sub.line))
-                    .fix(format!(
-                        "add a line `Files: path/one.rs, dir/**` under it in {path}"
-                    )),
-                );
+                problems.push((
+                    sub.line,
+                    FILES_RULE,
+                    format!("sub-task {}.{} names no files", sub.number.0, sub.number.1),
+                ));
             }
         }
     }
-    (list, findings)
+    (list, one_per_line(path, problems))
+}
+
+const FILES_RULE: &str = "tasks/files";
+
+/// One finding per line, in line order: the problems of a line joined into one message (its
+/// rule and fix are the first problem's).
+fn one_per_line(path: &str, mut problems: Vec<(usize, &str, String)>) -> Vec<Finding> {
+    problems.sort_by_key(|(line, _, _)| *line);
+    let mut res: Vec<Finding> = Vec::new();
+    for (line, rule, message) in problems {
+        if let Some(last) = res.last_mut().filter(|f| f.line == Some(line)) {
+            last.message = format!("{}; {message}", last.message);
+            continue;
+        }
+        let fix = if rule == FILES_RULE {
+            format!("add a line `Files: path/one.rs, dir/**` under it in {path}")
+        } else {
+            format!(
+                "edit {path}; the format is `- [ ] 1.0 Parent`, `  - [ ] 1.1 Sub-task`, `    Files: path, dir/**`"
+            )
+        };
+        res.push(Finding::error(rule, message).at(path, Some(line)).fix(fix));
+    }
+    res
 }
 
 /// `Files: …` (also as a list item `- Files: …`): the text after the colon.
@@ -375,18 +386,18 @@ mod tests {
                 "1: sub-task 1.1 comes before any parent task (`- [ ] 1.0 …`)",
                 "2: malformed checkbox `[y] 1`: write `- [ ] ` (open) or `- [x] ` (done)",
                 "4: sub-task `3.1` is under parent 2.0; number it 2.N with N from 1",
+                "5: sub-task 2.1 names no files",
                 "6: a parent task is numbered `2.0`; `2.1` at the margin looks like a sub-task that lost its indent",
                 "7: `Unnumbered` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task); numbers start at 1",
                 "9: `../etc/passwd` in `Files:` must be a path inside the repository, relative to its root, with `/`",
                 "10: `Files:` belongs under a sub-task (indented below `  - [ ] N.M …`)",
-                "5: sub-task 2.1 names no files",
             ]
         );
     }
 
     #[test]
-    fn duplicates_empty_titles_zero_and_bad_globs() {
-        let body = "- [ ] 0.0 Zero\n- [ ] 1.0\n  - [ ] 1.1 A\n    Files: d{e,f}.rs, [abc, ok.rs\n  - [ ] 1.1 Again — Files: x.rs\n- [ ] 1.0 Twice\n";
+    fn duplicates_empty_titles_zero_and_bad_globs_one_finding_per_line() {
+        let body = "- [ ] 0.0 Zero\n- [ ] 1.0 — Files: y.rs\n  - [ ] 1.1 A\n    Files: d{e,f}.rs, [abc, /abs.rs, ok.rs\n  - [ ] 1.1 Again — Files: x.rs\n- [ ] 1.0 Twice\n  - [ ] 1.2\n";
         let (list, findings) = parse("t.md", body, 1);
         let got: Vec<String> = findings
             .iter()
@@ -396,10 +407,11 @@ mod tests {
             got,
             vec![
                 "1: `0.0 Zero` has no number: start it with `1.0` (a parent) or `1.1` (a sub-task); numbers start at 1",
-                "2: item 1.0 has a number but no title",
-                "4: `[abc` in `Files:` is not a valid glob: unclosed character class; missing ']'",
+                "2: item 1.0 has a number but no title; `Files:` belongs to sub-tasks, not to a parent task",
+                "4: `[abc` in `Files:` is not a valid glob: unclosed character class; missing ']'; `/abs.rs` in `Files:` must be a path inside the repository, relative to its root, with `/`",
                 "5: number 1.1 is used twice",
                 "6: number 1.0 is used twice",
+                "7: item 1.2 has a number but no title; sub-task 1.2 names no files",
             ]
         );
         assert_eq!(list.files(), vec!["d{e,f}.rs", "ok.rs"]);

@@ -1034,3 +1034,63 @@ fn a_session_id_that_looks_like_a_flag_is_not_continued() {
     );
     assert_eq!(repo.run_ids().len(), before, "no run was started");
 }
+
+#[test]
+fn a_failing_builder_shows_its_stderr_and_the_checks_say_skipped() {
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(tasks, &review, "test_command = \"true\"\n");
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "agent: eprint model quota exceeded\nagent: exit 3\n",
+    );
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "a builder that fails");
+    let out = repo.run(&["implement", crate::sop::ID]).code(1);
+    assert!(
+        out.stdout
+            .contains("1.1 ended failed (run R-[RUN]); its stderr ended: model quota exceeded"),
+        "{}",
+        out.both()
+    );
+    for line in [
+        "wave 1 check build    skipped not run: the wave stopped before its checks",
+        "wave 1 check lint     skipped not run: the wave stopped before its checks",
+        "wave 1 check coverage skipped not run: the wave stopped before its checks",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{}", out.both());
+    }
+    let run = agent_runs_of(&repo);
+    assert!(!run.is_empty());
+    let flow = repo
+        .run_ids()
+        .into_iter()
+        .find(|id| repo.exists(&format!(".runs/{id}/report.md")))
+        .expect("the flow's report");
+    let report = repo.read(&format!(".runs/{flow}/report.md"));
+    assert!(
+        report.contains("| 1 | lint | skipped | not run: the wave stopped before its checks |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("its stderr ended: model quota exceeded"),
+        "{report}"
+    );
+
+    // A wave that reaches its checks: what is not configured is skipped, and says why.
+    let repo = implementing(tasks, &review, "test_command = \"true\"\n");
+    let out = repo.run(&["implement", crate::sop::ID]).ok();
+    assert!(
+        out.stdout
+            .contains("wave 1 check lint     skipped not configured (lint_command)"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout
+            .contains("wave 1 check coverage skipped not configured (coverage_command)"),
+        "{}",
+        out.both()
+    );
+}

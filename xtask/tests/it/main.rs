@@ -3,6 +3,7 @@
 mod agent;
 mod audit;
 mod bad_input;
+mod consistent;
 mod goals;
 mod help;
 mod hooks;

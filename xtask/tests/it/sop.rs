@@ -414,6 +414,7 @@ fn an_edit_after_approval_voids_it_and_reopen_records_why() {
           phase: Phase A (prd): write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved
           file:  tasks/T-0001-rate-limit-logins/prd.md
           then:  cargo xtask phase next T-0001-rate-limit-logins
+        commit: git add tasks/T-0001-rate-limit-logins .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());
     let last = history(&repo).pop().expect("transition");

@@ -43,6 +43,7 @@ fn init_creates_the_layout_once() {
           created .gitattributes
         recorded as run R-[RUN]
         next: cargo xtask hooks install, then cargo xtask task new "<title>"
+        commit: git add .runs/R-[RUN] tasks/specs/README.md tasks/index.schema.json docs/README.md patterns/templates/brief.md patterns/templates/prd.md patterns/templates/tasks.md patterns/templates/spec.md patterns/templates/plan.md patterns/templates/prompts/goal.md patterns/templates/prompts/builder.md patterns/templates/prompts/review.md patterns/templates/prompts/fix.md patterns/templates/prompts/research.md patterns/templates/prompts/draft-prd.md patterns/templates/prompts/draft.md patterns/templates/prompts/draft-spec.md patterns/templates/prompts/score-prd.md patterns/triggers.toml adapters/README.md adapters/codex.toml adapters/claude.toml adapters/exec.toml adapters/roles.toml .githooks/README.md .githooks/pre-commit .githooks/pre-merge-commit .runs/.gitignore tasks/index.json .gitattributes
     "#]]
     .assert_eq(&first.both());
     let before = repo.snapshot();
@@ -113,6 +114,7 @@ fn task_new_writes_a_brief_and_registers_it() {
         created T-0001-rate-limit-the-login-endpoint: tasks/T-0001-rate-limit-the-login-endpoint/brief.md
         recorded as run R-[RUN]
         next: fill in the brief, then `cargo xtask phase next T-0001-rate-limit-the-login-endpoint`
+        commit: git add tasks/T-0001-rate-limit-the-login-endpoint .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());
     let brief = repo.normalise(&repo.read("tasks/T-0001-rate-limit-the-login-endpoint/brief.md"));
@@ -321,6 +323,7 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
           phase: Phase A (prd): write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved
           file:  tasks/T-0001-cache-the-build/prd.md
           then:  cargo xtask phase next T-0001-cache-the-build
+        commit: git add tasks/T-0001-cache-the-build .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());
 }
@@ -397,7 +400,7 @@ fn a_task_can_be_named_by_its_number() {
     }
     let missing = repo.run(&["phase", "status", "T-0042"]).code(2);
     assert!(
-        missing.stderr.contains("there is no task numbered 42"),
+        missing.stderr.contains("there is no task T-0042 (see"),
         "{}",
         missing.both()
     );
