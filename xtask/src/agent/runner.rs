@@ -319,6 +319,13 @@ impl<'a> Runner<'a> {
         // While the agent runs the record is replaced atomically but not synced: a crash leaves the
         // old state or the new, and the final record below is synced with the folder.
         write_record(&dir, &record, Durability::Renamed)?;
+        // From here the record exists: whatever stops the run before its agent starts (an
+        // adapter's argument without a value, a failed snapshot) closes it as failed, with why.
+        let mut unstarted = Unstarted {
+            dir: dir.clone(),
+            record: record.clone(),
+            armed: true,
+        };
         write_with(
             &dir.join("prompt.md"),
             prompt.as_bytes(),
@@ -407,6 +414,7 @@ impl<'a> Runner<'a> {
             json!({ "command": command, "status": setup.ended, "exit_code": setup.code, "elapsed_ms": setup.elapsed.as_millis() as u64 }),
         ));
             if setup.ended != Ended::Completed {
+                unstarted.armed = false;
                 record.status = if setup.ended == Ended::Cancelled {
                     Status::Cancelled
                 } else {
@@ -432,6 +440,7 @@ impl<'a> Runner<'a> {
             Some(baseline) => baseline.clone(),
             None => snapshot()?,
         };
+        unstarted.armed = false;
         let mut spawned = record.clone();
         let ran = process::run(&spec, Parser::new(adapter.output), Some(cancel), |pgid| {
             spawned.status = Status::Running;
@@ -622,6 +631,39 @@ fn program_found(program: &Path, path_var: &std::ffi::OsStr) -> bool {
         return executable(program);
     }
     std::env::split_paths(path_var).any(|dir| executable(&dir.join(program)))
+}
+
+/// A run whose record is written but whose agent has not started: dropped while armed (an early
+/// return with an error), the record is closed as failed with a `run.failed` event, so no run is
+/// left `spawned` without events for audit to puzzle over.
+struct Unstarted {
+    dir: PathBuf,
+    record: RunRecord,
+    armed: bool,
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let now = timestamp(chrono::Utc::now());
+        self.record.status = Status::Failed;
+        self.record.ended = Some(now);
+        let events = [
+            RunEvent::new(
+                "run.started",
+                json!({ "kind": "agent", "task": self.record.task, "role": self.record.role, "adapter": self.record.adapter }),
+            ),
+            RunEvent::new(
+                "run.failed",
+                json!({ "error": "stopped before the agent started; the command's error says why" }),
+            ),
+        ];
+        // Best effort: the error that stopped the run is what the user sees.
+        let _ = write_events(&self.dir, &events);
+        let _ = write_record(&self.dir, &self.record, Durability::Synced);
+    }
 }
 
 fn write_record(dir: &Path, record: &RunRecord, durability: Durability) -> Result<()> {

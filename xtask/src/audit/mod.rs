@@ -457,7 +457,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
                 findings.push(
                     Finding::error("runs/malformed", reason.clone())
                         .at(format!("{dir}/run.json"), None)
-                        .fix("restore the file from git history; run records are written by the toolkit only"),
+                        .fix(format!("run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores a committed one; one that was never committed holds no kept change: delete {dir}/")),
                 );
                 continue;
             }
@@ -471,7 +471,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
             findings.push(
                 Finding::error("runs/malformed", message)
                     .at(format!("{dir}/events.jsonl"), line)
-                    .fix("restore the file from git history; run records are written by the toolkit only"),
+                    .fix(format!("run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores a committed one; one that was never committed holds no kept change: delete {dir}/")),
             );
         }
         let live = matches!(

@@ -387,3 +387,35 @@ fn phase_next_on_a_branch_without_the_work_names_the_task_branch() {
     let audit = audit_clone(&repo, &today());
     assert_eq!(audit.code, 0, "{}", audit.both());
 }
+
+#[test]
+fn a_run_refused_before_its_agent_starts_is_closed_not_left_half_written() {
+    let repo = crate::agent::repo_with_bot();
+    // The adapter needs a model that the role does not give: refused after the record exists.
+    let adapter = repo.read("adapters/scripted.toml");
+    repo.write(
+        "adapters/scripted.toml",
+        adapter.replace(
+            "args = [\"{prompt}\"]",
+            "args = [\"{model}\", \"{prompt}\"]",
+        ),
+    );
+    let run = repo.run(&["run", "--role", "bot", "--prompt", "hello"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stderr.contains("needs a value this run does not have"),
+        "{}",
+        run.both()
+    );
+    let ids = repo.run_ids();
+    assert_eq!(ids.len(), 2, "init and the refused run: {ids:?}");
+    let record: serde_json::Value =
+        serde_json::from_str(&repo.read(&format!(".runs/{}/run.json", ids[1]))).expect("run.json");
+    assert_eq!(record["status"], "failed");
+    assert!(record["ended"].is_string(), "{record}");
+    let events = repo.read(&format!(".runs/{}/events.jsonl", ids[1]));
+    assert!(events.contains("\"run.failed\""), "{events}");
+    repo.git(&["add", "-A"]);
+    let audit = repo.run(&["audit"]);
+    assert!(!audit.stdout.contains("runs/"), "{}", audit.both());
+}
