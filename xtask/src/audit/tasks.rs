@@ -136,9 +136,8 @@ fn past_gate(id: &str, at: Phase, gate: Phase, finding: Finding) -> Finding {
             rule: "phase/integrity".to_owned(),
             message,
             fix: Some(format!(
-                "approvals are of the artifact as it is now, and `phase approve` approves the current phase's artifact: take the task back, `cargo xtask phase reopen {id} --to {} --why \"…\"`, then `{}`, then `cargo xtask phase next {id}` until it is back at {}",
+                "approvals are of the artifact as it is now, and `phase approve` approves the current phase's artifact: take the task back, `cargo xtask phase reopen {id} --to {} --why \"…\"`, then {fix}, then `cargo xtask phase next {id}` until it is back at {}",
                 gate.name(),
-                fix.trim_matches('`'),
                 at.name()
             )),
             ..finding

@@ -19,6 +19,12 @@ pub fn repo() -> TestRepo {
     repo
 }
 
+/// `git add -A`, then [`no_verify`].
+pub fn no_verify_all(repo: &TestRepo, message: &str) {
+    repo.git(&["add", "-A"]);
+    no_verify(repo, message);
+}
+
 pub fn no_verify(repo: &TestRepo, message: &str) {
     let mut cmd = Command::new("git");
     cmd.args(["commit", "-q", "--no-verify", "-m", message])

@@ -4,6 +4,7 @@ mod agent;
 mod audit;
 mod bad_input;
 mod consistent;
+mod fixes;
 mod goals;
 mod help;
 mod hooks;
