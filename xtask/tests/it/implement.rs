@@ -1094,3 +1094,48 @@ fn a_failing_builder_shows_its_stderr_and_the_checks_say_skipped() {
         out.both()
     );
 }
+
+#[test]
+fn an_implement_branch_merged_as_its_report_says_leaves_audit_clean() {
+    use crate::one_truth::{audit_clone, commit_ok, today, x};
+    let review = format!("Review wave {{{{wave}}}}.\n{}", verdict(PASS));
+    let repo = implementing(TWO_WAVES, &review, "");
+    let id = crate::sop::ID;
+    // The spec reviewed today, so the commits made today are judged against a fresh spec.
+    let spec = crate::sop::SPEC.replace("2026-11-20", &today());
+    repo.write(&format!("tasks/{id}/specs/security.md"), spec);
+    commit_ok(&repo, "security spec reviewed again");
+    let out = x(&repo, &["implement", id]).ok();
+    // The report ends with the exact next steps; they are followed here as written.
+    let steps: Vec<&str> = out
+        .raw_stdout
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .map(str::trim)
+        .collect();
+    assert_eq!(steps.len(), 4, "{}", out.both());
+    assert!(
+        steps[0].starts_with("git add .runs/ && git commit"),
+        "{steps:?}"
+    );
+    assert_eq!(steps[1], format!("git merge task/{id}"));
+    assert!(
+        steps[2].starts_with(&format!("cargo xtask phase next {id}")),
+        "{steps:?}"
+    );
+    commit_ok(&repo, "implement: run records");
+    // The merge goes through the hook (pre-merge-commit), on today's date.
+    let mut merge = std::process::Command::new("git");
+    merge
+        .args(["merge", "-q", "--no-edit", &format!("task/{id}")])
+        .current_dir(&repo.root);
+    crate::support::isolate(&mut merge);
+    merge.env("XTASK_TODAY", today());
+    let merged = repo.finish(merge.output().expect("git merge"));
+    assert_eq!(merged.code, 0, "{}", merged.both());
+    x(&repo, &["phase", "next", id]).ok();
+    commit_ok(&repo, "done");
+    let audit = audit_clone(&repo, &today());
+    assert_eq!(audit.code, 0, "{}", audit.both());
+}

@@ -9,7 +9,7 @@ use crate::support::{BIN, Run, TestRepo, brief, isolate};
 
 /// Today in UTC, as the commits made here get it: these paths are judged on real dates
 /// (evidence must be newer than the task; the range rule judges a spec on its commit's day).
-fn today() -> String {
+pub(crate) fn today() -> String {
     let out = Command::new("date")
         .args(["-u", "+%F"])
         .output()
@@ -32,7 +32,7 @@ fn spec() -> String {
 }
 
 /// xtask in `repo`, on today's real date.
-fn x(repo: &TestRepo, args: &[&str]) -> Run {
+pub(crate) fn x(repo: &TestRepo, args: &[&str]) -> Run {
     let mut cmd = repo.cmd(args);
     cmd.env("XTASK_TODAY", today());
     repo.run_cmd(cmd)
@@ -43,7 +43,7 @@ fn path(file: &str) -> String {
 }
 
 /// `git add -A` and `git commit` through the hook, with a fixed date.
-fn commit_all(repo: &TestRepo, message: &str, env: &[(&str, &str)]) -> Run {
+pub(crate) fn commit_all(repo: &TestRepo, message: &str, env: &[(&str, &str)]) -> Run {
     repo.git(&["add", "-A"]);
     let mut cmd = Command::new("git");
     cmd.args(["commit", "-q", "-m", message])
@@ -57,14 +57,14 @@ fn commit_all(repo: &TestRepo, message: &str, env: &[(&str, &str)]) -> Run {
 }
 
 #[track_caller]
-fn commit_ok(repo: &TestRepo, message: &str) -> Run {
+pub(crate) fn commit_ok(repo: &TestRepo, message: &str) -> Run {
     let run = commit_all(repo, message, &[]);
     assert_eq!(run.code, 0, "commit `{message}` refused:\n{}", run.both());
     run
 }
 
 /// `audit` in a fresh clone of `repo` (as CI runs it), on `today`.
-fn audit_clone(repo: &TestRepo, today: &str) -> Run {
+pub(crate) fn audit_clone(repo: &TestRepo, today: &str) -> Run {
     let clone = TestRepo::new();
     std::fs::remove_dir_all(&clone.root).expect("empty clone dir");
     let mut cmd = Command::new("git");
