@@ -282,8 +282,26 @@ impl Recorded {
             push(folder);
         }
         push(self.id.dir());
-        for file in self.files.iter().filter(|f| task_folder(f).is_none()) {
-            push(file.clone());
+        // Three or more files under one top folder (`init`'s templates) are named by the folder.
+        let top = |rel: &str| rel.split_once('/').map(|(dir, _)| format!("{dir}/"));
+        let others: Vec<&String> = self
+            .files
+            .iter()
+            .filter(|f| task_folder(f).is_none())
+            .collect();
+        for file in &others {
+            match top(file) {
+                Some(dir)
+                    if others
+                        .iter()
+                        .filter(|f| top(f).as_ref() == Some(&dir))
+                        .count()
+                        >= 3 =>
+                {
+                    push(dir)
+                }
+                _ => push((*file).clone()),
+            }
         }
         res
     }

@@ -43,7 +43,7 @@ fn init_creates_the_layout_once() {
           created .gitattributes
         recorded as run R-[RUN]
         next: cargo xtask hooks install, then cargo xtask task new "<title>"
-        commit: git add .runs/R-[RUN] tasks/specs/README.md tasks/index.schema.json docs/README.md patterns/templates/brief.md patterns/templates/prd.md patterns/templates/tasks.md patterns/templates/spec.md patterns/templates/plan.md patterns/templates/prompts/goal.md patterns/templates/prompts/builder.md patterns/templates/prompts/review.md patterns/templates/prompts/fix.md patterns/templates/prompts/research.md patterns/templates/prompts/draft-prd.md patterns/templates/prompts/draft.md patterns/templates/prompts/draft-spec.md patterns/templates/prompts/score-prd.md patterns/triggers.toml adapters/README.md adapters/codex.toml adapters/claude.toml adapters/exec.toml adapters/roles.toml .githooks/README.md .githooks/pre-commit .githooks/pre-merge-commit .runs/.gitignore tasks/index.json .gitattributes
+        commit: git add .runs/R-[RUN] tasks/ docs/README.md patterns/ adapters/ .githooks/ .runs/.gitignore .gitattributes
     "#]]
     .assert_eq(&first.both());
     let before = repo.snapshot();
