@@ -203,11 +203,7 @@ fn uncovered(
     policy: Policy<'_>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<Finding> {
-    let ids: Vec<String> = crate::tasks::folder_ids(&ctx.repo)
-        .unwrap_or_default()
-        .iter()
-        .map(|id| id.as_str().to_owned())
-        .collect();
+    let ids = crate::tasks::folder_names(&ctx.repo);
     let files = |id: &str| crate::sop::task_list::files_of(id, read);
     let tasks = guard::TaskFiles {
         ids: &ids,
@@ -218,18 +214,13 @@ fn uncovered(
         .into_iter()
         .filter(|check| check.findings.iter().any(|f| f.rule == "spec/missing"))
         .map(|check| {
-            let shown: Vec<&str> = check.paths.iter().take(3).map(String::as_str).collect();
-            let more = match check.paths.len() {
-                n if n > 3 => format!(" and {} more", n - 3),
-                _ => String::new(),
-            };
             Finding::warning(
                 "spec/uncovered",
                 format!(
-                    "{} tracked file(s) in area `{}` have no spec ({}{more}): the hook will block the next change to them",
+                    "{} tracked file(s) in area `{}` have no spec ({}): the hook will block the next change to them",
                     check.paths.len(),
                     check.area,
-                    shown.join(", ")
+                    guard::some_paths(&check.paths)
                 ),
             )
             .at(check.spec.clone(), None)

@@ -47,19 +47,14 @@ impl Violation {
 
     /// The audit finding, with the fix that settles it.
     pub fn finding(&self) -> Finding {
-        let shown: Vec<&str> = self.paths.iter().take(3).map(String::as_str).collect();
-        let more = match self.paths.len() {
-            n if n > 3 => format!(" and {} more", n - 3),
-            _ => String::new(),
-        };
         Finding::error(
             "spec-guard/range",
             format!(
-                "commit {} ({}, \"{}\") changed {}{more} in area `{}` while its spec was not in order: {}",
+                "commit {} ({}, \"{}\") changed {} in area `{}` while its spec was not in order: {}",
                 self.short(),
                 self.date,
                 self.subject,
-                shown.join(", "),
+                guard::some_paths(&self.paths),
                 self.area,
                 self.reason
             ),

@@ -222,11 +222,7 @@ impl flags::SpecGuard {
             task: None,
         };
         let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-        let ids: Vec<String> = crate::tasks::folder_ids(&ctx.repo)
-            .unwrap_or_default()
-            .iter()
-            .map(|id| id.as_str().to_owned())
-            .collect();
+        let ids = crate::tasks::folder_names(&ctx.repo);
         let files = |id: &str| task_list::files_of(id, &read);
         let tasks = guard::TaskFiles {
             ids: &ids,
@@ -612,11 +608,7 @@ impl Reader {
     fn task_ids(&self, ctx: &Ctx) -> Vec<String> {
         match &self.source {
             Source::Range { end, .. } => crate::tasks::folder_ids_at(&ctx.repo, end),
-            _ => crate::tasks::folder_ids(&ctx.repo)
-                .unwrap_or_default()
-                .iter()
-                .map(|id| id.as_str().to_owned())
-                .collect(),
+            _ => crate::tasks::folder_names(&ctx.repo),
         }
     }
 

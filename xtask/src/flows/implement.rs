@@ -1000,6 +1000,23 @@ impl Report {
     }
 }
 
+/// A `## title` section holding a markdown table; cells are kept on one line, `|` escaped.
+fn table(title: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut text = format!(
+        "\n## {title}\n\n| {} |\n|{}\n",
+        header.join(" | "),
+        " --- |".repeat(header.len())
+    );
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.replace('|', "\\|").replace('\n', " "))
+            .collect();
+        text.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    text
+}
+
 pub fn report_markdown(report: &Report) -> String {
     let mut text = format!(
         "# implement {} — {}\n\nRun `{}`, branch `{}`, worktree `{}`.\n\n## Files changed\n\n",
@@ -1028,27 +1045,42 @@ pub fn report_markdown(report: &Report) -> String {
             "- {sub}: its builder continued the interrupted session `{thread}`\n"
         ));
     }
-    text.push_str("\n## Gates\n\n| wave | gate | result | seconds | detail |\n| --- | --- | --- | --- | --- |\n");
-    for g in &report.gates {
-        text.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {} |\n",
-            g.wave,
-            g.gate,
-            if g.passed { "passed" } else { "failed" },
-            g.seconds,
-            g.detail.replace('|', "\\|").replace('\n', " ")
-        ));
-    }
-    text.push_str("\n## Checks\n\n| wave | check | result | detail |\n| --- | --- | --- | --- |\n");
-    for c in &report.checks {
-        text.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            c.wave,
-            c.check,
-            c.state,
-            c.detail.replace('|', "\\|").replace('\n', " ")
-        ));
-    }
+    let gates: Vec<Vec<String>> = report
+        .gates
+        .iter()
+        .map(|g| {
+            let result = if g.passed { "passed" } else { "failed" };
+            vec![
+                g.wave.to_string(),
+                g.gate.clone(),
+                result.to_owned(),
+                format!("{:.2}", g.seconds),
+                g.detail.clone(),
+            ]
+        })
+        .collect();
+    text.push_str(&table(
+        "Gates",
+        &["wave", "gate", "result", "seconds", "detail"],
+        &gates,
+    ));
+    let checks: Vec<Vec<String>> = report
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.wave.to_string(),
+                c.check.to_string(),
+                c.state.to_string(),
+                c.detail.clone(),
+            ]
+        })
+        .collect();
+    text.push_str(&table(
+        "Checks",
+        &["wave", "check", "result", "detail"],
+        &checks,
+    ));
     text.push_str(&format!(
         "\n## Numbers\n\n- coverage: {}\n- retries and fixes: {}\n- agent runs: {}\n- tokens: {} in, {} out\n- commits: {}\n",
         report.coverage.map_or("not measured".to_owned(), |c| format!("{c}%")),

@@ -468,13 +468,17 @@ pub fn check_paths<P: AsRef<[u8]>>(
     res
 }
 
+/// The first three of `paths` and how many more, for a message: `a, b, c and 4 more`.
+pub fn some_paths<S: AsRef<str>>(paths: &[S]) -> String {
+    let shown: Vec<&str> = paths.iter().take(3).map(AsRef::as_ref).collect();
+    match paths.len() {
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
+
 fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Finding {
-    let shown: Vec<String> = hits.iter().take(3).map(|p| display_path(p)).collect();
-    let more = if hits.len() > 3 {
-        format!(" and {} more", hits.len() - 3)
-    } else {
-        String::new()
-    };
+    let shown: Vec<String> = hits.iter().map(|p| display_path(p)).collect();
     let other = local.map_or_else(
         || {
             " (or a task's own tasks/<ID>/specs/{area}.md, for the files its tasks.md names)"
@@ -482,7 +486,7 @@ fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Find
         },
         |l| format!(" (or the task's own {l})"),
     );
-    Finding::error("spec/missing", format!("no spec for area `{}` (needed for {}{more})", area.name, shown.join(", ")))
+    Finding::error("spec/missing", format!("no spec for area `{}` (needed for {})", area.name, some_paths(&shown)))
         .at(spec, None)
         .fix(format!(
             "write {spec}{other} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date"

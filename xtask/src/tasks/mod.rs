@@ -47,6 +47,16 @@ pub fn history_path(id: &str) -> String {
     format!("tasks/{id}/history.jsonl")
 }
 
+/// The names of the task folders in the working tree (none when tasks/ cannot be read: a
+/// check that only looks for task-local specs has nothing to look at then).
+pub fn folder_names(repo: &Repo) -> Vec<String> {
+    folder_ids(repo)
+        .unwrap_or_default()
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect()
+}
+
 /// The task folders that commit `rev` holds under `tasks/` (names that are not task ids skipped).
 pub fn folder_ids_at(repo: &Repo, rev: &str) -> Vec<String> {
     let Ok(sh) = repo.sh() else {

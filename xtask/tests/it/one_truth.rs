@@ -268,19 +268,21 @@ fn an_override_is_settled_by_a_recorded_decision() {
     let fix = format!("cargo xtask spec-guard --settle {hotfix} --area security --why");
     assert!(audit.stdout.contains(&fix), "{}", audit.both());
     // Settling before a spec covers the change is refused, and says what is missing.
-    let early = x(
-        &repo,
-        &[
-            "spec-guard",
-            "--settle",
-            &hotfix,
-            "--area",
-            "security",
-            "--why",
-            "hotfix",
-        ],
-    )
-    .code(1);
+    let settle = |why: &str| {
+        x(
+            &repo,
+            &[
+                "spec-guard",
+                "--settle",
+                &hotfix,
+                "--area",
+                "security",
+                "--why",
+                why,
+            ],
+        )
+    };
+    let early = settle("hotfix").code(1);
     assert!(
         early.stdout.contains("no spec for area `security`"),
         "{}",
@@ -289,19 +291,7 @@ fn an_override_is_settled_by_a_recorded_decision() {
     // The fix line, applied: the spec approved and committed, then the decision recorded.
     repo.write("tasks/specs/security.md", spec());
     commit_ok(&repo, "security spec");
-    let settled = x(
-        &repo,
-        &[
-            "spec-guard",
-            "--settle",
-            &hotfix,
-            "--area",
-            "security",
-            "--why",
-            "reviewed after the outage",
-        ],
-    )
-    .ok();
+    let settled = settle("reviewed after the outage").ok();
     assert!(
         settled
             .stdout
