@@ -135,10 +135,10 @@ pub fn changes(
         if old_bytes == new_bytes {
             continue;
         }
-        patch.push_str(&diff::unified(
+        patch.push_str(&diff::section(
             rel,
             old_bytes.as_deref(),
-            new_bytes.as_deref().unwrap_or_default(),
+            new_bytes.as_deref(),
         ));
         files.push(rel.clone());
     }

@@ -286,6 +286,7 @@ fn run_wave(
 
     // The builders, side by side.
     let before = tree::dirty(root)?;
+    let wave_base = crate::repo::Repo::open(root)?.head();
     let branch = &checkout.branch;
     let worktree = Worktree {
         path: rel.to_owned(),
@@ -562,7 +563,9 @@ fn run_wave(
         let started = Instant::now();
         let diff_file = flow.dir.join(format!("wave-{number}.patch"));
         let after = tree::dirty(root)?;
-        let (patch, _) = tree::changes(root, None, &before, &after, false);
+        // Against the commit the wave started from: a modified file shows its change, and the
+        // patch applies there with `git apply`.
+        let (patch, _) = tree::changes(root, wave_base.as_deref(), &before, &after, false);
         std::fs::write(&diff_file, &patch)?;
         let template = templates::prompt(&ctx.repo.root, "review.md")
             .context("reading patterns/templates/prompts/review.md")?;

@@ -2,34 +2,42 @@
 
 use similar::TextDiff;
 
-/// The `diff --git` section for one file (`old` is `None` for a new file).
+/// The `diff --git` section for one file (`old` is `None` for a new file), in the form
+/// `git apply` takes.
 pub fn unified(rel: &str, old: Option<&[u8]>, new: &[u8]) -> String {
+    section(rel, old, Some(new))
+}
+
+/// [`unified`], where `new` is `None` for a deleted file.
+pub fn section(rel: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     let mut res = format!("diff --git a/{rel} b/{rel}\n");
-    if old.is_none() {
-        res.push_str("new file mode 100644\n");
+    match (old, new) {
+        (None, _) => res.push_str("new file mode 100644\n"),
+        (Some(_), None) => res.push_str("deleted file mode 100644\n"),
+        _ => {}
     }
-    let (Ok(old_text), Ok(new_text)) = (
-        std::str::from_utf8(old.unwrap_or_default()),
-        std::str::from_utf8(new),
-    ) else {
-        let from = if old.is_some() {
-            format!("a/{rel}")
-        } else {
-            "/dev/null".to_owned()
-        };
-        res.push_str(&format!("Binary files {from} and b/{rel} differ\n"));
-        return res;
-    };
     let from = if old.is_some() {
         format!("a/{rel}")
     } else {
         "/dev/null".to_owned()
     };
+    let to = if new.is_some() {
+        format!("b/{rel}")
+    } else {
+        "/dev/null".to_owned()
+    };
+    let (Ok(old_text), Ok(new_text)) = (
+        std::str::from_utf8(old.unwrap_or_default()),
+        std::str::from_utf8(new.unwrap_or_default()),
+    ) else {
+        res.push_str(&format!("Binary files {from} and {to} differ\n"));
+        return res;
+    };
     let diff = TextDiff::from_lines(old_text, new_text);
     let body = diff
         .unified_diff()
         .context_radius(3)
-        .header(&from, &format!("b/{rel}"))
+        .header(&from, &to)
         .to_string();
     res.push_str(&body);
     if !res.ends_with('\n') {

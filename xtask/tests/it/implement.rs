@@ -1139,3 +1139,32 @@ fn an_implement_branch_merged_as_its_report_says_leaves_audit_clean() {
     let audit = audit_clone(&repo, &today());
     assert_eq!(audit.code, 0, "{}", audit.both());
 }
+
+const ONE_SUB: &str = "# Tasks\n\n- [ ] 1.0 Count failed logins\n  - [ ] 1.1 Sliding-window counter (FR-1)\n    Files: src/auth/limiter.rs\n";
+
+#[test]
+fn the_reviewer_gets_the_waves_real_change_as_a_patch_that_applies() {
+    let review = format!("Review wave {{{{wave}}}}.\n{}", verdict(PASS));
+    let repo = implementing(ONE_SUB, &review, "");
+    let id = crate::sop::ID;
+    let lines: Vec<String> = (1..=198).map(|n| format!("line {n}")).collect();
+    repo.write("src/auth/limiter.rs", format!("{}\n", lines.join("\n")));
+    let mut changed = lines.clone();
+    changed[99] = "line 100, changed".to_owned();
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        format!(
+            "Build {{{{subtask}}}}.\nagent: write src/auth/limiter.rs {}\\n\n",
+            changed.join("\\n")
+        ),
+    );
+    crate::audit::no_verify_all(&repo, "a long file");
+    let out = repo.run(&["implement", id, "--json"]).ok();
+    let run = out.json()["run"].as_str().expect("run").to_owned();
+    let patch = repo.read(&format!(".runs/{run}/wave-1.patch"));
+    assert!(patch.lines().count() <= 12, "{patch}");
+    assert!(patch.contains("-line 100\n+line 100, changed\n"), "{patch}");
+    assert!(!patch.contains("new file mode"), "{patch}");
+    // It applies to the commit the wave started from (this checkout).
+    repo.git(&["apply", "--check", &format!(".runs/{run}/wave-1.patch")]);
+}
