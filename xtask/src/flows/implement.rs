@@ -62,6 +62,14 @@ pub struct Check {
     /// `passed`, `failed` or `skipped`.
     pub state: String,
     pub detail: String,
+    /// How long it ran.
+    pub seconds: f64,
+    /// Its logs (stdout.log, stderr.log), relative to the repository root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// A failed check's last lines of output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
 }
 
 /// The checks a wave runs, in order: `(name, command)`; a check without a command is skipped.
@@ -201,6 +209,9 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
                     check: name,
                     state: "skipped".to_owned(),
                     detail: "not run: the wave stopped before its checks".to_owned(),
+                    seconds: 0.0,
+                    log: None,
+                    tail: None,
                 });
             }
         }
@@ -220,6 +231,36 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         worktree::remove(&ctx.repo, &checkout.path, true)?;
     }
     Ok(report)
+}
+
+/// Record a gate's result (an event, the report's gate list, a blocker when it failed); returns
+/// whether it passed.
+fn record_gate(
+    report: &mut Report,
+    flow: &mut Flow,
+    wave: usize,
+    name: &str,
+    started: Instant,
+    passed: bool,
+    detail: String,
+) -> bool {
+    flow.event(
+        if passed { "gate.passed" } else { "gate.failed" },
+        json!({ "wave": wave, "gate": name, "detail": detail }),
+    );
+    if !passed {
+        report
+            .blockers
+            .push(format!("wave {wave}, {name}: {detail}"));
+    }
+    report.gates.push(Gate {
+        wave,
+        gate: name.to_owned(),
+        passed,
+        seconds: started.elapsed().as_secs_f64(),
+        detail,
+    });
+    passed
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -251,23 +292,7 @@ fn run_wave(
                 started: Instant,
                 passed: bool,
                 detail: String| {
-        flow.event(
-            if passed { "gate.passed" } else { "gate.failed" },
-            json!({ "wave": number, "gate": name, "detail": detail }),
-        );
-        if !passed {
-            report
-                .blockers
-                .push(format!("wave {number}, {name}: {detail}"));
-        }
-        report.gates.push(Gate {
-            wave: number,
-            gate: name.to_owned(),
-            passed,
-            seconds: started.elapsed().as_secs_f64(),
-            detail,
-        });
-        passed
+        record_gate(report, flow, number, name, started, passed, detail)
     };
 
     // The spec gate, before any builder touches a triggered file.
@@ -444,115 +469,22 @@ fn run_wave(
         return Ok(false);
     }
 
-    // Build, lint, test, coverage; the fixer gets what failed.
-    let planned = planned_checks(ctx, root);
-    let checks: Vec<(String, String)> = planned
-        .iter()
-        .filter_map(|(name, command)| Some((name.clone(), command.clone()?)))
-        .collect();
-    let mut attempt = 0;
-    loop {
-        let started = Instant::now();
-        let mut failure = None;
-        // This attempt's state of every planned check, into the report when the loop ends.
-        let mut states: Vec<Check> = planned
-            .iter()
-            .map(|(name, command)| Check {
-                wave: number,
-                check: name.clone(),
-                state: "skipped".to_owned(),
-                detail: match command {
-                    None => not_configured(name),
-                    Some(_) => "not run: an earlier check failed".to_owned(),
-                },
-            })
-            .collect();
-        for (name, command) in &checks {
-            let (passed, output) = check(
-                root,
-                &flow.dir,
-                name,
-                command,
-                attempt,
-                ctx.config.agent_timeout_s,
-            )?;
-            let mut passed = passed;
-            let mut detail = format!("`{command}` {}", if passed { "passed" } else { "failed" });
-            if name == "coverage" && passed {
-                match coverage_of(&output, &ctx.config.coverage_pattern) {
-                    Some(percent) => {
-                        report.coverage = Some(percent);
-                        passed = percent >= f64::from(ctx.config.coverage_min);
-                        detail =
-                            format!("coverage {percent}% (minimum {}%)", ctx.config.coverage_min);
-                    }
-                    None => {
-                        passed = false;
-                        detail = format!("`{command}` printed no percentage");
-                    }
-                }
-            }
-            flow.event(
-                if passed {
-                    "check.passed"
-                } else {
-                    "check.failed"
-                },
-                json!({ "wave": number, "check": name, "attempt": attempt + 1, "detail": detail }),
-            );
-            // The planned entry of this command (build may have several).
-            let planned_idx = planned
-                .iter()
-                .position(|(n, c)| n == name && c.as_deref() == Some(command.as_str()));
-            if let Some(state) = planned_idx.map(|j| &mut states[j]) {
-                state.state = if passed { "passed" } else { "failed" }.to_owned();
-                state.detail = detail.clone();
-            }
-            if !passed {
-                failure = Some((name.clone(), detail, tail_lines(&output, 40)));
-                break;
-            }
-        }
-        let last_attempt = failure.is_none() || attempt + 1 >= FIX_ATTEMPTS;
-        if last_attempt {
-            report.checks.extend(states);
-        }
-        let Some((name, detail, output)) = failure else {
-            gate(
-                report,
-                flow,
-                "checks",
-                started,
-                true,
-                format!("{} check(s) passed", checks.len()),
-            );
-            break;
-        };
-        if attempt + 1 >= FIX_ATTEMPTS {
-            gate(
-                report,
-                flow,
-                "checks",
-                started,
-                false,
-                format!("{name}: {detail}, still after {FIX_ATTEMPTS} attempts"),
-            );
-            return Ok(false);
-        }
-        attempt += 1;
-        report.retries += 1;
-        let done = fix(
-            ctx,
-            runner,
-            task,
-            &worktree,
-            number,
-            &wave_files,
-            &format!("{name}: {detail}"),
-            &output,
-            &flow.dir,
-        )?;
-        account(report, &done);
+    // Build, lint, test, coverage; the fixer gets what failed. The same checks run again after
+    // every later fix, so nothing reaches the review or the commit unchecked.
+    let mut checks = WaveChecks {
+        ctx,
+        runner,
+        task,
+        worktree: &worktree,
+        root,
+        number,
+        wave_files: &wave_files,
+        planned: planned_checks(ctx, root),
+        runs: 0,
+        fixes: Vec::new(),
+    };
+    if !checks.until_green(flow, report, "checks")? {
+        return Ok(false);
     }
 
     // Review → fix → review.
@@ -690,18 +622,29 @@ fn run_wave(
                             )
                         })
                         .collect();
-                    let done = fix(
-                        ctx,
-                        runner,
-                        task,
-                        &worktree,
-                        number,
-                        &wave_files,
-                        "review findings",
-                        &listed.join("\n"),
-                        &flow.dir,
-                    )?;
-                    account(report, &done);
+                    let changed =
+                        checks.fix(flow, report, "review findings", &listed.join("\n"))?;
+                    if changed.is_empty() {
+                        let started = Instant::now();
+                        gate(
+                            report,
+                            flow,
+                            &format!("review fix {cycle}"),
+                            started,
+                            false,
+                            "the fixer changed nothing, so the review would see the same change"
+                                .to_owned(),
+                        );
+                        return Ok(false);
+                    }
+                    // The fixed tree is checked before the next review looks at it.
+                    if !checks.until_green(
+                        flow,
+                        report,
+                        &format!("checks after review fix {cycle}"),
+                    )? {
+                        return Ok(false);
+                    }
                     previous = format!(
                         "\nThe previous review asked for these changes; check they are made:\n{}\n",
                         listed.join("\n")
@@ -773,6 +716,188 @@ fn changed_paths(before: &tree::Snapshot, after: &tree::Snapshot) -> Vec<String>
 }
 
 /// Tokens and the run id of an agent run, into the report.
+/// The wave's checks and its fix attempts: run after the builders and again after every fix.
+struct WaveChecks<'a> {
+    ctx: &'a Ctx,
+    runner: &'a Runner<'a>,
+    task: &'a Task<'a>,
+    worktree: &'a Worktree,
+    root: &'a Path,
+    number: usize,
+    wave_files: &'a [String],
+    planned: Vec<(String, Option<String>)>,
+    /// Check runs so far in this wave: each run's logs get their own folder.
+    runs: u32,
+    /// The fix attempts of this wave: what each was for, and the files it changed.
+    fixes: Vec<(String, Vec<String>)>,
+}
+
+impl WaveChecks<'_> {
+    /// Run the checks, with the fixer after a failure, until they pass: at most `FIX_ATTEMPTS`
+    /// runs, and never past a fix that changed nothing. One gate named `stage`, timed over all
+    /// its attempts.
+    fn until_green(&mut self, flow: &mut Flow, report: &mut Report, stage: &str) -> Result<bool> {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (states, failure) = self.run_once(flow, report)?;
+            let n_run = states.iter().filter(|c| c.state != "skipped").count();
+            // The report shows each check as its last run left it.
+            let last_run = states.clone();
+            if failure.is_none() || attempt >= FIX_ATTEMPTS {
+                report.checks.extend(states);
+            }
+            let Some((name, detail, output)) = failure else {
+                let tries = if attempt > 1 {
+                    format!(", on attempt {attempt}")
+                } else {
+                    String::new()
+                };
+                let detail = format!("{n_run} check(s) passed{tries}");
+                record_gate(report, flow, self.number, stage, started, true, detail);
+                return Ok(true);
+            };
+            if attempt >= FIX_ATTEMPTS {
+                let detail = format!("{name}: {detail}, still after {FIX_ATTEMPTS} attempts");
+                record_gate(report, flow, self.number, stage, started, false, detail);
+                return Ok(false);
+            }
+            report.retries += 1;
+            let changed = self.fix(flow, report, &format!("{name}: {detail}"), &output)?;
+            if changed.is_empty() {
+                report.checks.extend(last_run);
+                let detail = format!(
+                    "{name}: {detail}; fix attempt {} changed nothing, so the loop stops",
+                    self.fixes.len()
+                );
+                record_gate(report, flow, self.number, stage, started, false, detail);
+                return Ok(false);
+            }
+        }
+    }
+
+    /// One run of every check, in order, stopping at the first failure: each check's state, and
+    /// the failure (name, detail, output tail).
+    fn run_once(
+        &mut self,
+        flow: &mut Flow,
+        report: &mut Report,
+    ) -> Result<(Vec<Check>, Option<(String, String, String)>)> {
+        self.runs += 1;
+        let ctx = self.ctx;
+        let mut states: Vec<Check> = self
+            .planned
+            .iter()
+            .map(|(name, command)| Check {
+                wave: self.number,
+                check: name.clone(),
+                state: "skipped".to_owned(),
+                detail: match command {
+                    None => not_configured(name),
+                    Some(_) => "not run: an earlier check failed".to_owned(),
+                },
+                seconds: 0.0,
+                log: None,
+                tail: None,
+            })
+            .collect();
+        for idx in 0..self.planned.len() {
+            let (name, Some(command)) = self.planned[idx].clone() else {
+                continue;
+            };
+            let started = Instant::now();
+            let log = format!("checks/{name}-{}", self.runs);
+            let (passed, output) = check(
+                self.root,
+                &flow.dir,
+                &log,
+                &command,
+                ctx.config.agent_timeout_s,
+            )?;
+            let mut passed = passed;
+            let mut detail = format!("`{command}` {}", if passed { "passed" } else { "failed" });
+            if name == "coverage" && passed {
+                match coverage_of(&output, &ctx.config.coverage_pattern) {
+                    Some(percent) => {
+                        report.coverage = Some(percent);
+                        passed = percent >= f64::from(ctx.config.coverage_min);
+                        detail =
+                            format!("coverage {percent}% (minimum {}%)", ctx.config.coverage_min);
+                    }
+                    None => {
+                        passed = false;
+                        detail = format!("`{command}` printed no percentage");
+                    }
+                }
+            }
+            flow.event(
+                if passed { "check.passed" } else { "check.failed" },
+                json!({ "wave": self.number, "check": name, "run": self.runs, "detail": detail, "log": format!("{}/{log}", flow.record.id.dir()) }),
+            );
+            let state = &mut states[idx];
+            state.state = if passed { "passed" } else { "failed" }.to_owned();
+            state.detail = detail.clone();
+            state.seconds = started.elapsed().as_secs_f64();
+            state.log = Some(format!("{}/{log}", flow.record.id.dir()));
+            if !passed {
+                state.tail = Some(tail_lines(&output, 15));
+                return Ok((states, Some((name, detail, tail_lines(&output, 40)))));
+            }
+        }
+        Ok((states, None))
+    }
+
+    /// One fix attempt, told its number and what the earlier ones changed: the files it changed.
+    fn fix(
+        &mut self,
+        flow: &mut Flow,
+        report: &mut Report,
+        what: &str,
+        failure: &str,
+    ) -> Result<Vec<String>> {
+        let attempt = self.fixes.len() + 1;
+        let history = if self.fixes.is_empty() {
+            "none: this is the first attempt".to_owned()
+        } else {
+            self.fixes
+                .iter()
+                .enumerate()
+                .map(|(i, (what, changed))| {
+                    let changed = if changed.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        changed.join(", ")
+                    };
+                    format!("- attempt {} (for {what}) changed {changed}", i + 1)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let done = fix(
+            self.ctx,
+            self.runner,
+            self.task,
+            self.worktree,
+            self.number,
+            self.wave_files,
+            what,
+            failure,
+            &flow.dir,
+            attempt,
+            &history,
+        )?;
+        account(report, &done);
+        let changed = done.record.files.clone();
+        flow.event(
+            "fix.ended",
+            json!({ "wave": self.number, "attempt": attempt, "for": what, "run": done.record.id.to_string(), "changed": changed }),
+        );
+        self.fixes.push((what.to_owned(), changed.clone()));
+        Ok(changed)
+    }
+}
+
 fn account(report: &mut Report, done: &Done) {
     report.agent_runs.push(done.record.id.to_string());
     report.input_tokens += done.summary.input_tokens;
@@ -790,6 +915,8 @@ fn fix(
     what: &str,
     failure: &str,
     dir: &Path,
+    attempt: usize,
+    history: &str,
 ) -> Result<Done> {
     let template = templates::prompt(&ctx.repo.root, "fix.md")
         .context("reading patterns/templates/prompts/fix.md")?;
@@ -803,6 +930,8 @@ fn fix(
             ("files", &files.join(", ")),
             ("what", what),
             ("failure", failure),
+            ("attempt", &attempt.to_string()),
+            ("history", history),
         ],
     );
     let name = format!("fix-{wave}-{}", chrono::Utc::now().format("%H%M%S%3f"));
@@ -859,12 +988,11 @@ fn spec_list(
 fn check(
     root: &Path,
     dir: &Path,
-    name: &str,
+    log: &str,
     command: &str,
-    attempt: u32,
     timeout_s: u64,
 ) -> Result<(bool, String)> {
-    let log_dir = dir.join("checks").join(format!("{name}-{}", attempt + 1));
+    let log_dir = dir.join(log);
     let spec = Spec {
         program: "sh".into(),
         args: vec!["-c".into(), command.into()],
@@ -1075,15 +1203,26 @@ pub fn report_markdown(report: &Report) -> String {
                 c.wave.to_string(),
                 c.check.to_string(),
                 c.state.to_string(),
+                format!("{:.2}", c.seconds),
                 c.detail.clone(),
+                c.log.clone().unwrap_or_default(),
             ]
         })
         .collect();
     text.push_str(&table(
         "Checks",
-        &["wave", "check", "result", "detail"],
+        &["wave", "check", "result", "seconds", "detail", "log"],
         &checks,
     ));
+    for c in report.checks.iter().filter(|c| c.tail.is_some()) {
+        text.push_str(&format!(
+            "\nWave {} {} failed; the end of {}/stdout.log and stderr.log:\n\n```text\n{}\n```\n",
+            c.wave,
+            c.check,
+            c.log.as_deref().unwrap_or("its log"),
+            c.tail.as_deref().unwrap_or_default().trim_end()
+        ));
+    }
     text.push_str(&format!(
         "\n## Numbers\n\n- coverage: {}\n- retries and fixes: {}\n- agent runs: {}\n- tokens: {} in, {} out\n- commits: {}\n",
         report.coverage.map_or("not measured".to_owned(), |c| format!("{c}%")),

@@ -165,7 +165,7 @@ fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
     repo.write("patterns/templates/prompts/review.md", review);
     repo.write(
         "patterns/templates/prompts/fix.md",
-        "Fix wave {{wave}}: {{what}}\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"fixed\"}}\n",
+        "Fix wave {{wave}}: {{what}}\nThis is fix attempt {{attempt}}. Earlier attempts:\n{{history}}\nagent: write src/auth/limiter.rs // fixed by attempt {{attempt}}\\n\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"fixed\"}}\n",
     );
     repo.write(
         "Cargo.toml",
@@ -1070,7 +1070,9 @@ fn a_failing_builder_shows_its_stderr_and_the_checks_say_skipped() {
         .expect("the flow's report");
     let report = repo.read(&format!(".runs/{flow}/report.md"));
     assert!(
-        report.contains("| 1 | lint | skipped | not run: the wave stopped before its checks |"),
+        report.contains(
+            "| 1 | lint | skipped | 0.00 | not run: the wave stopped before its checks |  |"
+        ),
         "{report}"
     );
     assert!(
@@ -1167,4 +1169,98 @@ fn the_reviewer_gets_the_waves_real_change_as_a_patch_that_applies() {
     assert!(!patch.contains("new file mode"), "{patch}");
     // It applies to the commit the wave started from (this checkout).
     repo.git(&["apply", "--check", &format!(".runs/{run}/wave-1.patch")]);
+}
+
+/// The prompt of the agent run `run`.
+fn prompt_of(repo: &TestRepo, run: &str) -> String {
+    let run = run.trim_matches('"');
+    repo.read(&format!(".runs/{run}/prompt.md"))
+}
+
+#[test]
+fn a_review_fix_that_breaks_the_build_is_checked_and_fixed_before_the_commit() {
+    let changes = r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"no window size"}]}"#;
+    let review = format!(
+        "Review.\n{{{{previous}}}}\n{}{}",
+        verdict(changes).replace("agent: print", "agent: first-review"),
+        verdict(PASS).replace("agent: print", "agent: later-review")
+    );
+    // The review's fixer (attempt 1) breaks the build; the checks' fixer (attempt 2) repairs it.
+    let repo = implementing(
+        ONE_SUB,
+        &review,
+        "test_command = \"! grep -q 'attempt 1' src/auth/limiter.rs\"\n",
+    );
+    let id = crate::sop::ID;
+    let out = repo.run(&["implement", id, "--json"]).ok();
+    let report = out.json();
+    let gates: Vec<String> = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                g["gate"].as_str().unwrap(),
+                g["passed"],
+                g["detail"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        gates
+            .contains(&"checks after review fix 1 true 2 check(s) passed, on attempt 2".to_owned()),
+        "{gates:#?}"
+    );
+    // What was committed is what the checks passed on.
+    let committed = repo.git(&["show", &format!("task/{id}:src/auth/limiter.rs")]);
+    assert_eq!(committed, "// fixed by attempt 2\n");
+    // Builder, review, fixer, fixer, review; the second fixer knew its number and the first.
+    let runs = report["agent_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5, "{report}");
+    let second = prompt_of(&repo, &runs[3].to_string());
+    assert!(second.contains("This is fix attempt 2"), "{second}");
+    assert!(
+        second.contains("- attempt 1 (for review findings) changed src/auth/limiter.rs"),
+        "{second}"
+    );
+}
+
+#[test]
+fn a_fixer_that_changes_nothing_ends_the_loop_and_says_so() {
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(ONE_SUB, &review, "test_command = \"false\"\n");
+    repo.write(
+        "patterns/templates/prompts/fix.md",
+        "Fix {{what}} (attempt {{attempt}}).\nagent: print {\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"looked, changed nothing\"}}\n",
+    );
+    crate::audit::no_verify_all(&repo, "a fixer that changes nothing");
+    let out = repo.run(&["implement", crate::sop::ID, "--json"]).code(1);
+    let report = out.json();
+    let blockers = report["blockers"].to_string();
+    assert!(
+        blockers.contains("fix attempt 1 changed nothing, so the loop stops"),
+        "{blockers}"
+    );
+    // Builder and one fixer, not five.
+    assert_eq!(
+        report["agent_runs"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    let test = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "test")
+        .expect("the test check")
+        .clone();
+    assert_eq!(test["state"], "failed", "{test}");
+    assert!(
+        test["log"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/checks/test-1"),
+        "{test}"
+    );
 }
