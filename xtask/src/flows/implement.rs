@@ -716,6 +716,9 @@ fn changed_paths(before: &tree::Snapshot, after: &tree::Snapshot) -> Vec<String>
 }
 
 /// Tokens and the run id of an agent run, into the report.
+/// A failed check: its name, what failed, and the end of its output.
+type Failure = (String, String, String);
+
 /// The wave's checks and its fix attempts: run after the builders and again after every fix.
 struct WaveChecks<'a> {
     ctx: &'a Ctx,
@@ -783,7 +786,7 @@ impl WaveChecks<'_> {
         &mut self,
         flow: &mut Flow,
         report: &mut Report,
-    ) -> Result<(Vec<Check>, Option<(String, String, String)>)> {
+    ) -> Result<(Vec<Check>, Option<Failure>)> {
         self.runs += 1;
         let ctx = self.ctx;
         let mut states: Vec<Check> = self
