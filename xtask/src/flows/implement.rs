@@ -422,6 +422,40 @@ fn run_wave(
                 .push((member.name.clone(), done.record.files.clone()));
         }
     }
+    // A sub-task is ticked only with evidence, as the implement gate will ask: its builder's run
+    // changed a file its `Files:` line names.
+    let started = Instant::now();
+    let idle: Vec<String> = members
+        .iter()
+        .zip(&ran.last)
+        .filter(|(member, result)| {
+            result.as_ref().is_ok_and(|done| {
+                !done
+                    .record
+                    .files
+                    .iter()
+                    .any(|f| waves::overlaps(&member.files, std::slice::from_ref(f)))
+            })
+        })
+        .map(|(member, _)| format!("{} ({})", member.name, member.files.join(", ")))
+        .collect();
+    if !gate(
+        report,
+        flow,
+        "builders' evidence",
+        started,
+        idle.is_empty(),
+        if idle.is_empty() {
+            "every builder changed a file its sub-task names".to_owned()
+        } else {
+            format!(
+                "the builder changed none of its sub-task's files, so it is not checked off: {}",
+                idle.join("; ")
+            )
+        },
+    ) {
+        return Ok(false);
+    }
 
     // What changed in the worktree during the wave: inside the wave's files, specs fresh.
     let outside_or_stale = |report: &mut Report, flow: &mut Flow, stage: &str| -> Result<bool> {
@@ -810,7 +844,7 @@ impl WaveChecks<'_> {
                 continue;
             };
             let started = Instant::now();
-            let log = format!("checks/{name}-{}", self.runs);
+            let log = format!("checks/wave{}-{name}-{}", self.number, self.runs);
             let (passed, output) = check(
                 self.root,
                 &flow.dir,

@@ -245,6 +245,7 @@ fn implement_builds_two_waves_through_every_gate_and_commits_each() {
         [
             "specs before",
             "agents",
+            "builders' evidence",
             "files after builders",
             "specs after builders",
             "checks",
@@ -1260,7 +1261,28 @@ fn a_fixer_that_changes_nothing_ends_the_loop_and_says_so() {
         test["log"]
             .as_str()
             .unwrap_or_default()
-            .ends_with("/checks/test-1"),
+            .ends_with("/checks/wave1-test-1"),
         "{test}"
     );
+}
+
+#[test]
+fn a_builder_that_changed_nothing_gets_no_tick() {
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(TWO_WAVES, &review, "");
+    // The builder of 1.2 writes nothing; 1.1's writes its file.
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "Build {{subtask}} ({{files}}).\nagent: exit-if {{subtask}} 1.2 0\nagent: write {{files}} // built\\n\n",
+    );
+    crate::audit::no_verify_all(&repo, "a builder that does nothing");
+    let id = crate::sop::ID;
+    let out = repo.run(&["implement", id, "--json"]).code(1);
+    let report = out.json();
+    let blockers = report["blockers"].to_string();
+    assert!(
+        blockers.contains("the builder changed none of its sub-task's files, so it is not checked off: 1.2 (src/auth/login.rs)"),
+        "{blockers}"
+    );
+    assert!(report["commits"].as_array().unwrap().is_empty(), "{report}");
 }
