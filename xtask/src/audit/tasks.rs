@@ -35,7 +35,9 @@ pub fn check(
         .iter()
         .filter_map(|id| tasks::load(&ctx.repo, id).ok())
         .collect();
-    let records: BTreeMap<String, RunRecord> = runs::list(&ctx.repo)?
+    let stored = runs::list(&ctx.repo)?;
+    let superseded = runs::superseded(&ctx.repo, &stored);
+    let records: BTreeMap<String, RunRecord> = stored
         .into_iter()
         .filter_map(|run| Some((run.id.to_string(), run.record.ok()?)))
         .collect();
@@ -54,11 +56,12 @@ pub fn check(
             .iter()
             .filter(|(_, r)| r.task.as_deref() == Some(id))
             .map(|(run, r)| {
-                (
-                    run.clone(),
-                    r.status.name().to_owned(),
-                    patched_files(ctx, run),
-                )
+                let status = if superseded.contains(run) {
+                    "superseded"
+                } else {
+                    r.status.name()
+                };
+                (run.clone(), status.to_owned(), patched_files(ctx, run))
             })
             .collect();
         let created = entry.history.first().map(|t| t.at.clone());

@@ -100,6 +100,20 @@ impl flags::PhaseStatus {
             "  sub-tasks: {}/{} done\n",
             entry.subtasks.done, entry.subtasks.total
         ));
+        let task_runs = runs::task_runs(&ctx.repo, id.as_str())?;
+        if !task_runs.is_empty() {
+            let mut counts = BTreeMap::<&str, usize>::new();
+            for (_, status, _) in &task_runs {
+                *counts.entry(status.as_str()).or_default() += 1;
+            }
+            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            text.push_str(&format!("  runs:      {}\n", counts.join(", ")));
+            for (run, _, _) in task_runs.iter().filter(|(_, s, _)| s == "superseded") {
+                text.push_str(&format!(
+                    "    {run} superseded: a later implement flow completed the work\n"
+                ));
+            }
+        }
         text.push_str("  artifacts:\n");
         for (name, artifact) in &entry.artifacts {
             text.push_str(&format!(
@@ -605,19 +619,7 @@ pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {
 
 /// `(run id, status, files)` of every run recorded for task `id`.
 pub(crate) fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
-    let mut res = Vec::new();
-    for run in runs::list(&ctx.repo)? {
-        let Ok(record) = run.record else { continue };
-        if record.task.as_deref() != Some(id) {
-            continue;
-        }
-        res.push((
-            run.id.to_string(),
-            record.status.name().to_owned(),
-            record.files,
-        ));
-    }
-    Ok(res)
+    runs::task_runs(&ctx.repo, id)
 }
 
 /// The latest commit touching any of `globs` committed at or after `since`, if any.

@@ -130,6 +130,9 @@ pub struct Report {
     /// adapter can resume one, as `codex exec resume` does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resumed_threads: Vec<(String, String)>,
+    /// The task's failed runs that this completed flow replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
 }
 
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
@@ -217,6 +220,22 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         }
     }
     report.completed = ok;
+    if ok {
+        // The failed attempts this flow replaced (earlier flows, retried agents): the implement
+        // gate no longer waits for them, and the record says which they were.
+        let flow_id = flow.record.id.to_string();
+        let replaced: Vec<String> = crate::runs::task_runs(&ctx.repo, task.id)?
+            .into_iter()
+            .filter(|(id, status, _)| {
+                *id != flow_id && matches!(status.as_str(), "failed" | "timed_out" | "cancelled")
+            })
+            .map(|(id, _, _)| id)
+            .collect();
+        if !replaced.is_empty() {
+            flow.event(crate::runs::SUPERSEDES, json!({ "runs": replaced }));
+            report.superseded = replaced;
+        }
+    }
     flow.event("flow.ended", json!({ "completed": ok }));
     std::fs::write(flow.dir.join("report.md"), report_markdown(&report))
         .with_context(|| format!("writing {}/report.md", flow.record.id.dir()))?;
@@ -1269,6 +1288,12 @@ pub fn report_markdown(report: &Report) -> String {
         report.output_tokens,
         if report.commits.is_empty() { "none".to_owned() } else { report.commits.join(", ") }
     ));
+    if !report.superseded.is_empty() {
+        text.push_str(&format!(
+            "\n## Superseded\n\nThis flow completed the work that these failed runs of the task had not: {}.\n",
+            report.superseded.join(", ")
+        ));
+    }
     text.push_str("\n## Next\n\n");
     for (idx, step) in report.next_steps().iter().enumerate() {
         text.push_str(&format!("{}. {step}\n", idx + 1));

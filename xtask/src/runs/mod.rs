@@ -569,6 +569,51 @@ fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
         .map_err(|err| format!("{rel}:{}:{}: {err}", err.line(), err.column()))
 }
 
+/// The event a completed flow records naming the failed attempts of its task that it replaced.
+pub const SUPERSEDES: &str = "flow.supersedes";
+
+/// The runs that a later completed `implement` flow superseded (its `flow.supersedes` event).
+pub fn superseded(repo: &Repo, stored: &[StoredRun]) -> std::collections::BTreeSet<String> {
+    let mut res = std::collections::BTreeSet::new();
+    for run in stored {
+        let Ok(record) = &run.record else { continue };
+        if record.kind != "implement" || record.status != Status::Completed {
+            continue;
+        }
+        let Ok((_, events)) = show(repo, &run.id) else {
+            continue;
+        };
+        for event in events.iter().filter(|e| e.event == SUPERSEDES) {
+            if let Some(Value::Array(ids)) = event.data.get("runs") {
+                res.extend(ids.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+        }
+    }
+    res
+}
+
+/// `(run id, status, files)` of every run recorded for task `id`; a failed attempt that a later
+/// completed flow replaced has the status `superseded`.
+pub fn task_runs(repo: &Repo, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
+    let stored = list(repo)?;
+    let superseded = superseded(repo, &stored);
+    let mut res = Vec::new();
+    for run in stored {
+        let Ok(record) = run.record else { continue };
+        if record.task.as_deref() != Some(id) {
+            continue;
+        }
+        let id = run.id.to_string();
+        let status = if superseded.contains(&id) {
+            "superseded"
+        } else {
+            record.status.name()
+        };
+        res.push((id, status.to_owned(), record.files));
+    }
+    Ok(res)
+}
+
 /// Read one run: its record and its events (a bad events line is an error naming its line).
 pub fn show(repo: &Repo, id: &RunId) -> Result<(RunRecord, Vec<RunEvent>)> {
     if !repo.path(id.dir()).is_dir() {

@@ -595,7 +595,7 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
     }
     findings.extend(unbacked(inputs, &path, &list));
     for (run, status, _) in inputs.runs {
-        if status != "completed" {
+        if status != "completed" && status != "superseded" {
             findings.push(
                 Finding::error(
                     "implement/run",
@@ -603,7 +603,8 @@ fn implement(inputs: &Inputs<'_>) -> Verdict {
                 )
                 .at(format!(".runs/{run}/run.json"), None)
                 .fix(format!(
-                    "look at `cargo xtask runs show {run}`; re-run the work so it completes"
+                    "`cargo xtask runs show {run}` says why; `cargo xtask implement {} --resume` (or a new `implement`) that completes supersedes the failed attempts, and records that it did",
+                    inputs.id
                 )),
             );
         }

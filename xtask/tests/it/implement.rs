@@ -1286,3 +1286,51 @@ fn a_builder_that_changed_nothing_gets_no_tick() {
     );
     assert!(report["commits"].as_array().unwrap().is_empty(), "{report}");
 }
+
+#[test]
+fn a_completed_flow_supersedes_the_failed_attempts_before_it() {
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(ONE_SUB, &review, "");
+    let id = crate::sop::ID;
+    let good = repo.read("patterns/templates/prompts/builder.md");
+    // First attempt: the builder fails (twice: it is retried once), the flow stops.
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "Build {{subtask}}.\nagent: exit 1\n",
+    );
+    repo.run(&["implement", id]).code(1);
+    // The gate names what works.
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "the failed attempt's records");
+    let gate = repo.run(&["phase", "next", id]).code(1);
+    assert!(
+        gate.stdout
+            .contains(&format!("`cargo xtask implement {id} --resume`")),
+        "{}",
+        gate.both()
+    );
+    // Second attempt completes and records what it superseded.
+    repo.write("patterns/templates/prompts/builder.md", good);
+    let out = repo.run(&["implement", id, "--json"]).ok();
+    let superseded = out.json()["superseded"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        superseded.len(),
+        3,
+        "the flow and two builder attempts: {superseded:?}"
+    );
+    let flow = out.json()["run"].as_str().expect("run").to_owned();
+    assert!(
+        repo.read(&format!(".runs/{flow}/report.md"))
+            .contains("## Superseded")
+    );
+    // Its next steps lead to done.
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "run records");
+    repo.git(&["merge", "-q", "--no-edit", &format!("task/{id}")]);
+    let status = repo.run(&["phase", "status", id]).ok();
+    assert!(status.stdout.contains("3 superseded"), "{}", status.both());
+    repo.run(&["phase", "next", id]).ok();
+}
