@@ -231,7 +231,9 @@ impl Governance {
                 let res = toml::from_str(&text).map_err(|err| FILE.error(&text, &err))?;
                 (res, FILE, text)
             }
-            (None, None) => return Ok((Governance::default(), Governance::default().sources(None))),
+            (None, None) => {
+                return Ok((Governance::default(), Governance::default().sources(None)));
+            }
         };
         res.validate(origin, &text)?;
         let sources = res.sources(Some((origin, &text)));

@@ -221,7 +221,9 @@ mod tests {
                 res.push(format!("{here}: objects nest 10 levels at most"));
             }
             if map.get("additionalProperties") != Some(&serde_json::Value::Bool(false)) {
-                res.push(format!("{here}: an object needs `additionalProperties: false`"));
+                res.push(format!(
+                    "{here}: an object needs `additionalProperties: false`"
+                ));
             }
             let properties = map.get("properties").and_then(|p| p.as_object());
             let mut names: Vec<&str> = properties

@@ -47,10 +47,7 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
     .assert_eq(&repo.run(&["config"]).both());
     let json = repo.run(&["config", "--json"]).ok().json();
     assert_eq!(json["parallelism"], 2);
-    assert_eq!(
-        json["sources"]["parallelism"],
-        "patterns/governance.toml:2"
-    );
+    assert_eq!(json["sources"]["parallelism"], "patterns/governance.toml:2");
     assert_eq!(json["sources"]["coverage_min"], "default");
 
     // The detected Cargo check runs offline, so it never fetches the registry.
@@ -142,7 +139,7 @@ fn task_with_one_subtask(repo: &TestRepo) -> String {
         .ok()
         .json()["id"]
         .as_str()
-        .unwrap()
+        .expect("task id")
         .to_owned();
     repo.write(
         &format!("tasks/{id}/tasks.md"),
