@@ -5,7 +5,7 @@
 
 use expect_test::expect;
 
-use crate::support::TestRepo;
+use crate::support::{Run, TestRepo};
 
 /// A member crate's Cargo.toml cannot hold `[workspace.metadata.governance]` (Cargo would take
 /// the crate for a second workspace root).
@@ -53,11 +53,9 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
     // The detected Cargo check runs offline, so it never fetches the registry.
     let id = task_with_one_subtask(&repo);
     let plan = repo.run(&["implement", &id, "--dry-run"]).ok();
-    assert!(
-        plan.stdout
-            .contains("build      `cargo check --all-targets --offline`\n"),
-        "{}",
-        plan.both()
+    assert_eq!(
+        planned_build(&plan),
+        "build      `cargo check --all-targets --offline`"
     );
 
     // An error names the file, the line and what to do.
@@ -113,23 +111,26 @@ fn cargo_net_offline_makes_the_detected_cargo_check_offline() {
     let repo = TestRepo::initialised().file("Cargo.toml", MEMBER_CARGO_TOML);
     let id = task_with_one_subtask(&repo);
     let plain = repo.run(&["implement", &id, "--dry-run"]).ok();
-    assert!(
-        plain
-            .stdout
-            .contains("build      `cargo check --all-targets`\n"),
-        "{}",
-        plain.both()
+    assert_eq!(
+        planned_build(&plain),
+        "build      `cargo check --all-targets`"
     );
     let mut cmd = repo.cmd(&["implement", &id, "--dry-run"]);
     cmd.env("CARGO_NET_OFFLINE", "true");
     let offline = repo.run_cmd(cmd).ok();
-    assert!(
-        offline
-            .stdout
-            .contains("build      `cargo check --all-targets --offline`\n"),
-        "{}",
-        offline.both()
+    assert_eq!(
+        planned_build(&offline),
+        "build      `cargo check --all-targets --offline`"
     );
+}
+
+/// The build gate's line of an `implement --dry-run` plan.
+fn planned_build(plan: &Run) -> &str {
+    plan.stdout
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("build "))
+        .unwrap_or_default()
 }
 
 /// A new task whose tasks.md has one sub-task; its id.
