@@ -1,8 +1,11 @@
-//! Governance configuration: `[workspace.metadata.governance]` in the repository's `Cargo.toml`.
+//! Governance configuration: `[workspace.metadata.governance]` in the repository's `Cargo.toml`,
+//! or the same keys at the top level of `patterns/governance.toml` where that table cannot go (a
+//! crate that is a member of a parent workspace). Both at once is an error naming both: no
+//! setting is silently ignored.
 //!
-//! Every knob has a default, so a repository without the table (or without a `Cargo.toml` at all,
+//! Every knob has a default, so a repository without either (or without a `Cargo.toml` at all,
 //! when the toolkit is used through `XTASK_BIN`) gets sensible behaviour. Unknown keys, wrong types
-//! and out-of-range values are errors that name the key and its line.
+//! and out-of-range values are errors that name the file, the key and its line.
 
 use std::ops::RangeInclusive;
 use std::path::Path;
@@ -45,6 +48,10 @@ pub struct Governance {
     /// Commands `implement` verifies the build with after each wave; empty: detected (Cargo,
     /// npm `build` script, Go, Python, make).
     pub build_commands: Vec<String>,
+    /// Run the detected Cargo build check with `--offline`, so it never fetches the registry
+    /// (the dependencies must be in the local cache). `CARGO_NET_OFFLINE=true` in the
+    /// orchestrator's environment does the same.
+    pub offline: bool,
     /// `implement`'s validation loop: lint, test and coverage commands (empty: that step is
     /// skipped, and the report says so).
     pub lint_command: String,
@@ -81,6 +88,7 @@ impl Default for Governance {
             worktree_dir: "../{repo}.worktrees".to_owned(),
             worktree_setup: String::new(),
             build_commands: Vec::new(),
+            offline: false,
             lint_command: String::new(),
             test_command: String::new(),
             coverage_command: String::new(),
@@ -107,68 +115,177 @@ struct Metadata {
     governance: Option<Governance>,
 }
 
-impl Governance {
-    /// Read the repository's `Cargo.toml`; defaults when it or the table is absent.
-    pub fn load(root: &Path) -> Result<Governance> {
-        let path = root.join("Cargo.toml");
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("Cargo.toml: not valid UTF-8"))?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Governance::default());
-            }
-            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-        };
-        Governance::parse(&text)
+/// The toolkit's own settings file, for a repository whose `Cargo.toml` cannot hold
+/// `[workspace.metadata.governance]` (a crate that is a member of a parent workspace, or no
+/// Cargo at all): the same keys, at the top level.
+pub const FILE_PATH: &str = "patterns/governance.toml";
+
+/// A file the settings are read from, and the table they sit in (none: the top level).
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    path: &'static str,
+    table: Option<&'static str>,
+}
+
+const CARGO: Origin = Origin {
+    path: "Cargo.toml",
+    table: Some("[workspace.metadata.governance]"),
+};
+
+const FILE: Origin = Origin {
+    path: FILE_PATH,
+    table: None,
+};
+
+impl Origin {
+    /// How a message names `key`: `[workspace.metadata.governance] key` in Cargo.toml.
+    fn key(self, key: &str) -> String {
+        match self.table {
+            Some(table) => format!("{table} {key}"),
+            None => key.to_owned(),
+        }
     }
 
-    /// Parse the text of a `Cargo.toml` and validate the governance table.
-    pub fn parse(text: &str) -> Result<Governance> {
-        let manifest: Manifest = toml::from_str(text).map_err(|err| {
-            let message = err
-                .message()
-                .trim_end_matches('.')
-                .replace("u64", "a whole number");
-            let Some(span) = err.span() else {
-                return anyhow::anyhow!("Cargo.toml: {message}");
-            };
-            let line = line_of(text, span.start);
-            let line_text = text.lines().nth(line - 1).unwrap_or_default();
-            let key = line_text.split('=').next().unwrap_or_default().trim();
-            if !table_of_line(text, line).starts_with("[workspace.metadata.governance]") {
-                return anyhow::anyhow!("Cargo.toml:{line}: {message}");
+    /// The 1-based line of `key` in the settings of `text`.
+    fn line_of_key(self, text: &str, key: &str) -> Option<usize> {
+        let mut in_table = self.table.is_none();
+        for (idx, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                in_table = self.table.is_some_and(|table| trimmed.starts_with(table));
+            } else if in_table && trimmed.split(['=', ' ']).next() == Some(key) {
+                return Some(idx + 1);
             }
-            anyhow::anyhow!("Cargo.toml:{line}: [workspace.metadata.governance] {key}: {message}")
-        })?;
-        let res = manifest
-            .workspace
-            .and_then(|ws| ws.metadata)
-            .and_then(|meta| meta.governance)
-            .unwrap_or_default();
-        res.validate(text)?;
+        }
+        None
+    }
+
+    /// `FILE:LINE` of `key`, or just the file.
+    fn locate(self, text: &str, key: &str) -> String {
+        match self.line_of_key(text, key) {
+            Some(line) => format!("{}:{line}", self.path),
+            None => self.path.to_owned(),
+        }
+    }
+
+    /// A TOML or type error in `text`, naming the file, the line and the key.
+    fn error(self, text: &str, err: &toml::de::Error) -> anyhow::Error {
+        let message = err
+            .message()
+            .trim_end_matches('.')
+            .replace("u64", "a whole number");
+        let Some(span) = err.span() else {
+            return anyhow::anyhow!("{}: {message}", self.path);
+        };
+        let line = line_of(text, span.start);
+        let line_text = text.lines().nth(line - 1).unwrap_or_default().trim();
+        let key = line_text.split('=').next().unwrap_or_default().trim();
+        match self.table {
+            Some(table) if table_of_line(text, line).starts_with(table) => {
+                anyhow::anyhow!("{}:{line}: {table} {key}: {message}", self.path)
+            }
+            Some(_) => anyhow::anyhow!("{}:{line}: {message}", self.path),
+            None if !table_of_line(text, line).is_empty() => anyhow::anyhow!(
+                "{}:{line}: the settings are top-level keys, like `parallelism = 4`; remove the `{}` header",
+                self.path,
+                table_of_line(text, line)
+            ),
+            None => anyhow::anyhow!("{}:{line}: {key}: {message}", self.path),
+        }
+    }
+}
+
+/// Where a setting in force comes from: `FILE:LINE`, or `default`.
+pub type Sources = Vec<(String, String)>;
+
+impl Governance {
+    /// The settings of the repository at `root`: `[workspace.metadata.governance]` in its
+    /// `Cargo.toml` or `patterns/governance.toml` (both is an error naming both), defaults for
+    /// every key neither sets.
+    pub fn load(root: &Path) -> Result<Governance> {
+        Ok(Governance::load_with_sources(root)?.0)
+    }
+
+    /// [`Governance::load`], with where each setting comes from, in the order of the keys.
+    pub fn load_with_sources(root: &Path) -> Result<(Governance, Sources)> {
+        let cargo = read_optional(root, CARGO.path)?;
+        let file = read_optional(root, FILE.path)?;
+        let in_cargo = match &cargo {
+            Some(text) => parse_manifest(text)?,
+            None => None,
+        };
+        let (res, origin, text) = match (in_cargo, file) {
+            (Some(_), Some(_)) => {
+                let line = cargo
+                    .as_deref()
+                    .and_then(|text| table_line(text, "[workspace.metadata.governance]"))
+                    .map_or(String::new(), |line| format!(":{line}"));
+                bail!(
+                    "Cargo.toml{line} ([workspace.metadata.governance]) and {FILE_PATH} both hold \
+                     governance settings; keep one: move the table's keys into {FILE_PATH} and \
+                     delete the table, or delete {FILE_PATH}"
+                );
+            }
+            (Some(res), None) => (res, CARGO, cargo.unwrap_or_default()),
+            (None, Some(text)) => {
+                let res = toml::from_str(&text).map_err(|err| FILE.error(&text, &err))?;
+                (res, FILE, text)
+            }
+            (None, None) => {
+                return Ok((Governance::default(), Governance::default().sources(None)));
+            }
+        };
+        res.validate(origin, &text)?;
+        let sources = res.sources(Some((origin, &text)));
+        Ok((res, sources))
+    }
+
+    /// Parse the text of a `Cargo.toml` and validate the governance table (defaults without it).
+    pub fn parse(text: &str) -> Result<Governance> {
+        let res = parse_manifest(text)?.unwrap_or_default();
+        res.validate(CARGO, text)?;
         Ok(res)
     }
 
-    fn validate(&self, text: &str) -> Result<()> {
+    /// Each key, in order, with the `FILE:LINE` that sets it or `default`.
+    fn sources(&self, read: Option<(Origin, &str)>) -> Sources {
+        let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        map.keys()
+            .map(|key| {
+                let source = read
+                    .and_then(|(origin, text)| {
+                        let line = origin.line_of_key(text, key)?;
+                        Some(format!("{}:{line}", origin.path))
+                    })
+                    .unwrap_or_else(|| "default".to_owned());
+                (key.clone(), source)
+            })
+            .collect()
+    }
+
+    fn validate(&self, origin: Origin, text: &str) -> Result<()> {
+        let check_range = |key: &str, value: u64, range: RangeInclusive<u64>| {
+            if range.contains(&value) {
+                return Ok(());
+            }
+            bail!(
+                "{}: {} = {value} is out of range; use {} to {}",
+                origin.locate(text, key),
+                origin.key(key),
+                range.start(),
+                range.end()
+            )
+        };
+        check_range("max_spec_age_days", self.max_spec_age_days.into(), 1..=3650)?;
+        check_range("prd_min_score", self.prd_min_score.into(), 0..=10)?;
+        check_range("parallelism", self.parallelism.into(), 1..=64)?;
+        check_range("agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
+        check_range("coverage_min", self.coverage_min.into(), 0..=100)?;
+        check_range("lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
+        check_range("review_max_cycles", self.review_max_cycles.into(), 1..=10)?;
         check_range(
-            text,
-            "max_spec_age_days",
-            self.max_spec_age_days.into(),
-            1..=3650,
-        )?;
-        check_range(text, "prd_min_score", self.prd_min_score.into(), 0..=10)?;
-        check_range(text, "parallelism", self.parallelism.into(), 1..=64)?;
-        check_range(text, "agent_timeout_s", self.agent_timeout_s, 1..=86_400)?;
-        check_range(text, "coverage_min", self.coverage_min.into(), 0..=100)?;
-        check_range(text, "lock_timeout_s", self.lock_timeout_s, 0..=3600)?;
-        check_range(
-            text,
-            "review_max_cycles",
-            self.review_max_cycles.into(),
-            1..=10,
-        )?;
-        check_range(
-            text,
             "agent_log_limit_kb",
             self.agent_log_limit_kb,
             1..=4 * 1024 * 1024,
@@ -176,13 +293,13 @@ impl Governance {
         if self.worktree_dir.trim().is_empty() {
             bail!(
                 "{}: worktree_dir is empty; give a folder such as \"../{{repo}}.worktrees\" ({{repo}}: the repository's folder name)",
-                key_location(text, "worktree_dir")
+                origin.locate(text, "worktree_dir")
             );
         }
         if self.default_adapter.trim().is_empty() {
             bail!(
                 "{}: default_adapter must name an adapter in adapters/",
-                key_location(text, "default_adapter")
+                origin.locate(text, "default_adapter")
             );
         }
         if !self.coverage_pattern.is_empty()
@@ -190,14 +307,14 @@ impl Governance {
         {
             bail!(
                 "{}: coverage_pattern is not a valid regular expression: {err}",
-                key_location(text, "coverage_pattern")
+                origin.locate(text, "coverage_pattern")
             );
         }
         for role in &self.prd_required_approvals {
             if role.trim().is_empty() || role.chars().any(char::is_control) {
                 bail!(
                     "{}: prd_required_approvals holds an empty or unprintable role name",
-                    key_location(text, "prd_required_approvals")
+                    origin.locate(text, "prd_required_approvals")
                 );
             }
         }
@@ -205,30 +322,32 @@ impl Governance {
     }
 }
 
-fn check_range(text: &str, key: &str, value: u64, range: RangeInclusive<u64>) -> Result<()> {
-    if !range.contains(&value) {
-        bail!(
-            "{}: [workspace.metadata.governance] {key} = {value} is out of range; use {} to {}",
-            key_location(text, key),
-            range.start(),
-            range.end()
-        );
-    }
-    Ok(())
+/// The governance table of a `Cargo.toml`'s text, when it has one.
+fn parse_manifest(text: &str) -> Result<Option<Governance>> {
+    let manifest: Manifest = toml::from_str(text).map_err(|err| CARGO.error(text, &err))?;
+    Ok(manifest
+        .workspace
+        .and_then(|ws| ws.metadata)
+        .and_then(|meta| meta.governance))
 }
 
-/// `Cargo.toml:LINE` of `key` inside the governance table, or just `Cargo.toml`.
-fn key_location(text: &str, key: &str) -> String {
-    let mut in_table = false;
-    for (idx, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_table = trimmed.starts_with("[workspace.metadata.governance]");
-        } else if in_table && trimmed.split(['=', ' ']).next() == Some(key) {
-            return format!("Cargo.toml:{}", idx + 1);
-        }
+/// The text of `root/rel`, or `None` when there is no such file.
+fn read_optional(root: &Path, rel: &str) -> Result<Option<String>> {
+    let path = root.join(rel);
+    match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{rel}: not valid UTF-8")),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
     }
-    "Cargo.toml".to_owned()
+}
+
+/// The 1-based line of the `header` table in `text`.
+fn table_line(text: &str, header: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| line.trim_start().starts_with(header))
+        .map(|idx| idx + 1)
 }
 
 /// The last `[table]` header at or before 1-based `line`.
@@ -276,7 +395,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
+             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
         );
     }
 
@@ -294,6 +413,73 @@ mod tests {
             Governance::parse(text).unwrap().coverage_pattern,
             "(\\d+)% coverage"
         );
+    }
+
+    /// A repository whose Cargo.toml cannot hold the table: patterns/governance.toml, top-level
+    /// keys, errors naming it; `config` can say where each setting comes from.
+    #[test]
+    fn the_toolkit_file_holds_the_same_keys_at_the_top_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"member\"\n").unwrap();
+        std::fs::create_dir(root.join("patterns")).unwrap();
+        let file = root.join(FILE_PATH);
+        std::fs::write(&file, "# ours\nparallelism = 2\noffline = true\n").unwrap();
+        let (config, sources) = Governance::load_with_sources(root).unwrap();
+        assert_eq!((config.parallelism, config.offline), (2, true));
+        assert_eq!(config.max_spec_age_days, 30);
+        let source = |key: &str| {
+            sources
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, s)| s.as_str())
+        };
+        assert_eq!(source("parallelism"), Some("patterns/governance.toml:2"));
+        assert_eq!(source("offline"), Some("patterns/governance.toml:3"));
+        assert_eq!(source("max_spec_age_days"), Some("default"));
+
+        for (text, want) in [
+            (
+                "parallelism = 0\n",
+                "patterns/governance.toml:1: parallelism = 0 is out of range; use 1 to 64",
+            ),
+            (
+                "\nmax_age = 3\n",
+                "patterns/governance.toml:2: max_age: unknown field `max_age`, expected one of",
+            ),
+            (
+                "[workspace.metadata.governance]\nparallelism = 2\n",
+                "patterns/governance.toml:1: the settings are top-level keys, like `parallelism = 4`; \
+                 remove the `[workspace.metadata.governance]` header",
+            ),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = format!("{:#}", Governance::load(root).unwrap_err());
+            assert!(err.starts_with(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn settings_in_both_places_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\n\n[workspace.metadata.governance]\nparallelism = 2\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("patterns")).unwrap();
+        std::fs::write(root.join(FILE_PATH), "parallelism = 3\n").unwrap();
+        assert_eq!(
+            Governance::load(root).unwrap_err().to_string(),
+            "Cargo.toml:3 ([workspace.metadata.governance]) and patterns/governance.toml both hold \
+             governance settings; keep one: move the table's keys into patterns/governance.toml and \
+             delete the table, or delete patterns/governance.toml"
+        );
+        std::fs::remove_file(root.join(FILE_PATH)).unwrap();
+        let (config, sources) = Governance::load_with_sources(root).unwrap();
+        assert_eq!(config.parallelism, 2);
+        assert!(sources.contains(&("parallelism".to_owned(), "Cargo.toml:4".to_owned())));
     }
 
     #[test]

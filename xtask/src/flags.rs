@@ -73,7 +73,8 @@ pub enum Command {
     Score(Score),
     #[command(about = "Append finished artifacts to the dated, append-only mirrors in docs/")]
     Mirror(Mirror),
-    /// Print the governance configuration in force ([workspace.metadata.governance]).
+    /// Print the governance settings in force and where each is set (Cargo.toml's
+    /// [workspace.metadata.governance] or patterns/governance.toml).
     Config(Config),
     /// Measure the toolkit's own speed.
     #[command(subcommand)]
@@ -656,10 +657,13 @@ pub struct BenchHook {
     pub keep: Option<PathBuf>,
 }
 
-/// Print the governance configuration in force, defaults filled in.
+/// Print the governance settings in force, defaults filled in, each with where it is set:
+/// `Cargo.toml:LINE` ([workspace.metadata.governance]), `patterns/governance.toml:LINE` (the same
+/// keys at the top level, for a crate whose Cargo.toml cannot hold the table), or `default`.
+/// Settings in both files are an error naming both (exit 2).
 #[derive(Debug, Args)]
 pub struct Config {
-    /// Print JSON instead of text.
+    /// Print JSON instead of text: the settings, and `sources` (key → where it is set).
     #[arg(long)]
     pub json: bool,
 }

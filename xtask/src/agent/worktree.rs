@@ -124,7 +124,7 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
                 })
             }
             _ => bail!(
-                "{} exists and is not the worktree of {branch}; move it away, or set worktree_dir in [workspace.metadata.governance]",
+                "{} exists and is not the worktree of {branch}; move it away, or set worktree_dir in [workspace.metadata.governance] or patterns/governance.toml",
                 path.display()
             ),
         };

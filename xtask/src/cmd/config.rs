@@ -1,23 +1,34 @@
-//! `cargo xtask config`: the governance configuration in force.
+//! `cargo xtask config`: the governance configuration in force, and where each setting comes
+//! from (`Cargo.toml:LINE`, `patterns/governance.toml:LINE`, or the default).
 
 use anyhow::Result;
 
 use crate::cmd::Ctx;
+use crate::config::Governance;
 use crate::{Outcome, flags, output};
 
 impl flags::Config {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
+        let (config, sources) = Governance::load_with_sources(&ctx.repo.root)?;
+        let Ok(serde_json::Value::Object(mut map)) = serde_json::to_value(&config) else {
+            anyhow::bail!("the settings do not serialise as an object");
+        };
         if self.json {
-            output::json(&ctx.config);
+            // The settings as before, plus `sources`: key → where it is set, or "default".
+            let sources = sources
+                .into_iter()
+                .map(|(key, source)| (key, serde_json::Value::String(source)))
+                .collect();
+            map.insert("sources".to_owned(), serde_json::Value::Object(sources));
+            output::json(&map);
             return Ok(Outcome::Ok);
         }
         // Strings, integers and arrays of strings print the same in JSON and TOML.
-        let mut text =
-            String::from("# [workspace.metadata.governance] in force (defaults filled in)\n");
-        if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&ctx.config) {
-            for (key, value) in map {
-                text.push_str(&format!("{key} = {value}\n"));
+        let mut text = String::from("# governance settings in force, each with where it is set\n");
+        for (key, source) in sources {
+            if let Some(value) = map.get(&key) {
+                text.push_str(&format!("{key} = {value}  # {source}\n"));
             }
         }
         output::out(text.trim_end());

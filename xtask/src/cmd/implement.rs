@@ -185,7 +185,7 @@ impl flags::Implement {
             })
             .collect();
 
-        let builds = build::commands(&ctx.repo.root, &ctx.config.build_commands);
+        let builds = build::commands(&ctx.repo.root, &ctx.config);
         let command = |c: &str| {
             if c.trim().is_empty() {
                 "not configured (skipped)".to_owned()

@@ -74,7 +74,7 @@ pub struct Check {
 
 /// The checks a wave runs, in order: `(name, command)`; a check without a command is skipped.
 fn planned_checks(ctx: &Ctx, root: &Path) -> Vec<(String, Option<String>)> {
-    let builds = build::commands(root, &ctx.config.build_commands);
+    let builds = build::commands(root, &ctx.config);
     let mut res: Vec<(String, Option<String>)> = if builds.is_empty() {
         vec![("build".to_owned(), None)]
     } else {

@@ -95,7 +95,7 @@ pub fn lock(
                     bail!(
                         "another xtask process has held the state lock {} for {} s; wait for it to finish \
                          (a lock held by a dead process is released by the OS), or raise \
-                         lock_timeout_s in [workspace.metadata.governance]",
+                         lock_timeout_s in [workspace.metadata.governance] or patterns/governance.toml",
                         path.display(),
                         timeout.as_secs()
                     );

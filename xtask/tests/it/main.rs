@@ -3,6 +3,7 @@
 mod agent;
 mod audit;
 mod bad_input;
+mod config;
 mod consistent;
 mod fixes;
 mod goals;

@@ -245,6 +245,8 @@ pub fn isolate(cmd: &mut Command) {
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_WORK_TREE")
         .env_remove("XTASK_TEST_FAULT")
+        // The detected Cargo check honours it; the machine's network is no part of a test.
+        .env_remove("CARGO_NET_OFFLINE")
         .env("NO_COLOR", "1")
         .env("USER", "tester")
         .env("TZ", "UTC")
