@@ -349,6 +349,7 @@ fn phase_status_of_all_and_one() {
           owner:     -
           blocked by: T-0001-alpha
           sub-tasks: 0/0 done
+          runs:      1 completed
           artifacts:
             brief          tasks/T-0002-beta/brief.md @ sha256:[SHA]
           history:
