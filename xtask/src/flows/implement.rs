@@ -144,10 +144,11 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
     } else {
         BTreeMap::new()
     };
-    let mut flow = Flow::start(ctx, "implement", task.id)?;
-    let run_id = flow.record.id.to_string();
     let branch = worktree::branch(task.id);
     let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, task.id);
+    git_preflight(ctx, task.id, &branch, &rel)?;
+    let mut flow = Flow::start(ctx, "implement", task.id)?;
+    let run_id = flow.record.id.to_string();
     let mut report = Report {
         run: run_id.clone(),
         task: task.id.to_owned(),
@@ -250,6 +251,51 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         worktree::remove(&ctx.repo, &checkout.path, true)?;
     }
     Ok(report)
+}
+
+/// What the flow will need from git, checked before any agent starts: the task's files are
+/// committed where its worktree is cut from (HEAD, or the existing task branch), so the wave
+/// commits can hold the ticked task list. Each refusal gives the commands that fix it.
+fn git_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
+    let sh = ctx.repo.sh()?;
+    let folder = format!("tasks/{id}");
+    let tasks_md = format!("{folder}/tasks.md");
+    let full_ref = format!("refs/heads/{branch}");
+    if ctx.repo.is_commit(&full_ref) {
+        let object = format!("{full_ref}:{tasks_md}");
+        let has = xshell::cmd!(sh, "git cat-file -e {object}")
+            .quiet()
+            .ignore_stderr()
+            .run()
+            .is_ok();
+        if !has {
+            let wt = ctx.repo.path(rel);
+            let remove = if wt.exists() {
+                format!("git worktree remove --force {} && ", wt.display())
+            } else {
+                String::new()
+            };
+            anyhow::bail!(
+                "the task branch {branch} was cut from a commit without {tasks_md}, so its wave commits could not hold the ticked task list; rebuild it from here: `{remove}git branch -D {branch}`, then run `cargo xtask implement {id}` again (its work, if any, stays in git's reflog)"
+            );
+        }
+        return Ok(());
+    }
+    let head_has = xshell::cmd!(sh, "git cat-file -e HEAD:{tasks_md}")
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    let dirty = xshell::cmd!(sh, "git status --porcelain -- {folder}")
+        .quiet()
+        .read()
+        .context("asking git for the task folder's state")?;
+    if !head_has || !dirty.trim().is_empty() {
+        anyhow::bail!(
+            "{folder}/ has changes no commit holds, and the worktree of {branch} is cut from HEAD: commit them first, `git add {folder} tasks/index.json .runs/ docs/ && git commit -m \"{id}: task files\"`, then run `cargo xtask implement {id}` again"
+        );
+    }
+    Ok(())
 }
 
 /// Record a gate's result (an event, the report's gate list, a blocker when it failed); returns

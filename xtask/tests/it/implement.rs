@@ -1342,3 +1342,40 @@ fn a_completed_flow_supersedes_the_failed_attempts_before_it() {
     assert!(status.stdout.contains("3 superseded"), "{}", status.both());
     repo.run(&["phase", "next", id]).ok();
 }
+
+#[test]
+fn git_problems_are_refused_before_any_agent_with_the_commands_that_fix_them() {
+    let review = format!("Review.\n{}", verdict(PASS));
+    let repo = implementing(ONE_SUB, &review, "");
+    let id = crate::sop::ID;
+    let agents = || agent_runs_of(&repo).len();
+    // The task list edited and not committed: the worktree would be cut without it.
+    let tasks = repo.read(&format!("tasks/{id}/tasks.md"));
+    repo.write(&format!("tasks/{id}/tasks.md"), format!("{tasks}\n"));
+    let out = repo.run(&["implement", id]);
+    assert_eq!(
+        out.code,
+        2,
+        "{}\n{}",
+        out.both(),
+        repo.git(&["status", "--porcelain"])
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("git add tasks/{id} tasks/index.json")),
+        "{}",
+        out.both()
+    );
+    assert_eq!(agents(), 0);
+    crate::audit::no_verify_all(&repo, "the task list");
+    // A task branch cut before the task existed: the commands rebuild it, then the flow runs.
+    let empty_tree = repo.git(&["mktree"]);
+    let before = repo.git(&["commit-tree", empty_tree.trim(), "-m", "before the task"]);
+    repo.git(&["branch", &format!("task/{id}"), before.trim()]);
+    let out = repo.run(&["implement", id]).code(2);
+    let fix = format!("git branch -D task/{id}");
+    assert!(out.stderr.contains(&fix), "{}", out.both());
+    assert_eq!(agents(), 0);
+    repo.git(&["branch", "-D", &format!("task/{id}")]);
+    repo.run(&["implement", id]).ok();
+}
