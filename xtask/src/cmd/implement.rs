@@ -87,6 +87,16 @@ impl flags::Implement {
             Some(r) => format!("{name} ({} {})", r.adapter, r.sandbox.name()),
             None => format!("{name} (missing from {ADAPTERS_DIR}/roles.toml)"),
         };
+        // What would stop the flow before its first agent, said by the dry run too.
+        let mut not_ready: Vec<String> = Vec::new();
+        for name in ["builder", "fixer", "reviewer"] {
+            if let Err(err) = crate::agent::runner::preflight(&ctx.repo.root, &[name]) {
+                let err = format!("{err:#}");
+                if !not_ready.contains(&err) {
+                    not_ready.push(err);
+                }
+            }
+        }
 
         // Each builder's trigger areas and the state of their specs, judged now.
         let today = crate::cmd::today(self.today.as_deref())?;
@@ -193,58 +203,51 @@ impl flags::Implement {
                 format!("`{c}`")
             }
         };
-        let gates = vec![
-            (
-                "files".to_owned(),
-                "each builder changed only files its `Files:` line names".to_owned(),
-            ),
-            (
-                "specs".to_owned(),
-                "spec-guard passes for every trigger area the wave touched".to_owned(),
-            ),
-            (
-                "agents".to_owned(),
-                "every agent ended and every lock is released".to_owned(),
-            ),
-            (
-                "build".to_owned(),
-                if builds.is_empty() {
-                    "no build system found and none configured (build_commands): skipped".to_owned()
-                } else {
-                    builds
-                        .iter()
-                        .map(|b| format!("`{b}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            ),
-            (
-                "validation".to_owned(),
+        // The gates of each wave, in the order the flow runs them (named as in its report).
+        let validation = format!(
+            "build {} → lint {} → test {} → coverage {}; on a failure {} fixes (told its attempt and what earlier attempts changed), 5 attempts at most, stopping at a fix that changes nothing",
+            if builds.is_empty() {
+                "not found or configured (skipped)".to_owned()
+            } else {
+                builds
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            command(&ctx.config.lint_command),
+            command(&ctx.config.test_command),
+            if ctx.config.coverage_command.trim().is_empty() {
+                command("")
+            } else {
                 format!(
-                    "lint {} → test {} → coverage {}; on failure {} fixes, 5 attempts at most",
-                    command(&ctx.config.lint_command),
-                    command(&ctx.config.test_command),
-                    if ctx.config.coverage_command.trim().is_empty() {
-                        command("")
-                    } else {
-                        format!(
-                            "{} ≥ {}%",
-                            command(&ctx.config.coverage_command),
-                            ctx.config.coverage_min
-                        )
-                    },
-                    role("fixer")
-                ),
-            ),
-            (
-                "review".to_owned(),
-                format!(
-                    "{} returns pass | changes_required | blocked; changes go to {}, 2 cycles at most",
-                    role("reviewer"),
-                    role("fixer")
-                ),
-            ),
-        ];
+                    "{} ≥ {}%",
+                    command(&ctx.config.coverage_command),
+                    ctx.config.coverage_min
+                )
+            },
+            role("fixer")
+        );
+        let gates: Vec<(String, String)> = [
+            ("specs before", "spec-guard passes for the trigger areas of the wave's files, before any builder runs".to_owned()),
+            ("agents", "every builder ended completed and every lock is released".to_owned()),
+            ("builders' evidence", "each builder changed a file its sub-task names (else it is not checked off)".to_owned()),
+            ("files after builders", "nothing changed outside the wave's `Files:` lines".to_owned()),
+            ("specs after builders", "spec-guard passes for every trigger area the wave changed".to_owned()),
+            ("checks", validation),
+            ("review", format!(
+                "{} returns pass | changes_required | blocked against the wave's patch; changes go to {}, then the checks run again (`checks after review fix N`), {} cycles at most",
+                role("reviewer"),
+                role("fixer"),
+                ctx.config.review_max_cycles
+            )),
+            ("files after review", "nothing changed outside the wave's `Files:` lines".to_owned()),
+            ("specs after review", "spec-guard passes for every trigger area the wave changed".to_owned()),
+            ("commit", format!("the sub-tasks checked off in tasks.md, one commit on {branch} through the hook")),
+        ]
+        .into_iter()
+        .map(|(name, what)| (name.to_owned(), what))
+        .collect();
 
         let worktree = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, id);
         if self.json {
@@ -266,7 +269,7 @@ impl flags::Implement {
                 "task": id, "title": title, "phase": phase, "branch": branch, "worktree": worktree,
                 "builder": role("builder"), "waves": waves_json,
                 "gates": gates.iter().map(|(name, what)| json!({"gate": name, "what": what})).collect::<Vec<_>>(),
-                "done": list.counts().1, "open": open.len(),
+                "done": list.counts().1, "open": open.len(), "not_ready": not_ready,
             }));
             return Ok(Outcome::Ok);
         }
@@ -327,12 +330,19 @@ impl flags::Implement {
         }
         if !open.is_empty() {
             text.push_str("\n\nafter each wave, in order:");
+            let width = gates.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (name, what) in &gates {
-                text.push_str(&format!("\n  {name:10} {what}"));
+                text.push_str(&format!("\n  {name:width$}  {what}"));
             }
             text.push_str(&format!(
-                "\nthen its sub-tasks are checked in {path} and committed on {branch} with the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md"
+                "\nthe commit has the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md"
             ));
+        }
+        if !not_ready.is_empty() {
+            text.push_str("\n\nnot ready (the flow would refuse to start):");
+            for why in &not_ready {
+                text.push_str(&format!("\n  {why}"));
+            }
         }
         output::out(text);
         Ok(Outcome::Ok)

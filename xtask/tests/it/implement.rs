@@ -23,7 +23,10 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
         "[workspace.metadata.governance]\ntest_command = \"cargo test\"\nworktree_dir = \"../wt\"\n",
     );
     let before = repo.snapshot();
-    let out = repo.run(&["implement", &id, "--dry-run"]).ok();
+    // A PATH without the agent CLIs, whatever this machine has: the dry run says they are missing.
+    let mut cmd = repo.cmd(&["implement", &id, "--dry-run"]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let out = repo.run_cmd(cmd).ok();
     expect![[r#"
         exit 0
         implement T-0001-rate-limit-logins — dry run: nothing is started, nothing is written
@@ -49,13 +52,22 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
               prompt: patterns/templates/prompts/builder.md, 677 bytes
 
         after each wave, in order:
-          files      each builder changed only files its `Files:` line names
-          specs      spec-guard passes for every trigger area the wave touched
-          agents     every agent ended and every lock is released
-          build      `cargo check --all-targets`
-          validation lint not configured (skipped) → test `cargo test` → coverage not configured (skipped); on failure fixer (codex workspace-write) fixes, 5 attempts at most
-          review     reviewer (claude read-only) returns pass | changes_required | blocked; changes go to fixer (codex workspace-write), 2 cycles at most
-        then its sub-tasks are checked in tasks/T-0001-rate-limit-logins/tasks.md and committed on task/T-0001-rate-limit-logins with the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md
+          specs before          spec-guard passes for the trigger areas of the wave's files, before any builder runs
+          agents                every builder ended completed and every lock is released
+          builders' evidence    each builder changed a file its sub-task names (else it is not checked off)
+          files after builders  nothing changed outside the wave's `Files:` lines
+          specs after builders  spec-guard passes for every trigger area the wave changed
+          checks                build `cargo check --all-targets` → lint not configured (skipped) → test `cargo test` → coverage not configured (skipped); on a failure fixer (codex workspace-write) fixes (told its attempt and what earlier attempts changed), 5 attempts at most, stopping at a fix that changes nothing
+          review                reviewer (claude read-only) returns pass | changes_required | blocked against the wave's patch; changes go to fixer (codex workspace-write), then the checks run again (`checks after review fix N`), 2 cycles at most
+          files after review    nothing changed outside the wave's `Files:` lines
+          specs after review    spec-guard passes for every trigger area the wave changed
+          commit                the sub-tasks checked off in tasks.md, one commit on task/T-0001-rate-limit-logins through the hook
+        the commit has the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md
+
+        not ready (the flow would refuse to start):
+          `codex` is not installed (not found on PATH); adapters/codex.toml runs it for the role `builder`: install it (`npm install -g @openai/codex`), or give the role another adapter in adapters/roles.toml
+          `codex` is not installed (not found on PATH); adapters/codex.toml runs it for the role `fixer`: install it (`npm install -g @openai/codex`), or give the role another adapter in adapters/roles.toml
+          `claude` is not installed (not found on PATH); adapters/claude.toml runs it for the role `reviewer`: install it (`npm install -g @anthropic-ai/claude-code`), or give the role another adapter in adapters/roles.toml
     "#]]
     .assert_eq(&out.both());
     assert_eq!(repo.snapshot(), before, "a dry run writes nothing");
@@ -1227,6 +1239,8 @@ fn a_review_fix_that_breaks_the_build_is_checked_and_fixed_before_the_commit() {
     // Builder, review, fixer, fixer, review; the second fixer knew its number and the first.
     let runs = report["agent_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 5, "{report}");
+    // Retries and fixes count the agent runs beyond one builder and one review per cycle.
+    assert_eq!(report["retries"], 2, "{report}");
     let second = prompt_of(&repo, &runs[3].to_string());
     assert!(second.contains("This is fix attempt 2"), "{second}");
     assert!(
