@@ -334,9 +334,9 @@ impl flags::Implement {
             for (name, what) in &gates {
                 text.push_str(&format!("\n  {name:width$}  {what}"));
             }
-            text.push_str(&format!(
-                "\nthe commit has the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md"
-            ));
+            text.push_str(
+                "\nthe commit has the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md",
+            );
         }
         if !not_ready.is_empty() {
             text.push_str("\n\nnot ready (the flow would refuse to start):");
