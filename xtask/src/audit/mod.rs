@@ -203,12 +203,9 @@ fn uncovered(
     policy: Policy<'_>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<Finding> {
-    let ids = crate::tasks::folder_names(&ctx.repo);
+    let ids = || crate::tasks::folder_names(&ctx.repo);
     let files = |id: &str| crate::sop::task_list::files_of(id, read);
-    let tasks = guard::TaskFiles {
-        ids: &ids,
-        files: &files,
-    };
+    let tasks = guard::TaskFiles::new(&ids, &files);
     let verdict = |area: &guard::Area| guard::judge(area, policy, read);
     guard::check_paths(triggers, tracked, policy, &verdict, read, &tasks)
         .into_iter()

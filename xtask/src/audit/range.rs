@@ -150,12 +150,9 @@ pub fn violations(ctx: &Ctx, revs: &[&str]) -> Result<Vec<Violation>> {
         };
         let cell = std::cell::RefCell::new(&mut objects);
         let read = |rel: &str| cell.borrow_mut().get(&format!("{commit}:{rel}"));
-        let ids = crate::tasks::folder_ids_at(&ctx.repo, commit);
+        let ids = || crate::tasks::folder_ids_at(&ctx.repo, commit);
         let files = |id: &str| task_list::files_of(id, &read);
-        let tasks = guard::TaskFiles {
-            ids: &ids,
-            files: &files,
-        };
+        let tasks = guard::TaskFiles::new(&ids, &files);
         let verdict = |area: &guard::Area| guard::judge(area, policy, &read);
         for check in guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks) {
             let Some(reason) = check.findings.first() else {

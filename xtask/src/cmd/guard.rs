@@ -115,12 +115,9 @@ impl flags::SpecGuard {
             Some(verdict) => verdict.clone(),
             None => guard::judge(area, policy, &read),
         };
-        let ids = reader.task_ids(&ctx);
+        let ids = || reader.task_ids(&ctx);
         let files = |id: &str| task_list::files_of(id, &read);
-        let tasks = guard::TaskFiles {
-            ids: &ids,
-            files: &files,
-        };
+        let tasks = guard::TaskFiles::new(&ids, &files);
         let checks = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
         let blocked: Vec<&AreaCheck> = checks.iter().filter(|c| !c.findings.is_empty()).collect();
         // An override is for a commit (the hook); CI checks of a range never honour one.
@@ -222,12 +219,9 @@ impl flags::SpecGuard {
             task: None,
         };
         let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-        let ids = crate::tasks::folder_names(&ctx.repo);
+        let ids = || crate::tasks::folder_names(&ctx.repo);
         let files = |id: &str| task_list::files_of(id, &read);
-        let tasks = guard::TaskFiles {
-            ids: &ids,
-            files: &files,
-        };
+        let tasks = guard::TaskFiles::new(&ids, &files);
         let verdict = |a: &guard::Area| guard::judge(a, policy, &read);
         let mut now = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
         now.retain(|c| c.area == area);

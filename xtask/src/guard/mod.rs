@@ -350,18 +350,34 @@ pub fn check_judged<P: AsRef<[u8]>>(
     policy: Policy<'_>,
     verdict: &dyn Fn(&Area) -> Verdict,
 ) -> Vec<AreaCheck> {
-    let none = TaskFiles {
-        ids: &[],
-        files: &|_| Vec::new(),
-    };
+    let none = TaskFiles::new(&Vec::new, &|_| Vec::new());
     check_paths(triggers, paths, policy, verdict, &|_| None, &none)
 }
 
-/// The tasks whose own specs may cover changed paths: their ids, and the `Files:` globs of a
-/// task's tasks.md (asked only of tasks that have a spec of the area in question).
+/// The tasks whose own specs may cover changed paths: their ids (listed only when an area's
+/// shared spec is not in order: the hook's common case reads no task folder), and the `Files:`
+/// globs of a task's tasks.md (asked only of tasks that have a spec of the area in question).
 pub struct TaskFiles<'a> {
-    pub ids: &'a [String],
-    pub files: &'a dyn Fn(&str) -> Vec<String>,
+    list: &'a dyn Fn() -> Vec<String>,
+    ids: std::cell::OnceCell<Vec<String>>,
+    files: &'a dyn Fn(&str) -> Vec<String>,
+}
+
+impl<'a> TaskFiles<'a> {
+    pub fn new(
+        list: &'a dyn Fn() -> Vec<String>,
+        files: &'a dyn Fn(&str) -> Vec<String>,
+    ) -> TaskFiles<'a> {
+        TaskFiles {
+            list,
+            ids: std::cell::OnceCell::new(),
+            files,
+        }
+    }
+
+    fn ids(&self) -> &[String] {
+        self.ids.get_or_init(|| (self.list)())
+    }
 }
 
 /// A task's own spec of an area, judged, and the files its tasks.md names.
@@ -378,7 +394,7 @@ fn local_specs(
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<LocalSpec> {
     let mut res = Vec::new();
-    for id in tasks.ids {
+    for id in tasks.ids() {
         let spec = task_spec(id, &area.name);
         let Some(bytes) = read(&spec) else { continue };
         let mut builder = globset::GlobSetBuilder::new();

@@ -55,7 +55,7 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
     let plan = repo.run(&["implement", &id, "--dry-run"]).ok();
     assert_eq!(
         planned_build(&plan),
-        "build      `cargo check --all-targets --offline`"
+        "`cargo check --all-targets --offline`"
     );
 
     // An error names the file, the line and what to do.
@@ -111,25 +111,27 @@ fn cargo_net_offline_makes_the_detected_cargo_check_offline() {
     let repo = TestRepo::initialised().file("Cargo.toml", MEMBER_CARGO_TOML);
     let id = task_with_one_subtask(&repo);
     let plain = repo.run(&["implement", &id, "--dry-run"]).ok();
-    assert_eq!(
-        planned_build(&plain),
-        "build      `cargo check --all-targets`"
-    );
+    assert_eq!(planned_build(&plain), "`cargo check --all-targets`");
     let mut cmd = repo.cmd(&["implement", &id, "--dry-run"]);
     cmd.env("CARGO_NET_OFFLINE", "true");
     let offline = repo.run_cmd(cmd).ok();
     assert_eq!(
         planned_build(&offline),
-        "build      `cargo check --all-targets --offline`"
+        "`cargo check --all-targets --offline`"
     );
 }
 
-/// The build gate's line of an `implement --dry-run` plan.
+/// The build command of an `implement --dry-run` plan (its checks gate: `build `…` → lint …`).
 fn planned_build(plan: &Run) -> &str {
     plan.stdout
         .lines()
         .map(str::trim)
-        .find(|line| line.starts_with("build "))
+        .find_map(|line| {
+            line.strip_prefix("checks")?
+                .trim_start()
+                .strip_prefix("build ")
+        })
+        .and_then(|rest| rest.split(" → ").next())
         .unwrap_or_default()
 }
 
