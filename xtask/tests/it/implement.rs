@@ -1215,19 +1215,7 @@ fn a_review_fix_that_breaks_the_build_is_checked_and_fixed_before_the_commit() {
     let id = crate::sop::ID;
     let out = repo.run(&["implement", id, "--json"]).ok();
     let report = out.json();
-    let gates: Vec<String> = report["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            format!(
-                "{} {} {}",
-                g["gate"].as_str().unwrap(),
-                g["passed"],
-                g["detail"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let gates = gate_lines(&report);
     assert!(
         gates
             .contains(&"checks after review fix 1 true 2 check(s) passed, on attempt 2".to_owned()),
@@ -1392,4 +1380,21 @@ fn git_problems_are_refused_before_any_agent_with_the_commands_that_fix_them() {
     assert_eq!(agents(), 0);
     repo.git(&["branch", "-D", &format!("task/{id}")]);
     repo.run(&["implement", id]).ok();
+}
+
+/// `gate passed detail` of every gate of an implement report, in order.
+pub(crate) fn gate_lines(report: &serde_json::Value) -> Vec<String> {
+    report["gates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                g["gate"].as_str().unwrap_or_default(),
+                g["passed"],
+                g["detail"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
 }

@@ -769,19 +769,7 @@ fn implement_on_a_real_crate_checks_every_fix_and_ends_done_with_a_clean_audit()
     let out = repo.run_cmd(cmd);
     let report = out.json();
     assert_eq!(report["completed"], true, "{}", out.both());
-    let gates: Vec<String> = report["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            format!(
-                "{} {} {}",
-                g["gate"].as_str().unwrap(),
-                g["passed"],
-                g["detail"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let gates = crate::implement::gate_lines(&report);
     assert!(
         gates.iter().any(|g| g.starts_with("checks after review fix 1 true") && g.ends_with("on attempt 2")),
         "{gates:#?}"
