@@ -459,15 +459,18 @@ pub const HOOK_ARGS: [&str; 3] = ["spec-guard", "--staged", "--list-from-stdin"]
 
 /// Check changed paths against the trigger areas of patterns/triggers.toml.
 ///
-/// For every area a path falls in, the area's spec must exist, parse, be `status: approved` and
-/// have a `last_review` at most `max_age_days` old (not in the future). A task's own
-/// tasks/<ID>/specs/<area>.md covers the paths its tasks.md names. Specs are read from the state
-/// being checked: the index for --staged, the end of the range for --range, the working tree for
-/// paths. Exit 0 allowed, 1 blocked, 2 usage or configuration error.
+/// A path in an area is allowed when a spec that covers it exists, parses, is `status: approved`
+/// and has a `last_review` at most `max_age_days` old (not in the future): the area's shared spec,
+/// or the own tasks/<ID>/specs/<area>.md of a task whose tasks.md names the path. A blocked path
+/// is reported against the spec to fix. The toolkit's records (tasks/, .runs/, the docs/ mirrors)
+/// are never in an area. Specs are read from the state being checked: the index for --staged,
+/// the end of the range for --range, the working tree for paths. With --staged (the hook), a
+/// commit that changes task files gets tasks/index.json rebuilt and added. Exit 0 allowed, 1
+/// blocked, 2 usage or configuration error.
 ///
-/// SPEC_GUARD_OVERRIDE="why" lets a blocked check pass and records the override as a run; CI runs
-/// `spec-guard --range` on what was pushed, so neither an override nor `git commit --no-verify`
-/// hides a violation.
+/// SPEC_GUARD_OVERRIDE="why" lets a blocked commit through and records the override as a run;
+/// CI's `audit` re-checks every commit it is given, so neither an override nor `git commit
+/// --no-verify` hides a violation: it stays reported until it is settled with --settle.
 #[derive(Debug, Default, Args)]
 pub struct SpecGuard {
     /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
