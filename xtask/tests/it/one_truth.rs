@@ -303,6 +303,10 @@ fn an_override_is_settled_by_a_recorded_decision() {
     let audit = x(&repo, &["audit", "--range", "main..hotfix"]);
     assert_eq!(audit.code, 0, "{}", audit.both());
     assert!(audit.stdout.contains("settled"), "{}", audit.both());
+    // And as CI sees it: a fresh clone of the branch, every commit since the rules were added.
+    let audit = audit_clone(&repo, &today());
+    assert_eq!(audit.code, 0, "{}", audit.both());
+    assert!(audit.stdout.contains("settled"), "{}", audit.both());
     // A commit with nothing to settle is a usage error.
     x(
         &repo,
