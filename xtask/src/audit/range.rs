@@ -11,7 +11,7 @@
 //! (a run of kind `spec-guard.settle`, committed under `.runs/`) names who accepted it, why, and
 //! the spec that covers the change now; it is refused while no spec in order covers it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -76,9 +76,9 @@ pub fn check(ctx: &Ctx, base: &str, end: &str, notes: &mut Vec<String>) -> Resul
     let settled = settlements(ctx)?;
     let mut findings = Vec::new();
     for violation in violations(ctx, &[range.as_str()])? {
-        if settled.contains(&(violation.commit.clone(), violation.area.clone())) {
+        if let Some(run) = settled.get(&(violation.commit.clone(), violation.area.clone())) {
             notes.push(format!(
-                "commit {} in area `{}`: settled (see `cargo xtask runs list`)",
+                "commit {} in area `{}`: settled by run {run} (`cargo xtask runs show {run}`)",
                 violation.short(),
                 violation.area
             ));
@@ -172,9 +172,9 @@ pub fn violations(ctx: &Ctx, revs: &[&str]) -> Result<Vec<Violation>> {
     Ok(res)
 }
 
-/// `(commit, area)` of every recorded settlement.
-pub fn settlements(ctx: &Ctx) -> Result<BTreeSet<(String, String)>> {
-    let mut res = BTreeSet::new();
+/// `(commit, area)` → the run that settled it, for every recorded settlement.
+pub fn settlements(ctx: &Ctx) -> Result<BTreeMap<(String, String), String>> {
+    let mut res = BTreeMap::new();
     for run in runs::list(&ctx.repo)? {
         let Ok(record) = &run.record else { continue };
         if record.kind != SETTLE_KIND {
@@ -187,7 +187,7 @@ pub fn settlements(ctx: &Ctx) -> Result<BTreeSet<(String, String)>> {
             if let (Some(Value::String(commit)), Some(Value::String(area))) =
                 (event.data.get("commit"), event.data.get("area"))
             {
-                res.insert((commit.clone(), area.clone()));
+                res.insert((commit.clone(), area.clone()), run.id.to_string());
             }
         }
     }

@@ -736,12 +736,17 @@ fn render(
     text.push_str(&format!("\nre-check: {again}\n"));
     match (override_run, reason) {
         (Some(run), Some(reason)) => {
-            let areas: Vec<&str> = blocked.iter().map(|c| c.area.as_str()).collect();
+            let mut areas: Vec<&str> = blocked.iter().map(|c| c.area.as_str()).collect();
+            areas.dedup();
             text.push_str(&format!(
                 "override accepted ({reason}); recorded as run {run}: commit it too (.runs/{run})\n\
-                 CI's audit reports this commit until the violation is settled: bring the spec in order, commit it, then `cargo xtask spec-guard --settle <this commit> --area {} --why \"…\"`\n",
-                areas.join(",")
+                 CI's audit reports this commit until the violation is settled: bring the spec in order, commit it, then, for each area:\n"
             ));
+            for area in areas {
+                text.push_str(&format!(
+                    "  cargo xtask spec-guard --settle <this commit> --area {area} --why \"…\"\n"
+                ));
+            }
         }
         _ if label == "staged" => text.push_str(
             "override: SPEC_GUARD_OVERRIDE=\"<why>\" git commit …  (recorded as a run; CI's audit reports the commit until it is settled with `spec-guard --settle`)\n",

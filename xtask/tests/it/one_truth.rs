@@ -257,7 +257,12 @@ fn an_override_is_settled_by_a_recorded_decision() {
     repo.write("src/auth/login.rs", "// hotfix\n");
     let run = commit_all(&repo, "hotfix", &[("SPEC_GUARD_OVERRIDE", "prod is down")]);
     assert_eq!(run.code, 0, "{}", run.both());
-    assert!(run.stderr.contains("spec-guard --settle"), "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("  cargo xtask spec-guard --settle <this commit> --area security --why"),
+        "{}",
+        run.both()
+    );
     commit_ok(&repo, "the override's run record");
     let hotfix = repo
         .git(&["rev-parse", "--short=10", "HEAD~1"])
@@ -306,7 +311,11 @@ fn an_override_is_settled_by_a_recorded_decision() {
     // And as CI sees it: a fresh clone of the branch, every commit since the rules were added.
     let audit = audit_clone(&repo, &today());
     assert_eq!(audit.code, 0, "{}", audit.both());
-    assert!(audit.stdout.contains("settled"), "{}", audit.both());
+    assert!(
+        audit.stdout.contains("settled by run R-[RUN]"),
+        "{}",
+        audit.both()
+    );
     // A commit with nothing to settle is a usage error.
     x(
         &repo,
