@@ -153,17 +153,22 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         Ok(triggers) => {
             // Every spec of an area that tracked files fall in must be in order, changed or not
             // (specs age). An area without a spec is the range rule's business: only a change
-            // to it needs one.
+            // to it needs one; its files are only warned about when no task's spec covers them.
             let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
             let matched = triggers.matched(&tracked);
-            for area in triggers
-                .areas
-                .iter()
-                .filter(|a| matched.contains_key(&a.name))
-            {
-                findings.extend(guard::judge(area, policy, &read).1.unwrap_or_default());
+            let mut without_spec: Vec<&[u8]> = Vec::new();
+            for area in triggers.areas.iter() {
+                let Some(hits) = matched.get(&area.name) else {
+                    continue;
+                };
+                match guard::judge(area, policy, &read).1 {
+                    Some(spec_findings) => findings.extend(spec_findings),
+                    None => without_spec.extend(hits.iter().copied()),
+                }
             }
-            findings.extend(uncovered(ctx, &triggers, &tracked, policy, &read));
+            without_spec.sort_unstable();
+            without_spec.dedup();
+            findings.extend(uncovered(ctx, &triggers, &without_spec, policy, &read));
         }
         Err(err) => findings.push(
             Finding::error("spec/unparsable", err)
@@ -196,10 +201,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
 
 /// A warning per area whose tracked files no spec covers at all (no shared spec, no task's own
 /// spec naming them): nothing is wrong yet, but the next change to them will be blocked.
+/// `tracked`: the tracked files of the areas that have no shared spec.
 fn uncovered(
     ctx: &Ctx,
     triggers: &guard::Triggers,
-    tracked: &[Vec<u8>],
+    tracked: &[&[u8]],
     policy: Policy<'_>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<Finding> {
@@ -439,13 +445,16 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
     for run in &stored {
         present.insert(run.id.to_string());
         let dir = run.id.dir();
+        let restore = format!(
+            "run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores a committed one; one that was never committed holds no kept change: delete {dir}/"
+        );
         let record = match &run.record {
             Ok(record) => record,
             Err(reason) => {
                 findings.push(
                     Finding::error("runs/malformed", reason.clone())
                         .at(format!("{dir}/run.json"), None)
-                        .fix(format!("run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores a committed one; one that was never committed holds no kept change: delete {dir}/")),
+                        .fix(restore.clone()),
                 );
                 continue;
             }
@@ -459,7 +468,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
             findings.push(
                 Finding::error("runs/malformed", message)
                     .at(format!("{dir}/events.jsonl"), line)
-                    .fix(format!("run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores a committed one; one that was never committed holds no kept change: delete {dir}/")),
+                    .fix(restore),
             );
         }
         let live = matches!(
@@ -485,7 +494,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
         if (elevated || overridden) && !justified {
             let what = if elevated {
                 "ran with sandbox danger-full-access"
-            } else if overridden && record.kind == range::SETTLE_KIND {
+            } else if record.kind == range::SETTLE_KIND {
                 "settled a spec-guard violation"
             } else {
                 "overrode spec-guard"

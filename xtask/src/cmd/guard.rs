@@ -157,7 +157,7 @@ impl flags::SpecGuard {
         if self.json {
             output::json(&json!({
                 "index_refreshed": refreshed,
-                "allowed": blocked.is_empty() || override_run.is_some(),
+                "allowed": allowed,
                 "paths": paths.len(),
                 "areas": checks.iter().map(|c| json!({
                     "area": c.area, "spec": c.spec, "paths": c.paths, "blocked": !c.findings.is_empty(), "findings": c.findings,
@@ -174,11 +174,7 @@ impl flags::SpecGuard {
                 override_reason.as_deref(),
             ));
         }
-        Ok(if blocked.is_empty() || override_run.is_some() {
-            Outcome::Ok
-        } else {
-            Outcome::No
-        })
+        Ok(if allowed { Outcome::Ok } else { Outcome::No })
     }
 
     /// `--settle COMMIT --area A --why …`: accept a past violation that audit reports, once a
@@ -234,18 +230,16 @@ impl flags::SpecGuard {
                 );
             };
             let (spec, findings) = verdict(current);
+            let hits: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
             now.push(AreaCheck {
                 area: area.to_owned(),
                 paths: paths.clone(),
-                findings: findings.unwrap_or_else(|| {
-                    vec![Finding::error("spec/missing", format!("no spec for area `{area}`")).at(spec.clone(), None)
-                        .fix(format!("write {spec} from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review`"))]
-                }),
+                findings: findings
+                    .unwrap_or_else(|| vec![guard::missing(current, &spec, None, &hits)]),
                 spec,
                 max_age_days: guard::max_age(current, policy),
             });
         }
-        let now: Vec<&AreaCheck> = now.iter().collect();
         if let Some(open) = now.iter().find(|c| !c.findings.is_empty()) {
             output::out(format!(
                 "not settled: no spec in order covers {} in area `{area}` yet\n{}",
@@ -276,13 +270,13 @@ impl flags::SpecGuard {
             }),
         );
         let run = recorder.id.to_string();
+        let who = recorder.who().display();
         ctx.record_only(&lock, recorder)?;
         let text = format!(
-            "settled: commit {} in area `{area}` ({})\n  covered now by: {}\n  accepted by {} because: {why}\n  recorded as run {run}\ncommit: git add .runs/{run} && git commit -m \"settle {} in {area}\"",
+            "settled: commit {} in area `{area}` ({})\n  covered now by: {}\n  accepted by {who} because: {why}\n  recorded as run {run}\ncommit: git add .runs/{run} && git commit -m \"settle {} in {area}\"",
             &full[..10],
             paths.join(", "),
             covering.join(", "),
-            crate::runs::identity(&ctx.repo).0.display(),
             &full[..10],
         );
         if self.json {

@@ -455,6 +455,8 @@ pub fn check_paths<P: AsRef<[u8]>>(
         }
         let locals = local_specs(area, tasks, policy, read);
         // Each path under the spec that allows it, else the one to blame.
+        // (allowed, the task spec it is under, or SHARED: listed after the tasks') → its paths.
+        const SHARED: usize = usize::MAX;
         let mut by_spec: BTreeMap<(bool, usize), Vec<&[u8]>> = BTreeMap::new();
         for &path in hits {
             let naming: Vec<usize> = (0..locals.len())
@@ -462,7 +464,7 @@ pub fn check_paths<P: AsRef<[u8]>>(
                 .collect();
             let key = match naming.iter().find(|&&idx| locals[idx].findings.is_empty()) {
                 Some(&ok) => (true, ok),
-                None => (false, naming.first().copied().unwrap_or(usize::MAX)),
+                None => (false, naming.first().copied().unwrap_or(SHARED)),
             };
             by_spec.entry(key).or_default().push(path);
         }
@@ -493,15 +495,17 @@ pub fn some_paths<S: AsRef<str>>(paths: &[S]) -> String {
     }
 }
 
-fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Finding {
+/// The finding for `area` having no spec at all (`spec` is the one to write; `local`, the task's
+/// own, when the check is for one task) for the paths `hits`.
+pub fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> Finding {
     let shown: Vec<String> = hits.iter().map(|p| display_path(p)).collect();
-    let other = local.map_or_else(
-        || {
-            " (or a task's own tasks/<ID>/specs/{area}.md, for the files its tasks.md names)"
-                .replace("{area}", &area.name)
-        },
-        |l| format!(" (or the task's own {l})"),
-    );
+    let other = match local {
+        Some(l) => format!(" (or the task's own {l})"),
+        None => format!(
+            " (or a task's own tasks/<ID>/specs/{}.md, for the files its tasks.md names)",
+            area.name
+        ),
+    };
     Finding::error("spec/missing", format!("no spec for area `{}` (needed for {})", area.name, some_paths(&shown)))
         .at(spec, None)
         .fix(format!(
