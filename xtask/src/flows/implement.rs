@@ -72,6 +72,21 @@ pub struct Check {
     pub tail: Option<String>,
 }
 
+impl Check {
+    /// A check that did not run, and why.
+    fn skipped(wave: usize, check: &str, detail: String) -> Check {
+        Check {
+            wave,
+            check: check.to_owned(),
+            state: "skipped".to_owned(),
+            detail,
+            seconds: 0.0,
+            log: None,
+            tail: None,
+        }
+    }
+}
+
 /// The checks a wave runs, in order: `(name, command)`; a check without a command is skipped.
 fn planned_checks(ctx: &Ctx, root: &Path) -> Vec<(String, Option<String>)> {
     let builds = build::commands(root, &ctx.config);
@@ -208,15 +223,8 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
     for wave in 1..=report.gates.iter().map(|g| g.wave).max().unwrap_or(0) {
         if !report.checks.iter().any(|c| c.wave == wave) {
             for (name, _) in planned_checks(ctx, &ctx.repo.path(&rel)) {
-                report.checks.push(Check {
-                    wave,
-                    check: name,
-                    state: "skipped".to_owned(),
-                    detail: "not run: the wave stopped before its checks".to_owned(),
-                    seconds: 0.0,
-                    log: None,
-                    tail: None,
-                });
+                let why = "not run: the wave stopped before its checks".to_owned();
+                report.checks.push(Check::skipped(wave, &name, why));
             }
         }
     }
@@ -261,14 +269,17 @@ fn git_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
     let folder = format!("tasks/{id}");
     let tasks_md = format!("{folder}/tasks.md");
     let full_ref = format!("refs/heads/{branch}");
-    if ctx.repo.is_commit(&full_ref) {
-        let object = format!("{full_ref}:{tasks_md}");
-        let has = xshell::cmd!(sh, "git cat-file -e {object}")
+    // Whether commit `rev` holds the task list.
+    let holds_task = |rev: &str| {
+        let object = format!("{rev}:{tasks_md}");
+        xshell::cmd!(sh, "git cat-file -e {object}")
             .quiet()
             .ignore_stderr()
             .run()
-            .is_ok();
-        if !has {
+            .is_ok()
+    };
+    if ctx.repo.is_commit(&full_ref) {
+        if !holds_task(&full_ref) {
             let wt = ctx.repo.path(rel);
             let remove = if wt.exists() {
                 format!("git worktree remove --force {} && ", wt.display())
@@ -281,11 +292,7 @@ fn git_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
         }
         return Ok(());
     }
-    let head_has = xshell::cmd!(sh, "git cat-file -e HEAD:{tasks_md}")
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .is_ok();
+    let head_has = holds_task("HEAD");
     let dirty = xshell::cmd!(sh, "git status --porcelain -- {folder}")
         .quiet()
         .read()
@@ -814,7 +821,6 @@ fn changed_paths(before: &tree::Snapshot, after: &tree::Snapshot) -> Vec<String>
         .collect()
 }
 
-/// Tokens and the run id of an agent run, into the report.
 /// A failed check: its name, what failed, and the end of its output.
 type Failure = (String, String, String);
 
@@ -845,12 +851,9 @@ impl WaveChecks<'_> {
             attempt += 1;
             let (states, failure) = self.run_once(flow, report)?;
             let n_run = states.iter().filter(|c| c.state != "skipped").count();
-            // The report shows each check as its last run left it.
-            let last_run = states.clone();
-            if failure.is_none() || attempt >= FIX_ATTEMPTS {
-                report.checks.extend(states);
-            }
+            // The report shows each check as the last run of this loop left it.
             let Some((name, detail, output)) = failure else {
+                report.checks.extend(states);
                 let tries = if attempt > 1 {
                     format!(", on attempt {attempt}")
                 } else {
@@ -861,6 +864,7 @@ impl WaveChecks<'_> {
                 return Ok(true);
             };
             if attempt >= FIX_ATTEMPTS {
+                report.checks.extend(states);
                 let detail = format!("{name}: {detail}, still after {FIX_ATTEMPTS} attempts");
                 record_gate(report, flow, self.number, stage, started, false, detail);
                 return Ok(false);
@@ -868,7 +872,7 @@ impl WaveChecks<'_> {
             report.retries += 1;
             let changed = self.fix(flow, report, &format!("{name}: {detail}"), &output)?;
             if changed.is_empty() {
-                report.checks.extend(last_run);
+                report.checks.extend(states);
                 let detail = format!(
                     "{name}: {detail}; fix attempt {} changed nothing, so the loop stops",
                     self.fixes.len()
@@ -891,17 +895,12 @@ impl WaveChecks<'_> {
         let mut states: Vec<Check> = self
             .planned
             .iter()
-            .map(|(name, command)| Check {
-                wave: self.number,
-                check: name.clone(),
-                state: "skipped".to_owned(),
-                detail: match command {
+            .map(|(name, command)| {
+                let why = match command {
                     None => not_configured(name),
                     Some(_) => "not run: an earlier check failed".to_owned(),
-                },
-                seconds: 0.0,
-                log: None,
-                tail: None,
+                };
+                Check::skipped(self.number, name, why)
             })
             .collect();
         for idx in 0..self.planned.len() {
@@ -910,6 +909,7 @@ impl WaveChecks<'_> {
             };
             let started = Instant::now();
             let log = format!("checks/wave{}-{name}-{}", self.number, self.runs);
+            let log_rel = format!("{}/{log}", flow.record.id.dir());
             let (passed, output) = check(
                 self.root,
                 &flow.dir,
@@ -935,13 +935,13 @@ impl WaveChecks<'_> {
             }
             flow.event(
                 if passed { "check.passed" } else { "check.failed" },
-                json!({ "wave": self.number, "check": name, "run": self.runs, "detail": detail, "log": format!("{}/{log}", flow.record.id.dir()) }),
+                json!({ "wave": self.number, "check": name, "run": self.runs, "detail": detail, "log": log_rel }),
             );
             let state = &mut states[idx];
             state.state = if passed { "passed" } else { "failed" }.to_owned();
             state.detail = detail.clone();
             state.seconds = started.elapsed().as_secs_f64();
-            state.log = Some(format!("{}/{log}", flow.record.id.dir()));
+            state.log = Some(log_rel);
             if !passed {
                 state.tail = Some(tail_lines(&output, 15));
                 return Ok((states, Some((name, detail, tail_lines(&output, 40)))));
@@ -1000,6 +1000,7 @@ impl WaveChecks<'_> {
     }
 }
 
+/// Tokens and the run id of an agent run, into the report.
 fn account(report: &mut Report, done: &Done) {
     report.agent_runs.push(done.record.id.to_string());
     report.input_tokens += done.summary.input_tokens;
