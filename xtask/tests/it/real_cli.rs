@@ -90,16 +90,22 @@ impl CodexRepo {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = self.repo.cmd(args);
-        let path = format!(
-            "{}:{}",
-            self.bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        cmd.env("PATH", path)
-            .env("HOME", self.home.path())
-            .env("CODEX_HOME", self.home.path().join("codex"));
+        use_codex(&mut cmd, &self.bin_dir, self.home.path());
         cmd
     }
+}
+
+/// Run `cmd` with the installed codex first on PATH and `home` (from [`codex_home`]) as its
+/// HOME and CODEX_HOME.
+fn use_codex(cmd: &mut Command, bin_dir: &Path, home: &Path) {
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path)
+        .env("HOME", home)
+        .env("CODEX_HOME", home.join("codex"));
 }
 
 /// A scratch HOME whose `codex/` is a CODEX_HOME pointing codex at `server`.
@@ -594,18 +600,8 @@ fn implement_through_codex_reviews_with_the_schema_and_fixes() {
     repo.git(&["add", "-A"]);
     crate::audit::no_verify(&repo, "task at implement");
     let home = codex_home(&server);
-    let codex_home = home.path().join("codex");
     let mut cmd = repo.cmd(&["implement", id, "--json"]);
-    cmd.env(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    )
-    .env("HOME", home.path())
-    .env("CODEX_HOME", &codex_home);
+    use_codex(&mut cmd, &bin_dir, home.path());
     let out = repo.run_cmd(cmd);
     let report = out.json();
     assert_eq!(report["completed"], true, "{}", out.both());
@@ -756,16 +752,7 @@ fn implement_on_a_real_crate_checks_every_fix_and_ends_done_with_a_clean_audit()
 
     let home = codex_home(&server);
     let mut cmd = repo.cmd(&["implement", id, "--json"]);
-    cmd.env(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    )
-    .env("HOME", home.path())
-    .env("CODEX_HOME", home.path().join("codex"));
+    use_codex(&mut cmd, &bin_dir, home.path());
     let out = repo.run_cmd(cmd);
     let report = out.json();
     assert_eq!(report["completed"], true, "{}", out.both());
