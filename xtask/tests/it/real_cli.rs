@@ -108,6 +108,18 @@ fn use_codex(cmd: &mut Command, bin_dir: &Path, home: &Path) {
         .env("CODEX_HOME", home.join("codex"));
 }
 
+/// The `reviewer` role runs codex too (the shipped roles give it Claude Code).
+fn codex_reviews(repo: &TestRepo) {
+    let roles = repo.read("adapters/roles.toml");
+    repo.write(
+        "adapters/roles.toml",
+        roles.replace(
+            "[role.reviewer]\nadapter = \"claude\"",
+            "[role.reviewer]\nadapter = \"codex\"",
+        ),
+    );
+}
+
 /// A scratch HOME whose `codex/` is a CODEX_HOME pointing codex at `server`.
 fn codex_home(server: &ModelServer) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
@@ -584,14 +596,7 @@ fn implement_through_codex_reviews_with_the_schema_and_fixes() {
         &format!("tasks/{id}/tasks.md"),
         "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n",
     );
-    let roles = repo.read("adapters/roles.toml");
-    repo.write(
-        "adapters/roles.toml",
-        roles.replace(
-            "[role.reviewer]\nadapter = \"claude\"",
-            "[role.reviewer]\nadapter = \"codex\"",
-        ),
-    );
+    codex_reviews(&repo);
     repo.write(
         "Cargo.toml",
         "[workspace.metadata.governance]\nworktree_dir = \"wt\"\nbuild_commands = [\"true\"]\nagent_timeout_s = 120\n",
@@ -710,14 +715,7 @@ fn implement_on_a_real_crate_checks_every_fix_and_ends_done_with_a_clean_audit()
     });
     repo.run(&["init"]).ok();
     repo.run(&["hooks", "install"]).ok();
-    let roles = repo.read("adapters/roles.toml");
-    repo.write(
-        "adapters/roles.toml",
-        roles.replace(
-            "[role.reviewer]\nadapter = \"claude\"",
-            "[role.reviewer]\nadapter = \"codex\"",
-        ),
-    );
+    codex_reviews(&repo);
     // A crate that is no workspace keeps the settings in the toolkit's own file.
     repo.write(
         "patterns/governance.toml",
