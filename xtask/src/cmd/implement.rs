@@ -204,8 +204,9 @@ impl flags::Implement {
             }
         };
         // The gates of each wave, in the order the flow runs them (named as in its report).
+        let attempts = implement::FIX_ATTEMPTS;
         let validation = format!(
-            "build {} → lint {} → test {} → coverage {}; on a failure {} fixes (told its attempt and what earlier attempts changed), 5 attempts at most, stopping at a fix that changes nothing",
+            "build {} → lint {} → test {} → coverage {}; on a failure {} fixes (told its attempt and what earlier attempts changed), {attempts} attempts at most, stopping at a fix that changes nothing",
             if builds.is_empty() {
                 "not found or configured (skipped)".to_owned()
             } else {
