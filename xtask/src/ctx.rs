@@ -70,8 +70,8 @@ impl Ctx {
     /// The task named on the command line (a positional id or a flag such as `--task`,
     /// `--blocked-by`): a full id, or the shorthand `T-0007` / `7` when exactly one task has
     /// that number. Its folder must exist; an unknown or ambiguous id is an error naming it.
-    pub fn task_id(&self, text: &str) -> Result<crate::tasks::id::TaskId> {
-        use crate::tasks::id::TaskId;
+    pub fn task_id(&self, text: &str) -> Result<crate::task_id::TaskId> {
+        use crate::task_id::TaskId;
         let unknown = || anyhow::anyhow!("there is no task {text} (see `cargo xtask task list`)");
         let err = match TaskId::parse(text) {
             Ok(id) if self.repo.path(format!("tasks/{id}")).is_dir() => return Ok(id),
@@ -152,4 +152,22 @@ impl Ctx {
         store::commit(&self.repo, lock, &plan)?;
         Ok(Some(recorded))
     }
+}
+
+/// The date gates and mirrors use: `flag`, else `$XTASK_TODAY`, else today in UTC.
+pub fn today(flag: Option<&str>) -> Result<chrono::NaiveDate> {
+    let (source, text) = match (
+        flag,
+        std::env::var("XTASK_TODAY").ok().filter(|v| !v.is_empty()),
+    ) {
+        (Some(text), _) => ("--today", text.to_owned()),
+        (None, Some(text)) => ("XTASK_TODAY", text),
+        (None, None) => return Ok(chrono::Utc::now().date_naive()),
+    };
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!(
+            "{source}: `{}` is not a date; use YYYY-MM-DD",
+            text.escape_debug()
+        )
+    })
 }

@@ -26,6 +26,9 @@ pub mod docs;
 pub mod flags;
 pub mod flows;
 pub mod guard;
+pub mod hash;
+pub mod hooks;
+pub mod lints;
 pub mod mirror;
 pub mod objects;
 pub mod output;
@@ -35,6 +38,7 @@ pub mod runs;
 pub mod sop;
 pub mod staged;
 pub mod store;
+pub mod task_id;
 pub mod tasks;
 pub mod templates;
 

@@ -12,8 +12,14 @@
 //! artifact cannot forge one. Appending an artifact whose latest section already has the same
 //! content is a no-op.
 
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
 use crate::docs::markdown;
-use crate::tasks::index::sha256_hex;
+use crate::hash::sha256_hex;
+use crate::repo::Repo;
+use crate::report::Finding;
 use crate::tasks::phase::Phase;
 
 /// The mirror that receives the artifact finished in `phase`.
@@ -203,6 +209,66 @@ fn first_difference_line(a: &str, b: &str) -> usize {
         .zip(b.lines())
         .position(|(x, y)| x != y)
         .map_or_else(|| a.lines().count().min(b.lines().count()) + 1, |i| i + 1)
+}
+
+/// The finding for a mirror that was edited by hand.
+pub fn tampered_finding(mirror_rel: &str, tampered: &Tampered, source: Option<&str>) -> Finding {
+    let instead = source
+        .map(|s| format!("; make changes in {s} instead"))
+        .unwrap_or_default();
+    Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
+        .at(mirror_rel, Some(tampered.line))
+        .fix(format!(
+            "restore {mirror_rel} from git (`git checkout -- {mirror_rel}`) if it was committed, else undo the edit by hand{instead}"
+        ))
+}
+
+/// Append `source` to the mirror of `phase` (in `pending`). `Ok(Ok(Some(mirror)))` when
+/// appended, `Ok(Ok(None))` when unchanged, `Ok(Err(finding))` when the mirror was edited by hand.
+pub fn append_mirror(
+    repo: &Repo,
+    pending: &mut BTreeMap<String, Vec<u8>>,
+    phase: Phase,
+    id: &str,
+    title: &str,
+    source: &str,
+    date: &str,
+) -> Result<Result<Option<String>, Finding>> {
+    let Some((mirror_rel, mirror_title)) = mirror_of(phase) else {
+        return Ok(Ok(None));
+    };
+    let Some(content) = pending
+        .get(source)
+        .cloned()
+        .or_else(|| std::fs::read(repo.path(source)).ok())
+    else {
+        return Ok(Ok(None));
+    };
+    let existing = match pending.get(mirror_rel) {
+        Some(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        None => match std::fs::read(repo.path(mirror_rel)) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context(format!("reading {mirror_rel}")));
+            }
+        },
+    };
+    let entry = Entry {
+        date,
+        id,
+        title,
+        source,
+        content: &content,
+    };
+    match append(existing.as_deref(), mirror_title, entry) {
+        Ok(Some(text)) => {
+            pending.insert(mirror_rel.to_owned(), text.into_bytes());
+            Ok(Ok(Some(mirror_rel.to_owned())))
+        }
+        Ok(None) => Ok(Ok(None)),
+        Err(tampered) => Ok(Err(tampered_finding(mirror_rel, &tampered, Some(source)))),
+    }
 }
 
 #[cfg(test)]

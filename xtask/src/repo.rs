@@ -252,6 +252,25 @@ fn path_from_git(mut bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(OsString::from_vec(bytes))
 }
 
+/// The latest commit touching any of `globs` committed at or after `since`, if any.
+pub fn commit_touching(repo: &Repo, globs: &[String], since: Option<&str>) -> Option<String> {
+    let sh = repo.sh().ok()?;
+    let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
+    // Commit times have whole seconds: compare from the start of the second the task was created.
+    let since: Vec<String> = since
+        .map(|s| format!("--since={}Z", s.get(..19).unwrap_or(s)))
+        .into_iter()
+        .collect();
+    let out = xshell::cmd!(sh, "git log -1 --format=%H {since...} -- {specs...}")
+        .quiet()
+        .ignore_status()
+        .ignore_stderr()
+        .output()
+        .ok()?;
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !hash.is_empty()).then_some(hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

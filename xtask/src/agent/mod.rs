@@ -6,6 +6,7 @@ pub mod events;
 pub mod group;
 pub mod locks;
 pub mod process;
+pub mod reconcile;
 pub mod runner;
 pub mod tree;
 pub mod worktree;

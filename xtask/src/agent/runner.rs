@@ -18,11 +18,12 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 use crate::agent::adapter::{self, ADAPTERS_DIR, Adapter, PromptVia, Role, Sandbox, Vars};
-use crate::agent::events::{Parser, Summary};
+use crate::agent::events::Parser;
 use crate::agent::process::{self, Ended, Spec};
 use crate::agent::tree;
 use crate::ctx::Ctx;
 use crate::repo::Repo;
+use crate::runs::summary::Summary;
 use crate::runs::{self, AgentRun, RunEvent, RunRecord, Status, Worktree, redact, timestamp};
 use crate::store::{Durability, write_with};
 

@@ -5,7 +5,6 @@
 //! and secret rules come from `patterns/lints/*.toml`). Formats live in `format`.
 
 pub mod format;
-pub mod lints;
 pub mod range;
 mod tasks;
 
@@ -14,8 +13,9 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result};
 use xshell::cmd;
 
-use crate::cmd::Ctx;
+use crate::ctx::Ctx;
 use crate::guard::{self, Policy};
+use crate::lints;
 use crate::report::Finding;
 use crate::runs::{self, Status};
 use crate::tasks::index::{INDEX_PATH, Index};
@@ -149,7 +149,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         default_max_age: ctx.config.max_spec_age_days,
         task: None,
     };
-    match crate::cmd::phase::load_triggers(ctx) {
+    match guard::load_triggers(&ctx.repo) {
         Ok(triggers) => {
             // Every spec of an area that tracked files fall in must be in order, changed or not
             // (specs age). An area without a spec is the range rule's business: only a change
@@ -210,7 +210,7 @@ fn uncovered(
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<Finding> {
     let ids = || crate::tasks::folder_names(&ctx.repo);
-    let files = |id: &str| crate::sop::task_list::files_of(id, read);
+    let files = |id: &str| crate::tasks::task_list::files_of(id, read);
     let tasks = guard::TaskFiles::new(&ids, &files);
     let verdict = |area: &guard::Area| guard::judge(area, policy, read);
     guard::check_paths(triggers, tracked, policy, &verdict, read, &tasks)

@@ -17,12 +17,12 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use xshell::cmd;
 
-use crate::cmd::Ctx;
+use crate::ctx::Ctx;
 use crate::guard::{self, Policy};
 use crate::objects::Objects;
 use crate::report::Finding;
 use crate::runs;
-use crate::sop::task_list;
+use crate::tasks::task_list;
 
 /// The run kind and event of a settlement.
 pub const SETTLE_KIND: &str = "spec-guard.settle";

@@ -10,15 +10,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 
-use crate::cmd::Ctx;
-use crate::cmd::phase::{commit_touching, load_triggers, tampered_finding};
+use crate::ctx::Ctx;
+use crate::hash::sha256_hex;
+use crate::mirror::tampered_finding;
 use crate::mirror::{self, MIRRORS};
 use crate::objects::Objects;
+use crate::repo::commit_touching;
 use crate::report::{Finding, Severity};
 use crate::runs::{self, RunRecord};
 use crate::sop::gates::{self, Inputs};
 use crate::tasks::history::Event;
-use crate::tasks::index::sha256_hex;
 use crate::tasks::phase::Phase;
 use crate::tasks::{self, TaskSource};
 
@@ -41,7 +42,7 @@ pub fn check(
         .into_iter()
         .filter_map(|run| Some((run.id.to_string(), run.record.ok()?)))
         .collect();
-    let triggers = load_triggers(ctx);
+    let triggers = crate::guard::load_triggers(&ctx.repo);
     let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
     // The lint rules run over every tracked file already (their findings are reported once).
     let lint = |_: &str| Vec::new();
@@ -65,7 +66,7 @@ pub fn check(
             })
             .collect();
         let created = entry.history.first().map(|t| t.at.clone());
-        let touching = |globs: &[String]| commit_touching(ctx, globs, created.as_deref());
+        let touching = |globs: &[String]| commit_touching(&ctx.repo, globs, created.as_deref());
         // A done task's gates are history: judged as of the day it was done, so its specs do
         // not expire after it closed (freshness governs changes, which the hook and the range
         // rule judge).

@@ -12,7 +12,7 @@ impl flags::Audit {
         if self.list_rules {
             return list_rules(self.format);
         }
-        let today = super::today(self.today.as_deref())?;
+        let today = crate::ctx::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
         let result = audit::run(
             &ctx,
@@ -51,7 +51,7 @@ fn pretty(value: &serde_json::Value) -> String {
 /// github and sarif are formats of findings, not of a rule list.
 fn list_rules(format: flags::AuditFormat) -> Result<Outcome> {
     let lint_rules = match Ctx::open() {
-        Ok(ctx) => audit::lints::load(&ctx.repo.root)?,
+        Ok(ctx) => crate::lints::load(&ctx.repo.root)?,
         Err(_) => Vec::new(),
     };
     match format {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::{Outcome, audit, flags, output, templates};
+use crate::{Outcome, flags, output, templates};
 
 const RULES: &str = include_str!("bench_audit_rules.toml");
 
@@ -85,7 +85,7 @@ fn measure(
     let committed = started.elapsed();
 
     // The regexes audit runs, as it loaded them, for ripgrep.
-    let rules = audit::lints::load(&dir)?;
+    let rules = crate::lints::load(&dir)?;
     let patterns: String = rules.iter().map(|r| format!("{}\n", r.pattern())).collect();
     let patterns_file = scratch.join("rg-patterns.txt");
     std::fs::write(&patterns_file, patterns)?;
@@ -185,7 +185,7 @@ fn measure(
     };
     // Audit with the lint and secret rules switched off (empty files replace the built-in
     // ones): what the rest of audit costs on this repository.
-    let lints = dir.join(audit::lints::LINTS_DIR);
+    let lints = dir.join(crate::lints::LINTS_DIR);
     let parked = dir.join("patterns/lints.bench-off");
     let without_lints = || -> Result<(Duration, u64)> {
         std::fs::rename(&lints, &parked)?;

@@ -5,11 +5,12 @@
 use anyhow::{Result, anyhow, bail};
 
 use crate::cmd::Ctx;
-use crate::cmd::phase::{judge, load_triggers};
 use crate::flows::draft::{self, Drafted, SpecArea};
 use crate::guard::Policy;
+use crate::guard::load_triggers;
 use crate::report::Severity;
-use crate::sop::task_list;
+use crate::sop::judge::judge;
+use crate::tasks::task_list;
 use crate::{Outcome, flags, output};
 
 impl flags::Draft {
@@ -21,13 +22,13 @@ impl flags::Draft {
         let Some(entry) = index.tasks.get(id) else {
             bail!("{id} is not in tasks/index.json; `cargo xtask index rebuild` adds it");
         };
-        let today = crate::cmd::today(None)?;
+        let today = crate::ctx::today(None)?;
         let drafted = match entry.phase.name() {
             "prd" => draft::prd(&ctx, id, &entry.title)?,
             phase @ ("tasks" | "plan") => {
                 let file = format!("{phase}.md");
                 // The phase's own exit gate judges each attempt, as `phase next` would.
-                let triggers = load_triggers(&ctx);
+                let triggers = load_triggers(&ctx.repo);
                 let mut gate = |_: &str| {
                     let verdict = judge(&ctx, id, entry, today, &triggers)?;
                     let errors: Vec<String> = verdict
@@ -184,7 +185,7 @@ impl SpecPlan {
 /// or a draft is written by agents; an approved one that fails (stale, broken) is left to a
 /// person, since rewriting it would undo a review.
 fn spec_plan(ctx: &Ctx, id: &str, today: chrono::NaiveDate) -> Result<SpecPlan> {
-    let triggers = load_triggers(ctx).map_err(|e| anyhow!(e))?;
+    let triggers = load_triggers(&ctx.repo).map_err(|e| anyhow!(e))?;
     let tasks_rel = format!("tasks/{id}/tasks.md");
     let text = std::fs::read_to_string(ctx.repo.path(&tasks_rel))
         .map_err(|e| anyhow!("reading {tasks_rel}: {e}; the spec phase needs the task list"))?;

@@ -20,9 +20,9 @@ use crate::guard::{self, AreaCheck, Policy, changes};
 use crate::objects::Objects;
 use crate::report::{self, Finding};
 use crate::runs::Recorder;
-use crate::sop::task_list;
 use crate::staged::{Lookup, Staged};
 use crate::tasks::index::INDEX_PATH;
+use crate::tasks::task_list;
 use crate::{Outcome, flags, output};
 
 /// Where the paths come from, and where specs are read.
@@ -61,7 +61,7 @@ fn staged_listing(
 
 impl flags::SpecGuard {
     pub fn run(self) -> Result<Outcome> {
-        let today = super::today(self.today.as_deref())?;
+        let today = crate::ctx::today(self.today.as_deref())?;
         let real_today = chrono::Utc::now().date_naive();
         if today != real_today {
             // A moved date can hide a stale spec: say so wherever the check runs (hook, CI).
@@ -206,8 +206,7 @@ impl flags::SpecGuard {
             );
         };
         // What covers those paths now: the same judgement, on the working tree.
-        let triggers =
-            crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let triggers = guard::load_triggers(&ctx.repo).map_err(|err| anyhow::anyhow!("{err}"))?;
         let paths: Vec<String> = violations.iter().flat_map(|v| v.paths.clone()).collect();
         let policy = Policy {
             today,
@@ -255,7 +254,7 @@ impl flags::SpecGuard {
         let mut hashes = serde_json::Map::new();
         for spec in &covering {
             if let Some(bytes) = read(spec) {
-                hashes.insert(spec.clone(), json!(crate::tasks::index::sha256_hex(&bytes)));
+                hashes.insert(spec.clone(), json!(crate::hash::sha256_hex(&bytes)));
             }
         }
         recorder.event(
@@ -541,7 +540,7 @@ fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[&[u8]]) -> Result<guard::Tr
                 .map_err(|err| anyhow::anyhow!("{err:#} (as of {object})"));
         }
     }
-    crate::cmd::phase::load_triggers(ctx).map_err(|err| anyhow::anyhow!("{err}"))
+    guard::load_triggers(&ctx.repo).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
 /// The rules in the working tree, when they parse: for `--staged`, they are the rules in force

@@ -8,107 +8,14 @@
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use xshell::cmd;
 
 use crate::cmd::Ctx;
-use crate::repo::Repo;
+use crate::hooks::{
+    HOOKS_DIR, PRE_COMMIT, UNSET, active_hooks_dir, common_dir, config, is_executable,
+    local_config, make_executable, other_hooks, set_config, unset_config,
+};
 use crate::runs::Recorder;
 use crate::{Outcome, flags, output, templates};
-
-const HOOKS_DIR: &str = ".githooks";
-const PRE_COMMIT: &str = ".githooks/pre-commit";
-const UNSET: &str = "(unset)";
-
-fn config(repo: &Repo, key: &str) -> Option<String> {
-    repo.git_config(key)
-}
-
-fn set_config(repo: &Repo, key: &str, value: &str) -> Result<()> {
-    let sh = repo.sh()?;
-    cmd!(sh, "git config {key} {value}")
-        .quiet()
-        .run()
-        .with_context(|| format!("setting git config {key}"))
-}
-
-fn unset_config(repo: &Repo, key: &str) -> Result<()> {
-    let sh = repo.sh()?;
-    // Exit 5 means the key was not set: fine.
-    let _ = cmd!(sh, "git config --unset {key}")
-        .quiet()
-        .ignore_status()
-        .output()?;
-    Ok(())
-}
-
-/// A key as set in this repository's own config (`--local`), ignoring global and system values.
-fn local_config(repo: &Repo, key: &str) -> Result<Option<String>> {
-    let sh = repo.sh()?;
-    let out = cmd!(sh, "git config --local --get {key}")
-        .quiet()
-        .ignore_status()
-        .output()?;
-    let value = String::from_utf8_lossy(&out.stdout)
-        .trim_end_matches('\n')
-        .to_owned();
-    Ok((out.status.success() && !value.is_empty()).then_some(value))
-}
-
-/// Executable hooks in `dir` other than the two chained ones (samples excluded).
-fn other_hooks(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut res: Vec<String> = entries
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".sample") && n != "pre-commit" && n != "pre-merge-commit")
-        .filter(|n| is_executable(&dir.join(n)))
-        .collect();
-    res.sort();
-    res
-}
-
-/// The git directory shared by every worktree, absolute.
-fn common_dir(repo: &Repo) -> Result<std::path::PathBuf> {
-    let sh = repo.sh()?;
-    let out = cmd!(sh, "git rev-parse --path-format=absolute --git-common-dir")
-        .quiet()
-        .read()
-        .context("asking git for its common directory")?;
-    Ok(std::path::PathBuf::from(out.trim()))
-}
-
-/// Whether the spec-guard hook is active: `core.hooksPath` is `.githooks` and its pre-commit is
-/// executable.
-pub fn installed(repo: &Repo) -> bool {
-    config(repo, "core.hooksPath").as_deref() == Some(HOOKS_DIR)
-        && is_executable(&repo.path(PRE_COMMIT))
-}
-
-/// The directory whose hooks git runs right now, absolute.
-fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
-    let sh = repo.sh()?;
-    let out = cmd!(sh, "git rev-parse --git-path hooks")
-        .quiet()
-        .read()
-        .context("asking git for its hooks directory")?;
-    Ok(repo.root.join(out.trim()))
-}
-
-#[cfg(unix)]
-pub fn make_executable(path: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut perms = std::fs::metadata(path)?.permissions();
-    perms.set_mode(perms.mode() | 0o755);
-    std::fs::set_permissions(path, perms)
-        .with_context(|| format!("making {} executable", path.display()))
-}
-
-#[cfg(not(unix))]
-pub fn make_executable(_path: &std::path::Path) -> Result<()> {
-    Ok(())
-}
 
 impl flags::HooksInstall {
     pub fn run(self) -> Result<Outcome> {
@@ -283,15 +190,4 @@ impl flags::HooksStatus {
             Outcome::No
         })
     }
-}
-
-#[cfg(unix)]
-pub fn is_executable(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-pub fn is_executable(path: &std::path::Path) -> bool {
-    path.is_file()
 }

@@ -10,11 +10,11 @@ use serde_json::json;
 use crate::agent::adapter::{self, ADAPTERS_DIR};
 use crate::agent::worktree;
 use crate::cmd::Ctx;
-use crate::cmd::phase::load_triggers;
 use crate::flows::{build, implement, waves};
+use crate::guard::load_triggers;
 use crate::guard::{self, Policy};
 use crate::report::{Severity, render_human};
-use crate::sop::task_list::{self, SubTask};
+use crate::tasks::task_list::{self, SubTask};
 use crate::{Outcome, flags, output, templates};
 
 use crate::flows::PROMPT_LIMIT;
@@ -39,7 +39,7 @@ impl flags::Implement {
             .map(|t| (t.title.clone(), t.phase.name()))
             .unwrap_or_else(|| (id.to_owned(), "unknown"));
         if self.resume {
-            let (closed, freed) = crate::cmd::runs::reconcile(&ctx)?;
+            let (closed, freed) = crate::agent::reconcile::reconcile(&ctx)?;
             if !closed.is_empty() || !freed.is_empty() {
                 output::note(format!(
                     "implement --resume: {} run(s) of a dead orchestrator closed, {} lock(s) freed",
@@ -99,8 +99,8 @@ impl flags::Implement {
         }
 
         // Each builder's trigger areas and the state of their specs, judged now.
-        let today = crate::cmd::today(self.today.as_deref())?;
-        let triggers = load_triggers(&ctx);
+        let today = crate::ctx::today(self.today.as_deref())?;
+        let triggers = load_triggers(&ctx.repo);
         if !self.dry_run {
             // Nothing to run: said as text, or as JSON shaped like the flow's report.
             let not_run = |completed: bool, why: String| {

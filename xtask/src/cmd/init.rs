@@ -73,7 +73,7 @@ impl flags::Init {
         for script in templates::HOOK_SCRIPTS {
             let hook = ctx.repo.path(script);
             if hook.is_file() {
-                crate::cmd::hooks::make_executable(&hook)?;
+                crate::hooks::make_executable(&hook)?;
             }
         }
         if self.json {

@@ -6,16 +6,16 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::cmd::Ctx;
-use crate::cmd::phase::append_mirror;
+use crate::mirror::append_mirror;
 use crate::report;
 use crate::runs::Recorder;
-use crate::tasks::id::TaskId;
+use crate::task_id::TaskId;
 use crate::tasks::phase::Phase;
 use crate::{Outcome, flags, output};
 
 impl flags::Mirror {
     pub fn run(self) -> Result<Outcome> {
-        let today = super::today(self.today.as_deref())?;
+        let today = crate::ctx::today(self.today.as_deref())?;
         let date = today.format("%Y-%m-%d").to_string();
         let ctx = Ctx::open()?;
         let only = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
@@ -32,12 +32,12 @@ impl flags::Mirror {
                 continue;
             };
             if let Err(tampered) = crate::mirror::verify(&text, &crate::mirror::header(title)) {
-                let finding = crate::cmd::phase::tampered_finding(rel, &tampered, None);
+                let finding = crate::mirror::tampered_finding(rel, &tampered, None);
                 self.refuse(&finding);
                 return Ok(Outcome::No);
             }
         }
-        let rules = crate::cmd::phase::load_triggers(&ctx); // where shared specs live, read once
+        let rules = crate::guard::load_triggers(&ctx.repo); // where shared specs live, read once
         let mut pending = BTreeMap::new();
         let mut appended = Vec::new();
         for (id, entry) in &index.tasks {
@@ -49,7 +49,7 @@ impl flags::Mirror {
                     finished_sources(id, phase, &entry.triggers, &ctx, rules.as_ref().ok())
                 {
                     match append_mirror(
-                        &ctx,
+                        &ctx.repo,
                         &mut pending,
                         phase,
                         id,

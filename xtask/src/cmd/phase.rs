@@ -13,17 +13,17 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::cmd::Ctx;
-use crate::cmd::task::describe_next;
 use crate::guard::{self, Policy, Triggers};
 use crate::report::{self, Finding, Severity};
 use crate::runs::{self, Recorded, Recorder};
-use crate::sop::gates::{self, Inputs, Verdict};
-use crate::sop::task_list;
+use crate::sop::gates::{self, Verdict};
 use crate::store::StateLock;
+use crate::task_id::TaskId;
 use crate::tasks::history::{Approval, Event};
-use crate::tasks::id::TaskId;
 use crate::tasks::index::{INDEX_PATH, Index};
+use crate::tasks::next::describe_next;
 use crate::tasks::phase::Phase;
+use crate::tasks::task_list;
 use crate::{Outcome, flags, mirror, output, tasks, templates};
 
 impl flags::PhaseStatus {
@@ -169,7 +169,7 @@ impl flags::PhaseStatus {
 
 impl flags::PhaseNext {
     pub fn run(self) -> Result<Outcome> {
-        let today = super::today(self.today.as_deref())?;
+        let today = crate::ctx::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
         let requested = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
         let mut findings = scaffold_check(&ctx);
@@ -264,8 +264,8 @@ impl flags::PhaseNext {
             ));
             return Ok(Outcome::Ok);
         }
-        let triggers = load_triggers(&ctx);
-        let verdict = judge(&ctx, &id, entry, today, &triggers)?;
+        let triggers = guard::load_triggers(&ctx.repo);
+        let verdict = crate::sop::judge::judge(&ctx, &id, entry, today, &triggers)?;
         findings.extend(verdict.findings.iter().cloned());
         if !verdict.passed() {
             return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
@@ -356,7 +356,7 @@ fn transition(
     };
     let mut recorder = Recorder::start(&ctx.repo, lock, "phase.next", Some(id));
     let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let event = super::transition(
+    let event = tasks::history::transition(
         &recorder,
         Some(from),
         to,
@@ -371,7 +371,15 @@ fn transition(
     let date = today.format("%Y-%m-%d").to_string();
     let mut mirrored = Vec::new();
     for source in &verdict.mirror {
-        match append_mirror(ctx, &mut pending, from, id, &entry.title, source, &date)? {
+        match mirror::append_mirror(
+            &ctx.repo,
+            &mut pending,
+            from,
+            id,
+            &entry.title,
+            source,
+            &date,
+        )? {
             Ok(Some(mirror)) => mirrored.push(format!("{mirror} ({source})")),
             Ok(None) => {}
             Err(refusal) => return Ok(Err(refusal)),
@@ -457,70 +465,6 @@ fn appended(repo: &crate::repo::Repo, rel: &str, line: &str) -> Result<Vec<u8>> 
     Ok(text)
 }
 
-/// Append `source` to the mirror of `phase` (in `pending`). `Ok(Ok(Some(mirror)))` when
-/// appended, `Ok(Ok(None))` when unchanged, `Ok(Err(finding))` when the mirror was edited by hand.
-pub fn append_mirror(
-    ctx: &Ctx,
-    pending: &mut BTreeMap<String, Vec<u8>>,
-    phase: Phase,
-    id: &str,
-    title: &str,
-    source: &str,
-    date: &str,
-) -> Result<Result<Option<String>, Finding>> {
-    let Some((mirror_rel, mirror_title)) = mirror::mirror_of(phase) else {
-        return Ok(Ok(None));
-    };
-    let Some(content) = pending
-        .get(source)
-        .cloned()
-        .or_else(|| std::fs::read(ctx.repo.path(source)).ok())
-    else {
-        return Ok(Ok(None));
-    };
-    let existing = match pending.get(mirror_rel) {
-        Some(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-        None => match std::fs::read(ctx.repo.path(mirror_rel)) {
-            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => {
-                return Err(anyhow::Error::new(err).context(format!("reading {mirror_rel}")));
-            }
-        },
-    };
-    let entry = mirror::Entry {
-        date,
-        id,
-        title,
-        source,
-        content: &content,
-    };
-    match mirror::append(existing.as_deref(), mirror_title, entry) {
-        Ok(Some(text)) => {
-            pending.insert(mirror_rel.to_owned(), text.into_bytes());
-            Ok(Ok(Some(mirror_rel.to_owned())))
-        }
-        Ok(None) => Ok(Ok(None)),
-        Err(tampered) => Ok(Err(tampered_finding(mirror_rel, &tampered, Some(source)))),
-    }
-}
-
-/// The finding for a mirror that was edited by hand.
-pub fn tampered_finding(
-    mirror_rel: &str,
-    tampered: &mirror::Tampered,
-    source: Option<&str>,
-) -> Finding {
-    let instead = source
-        .map(|s| format!("; make changes in {s} instead"))
-        .unwrap_or_default();
-    Finding::error("mirror/edited", format!("{}; the mirror is append-only, so nothing was appended", tampered.message))
-        .at(mirror_rel, Some(tampered.line))
-        .fix(format!(
-            "restore {mirror_rel} from git (`git checkout -- {mirror_rel}`) if it was committed, else undo the edit by hand{instead}"
-        ))
-}
-
 /// The artifacts a task gets on entering `phase`: `(path, template, area)`.
 fn next_artifacts(
     ctx: &Ctx,
@@ -557,88 +501,6 @@ fn next_artifacts(
         }
         Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
     }
-}
-
-/// The exit gate of the phase task `id` is in, judged on the repository as it is now (what
-/// `phase next` decides with, and what `draft` checks each attempt against).
-pub(crate) fn judge(
-    ctx: &Ctx,
-    id: &str,
-    entry: &tasks::index::TaskEntry,
-    today: NaiveDate,
-    triggers: &Result<Triggers, String>,
-) -> Result<Verdict> {
-    let runs = task_runs(ctx, id)?;
-    let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-    // Only work done since the task was created counts as its evidence.
-    let created = entry.history.first().map(|t| t.at.clone());
-    let touching = |globs: &[String]| commit_touching(ctx, globs, created.as_deref());
-    let rules = crate::audit::lints::load(&ctx.repo.root)?;
-    let lint =
-        |rel: &str| crate::audit::lints::scan(&ctx.repo.root, &[rel.as_bytes().to_vec()], &rules);
-    Ok(gates::evaluate(&Inputs {
-        id,
-        entry,
-        config: &ctx.config,
-        today,
-        triggers,
-        read: &read,
-        runs: &runs,
-        commit_touching: &touching,
-        lint: &lint,
-        task_branch: task_branch(ctx, id),
-    }))
-}
-
-/// `task/<ID>` and the number of its commits HEAD lacks, when that branch exists.
-fn task_branch(ctx: &Ctx, id: &str) -> Option<(String, usize)> {
-    let branch = format!("task/{id}");
-    let reference = format!("refs/heads/{branch}");
-    if !ctx.repo.is_commit(&reference) {
-        return None;
-    }
-    let sh = ctx.repo.sh().ok()?;
-    let range = format!("HEAD..{reference}");
-    let count = xshell::cmd!(sh, "git rev-list --count {range}")
-        .quiet()
-        .read()
-        .ok()?;
-    Some((branch, count.trim().parse().ok()?))
-}
-
-pub fn load_triggers(ctx: &Ctx) -> Result<Triggers, String> {
-    match std::fs::read_to_string(ctx.repo.path(guard::TRIGGERS_PATH)) {
-        Ok(text) => Triggers::parse(&text).map_err(|e| format!("{e:#}")),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "{} is missing; `cargo xtask init` writes the default areas",
-            guard::TRIGGERS_PATH
-        )),
-        Err(err) => Err(format!("reading {}: {err}", guard::TRIGGERS_PATH)),
-    }
-}
-
-/// `(run id, status, files)` of every run recorded for task `id`.
-pub(crate) fn task_runs(ctx: &Ctx, id: &str) -> Result<Vec<(String, String, Vec<String>)>> {
-    runs::task_runs(&ctx.repo, id)
-}
-
-/// The latest commit touching any of `globs` committed at or after `since`, if any.
-pub(crate) fn commit_touching(ctx: &Ctx, globs: &[String], since: Option<&str>) -> Option<String> {
-    let sh = ctx.repo.sh().ok()?;
-    let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
-    // Commit times have whole seconds: compare from the start of the second the task was created.
-    let since: Vec<String> = since
-        .map(|s| format!("--since={}Z", s.get(..19).unwrap_or(s)))
-        .into_iter()
-        .collect();
-    let out = xshell::cmd!(sh, "git log -1 --format=%H {since...} -- {specs...}")
-        .quiet()
-        .ignore_status()
-        .ignore_stderr()
-        .output()
-        .ok()?;
-    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !hash.is_empty()).then_some(hash)
 }
 
 fn render_unmet(
@@ -784,7 +646,7 @@ impl flags::PhaseApprove {
             Some(rel) => match std::fs::read(ctx.repo.path(rel)) {
                 Ok(bytes) => {
                     warn_placeholders(rel, &String::from_utf8_lossy(&bytes));
-                    Some(tasks::index::sha256_hex(&bytes))
+                    Some(crate::hash::sha256_hex(&bytes))
                 }
                 Err(_) => bail!("{rel} does not exist; there is nothing to approve yet"),
             },
@@ -902,7 +764,7 @@ impl flags::PhaseReopen {
             );
         }
         let mut recorder = Recorder::start(&ctx.repo, &lock, "phase.reopen", Some(id.as_str()));
-        let event = super::transition(
+        let event = tasks::history::transition(
             &recorder,
             Some(from),
             to,
@@ -952,7 +814,7 @@ fn scaffold_check(ctx: &Ctx) -> Vec<Finding> {
             );
         }
     }
-    if ctx.repo.path(".githooks/").is_dir() && !crate::cmd::hooks::installed(&ctx.repo) {
+    if ctx.repo.path(".githooks/").is_dir() && !crate::hooks::installed(&ctx.repo) {
         res.push(
             Finding::error(
                 "scaffold/hooks",

@@ -9,9 +9,9 @@ use serde_json::json;
 use crate::cmd::Ctx;
 use crate::docs::front_matter;
 use crate::runs::Recorder;
+use crate::task_id::TaskId;
 use crate::tasks::brief::{self, NewBrief};
-use crate::tasks::heads::{self, TaskView};
-use crate::tasks::id::TaskId;
+use crate::tasks::heads;
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::tasks::phase::Phase;
 use crate::{Outcome, flags, output, tasks, templates};
@@ -65,9 +65,9 @@ impl flags::TaskNew {
             blocked_by: &blocked_by,
             blocking: &blocking,
         };
-        let date = super::today(None)?.format("%Y-%m-%d").to_string();
+        let date = crate::ctx::today(None)?.format("%Y-%m-%d").to_string();
         let brief_text = brief::render(&id, &fields, template_body, &date);
-        let created = super::transition(&recorder, None, Phase::Scaffold, None, None);
+        let created = tasks::history::transition(&recorder, None, Phase::Scaffold, None, None);
         let history_text = format!("{}\n", created.to_line());
 
         // The new entry is what a rebuild would read back from the files just rendered.
@@ -80,7 +80,7 @@ impl flags::TaskNew {
                 "brief".to_owned(),
                 tasks::index::Artifact {
                     path: brief_rel.clone(),
-                    sha256: tasks::index::sha256_hex(brief_text.as_bytes()),
+                    sha256: crate::hash::sha256_hex(brief_text.as_bytes()),
                 },
             )]
             .into(),
@@ -232,36 +232,6 @@ fn clip(text: &str, width: usize) -> String {
     res
 }
 
-/// The human answer to "what next?": the task, its phase, what to do and the command after.
-pub fn describe_next<E: TaskView>(tasks: &BTreeMap<String, E>, next: Option<&str>) -> String {
-    match next.and_then(|id| Some((id, tasks.get(id)?))) {
-        Some((id, entry)) => describe_task(id, entry.title(), entry.phase()),
-        None => describe_none(tasks.len()),
-    }
-}
-
-fn describe_task(id: &str, title: &str, phase: Phase) -> String {
-    let artifact = phase
-        .artifact()
-        .map(|a| format!("\n  file:  tasks/{id}/{a}"))
-        .unwrap_or_default();
-    format!(
-        "next: {id} — {title}\n  phase: {} ({}): {}{artifact}\n  then:  cargo xtask phase next {id}",
-        phase.label(),
-        phase.name(),
-        phase.todo()
-    )
-}
-
-fn describe_none(total: usize) -> String {
-    if total == 0 {
-        "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
-    } else {
-        // In a DAG some unfinished task always has every blocker done, so none means all done.
-        format!("all {total} tasks are done")
-    }
-}
-
 /// `task next --json` / text for one answer.
 fn print_next(json_out: bool, next: Option<(&str, &str, Phase)>, total: usize) {
     if json_out {
@@ -277,8 +247,8 @@ fn print_next(json_out: bool, next: Option<(&str, &str, Phase)>, total: usize) {
         output::json(&json!({ "next": task, "tasks": total }));
     } else {
         output::out(match next {
-            Some((id, title, phase)) => describe_task(id, title, phase),
-            None => describe_none(total),
+            Some((id, title, phase)) => tasks::next::describe_task(id, title, phase),
+            None => tasks::next::describe_none(total),
         });
     }
 }

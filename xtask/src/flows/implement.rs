@@ -27,8 +27,8 @@ use crate::ctx::Ctx;
 use crate::flows::{Flow, build, ended, fit, review, waves};
 use crate::guard::{self, Policy, Triggers};
 use crate::runs::{Status, Worktree};
-use crate::sop::task_list::SubTask;
 use crate::store::{Durability, write_with};
+use crate::tasks::task_list::SubTask;
 use crate::templates;
 
 /// Fixer attempts of the checks loop, per wave.

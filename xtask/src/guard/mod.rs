@@ -27,6 +27,7 @@ use serde_saphyr::Spanned;
 
 use crate::docs::front_matter::{self, spanned_line};
 use crate::docs::{markdown, toml_file};
+use crate::repo::Repo;
 use crate::report::Finding;
 
 pub const TRIGGERS_PATH: &str = "patterns/triggers.toml";
@@ -616,6 +617,18 @@ pub fn check_spec(
         );
     }
     res
+}
+
+/// The trigger areas of `patterns/triggers.toml`, or what is wrong with the file.
+pub fn load_triggers(repo: &Repo) -> Result<Triggers, String> {
+    match std::fs::read_to_string(repo.path(TRIGGERS_PATH)) {
+        Ok(text) => Triggers::parse(&text).map_err(|e| format!("{e:#}")),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{} is missing; `cargo xtask init` writes the default areas",
+            TRIGGERS_PATH
+        )),
+        Err(err) => Err(format!("reading {}: {err}", TRIGGERS_PATH)),
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod redact;
+pub mod summary;
 
 use std::fmt;
 
@@ -202,7 +203,7 @@ pub struct AgentRun {
     pub stderr_bytes: u64,
     pub stderr_dropped: u64,
     /// What its event stream said (thread id, tokens, commands, file changes, final message).
-    pub summary: Option<crate::agent::events::Summary>,
+    pub summary: Option<summary::Summary>,
     /// The linked worktree it ran in (goals), when not the repository's own tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<Worktree>,
@@ -265,7 +266,7 @@ impl Recorded {
             let mut parts = rel.splitn(3, '/');
             match (parts.next(), parts.next(), parts.next()) {
                 (Some("tasks"), Some(name), Some(_))
-                    if crate::tasks::id::TaskId::parse(name).is_ok() =>
+                    if crate::task_id::TaskId::parse(name).is_ok() =>
                 {
                     Some(format!("tasks/{name}"))
                 }
@@ -484,7 +485,7 @@ impl Recorder {
                     ("path".to_owned(), Value::String(rel.clone())),
                     (
                         "sha256".to_owned(),
-                        Value::String(crate::tasks::index::sha256_hex(new)),
+                        Value::String(crate::hash::sha256_hex(new)),
                     ),
                 ]),
             });

@@ -11,11 +11,12 @@ use globset::{Glob, GlobSetBuilder};
 use crate::config::Governance;
 use crate::docs::markdown;
 use crate::guard::{self, Policy, Triggers};
+use crate::hash::sha256_hex;
 use crate::report::Finding;
 use crate::sop::rubric::{self, PRD_SECTIONS};
-use crate::sop::task_list::{self, TaskList};
-use crate::tasks::index::{TaskEntry, sha256_hex};
+use crate::tasks::index::TaskEntry;
 use crate::tasks::phase::Phase;
+use crate::tasks::task_list::{self, TaskList};
 use crate::tasks::{brief, brief_path};
 
 /// What a gate looks at.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::docs::front_matter::{self, DocError, quote};
-use crate::tasks::id::TaskId;
+use crate::task_id::TaskId;
 
 /// The fields a brief may carry; anything else is an error.
 #[derive(Debug, Deserialize)]

@@ -181,6 +181,25 @@ pub fn current_phase(events: &[Event]) -> Phase {
         .unwrap_or(Phase::Scaffold)
 }
 
+/// The history line of a phase change made by the run `recorder` is recording.
+pub fn transition(
+    recorder: &crate::runs::Recorder,
+    from: Option<Phase>,
+    to: Phase,
+    note: Option<String>,
+    triggers: Option<Vec<String>>,
+) -> Event {
+    Event::Transition(Transition {
+        at: recorder.started().to_owned(),
+        from,
+        to,
+        by: recorder.who().display(),
+        run: recorder.id.to_string(),
+        note,
+        triggers,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

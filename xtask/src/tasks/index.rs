@@ -6,15 +6,14 @@
 //! with line and column, and is never overwritten by an ordinary command.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use anyhow::{Result, bail};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::task_id::TaskId;
 use crate::tasks::history::{Approval, Transition};
-use crate::tasks::id::TaskId;
 use crate::tasks::phase::Phase;
 
 /// The schema version this toolkit reads and writes.
@@ -212,17 +211,6 @@ fn line_containing(text: &str, needle: &str) -> usize {
         .map_or(1, |idx| idx + 1)
 }
 
-/// Lowercase hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut res = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(res, "{byte:02x}");
-    }
-    res
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,13 +277,5 @@ mod tests {
         index.tasks.insert("../x".to_owned(), entry);
         let err = Index::from_bytes(index.to_text().as_bytes()).unwrap_err();
         assert!(err.to_string().contains("is not a task id"), "{err}");
-    }
-
-    #[test]
-    fn sha256_matches_a_known_vector() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

@@ -8,22 +8,24 @@ pub mod brief;
 pub mod graph;
 pub mod heads;
 pub mod history;
-pub mod id;
 pub mod index;
+pub mod next;
 pub mod phase;
+pub mod task_list;
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::hash::sha256_hex;
 use crate::repo::Repo;
+use crate::task_id::TaskId;
 use crate::tasks::brief::Brief;
 use crate::tasks::graph::{Graph, GraphError, Node};
 use crate::tasks::heads::TaskView;
 use crate::tasks::history::Event;
-use crate::tasks::id::TaskId;
-use crate::tasks::index::{Artifact, Index, Subtasks, TaskEntry, sha256_hex};
+use crate::tasks::index::{Artifact, Index, Subtasks, TaskEntry};
 use crate::tasks::phase::Phase;
 
 /// Folders under `tasks/` that are not tasks.
@@ -208,8 +210,7 @@ pub fn load_from(tree: &Overlay<'_>, id: &TaskId) -> Result<TaskSource> {
         let rel = format!("tasks/{id}/{file}");
         if let Some(bytes) = tree.read(&rel)? {
             if key == "tasks" {
-                let (list, _) =
-                    crate::sop::task_list::parse(&rel, &String::from_utf8_lossy(&bytes), 1);
+                let (list, _) = task_list::parse(&rel, &String::from_utf8_lossy(&bytes), 1);
                 let (total, done) = list.counts();
                 subtasks = Subtasks { total, done };
             }
