@@ -1,0 +1,375 @@
+//! `cargo xtask goals run <IDs…|--file goals.toml> [--jobs N] [--keep]`: tasks' agents at once,
+//! each in its own worktree on `task/<ID>`, committed there by the orchestrator.
+//!
+//! Load (goals, tasks, worktrees made one after the other: git's worktree bookkeeping is shared)
+//! → run (the agent group: bounded, retried, each run recorded in this repository's .runs/) →
+//! apply (per goal that completed: commit exactly its run's files, amend the record with the
+//! commit, remove the worktree) → report. Goals share no file but their run ids (allocated under
+//! the state lock) and their own run folders.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{Outcome, flags};
+use codex_orchestrator::agent::group::{self, Attempted, Member, Options, Progress};
+use codex_orchestrator::agent::runner::{Request, Runner};
+use codex_orchestrator::agent::worktree::{self, Checkout};
+use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::output;
+use codex_orchestrator::runs::{Status, Worktree};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GoalsFile {
+    jobs: Option<usize>,
+    retries: Option<u32>,
+    setup: Option<String>,
+    #[serde(default)]
+    goal: Vec<GoalTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GoalTable {
+    task: String,
+    role: Option<String>,
+    prompt: Option<String>,
+    prompt_file: Option<PathBuf>,
+    timeout_s: Option<u64>,
+}
+
+/// A goal, resolved: its task, role, prompt (`None`: the goal template) and timeout.
+struct Goal {
+    task: String,
+    title: String,
+    role: String,
+    prompt: Option<String>,
+    timeout_s: Option<u64>,
+}
+
+/// How one goal ended.
+struct Ended {
+    task: String,
+    branch: String,
+    /// Where its worktree is, when it was kept.
+    kept: Option<PathBuf>,
+    /// Its worktree was kept by an earlier run and used again.
+    reused: bool,
+    status: String,
+    run: Option<String>,
+    commit: Option<String>,
+    /// Why it did not end committed.
+    problem: Option<String>,
+}
+
+impl flags::GoalsRun {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let (goals, file_jobs, retries, file_setup) = self.goals(&ctx)?;
+        let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &roles)?;
+        let setup = file_setup
+            .or_else(|| Some(ctx.config.worktree_setup.clone()))
+            .filter(|s| !s.trim().is_empty());
+
+        // Worktrees first, one after the other.
+        let mut members = Vec::new();
+        let mut checkouts: Vec<Option<Checkout>> = Vec::new();
+        let mut early: Vec<Option<String>> = Vec::new();
+        for goal in &goals {
+            let branch = worktree::branch(&goal.task);
+            let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, &goal.task);
+            let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
+            let prompt = match &goal.prompt {
+                Some(text) => text.clone(),
+                None => codex_orchestrator::templates::render(
+                    &codex_orchestrator::templates::prompt(&ctx.repo.root, "goal.md")
+                        .context("reading patterns/templates/prompts/goal.md")?,
+                    &[
+                        ("id", &goal.task),
+                        ("title", &goal.title),
+                        ("branch", &branch),
+                        ("role", &goal.role),
+                    ],
+                ),
+            };
+            members.push(Member {
+                name: goal.task.clone(),
+                files: Vec::new(),
+                req: Request {
+                    timeout: goal.timeout_s,
+                    worktree: Some(Worktree { path: rel, branch }),
+                    setup: setup.clone(),
+                    ..Request::new(&goal.role, Some(&goal.task), prompt)
+                },
+            });
+            match checkout {
+                Ok(checkout) => {
+                    checkouts.push(Some(checkout));
+                    early.push(None);
+                }
+                Err(err) => {
+                    checkouts.push(None);
+                    early.push(Some(format!("no worktree: {err:#}")));
+                }
+            }
+        }
+
+        // The agents of the goals whose worktree is ready.
+        let ready: Vec<usize> = (0..goals.len()).filter(|&i| early[i].is_none()).collect();
+        let mut runnable: Vec<Member> = ready.iter().map(|&i| members[i].clone()).collect();
+        let jobs = self
+            .jobs
+            .or(file_jobs)
+            .unwrap_or(ctx.config.parallelism as usize)
+            .max(1);
+        let runner = Runner::new(&ctx)?;
+        let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), self.json);
+        let ran = group::run(
+            &runner,
+            &mut runnable,
+            Options {
+                jobs,
+                retries,
+                wait: Some(Duration::ZERO),
+            },
+            &progress,
+        );
+        let mut results: Vec<Option<Attempted>> = (0..goals.len()).map(|_| None).collect();
+        for (&idx, result) in ready.iter().zip(ran.last.iter().cloned()) {
+            results[idx] = Some(result);
+        }
+
+        // Apply: commit what completed, remove its worktree; keep the others.
+        let mut ended = Vec::new();
+        for (idx, goal) in goals.iter().enumerate() {
+            let branch = worktree::branch(&goal.task);
+            let mut end = Ended {
+                task: goal.task.clone(),
+                branch: branch.clone(),
+                kept: checkouts[idx].as_ref().map(|c| c.path.clone()),
+                reused: checkouts[idx].as_ref().is_some_and(|c| c.reused),
+                status: "error".to_owned(),
+                run: None,
+                commit: None,
+                problem: early[idx].clone(),
+            };
+            match results[idx].take() {
+                None => {}
+                Some(Err(err)) => end.problem = Some(format!("could not run: {err}")),
+                Some(Ok(mut done)) => {
+                    end.status = done.record.status.name().to_owned();
+                    end.run = Some(done.record.id.to_string());
+                    if done.record.status != Status::Completed {
+                        let tail: Vec<String> = done
+                            .log_tail(5)
+                            .into_iter()
+                            .flat_map(|(log, lines)| {
+                                lines.into_iter().map(move |l| format!("{log}: {l}"))
+                            })
+                            .collect();
+                        end.problem = Some(format!(
+                            "ended `{}` (run {}){}",
+                            end.status,
+                            done.record.id,
+                            tail.iter()
+                                .map(|l| format!("\n    {l}"))
+                                .collect::<String>()
+                        ));
+                    } else if let Some(checkout) = &checkouts[idx] {
+                        match finish(&ctx, goal, checkout, &mut done, self.keep) {
+                            Ok((commit, removed)) => {
+                                end.commit = commit;
+                                if removed {
+                                    end.kept = None;
+                                }
+                            }
+                            Err(err) => end.problem = Some(format!("{err:#}")),
+                        }
+                    }
+                }
+            }
+            ended.push(end);
+        }
+        let ok = ended.iter().all(|e| e.problem.is_none());
+        report(&ended, &ran, jobs, self.json);
+        Ok(if ok { Outcome::Ok } else { Outcome::No })
+    }
+
+    /// The goals from the ids or the goals file, each task checked.
+    #[allow(clippy::type_complexity)]
+    fn goals(&self, ctx: &Ctx) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
+        let index = ctx.index()?;
+        let resolve = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
+            let id = ctx.task_id(text)?;
+            let title = index
+                .tasks
+                .get(id.as_str())
+                .map(|t| t.title.clone())
+                .unwrap_or_else(|| id.to_string());
+            Ok(Goal {
+                task: id.to_string(),
+                title,
+                role,
+                prompt,
+                timeout_s,
+            })
+        };
+        let (goals, jobs, retries, setup) = match &self.file {
+            None => {
+                let goals = self
+                    .ids
+                    .iter()
+                    .map(|id| resolve(id, self.role.clone(), None, None))
+                    .collect::<Result<Vec<_>>>()?;
+                (goals, None, 1, None)
+            }
+            Some(file) => {
+                let label = file.display().to_string();
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading the goals file {label}"))?;
+                let parsed: GoalsFile = codex_orchestrator::docs::toml_file::parse(&label, &text)?;
+                if parsed.goal.is_empty() {
+                    bail!("{label}: no [[goal]] tables; each needs at least `task`");
+                }
+                let base = file.parent().unwrap_or(Path::new("."));
+                let mut goals = Vec::new();
+                for table in parsed.goal {
+                    let prompt = match (table.prompt, &table.prompt_file) {
+                        (Some(text), None) => Some(text),
+                        (None, Some(rel)) => {
+                            Some(std::fs::read_to_string(base.join(rel)).with_context(|| {
+                                format!("{label}: goal `{}`: reading {}", table.task, rel.display())
+                            })?)
+                        }
+                        (None, None) => None,
+                        (Some(_), Some(_)) => bail!(
+                            "{label}: goal `{}` has both `prompt` and `prompt_file`; keep one",
+                            table.task
+                        ),
+                    };
+                    let role = table.role.unwrap_or_else(|| self.role.clone());
+                    goals.push(
+                        resolve(&table.task, role, prompt, table.timeout_s)
+                            .with_context(|| format!("{label}: goal `{}`", table.task))?,
+                    );
+                }
+                (
+                    goals,
+                    parsed.jobs,
+                    parsed.retries.unwrap_or(1),
+                    parsed.setup,
+                )
+            }
+        };
+        for (idx, goal) in goals.iter().enumerate() {
+            if goals[..idx].iter().any(|g| g.task == goal.task) {
+                bail!(
+                    "task {} is named twice; a task has one worktree, so one goal",
+                    goal.task
+                );
+            }
+        }
+        Ok((goals, jobs, retries, setup))
+    }
+}
+
+/// A completed goal: commit its run's files on the task branch, record the commit, remove the
+/// worktree unless `keep`. Returns the commit (`None`: the agent changed nothing) and whether
+/// the worktree was removed.
+fn finish(
+    ctx: &Ctx,
+    goal: &Goal,
+    checkout: &Checkout,
+    done: &mut codex_orchestrator::agent::runner::Done,
+    keep: bool,
+) -> Result<(Option<String>, bool)> {
+    let run = done.record.id.to_string();
+    let summary = done
+        .summary
+        .final_message
+        .as_deref()
+        .and_then(|m| m.lines().find(|l| !l.trim().is_empty()))
+        .map(|l| format!("\n\n{}", l.trim()))
+        .unwrap_or_default();
+    let message = format!("{}: {} goal{summary}\n\nRun: {run}\n", goal.task, goal.role);
+    let files = done.record.files.clone();
+    let scratch = done.dir.join(".pathspec.tmp");
+    let commit = worktree::commit(&checkout.path, &files, &message, &scratch)?;
+    if let Some(hash) = &commit {
+        done.amend(
+            "goal.committed",
+            json!({ "branch": checkout.branch, "commit": hash, "files": files.len() }),
+            |record| record.git_head_after = Some(hash.clone()),
+        )?;
+    }
+    if keep {
+        return Ok((commit, false));
+    }
+    // What is left uncommitted is not the agent's (its files were all committed): the setup's.
+    worktree::remove(&ctx.repo, &checkout.path, true)?;
+    Ok((commit, true))
+}
+
+fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool) {
+    let completed = ended.iter().filter(|e| e.problem.is_none()).count();
+    if json {
+        let goals: Vec<serde_json::Value> = ended
+            .iter()
+            .map(|e| {
+                json!({
+                    "task": e.task, "branch": e.branch, "status": e.status, "run": e.run,
+                    "commit": e.commit, "worktree_reused": e.reused, "worktree_kept": e.kept.as_ref().map(|p| p.display().to_string()),
+                    "problem": e.problem,
+                })
+            })
+            .collect();
+        output::json(&json!({
+            "goals": goals, "completed": completed, "jobs": jobs,
+            "wall_s": ran.wall.as_secs_f64(), "agent_time_s": ran.agent_time.as_secs_f64(),
+        }));
+        return;
+    }
+    let mut text = format!(
+        "goals: {completed} of {} completed and committed; wall {:.2} s against {:.2} s of agent time (--jobs {jobs})",
+        ended.len(),
+        ran.wall.as_secs_f64(),
+        ran.agent_time.as_secs_f64()
+    );
+    for e in ended {
+        let run = e
+            .run
+            .as_deref()
+            .map(|r| format!(" (run {r})"))
+            .unwrap_or_default();
+        match (&e.problem, &e.commit) {
+            (None, Some(commit)) => text.push_str(&format!(
+                "\n  {}: committed {} on {}{run}",
+                e.task,
+                &commit[..commit.len().min(12)],
+                e.branch
+            )),
+            (None, None) => text.push_str(&format!(
+                "\n  {}: completed, nothing to commit on {}{run}",
+                e.task, e.branch
+            )),
+            (Some(problem), _) => text.push_str(&format!("\n  {}: {problem}", e.task)),
+        }
+        if let Some(path) = &e.kept {
+            text.push_str(&format!(
+                "\n    worktree kept: {} (branch {}; `goals run {}` again reuses it; `git worktree remove --force {}` discards it)",
+                path.display(),
+                e.branch,
+                e.task,
+                path.display()
+            ));
+        }
+    }
+    output::out(text);
+}

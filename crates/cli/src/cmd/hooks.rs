@@ -1,0 +1,197 @@
+//! `cargo xtask hooks install | uninstall | status`: the spec-guard pre-commit hook.
+//!
+//! Install points `core.hooksPath` at `.githooks` (a relative path, so every linked worktree runs
+//! its own checkout of the hook) and remembers what was there before in the repository's git
+//! config: `xtask.previousHooksPath` (the old `core.hooksPath`, or `(unset)`) and
+//! `xtask.chainHooksDir` (the directory whose hooks were active, which `.githooks/pre-commit`
+//! runs first). Uninstall restores the old value exactly and forgets both keys.
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::{Outcome, flags};
+use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::hooks::{
+    HOOKS_DIR, PRE_COMMIT, UNSET, active_hooks_dir, common_dir, config, is_executable,
+    local_config, make_executable, other_hooks, set_config, unset_config,
+};
+use codex_orchestrator::runs::Recorder;
+use codex_orchestrator::{output, templates};
+
+impl flags::HooksInstall {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let lock = ctx.lock()?;
+        let mut notes = Vec::new();
+        let missing: Vec<(&str, &str)> = [
+            (PRE_COMMIT, templates::PRE_COMMIT),
+            (".githooks/pre-merge-commit", templates::PRE_MERGE_COMMIT),
+        ]
+        .into_iter()
+        .filter(|(rel, _)| !repo.path(rel).is_file())
+        .collect();
+        if !missing.is_empty() {
+            let mut recorder = Recorder::start(repo, &lock, "hooks.install", None);
+            for (rel, text) in &missing {
+                recorder.write(repo, rel, *text)?;
+            }
+            let recorded = ctx
+                .apply(&lock, recorder)?
+                .context("creating the hook scripts changed no file")?;
+            let names: Vec<&str> = missing.iter().map(|(rel, _)| *rel).collect();
+            notes.push(format!(
+                "created {} (run {}); commit them so every clone has them\n{}",
+                names.join(", "),
+                recorded.id,
+                recorded.commit_line()
+            ));
+        }
+        for script in templates::HOOK_SCRIPTS {
+            if repo.path(script).is_file() {
+                make_executable(&repo.path(script))?;
+            }
+        }
+        let current = local_config(repo, "core.hooksPath")?;
+        if current.as_deref() == Some(HOOKS_DIR) {
+            notes.push(format!(
+                "core.hooksPath is already {HOOKS_DIR}; nothing else to do"
+            ));
+        } else {
+            let chain = active_hooks_dir(repo)?;
+            set_config(
+                repo,
+                "xtask.previousHooksPath",
+                current.as_deref().unwrap_or(UNSET),
+            )?;
+            set_config(repo, "xtask.chainHooksDir", &chain.to_string_lossy())?;
+            // The hook reads the chained directory from a file: cheaper than asking git config.
+            let record = common_dir(repo)?.join("xtask/hooks-chain");
+            std::fs::create_dir_all(record.parent().unwrap_or(&repo.root))?;
+            codex_orchestrator::store::write_atomic(
+                &record,
+                format!("{}\n", chain.display()).as_bytes(),
+            )?;
+            set_config(repo, "core.hooksPath", HOOKS_DIR)?;
+            let chained = if chain.join("pre-commit").is_file() {
+                format!(
+                    "; the existing {} still runs first",
+                    chain.join("pre-commit").display()
+                )
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "core.hooksPath: {} → {HOOKS_DIR}{chained}",
+                current.as_deref().unwrap_or(UNSET)
+            ));
+            let others = other_hooks(&chain);
+            if !others.is_empty() {
+                notes.push(format!(
+                    "these hooks in {} no longer run (only pre-commit and pre-merge-commit are chained): {}; \
+                     add them to {HOOKS_DIR}/ to keep them",
+                    chain.display(),
+                    others.join(", ")
+                ));
+            }
+        }
+        output::out(format!(
+            "hooks installed\n  {}\nundo: cargo xtask hooks uninstall",
+            notes.join("\n  ")
+        ));
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::HooksUninstall {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let _lock = ctx.lock()?;
+        let current = local_config(repo, "core.hooksPath")?;
+        let Some(previous) = config(repo, "xtask.previousHooksPath") else {
+            if current.as_deref() == Some(HOOKS_DIR) {
+                unset_config(repo, "core.hooksPath")?;
+                output::out(format!(
+                    "core.hooksPath was {HOOKS_DIR} with no record of what came before; unset it"
+                ));
+            } else {
+                output::out("hooks are not installed by xtask; nothing to undo");
+            }
+            return Ok(Outcome::Ok);
+        };
+        if current.as_deref() != Some(HOOKS_DIR) {
+            output::out(format!(
+                "core.hooksPath is {} now, not {HOOKS_DIR} (changed since install); left it as it is",
+                current.as_deref().unwrap_or(UNSET)
+            ));
+        } else if previous == UNSET {
+            unset_config(repo, "core.hooksPath")?;
+        } else {
+            set_config(repo, "core.hooksPath", &previous)?;
+        }
+        unset_config(repo, "xtask.previousHooksPath")?;
+        unset_config(repo, "xtask.chainHooksDir")?;
+        let _ = std::fs::remove_file(common_dir(repo)?.join("xtask/hooks-chain"));
+        output::out(format!(
+            "hooks uninstalled; core.hooksPath restored to {previous}"
+        ));
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::HooksStatus {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let repo = &ctx.repo;
+        let hooks_path = config(repo, "core.hooksPath");
+        let installed = hooks_path.as_deref() == Some(HOOKS_DIR);
+        let script = repo.path(PRE_COMMIT);
+        let executable = is_executable(&script);
+        let chain = config(repo, "xtask.chainHooksDir")
+            .map(|d| std::path::Path::new(&d).join("pre-commit"));
+        let chained = chain
+            .as_ref()
+            .filter(|c| c.is_file())
+            .map(|c| c.display().to_string());
+        let xtask_bin = std::env::var("XTASK_BIN").ok().filter(|v| !v.is_empty());
+        if self.json {
+            output::json(&json!({
+                "installed": installed, "core_hooks_path": hooks_path, "pre_commit": PRE_COMMIT,
+                "pre_commit_executable": executable, "chained": chained, "xtask_bin": xtask_bin,
+            }));
+        } else {
+            let mut text = format!(
+                "spec-guard hook: {}\n  core.hooksPath: {}\n  {PRE_COMMIT}: {}\n",
+                if installed && executable {
+                    "installed"
+                } else {
+                    "NOT installed"
+                },
+                hooks_path.as_deref().unwrap_or(UNSET),
+                if executable {
+                    "present, executable"
+                } else if script.is_file() {
+                    "present, NOT executable"
+                } else {
+                    "missing"
+                },
+            );
+            if let Some(chained) = &chained {
+                text.push_str(&format!("  chained first: {chained}\n"));
+            }
+            if let Some(bin) = &xtask_bin {
+                text.push_str(&format!("  XTASK_BIN: {bin}\n"));
+            }
+            if !(installed && executable) {
+                text.push_str("  fix: cargo xtask hooks install\n");
+            }
+            output::out(text.trim_end());
+        }
+        Ok(if installed && executable {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
+    }
+}

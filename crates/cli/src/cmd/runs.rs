@@ -1,0 +1,147 @@
+//! `cargo xtask runs list | show | diff`.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::{Outcome, flags};
+use codex_orchestrator::agent::reconcile::reconcile;
+use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::output;
+use codex_orchestrator::runs::{self, RunId};
+
+impl flags::RunsList {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let list = runs::list(&ctx.repo)?;
+        if self.json {
+            let rows: Vec<_> = list
+                .iter()
+                .map(|run| match &run.record {
+                    Ok(record) => json!({ "id": run.id, "record": record }),
+                    Err(err) => json!({ "id": run.id, "error": err }),
+                })
+                .collect();
+            output::json(&rows);
+            return Ok(Outcome::Ok);
+        }
+        if list.is_empty() {
+            output::out("no runs recorded under .runs/");
+            return Ok(Outcome::Ok);
+        }
+        let mut text = String::new();
+        for run in &list {
+            match &run.record {
+                Ok(record) => text.push_str(&format!(
+                    "{}  {:9}  {:14}  {:24}  {} file(s)  {}\n",
+                    run.id,
+                    record.status.name(),
+                    record.kind,
+                    record.task.as_deref().unwrap_or("-"),
+                    record.files.len(),
+                    record.who.display()
+                )),
+                Err(err) => text.push_str(&format!("{}  unreadable: {err}\n", run.id)),
+            }
+        }
+        output::out(text.trim_end());
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::RunsShow {
+    pub fn run(self) -> Result<Outcome> {
+        let id = RunId::parse(&self.id)?;
+        let ctx = Ctx::open()?;
+        let (record, events) = runs::show(&ctx.repo, &id)?;
+        if self.json {
+            output::json(&json!({ "record": record, "events": events }));
+            return Ok(Outcome::Ok);
+        }
+        let mut text = format!("run {}\n", record.id);
+        text.push_str(&format!("  kind:    {}\n", record.kind));
+        text.push_str(&format!(
+            "  task:    {}\n",
+            record.task.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  status:  {} (exit {})\n",
+            record.status.name(),
+            record.exit_code.map_or("-".to_owned(), |c| c.to_string())
+        ));
+        text.push_str(&format!(
+            "  who:     {} on {}\n",
+            record.who.display(),
+            record.host
+        ));
+        text.push_str(&format!("  started: {}\n", record.started));
+        text.push_str(&format!(
+            "  ended:   {}\n",
+            record.ended.as_deref().unwrap_or("-")
+        ));
+        text.push_str(&format!(
+            "  head:    {}\n",
+            record.git_head_before.as_deref().unwrap_or("(no commit)")
+        ));
+        let argv: Vec<String> = record.argv.iter().map(|a| runs::shell_quote(a)).collect();
+        text.push_str(&format!("  argv:    {}\n", argv.join(" ")));
+        text.push_str("  files:\n");
+        for file in &record.files {
+            text.push_str(&format!("    {file}\n"));
+        }
+        text.push_str("  events:\n");
+        for event in &events {
+            let data = serde_json::Value::Object(event.data.clone());
+            text.push_str(&format!("    {}  {}  {data}\n", event.ts, event.event));
+        }
+        output::out(text.trim_end());
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::RunsDiff {
+    pub fn run(self) -> Result<Outcome> {
+        let id = RunId::parse(&self.id)?;
+        let ctx = Ctx::open()?;
+        let patch = runs::patch(&ctx.repo, &id)?;
+        if self.json {
+            output::json(&json!({ "id": id, "patch": patch }));
+        } else {
+            output::out(patch.trim_end());
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+impl flags::RunsReconcile {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let (fixed, freed) = reconcile(&ctx)?;
+        if self.json {
+            output::json(
+                &json!({ "reconciled": fixed, "locks_freed": freed.iter().map(|l| &l.run).collect::<Vec<_>>() }),
+            );
+        } else if fixed.is_empty() && freed.is_empty() {
+            output::out("runs reconcile: nothing to do (no run or lock of a dead orchestrator)");
+        } else {
+            let mut text = format!(
+                "runs reconcile: {} run(s) marked failed, {} lock(s) freed",
+                fixed.len(),
+                freed.len()
+            );
+            for run in &fixed {
+                text.push_str(&format!(
+                    "\n  {}: orchestrator pid {} is gone{}",
+                    run["run"].as_str().unwrap_or(""),
+                    run["orchestrator_pid"],
+                    if run["agent_group_stopped"] == true {
+                        "; its agent's process group was stopped"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            output::out(text);
+        }
+        Ok(Outcome::Ok)
+    }
+}

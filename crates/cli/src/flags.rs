@@ -1,0 +1,646 @@
+//! Every command line flag of `cargo xtask`, as clap derive types.
+//!
+//! One struct per command; each command module adds `impl flags::X { pub fn run(self) }`, so the
+//! flags struct *is* the command (rust-analyzer's xtask does the same). Help texts here are the
+//! user's documentation: the `--help` of every subcommand is snapshotted by the tests.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Governance toolkit: walk tasks through the SOP (brief → PRD → tasks → specs → plan →
+/// implementation), keep tasks/index.json, and record every change under .runs/.
+///
+/// Exit codes: 0 ok, 1 a gate or policy said no, 2 usage, configuration or input error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    version,
+    max_term_width = 100
+)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(
+        about = "Create the repository layout (tasks/, docs/, patterns/, adapters/, .githooks/, .runs/)"
+    )]
+    Init(Init),
+    /// Create, list and pick tasks.
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Show and advance the SOP phase of tasks.
+    #[command(subcommand)]
+    Phase(PhaseCmd),
+    /// Maintain tasks/index.json.
+    #[command(subcommand)]
+    Index(IndexCmd),
+    /// Inspect run records under .runs/.
+    #[command(subcommand)]
+    Runs(RunsCmd),
+    #[command(about = "Block changes to trigger areas whose spec is missing, unapproved or stale")]
+    SpecGuard(SpecGuard),
+    #[command(
+        about = "The CI check: index, specs, the commits of a range, run records, lint and secret rules"
+    )]
+    Audit(Audit),
+    /// Install, remove or inspect the spec-guard git hook.
+    #[command(subcommand)]
+    Hooks(HooksCmd),
+    #[command(
+        about = "Run one agent in a role (adapters/roles.toml), contained and recorded in .runs/"
+    )]
+    Run(Run),
+    /// Run a declared group of agents in parallel.
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Run several tasks' agents at once, each in its own git worktree and branch.
+    #[command(subcommand)]
+    Goals(GoalsCmd),
+    #[command(
+        about = "Build a task's sub-tasks with agents, wave by wave, through the gates (or --dry-run)"
+    )]
+    Implement(Implement),
+    #[command(
+        about = "Write a task's PRD, task list, specs or plan with agents, gated by the rubric or the phase gate"
+    )]
+    Draft(Draft),
+    #[command(about = "Score a PRD with the quality rubric (0–10, every lost point explained)")]
+    Score(Score),
+    #[command(about = "Append finished artifacts to the dated, append-only mirrors in docs/")]
+    Mirror(Mirror),
+    /// Print the governance settings in force and where each is set (Cargo.toml's
+    /// [workspace.metadata.governance] or patterns/governance.toml).
+    Config(Config),
+}
+
+/// Create the layout in the current repository, or in `--path DIR`.
+///
+/// Idempotent: files that exist are left alone, and a second run changes nothing. A directory
+/// that is not inside a git repository gets `git init` first.
+#[derive(Debug, Args)]
+pub struct Init {
+    /// Directory to initialise (default: the repository of the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Print what was created as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    New(TaskNew),
+    List(TaskList),
+    Next(TaskNext),
+}
+
+/// Create tasks/<ID>/brief.md from patterns/templates/brief.md and register the task.
+///
+/// The ID is `T-` + the next free 4-digit number + a slug of the title, for example
+/// `T-0007-login-rate-limit`.
+#[derive(Debug, Args)]
+pub struct TaskNew {
+    /// One-line title of the task (quotes and unicode are fine; newlines are not).
+    pub title: String,
+    /// Milestone the task belongs to (milestones sort naturally: M2 before M10).
+    #[arg(long, value_name = "M")]
+    pub milestone: Option<String>,
+    /// Priority, 0 (most urgent) to 9; tasks without one come after those with one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub priority: Option<u8>,
+    /// Who owns the task.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// A task that must be done before this one: its ID, or just its number (repeatable).
+    #[arg(long = "blocked-by", value_name = "ID")]
+    pub blocked_by: Vec<String>,
+    /// A task that cannot start before this one is done: its ID, or just its number
+    /// (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub blocking: Vec<String>,
+    /// Print the created task as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// List every task with its phase, milestone, priority and open blockers.
+#[derive(Debug, Args)]
+pub struct TaskList {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the next actionable task and what to do with it.
+///
+/// Actionable: not done, and every task blocking it (through `blocked_by` on it or `blocking`
+/// on the other task) is done. Among those, the order is: milestone (natural order: M2 before
+/// M10; tasks without a milestone last), then priority (0 first; none last), then task ID.
+#[derive(Debug, Args)]
+pub struct TaskNext {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhaseCmd {
+    Status(PhaseStatus),
+    Next(PhaseNext),
+    Approve(PhaseApprove),
+    Reopen(PhaseReopen),
+}
+
+/// Show the phase of every task, or the full state of one task.
+#[derive(Debug, Args)]
+pub struct PhaseStatus {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: all tasks).
+    pub id: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Check the exit gate of a task's current phase; when it passes, move the task on.
+///
+/// Without an ID it runs the repository scaffold check and works on the next actionable task
+/// (see `cargo xtask task next --help` for the order). When a criterion is unmet it exits 1 and
+/// lists every one with the file and line to fix and the command to re-run. When the gate passes,
+/// one all-or-nothing commit records the transition in the task's history, creates the next
+/// phase's artifact from patterns/templates/ if missing, appends the finished artifact to its
+/// mirror in docs/, updates the index and writes the run record.
+///
+/// Gates: scaffold (brief parses, no placeholders) → prd (sections Summary, Goals, Non-Goals,
+/// Functional Requirements, Success Metrics; no placeholders; rubric ≥ prd_min_score; approvals
+/// of prd_required_approvals) → tasks (checkbox parents and sub-tasks, each with `Files:`) → spec
+/// (an approved, fresh spec for every trigger area those files hit) → plan (Steps, Validation,
+/// Rollback) → implement (every sub-task checked and backed by a run or commit touching its files;
+/// every run of the task completed; specs still valid) → done.
+#[derive(Debug, Args)]
+pub struct PhaseNext {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: the next
+    /// actionable task).
+    pub id: Option<String>,
+    /// The date gates and mirrors use, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Record a role's approval of the task's current artifact (the PRD gate needs the roles in
+/// `prd_required_approvals`).
+///
+/// Records who (the name, the git identity, the OS user), the role, the phase, the time and the
+/// sha256 of the artifact approved: editing the artifact afterwards voids the approval.
+#[derive(Debug, Args)]
+pub struct PhaseApprove {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
+    pub id: String,
+    /// The role approving, like `product` or `engineering`.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// The approver's name (default: git user.name, else the OS user).
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// A note kept with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+/// Move a task back to an earlier phase, recording why.
+#[derive(Debug, Args)]
+pub struct PhaseReopen {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
+    pub id: String,
+    /// The phase to go back to: scaffold, prd, tasks, spec, plan or implement.
+    #[arg(long, value_name = "PHASE", value_parser = parse_phase)]
+    pub to: codex_orchestrator::tasks::phase::Phase,
+    /// Why the task goes back (kept in its history).
+    #[arg(long, value_name = "TEXT")]
+    pub why: String,
+}
+
+fn parse_phase(text: &str) -> Result<codex_orchestrator::tasks::phase::Phase, String> {
+    codex_orchestrator::tasks::phase::Phase::ALL
+        .iter()
+        .copied()
+        .find(|p| p.name() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = codex_orchestrator::tasks::phase::Phase::ALL
+                .iter()
+                .map(|p| p.name())
+                .collect();
+            format!("expected one of {}", names.join(", "))
+        })
+}
+
+/// Run every audit rule (`--list-rules` lists them) and report the findings. Exit 0 when no
+/// error-severity finding, 1 otherwise, 2 when the audit could not run.
+///
+/// Checks: tasks/index.json valid and equal to what `index rebuild` makes; every trigger area's
+/// spec in order; every commit of the range (default: from the merge base with the default
+/// branch to HEAD) checked by spec-guard as of its own date, which catches `git commit
+/// --no-verify`; run records well-formed, finished and justified; lint and secret rules of
+/// patterns/lints/*.toml over every tracked file.
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// Commits to check, like origin/main..HEAD (needs that history: fetch-depth 0 in CI).
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Output format: human, json (a stable schema), github (workflow annotations), sarif.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Write the report to FILE instead of stdout (a summary line still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List the rules with a sentence each, and the lint rules of this repository (as text, or
+    /// with --format json).
+    #[arg(long)]
+    pub list_rules: bool,
+    /// The date spec freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+/// Run one agent CLI in a role, recorded as a run.
+///
+/// The role (adapters/roles.toml) names the adapter (adapters/<name>.toml), model, reasoning
+/// effort, sandbox and timeout. The agent runs in its own process group with only the
+/// environment its adapter allows; at the timeout the whole group is terminated (TERM, 5 s, then
+/// KILL), and Ctrl-C does the same and records `cancelled`. Its record in .runs/<RUN-ID>/ holds
+/// run.json, prompt.md, events.jsonl (the agent's parsed events), diff.patch (every file it
+/// changed) and its logs (not committed). Exit 0 when the agent completed, 1 otherwise.
+#[derive(Debug, Args)]
+pub struct Run {
+    /// Role from adapters/roles.toml (researcher, writer, builder, tester, reviewer, fixer, …).
+    #[arg(long)]
+    pub role: String,
+    /// The task this run works for (its ID, or just its number).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The prompt.
+    #[arg(long, value_name = "TEXT", conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// A file holding the prompt.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// Seconds before the agent is stopped (default: the role's timeout_s, else agent_timeout_s).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Run with sandbox danger-full-access instead of the role's; needs --why.
+    #[arg(long)]
+    pub allow_full_access: bool,
+    /// Why full access is needed (kept in run.json; audit flags elevated runs without one).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Continue the agent session of an earlier run (its recorded thread id), with the prompt as
+    /// the next message: `codex exec resume`, `claude --resume`; the role's adapter needs
+    /// `resume_args`.
+    #[arg(long = "continue", value_name = "RUN-ID")]
+    pub continue_run: Option<String>,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    Run(GroupRun),
+}
+
+/// Run the agents of a group file in parallel, each recorded as its own run.
+///
+/// The file has one `[[agent]]` table per agent: `name`, `role`, `prompt` or `prompt_file`
+/// (relative to the group file), `files` (paths or folders locked while it runs, and the only
+/// changes credited to it), and optional `task` and `timeout_s`; top-level `jobs` and `retries`
+/// (default 1) are optional. Agents that did not complete run once more with the failure added
+/// to their prompt. Prints each agent's status and the group's wall time against the sum of agent
+/// times; exit 0 when all completed, 1 otherwise (each failure named with its log tail).
+#[derive(Debug, Args)]
+pub struct GroupRun {
+    /// The group file (TOML).
+    pub file: PathBuf,
+    /// Agents at once (default: the file's `jobs`, else `parallelism` of the configuration).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Refuse an agent whose files are locked by a running one, instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the outcome as JSON (each attempt: name, status, run, elapsed; wall and agent time).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GoalsCmd {
+    Run(GoalsRun),
+}
+
+/// Run tasks' agents in parallel, each in its own git worktree on a branch `task/<ID>`.
+///
+/// A goal is a task: its worktree (`worktree_dir`, default `../<repo>.worktrees/<ID>`) is made
+/// on `task/<ID>` (from HEAD when the branch is new; a worktree kept by an earlier run is
+/// reused), the `worktree_setup` command runs there, then the agent. Given as ids, each goal
+/// runs the `--role` agent with patterns/templates/prompts/goal.md (do the next unchecked
+/// sub-task); a goals file says more: top-level `jobs`, `retries` and `setup`, and one
+/// `[[goal]]` table per goal with `task`, optional `role`, `prompt` or `prompt_file`, and
+/// `timeout_s`.
+///
+/// Each run is recorded in this repository's .runs/. When an agent completes, the orchestrator
+/// commits exactly the files its run changed on the task branch (hooks run; the run id is in a
+/// `Run:` trailer) and removes the worktree (`--keep` keeps it); a failed goal keeps its
+/// worktree and says where. Exit 0 when every goal completed and was committed, 1 otherwise.
+#[derive(Debug, Args)]
+pub struct GoalsRun {
+    /// Task ids (full, or the number when it is unique).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub ids: Vec<String>,
+    /// A goals file (TOML) instead of ids.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The role of goals given as ids.
+    #[arg(long, default_value = "builder")]
+    pub role: String,
+    /// Goals at once (default: the file's `jobs`, else `parallelism` of the configuration).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep every worktree, also those of goals that completed.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the outcome as JSON (each goal: task, branch, status, run, commit, worktree kept).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Build a task's unchecked sub-tasks with agents, wave by wave, in its worktree on `task/<ID>`.
+///
+/// Sub-tasks whose `Files:` cannot overlap run side by side, overlapping ones in later waves (in
+/// tasks.md order). Per wave: spec-guard for the builders' trigger areas, the builders (`builder`
+/// role, files locked, one retry), nothing changed outside the wave's files and specs still
+/// fresh, every agent ended, then build (`build_commands` or detected), lint, test and coverage
+/// (`lint_command`, `test_command`, `coverage_command` ≥ `coverage_min`) with the `fixer` on
+/// failure (5 attempts), then the `reviewer`'s verdict (schemas/review.schema.json;
+/// `changes_required` → fixer → review again, `review_max_cycles`; `blocked` stops). A wave that
+/// passes is checked off in tasks.md and committed on the branch with the run id as a `Run:`
+/// trailer. The flow's run folder gets every gate and `report.md`. The task must be in phase
+/// implement. Exit 0 when every wave passed, 1 when a gate stopped it (the report names it).
+#[derive(Debug, Args)]
+pub struct Implement {
+    /// The task (full id, or its number when unique).
+    pub id: String,
+    /// Print the plan (waves, prompts, gates) without starting or writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the worktree when the flow completes (it is always kept when it stops).
+    #[arg(long)]
+    pub keep: bool,
+    /// Continue an interrupted run: `runs reconcile` first (a dead orchestrator's runs closed,
+    /// their agents stopped, their locks freed), the uncommitted work of the interrupted wave
+    /// dropped, then the waves whose sub-tasks the task branch has not checked off.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub resume: bool,
+    /// Print the plan (with --dry-run) or the flow's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+}
+
+/// Write the artifact of a task's current phase with agents: the PRD, the task list, the specs
+/// or the plan.
+///
+/// PRD (phase prd): three `researcher` agents run in parallel (codebase patterns, documentation,
+/// examples), each answer kept in its own file of the run folder (a failed one is retried once;
+/// then the draft stops naming it, unless `draft_without_failed_research`); a `writer` answers
+/// with the PRD, written to tasks/<ID>/prd.md, and the rubric scores it: below `prd_min_score`
+/// the writer runs again with the lost points named. Task list and plan (phases tasks, plan): a
+/// `writer` with the earlier artifacts, judged by the phase's own gate (as `phase next` judges
+/// it), again with the findings named. Specs (phase spec): for each trigger area the files of
+/// tasks.md fall in whose spec is missing or a draft, a `writer` per area, side by side, writes
+/// tasks/<ID>/specs/<area>.md under front matter the orchestrator sets (`status: draft`), judged
+/// by spec-guard's checks but the approval and by the template's sections; an approved spec
+/// that went stale, or a draft with nothing left but its approval, is left for a person. 3 attempts at most. The task does not
+/// move: `phase next` does that. Exit 0 when the artifact passed (a spec: all but its approval),
+/// 1 otherwise (with what was still wrong).
+#[derive(Debug, Args)]
+pub struct Draft {
+    /// The task (full id, or its number when unique).
+    pub id: String,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments .githooks/pre-commit passes (parsed without clap: it runs on every commit).
+pub const HOOK_ARGS: [&str; 3] = ["spec-guard", "--staged", "--list-from-stdin"];
+
+/// Check changed paths against the trigger areas of patterns/triggers.toml.
+///
+/// A path in an area is allowed when a spec that covers it exists, parses, is `status: approved`
+/// and has a `last_review` at most `max_age_days` old (not in the future): the area's shared spec,
+/// or the own tasks/<ID>/specs/<area>.md of a task whose tasks.md names the path. A blocked path
+/// is reported against the spec to fix. The toolkit's records (tasks/, .runs/, the docs/ mirrors)
+/// are never in an area. Specs are read from the state being checked: the index for --staged,
+/// the end of the range for --range, the working tree for paths. With --staged (the hook), a
+/// commit that changes task files gets tasks/index.json rebuilt and added. Exit 0 allowed, 1
+/// blocked, 2 usage or configuration error.
+///
+/// SPEC_GUARD_OVERRIDE="why" lets a blocked commit through and records the override as a run;
+/// CI's `audit` re-checks every commit it is given, so neither an override nor `git commit
+/// --no-verify` hides a violation: it stays reported until it is settled with --settle.
+#[derive(Debug, Default, Args)]
+pub struct SpecGuard {
+    /// Check the staged changes (what `git commit` would record; honours GIT_INDEX_FILE).
+    #[arg(long)]
+    pub staged: bool,
+    /// With --staged: read the staged list from stdin, as the pre-commit hook pipes it (git's
+    /// listing starts beside the toolkit instead of after it): the output of `git diff --cached
+    /// --name-status -z --no-renames`, then `:exit`, NUL, git's exit status, NUL.
+    #[arg(long, requires = "staged")]
+    pub list_from_stdin: bool,
+    /// Check every path changed between two commits, like origin/main..HEAD.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Check these paths (relative to the current directory).
+    pub paths: Vec<std::ffi::OsString>,
+    /// Settle a past violation that `audit` reports (`spec-guard/range`): record who accepts
+    /// COMMIT's change to --area and why (--why), once a spec in order covers it now. Recorded
+    /// as a run; audit honours it.
+    #[arg(long, value_name = "COMMIT", requires_all = ["area", "why"], conflicts_with_all = ["staged", "range", "paths"])]
+    pub settle: Option<String>,
+    /// With --settle: the trigger area of the violation.
+    #[arg(long, value_name = "AREA", requires = "settle")]
+    pub area: Option<String>,
+    /// With --settle: why the change is accepted (kept in the run record).
+    #[arg(long, value_name = "TEXT", requires = "settle")]
+    pub why: Option<String>,
+    /// The date freshness is judged on, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCmd {
+    Install(HooksInstall),
+    Uninstall(HooksUninstall),
+    Status(HooksStatus),
+}
+
+/// Point git at .githooks/ (core.hooksPath), keeping any hook that was active before: it still
+/// runs first, chained from .githooks/pre-commit. Idempotent.
+#[derive(Debug, Args)]
+pub struct HooksInstall {}
+
+/// Restore the hooks setup that was in place before `hooks install`.
+#[derive(Debug, Args)]
+pub struct HooksUninstall {}
+
+/// Show whether the hook is installed, what it chains to, and which binary it will run.
+#[derive(Debug, Args)]
+pub struct HooksStatus {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Score a PRD with the quality rubric: 0–10, deterministic, every lost point explained.
+///
+/// 2 points: the sections Summary, Goals, Non-Goals, Functional Requirements, Success Metrics are
+/// present; 2: none is empty; 1: no template placeholder is left; 2: every success metric holds a
+/// number or a comparison; 1: requirements are numbered FR-1, FR-2, … without repeats; 1: once
+/// tasks.md exists beside it, every requirement is referenced by a task; 1: no line is both a
+/// goal and a non-goal. Exits 1 when the score is below `prd_min_score`.
+#[derive(Debug, Args)]
+pub struct Score {
+    /// The PRD to score, like tasks/T-0001-x/prd.md.
+    pub artifact: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Append the finished artifacts of one task (or every task) to the dated mirrors in docs/.
+///
+/// Mirrors: docs/PRD.md, docs/TASKS.md, docs/TECH_SPEC.md, docs/ACTION_PLAN.md. Each artifact of
+/// a phase the task has finished gets a section `## DATE · ID · title` with its source and hash,
+/// unless its latest section already has the same content. Refuses (exit 1) when a mirror was
+/// edited by hand. Phase transitions mirror automatically; this is for catching up.
+#[derive(Debug, Args)]
+pub struct Mirror {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: every task).
+    pub id: Option<String>,
+    /// The date of new sections, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCmd {
+    Rebuild(IndexRebuild),
+    Schema(IndexSchema),
+}
+
+/// Regenerate tasks/index.json from the tasks/ tree alone.
+///
+/// Each task's state lives in its own folder (brief.md front matter, history.jsonl), so this
+/// resolves a git merge conflict in the index with one command.
+#[derive(Debug, Args)]
+pub struct IndexRebuild {
+    /// Do not write; exit 1 if the index differs from what a rebuild gives.
+    #[arg(long)]
+    pub check: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the JSON Schema of tasks/index.json (the checked-in tasks/index.schema.json).
+#[derive(Debug, Args)]
+pub struct IndexSchema {}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCmd {
+    List(RunsList),
+    Show(RunsShow),
+    Diff(RunsDiff),
+    Reconcile(RunsReconcile),
+}
+
+/// Close the runs of orchestrators that are gone (crashed, killed) and free their locks.
+///
+/// A run still `spawned` or `running` whose orchestrator process no longer exists is marked
+/// `failed` (an event says why), the agent process group it left behind is stopped (TERM, 2 s,
+/// KILL; only a group with a member started during the run), and locks in .runs/locks.json held
+/// by dead orchestrators are dropped. Runs whose orchestrator is alive are never touched, so it
+/// is safe to run at any time.
+#[derive(Debug, Args)]
+pub struct RunsReconcile {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// List run records, oldest first.
+#[derive(Debug, Args)]
+pub struct RunsList {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Show one run record: run.json and its events.
+#[derive(Debug, Args)]
+pub struct RunsShow {
+    /// Run ID, like R-20261123T101500Z-1a2b.
+    pub id: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the unified diff of everything a run changed.
+#[derive(Debug, Args)]
+pub struct RunsDiff {
+    /// Run ID, like R-20261123T101500Z-1a2b.
+    pub id: String,
+    /// Print {"id", "patch"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the governance settings in force, defaults filled in, each with where it is set:
+/// `Cargo.toml:LINE` ([workspace.metadata.governance]), `patterns/governance.toml:LINE` (the same
+/// keys at the top level, for a crate whose Cargo.toml cannot hold the table), or `default`.
+/// Settings in both files are an error naming both (exit 2).
+#[derive(Debug, Args)]
+pub struct Config {
+    /// Print JSON instead of text: the settings, and `sources` (key → where it is set).
+    #[arg(long)]
+    pub json: bool,
+}

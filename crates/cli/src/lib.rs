@@ -1,0 +1,105 @@
+//! The codex-orchestrator command line: the flags (`flags`, clap), one module per command
+//! (`cmd`), and [`run`], the one place that turns a command's result into an exit code: 0 ok,
+//! 1 a gate or policy said no, 2 a usage, configuration or input error.
+//!
+//! The `cargo-orchestrator` binary calls [`run`]; so does this repository's `cargo xtask`, and so
+//! can a team's own xtask that embeds the toolkit's commands. Every decision lives in the
+//! `codex_orchestrator` library; this crate parses, dispatches and renders.
+
+pub mod cmd;
+pub mod flags;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+use codex_orchestrator::output;
+
+use crate::flags::{
+    Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
+};
+
+/// What a command concluded, when it could run at all (`Err` means it could not: exit 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// A gate or policy said no: exit 1.
+    No,
+}
+
+impl Outcome {
+    /// The exit code of a command's result: 0, 1, or 2 after printing the error.
+    pub fn exit_code(res: anyhow::Result<Outcome>) -> ExitCode {
+        match res {
+            Ok(Outcome::Ok) => ExitCode::SUCCESS,
+            Ok(Outcome::No) => ExitCode::from(1),
+            Err(err) => {
+                output::error(&err);
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// Run one command line: `args` are the arguments after the program name, as
+/// `std::env::args_os().skip(1)` gives them. Usage errors print clap's message and give exit 2;
+/// `--help` and `--version` print and give 0.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let res = if args == flags::HOOK_ARGS {
+        // The pre-commit hook's fixed call, on every commit: no need to build the whole CLI.
+        flags::SpecGuard {
+            staged: true,
+            list_from_stdin: true,
+            ..Default::default()
+        }
+        .run()
+    } else {
+        match Xtask::try_parse_from(std::iter::once(OsString::from("xtask")).chain(args)) {
+            Ok(flags) => dispatch(flags),
+            Err(err) => {
+                // Help and version go to stdout (exit 0), usage errors to stderr (exit 2).
+                let _ = err.print();
+                return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+            }
+        }
+    };
+    Outcome::exit_code(res)
+}
+
+fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
+    match flags.command {
+        Command::Init(cmd) => cmd.run(),
+        Command::Task(TaskCmd::New(cmd)) => cmd.run(),
+        Command::Task(TaskCmd::List(cmd)) => cmd.run(),
+        Command::Task(TaskCmd::Next(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Status(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Next(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Approve(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Reopen(cmd)) => cmd.run(),
+        Command::Score(cmd) => cmd.run(),
+        Command::SpecGuard(cmd) => cmd.run(),
+        Command::Audit(cmd) => cmd.run(),
+        Command::Hooks(HooksCmd::Install(cmd)) => cmd.run(),
+        Command::Hooks(HooksCmd::Uninstall(cmd)) => cmd.run(),
+        Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),
+        Command::Run(cmd) => cmd.run(),
+        Command::Group(GroupCmd::Run(cmd)) => cmd.run(),
+        Command::Goals(GoalsCmd::Run(cmd)) => cmd.run(),
+        Command::Implement(cmd) => cmd.run(),
+        Command::Draft(cmd) => cmd.run(),
+        Command::Mirror(cmd) => cmd.run(),
+        Command::Index(IndexCmd::Rebuild(cmd)) => cmd.run(),
+        Command::Index(IndexCmd::Schema(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::List(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Show(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
+        Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
+        Command::Config(cmd) => cmd.run(),
+    }
+}

@@ -1,0 +1,299 @@
+//! `TestRepo`: a temp dir holding a real git repository, and the real `xtask` binary run in it.
+//!
+//! Git is isolated from the machine (no global or system config, no inherited `GIT_*` paths) and
+//! given a fixed identity; output is normalised (run ids, timestamps, dates, hashes, the temp
+//! path) so goldens compare what matters.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-orchestrator");
+
+/// The runner tests' stand-in agent (crates/scripted-agent), built beside [`BIN`]. It is its own
+/// crate so that installing the CLI never installs it; `cargo test --workspace` builds it, and
+/// this builds it once per test run when only this crate's tests were asked for.
+pub fn scripted_agent() -> &'static str {
+    static PATH: LazyLock<String> = LazyLock::new(|| {
+        let dir = Path::new(BIN).parent().expect("the binary's directory");
+        let path = dir.join(format!("scripted-agent{}", std::env::consts::EXE_SUFFIX));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let profile = if dir.ends_with("debug") {
+            "dev"
+        } else {
+            "release"
+        };
+        let built = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "scripted-agent",
+                "--profile",
+                profile,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("spawn cargo build --package scripted-agent");
+        assert!(
+            built.success() && path.is_file(),
+            "could not build the scripted agent at {}; run `cargo build --package scripted-agent`",
+            path.display()
+        );
+        path.to_str().expect("UTF-8 target path").to_owned()
+    });
+    &PATH
+}
+
+/// A scratch git repository. Dropping it deletes the directory.
+#[must_use]
+pub struct TestRepo {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+/// What a command printed and how it exited, normalised.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    /// Normalised stdout and stderr.
+    pub stdout: String,
+    pub stderr: String,
+    /// stdout as printed, for parsing JSON that holds real ids.
+    pub raw_stdout: String,
+    pub raw_stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together, as a user sees them (stderr last), for goldens.
+    pub fn both(&self) -> String {
+        let mut res = format!("exit {}\n", self.code);
+        if !self.stdout.is_empty() {
+            res.push_str(&self.stdout);
+        }
+        if !self.stderr.is_empty() {
+            res.push_str("--- stderr\n");
+            res.push_str(&self.stderr);
+        }
+        res
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.raw_stdout)
+            .unwrap_or_else(|err| panic!("not JSON ({err}):\n{}", self.both()))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success:\n{}", self.both());
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}:\n{}", self.both());
+        self
+    }
+}
+
+impl TestRepo {
+    /// An empty git repository (`git init`, a test identity, no commits).
+    pub fn new() -> TestRepo {
+        let dir = tempfile::Builder::new()
+            .prefix("xtask-it-")
+            .tempdir()
+            .expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let repo = TestRepo { _dir: dir, root };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Test User"]);
+        repo.git(&["config", "user.email", "test@example.com"]);
+        repo
+    }
+
+    /// A repository after `cargo xtask init`.
+    pub fn initialised() -> TestRepo {
+        let repo = TestRepo::new();
+        repo.run(&["init"]).ok();
+        repo
+    }
+
+    /// Write a file (creating folders); returns the repo for chaining.
+    pub fn file(self, rel: &str, contents: impl AsRef<[u8]>) -> TestRepo {
+        self.write(rel, contents);
+        self
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let path = self.root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent");
+        }
+        std::fs::write(&path, contents).expect("write fixture");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel))
+            .unwrap_or_else(|err| panic!("reading {rel}: {err}"))
+    }
+
+    pub fn bytes(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.root.join(rel)).unwrap_or_else(|err| panic!("reading {rel}: {err}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.root.join(rel).exists()
+    }
+
+    /// The xtask binary as a command in this repository, with a clean environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(&self.root);
+        isolate(&mut cmd);
+        cmd
+    }
+
+    /// Run xtask and normalise its output.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_cmd(self.cmd(args))
+    }
+
+    pub fn run_cmd(&self, mut cmd: Command) -> Run {
+        let out = cmd.output().expect("spawn xtask");
+        self.finish(out)
+    }
+
+    pub fn finish(&self, out: Output) -> Run {
+        let raw_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let raw_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: self.normalise(&raw_stdout),
+            stderr: self.normalise(&raw_stderr),
+            raw_stdout,
+            raw_stderr,
+        }
+    }
+
+    /// Run git in the repository; panics on failure. Returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(&self.root);
+        isolate(&mut cmd);
+        let out = cmd.output().expect("spawn git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run git in the repository and return its exit status, whatever it is.
+    pub fn git_status(&self, args: &[&str]) -> std::process::ExitStatus {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(&self.root);
+        isolate(&mut cmd);
+        cmd.output().expect("spawn git").status
+    }
+
+    /// Replace what changes between runs with stable placeholders.
+    pub fn normalise(&self, text: &str) -> String {
+        static RULES: LazyLock<Vec<(Regex, &str)>> = LazyLock::new(|| {
+            [
+                (r"R-\d{8}T\d{6}Z-[0-9a-f]{4}", "R-[RUN]"),
+                (
+                    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)",
+                    "[TIME]",
+                ),
+                (r"\b[0-9a-f]{64}\b", "[SHA256]"),
+                (r"sha256:[0-9a-f]{12}\b", "sha256:[SHA]"),
+            ]
+            .into_iter()
+            .map(|(re, to)| (Regex::new(re).expect("valid regex"), to))
+            .collect()
+        });
+        // The tests fix the date (XTASK_TODAY); spec-guard warns when that is not the real day.
+        let mut res: String = text
+            .split_inclusive('\n')
+            .filter(|line| !line.contains("spec-guard judges freshness as of"))
+            .collect();
+        res = res.replace(&*self.root.to_string_lossy(), "[ROOT]");
+        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            res = res.replace(&format!(" on {}\n", host.trim()), " on [HOST]\n");
+        }
+        for (re, to) in RULES.iter() {
+            res = re.replace_all(&res, *to).into_owned();
+        }
+        res
+    }
+
+    /// Ids of the run folders under .runs/, sorted.
+    pub fn run_ids(&self) -> Vec<String> {
+        let mut res: Vec<String> = std::fs::read_dir(self.root.join(".runs"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        res.sort();
+        res
+    }
+
+    /// A snapshot of every file under the repository (outside .git), for "nothing changed" checks.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut res = Vec::new();
+        walk(&self.root, &self.root, &mut res);
+        res.sort();
+        res
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let rel = path.strip_prefix(root).expect("inside root").to_path_buf();
+            out.push((rel, std::fs::read(&path).expect("read file")));
+        }
+    }
+}
+
+/// Cut a command off from the machine's git configuration and terminal settings.
+pub fn isolate(cmd: &mut Command) {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("XTASK_TEST_FAULT")
+        // The detected Cargo check honours it; the machine's network is no part of a test.
+        .env_remove("CARGO_NET_OFFLINE")
+        .env("NO_COLOR", "1")
+        .env("USER", "tester")
+        .env("TZ", "UTC")
+        // Hooks installed in test repositories run this build of the toolkit.
+        .env("XTASK_BIN", BIN)
+        // Dates that gates, briefs and mirrors print are fixed; timestamps are normalised.
+        .env("XTASK_TODAY", "2026-11-23");
+}
+
+/// A brief with front matter `front` (YAML lines) and a filled-in body.
+pub fn brief(front: &str) -> String {
+    format!(
+        "---\n{front}---\n\n# Brief\n\n## Problem\n\nReal text.\n\n## Context\n\nMore text.\n\n## Done looks like\n\nTests pass.\n"
+    )
+}
