@@ -145,3 +145,230 @@ fn ci_runs_the_test_command_the_readme_gives() {
         assert!(ci.contains(check), ".ci/run does not run `{check}`");
     }
 }
+
+/// The rooms of the core (`crates/orchestrator/src`), lowest first: a room may import the rooms
+/// listed before it, never one after it. docs/ARCHITECTURE.md draws the same order.
+const ROOMS: &[&str] = &[
+    "output",
+    "report",
+    "hash",
+    "task_id",
+    "docs",
+    "repo",
+    "config",
+    "objects",
+    "staged",
+    "store",
+    "runs",
+    "tasks",
+    "ctx",
+    "templates",
+    "guard",
+    "lints",
+    "sop",
+    "mirror",
+    "hooks",
+    "agent",
+    "audit",
+    "flows",
+];
+
+/// Every `crate::<room>` a source file names outside comments: `(line, room)`.
+fn imported_rooms(text: &str) -> Vec<(usize, String)> {
+    let mut res = Vec::new();
+    let mut group: Option<usize> = None; // inside `use crate::{ … }` since this line
+    for (idx, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if after.starts_with('{') {
+                group = Some(idx + 1);
+            } else if !name.is_empty() {
+                res.push((idx + 1, name));
+            }
+            rest = after;
+        }
+        if let Some(start) = group {
+            // The top-level names of a grouped import: the first word of each item.
+            let inner = code.rsplit("crate::{").next().unwrap_or(code);
+            for item in inner.split(',') {
+                let word: String = item
+                    .trim()
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !word.is_empty() && word != "self" && !item.trim_start().starts_with(':') {
+                    res.push((start.max(idx + 1), word));
+                }
+            }
+            if code.contains("};") {
+                group = None;
+            }
+        }
+    }
+    res
+}
+
+/// The room a core file belongs to: its first path component, without `.rs`.
+fn room_of(rel: &str) -> &str {
+    let first = rel.split('/').next().unwrap_or(rel);
+    first.strip_suffix(".rs").unwrap_or(first)
+}
+
+/// What breaks the layering in `files` (`(path under src/, text)`): imports of a room above the
+/// importer, rooms missing from `rooms`, and every circle between rooms, one message each.
+fn layering_problems(files: &[(String, String)], rooms: &[&str]) -> Vec<String> {
+    let rank = |room: &str| rooms.iter().position(|r| *r == room);
+    let mut problems = Vec::new();
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (rel, text) in files {
+        let room = room_of(rel);
+        if room == "lib" {
+            continue;
+        }
+        let Some(own) = rank(room) else {
+            problems.push(format!(
+                "crates/orchestrator/src/{rel}: room `{room}` is not in ROOMS (tests/it/tidy.rs); add it where its imports put it"
+            ));
+            continue;
+        };
+        for (line, target) in imported_rooms(text) {
+            if target == room || target == "self" {
+                continue;
+            }
+            edges
+                .entry(room.to_owned())
+                .or_default()
+                .insert(target.clone());
+            match rank(&target) {
+                Some(theirs) if theirs > own => problems.push(format!(
+                    "crates/orchestrator/src/{rel}:{line}: `{room}` imports `crate::{target}`, a room above it; move what it needs down to the room that owns its data"
+                )),
+                _ => {}
+            }
+        }
+    }
+    // Circles, found by walking the import graph from each room.
+    let mut seen_circles = std::collections::BTreeSet::new();
+    for start in edges.keys() {
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        while let Some((room, path)) = stack.pop() {
+            for next in edges.get(&room).into_iter().flatten() {
+                if next == start {
+                    let mut circle = path.clone();
+                    let min = circle.iter().min().cloned().unwrap_or_default();
+                    let at = circle.iter().position(|r| *r == min).unwrap_or(0);
+                    circle.rotate_left(at);
+                    if seen_circles.insert(circle.clone()) {
+                        circle.push(circle[0].clone());
+                        problems.push(format!("import circle: {}", circle.join(" → ")));
+                    }
+                } else if !path.contains(next) && path.len() < rooms.len() {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn core_sources() -> Vec<(String, String)> {
+    let src = workspace_root().join("crates/orchestrator/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read_to_string(&path).expect("read source"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_core_imports_only_rooms_below_and_has_no_circle() {
+    let files = core_sources();
+    assert!(files.len() > 40, "found only {} files", files.len());
+    let problems = layering_problems(&files, ROOMS);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_deliberate_circle_fails_the_room_check() {
+    // The circle the crate split removed: the run record naming the agent's event summary while
+    // the agent runner writes run records.
+    let mut files = core_sources();
+    let runs = files
+        .iter_mut()
+        .find(|(rel, _)| rel == "runs/mod.rs")
+        .expect("runs/mod.rs");
+    runs.1.push_str("\nuse crate::agent::events::Codex;\n");
+    let problems = layering_problems(&files, ROOMS);
+    let line = runs_line_count(&files);
+    assert_eq!(
+        problems[0],
+        format!(
+            "crates/orchestrator/src/runs/mod.rs:{line}: `runs` imports `crate::agent`, a room above it; move what it needs down to the room that owns its data"
+        )
+    );
+    // Every circle through the new import is named, the shortest among them.
+    assert!(
+        problems.contains(&"import circle: agent → runs → agent".to_owned()),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1..]
+            .iter()
+            .all(|p| p.starts_with("import circle: agent → ") && p.ends_with("runs → agent")),
+        "{problems:#?}"
+    );
+    // A grouped import and a new room are caught too.
+    let mut files = core_sources();
+    files.push((
+        "fresh.rs".to_owned(),
+        "use crate::{flows, repo::Repo};\n".to_owned(),
+    ));
+    let problems = layering_problems(&files, ROOMS);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains("room `fresh` is not in ROOMS"),
+        "{problems:#?}"
+    );
+    let mut rooms = ROOMS.to_vec();
+    rooms.insert(0, "fresh");
+    let problems = layering_problems(&files, &rooms);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("fresh.rs:1: `fresh` imports `crate::flows`")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("fresh.rs:1: `fresh` imports `crate::repo`")),
+        "{problems:#?}"
+    );
+}
+
+fn runs_line_count(files: &[(String, String)]) -> usize {
+    files
+        .iter()
+        .find(|(rel, _)| rel == "runs/mod.rs")
+        .map(|(_, text)| text.lines().count())
+        .unwrap_or_default()
+}
