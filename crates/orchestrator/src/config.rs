@@ -118,7 +118,7 @@ struct Metadata {
 /// The toolkit's own settings file, for a repository whose `Cargo.toml` cannot hold
 /// `[workspace.metadata.governance]` (a crate that is a member of a parent workspace, or no
 /// Cargo at all): the same keys, at the top level.
-pub const FILE_PATH: &str = "patterns/governance.toml";
+pub(crate) const FILE_PATH: &str = "patterns/governance.toml";
 
 /// A file the settings are read from, and the table they sit in (none: the top level).
 #[derive(Debug, Clone, Copy)]
@@ -196,7 +196,7 @@ impl Origin {
 }
 
 /// Where a setting in force comes from: `FILE:LINE`, or `default`.
-pub type Sources = Vec<(String, String)>;
+pub(crate) type Sources = Vec<(String, String)>;
 
 impl Governance {
     /// The settings of the repository at `root`: `[workspace.metadata.governance]` in its
@@ -241,7 +241,8 @@ impl Governance {
     }
 
     /// Parse the text of a `Cargo.toml` and validate the governance table (defaults without it).
-    pub fn parse(text: &str) -> Result<Governance> {
+    #[cfg(test)]
+    pub(crate) fn parse(text: &str) -> Result<Governance> {
         let res = parse_manifest(text)?.unwrap_or_default();
         res.validate(CARGO, text)?;
         Ok(res)
@@ -360,7 +361,7 @@ fn table_of_line(text: &str, line: usize) -> &str {
 }
 
 /// 1-based line number of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')

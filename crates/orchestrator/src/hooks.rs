@@ -98,7 +98,7 @@ pub fn make_executable(path: &std::path::Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-pub fn make_executable(_path: &std::path::Path) -> Result<()> {
+pub(crate) fn make_executable(_path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
@@ -109,6 +109,6 @@ pub fn is_executable(path: &std::path::Path) -> bool {
 }
 
 #[cfg(not(unix))]
-pub fn is_executable(path: &std::path::Path) -> bool {
+pub(crate) fn is_executable(path: &std::path::Path) -> bool {
     path.is_file()
 }

@@ -126,7 +126,7 @@ pub fn load(root: &Path) -> Result<Vec<Rule>> {
 }
 
 /// The rules of one file (`rel` names it in errors).
-pub fn parse(rel: &str, text: &str) -> Result<Vec<Rule>> {
+pub(crate) fn parse(rel: &str, text: &str) -> Result<Vec<Rule>> {
     let line_of = |offset: usize| toml_file::line_at(text, offset);
     let file: RulesFile = toml_file::parse(rel, text)?;
     let mut res = Vec::new();
@@ -225,7 +225,7 @@ fn entropy(text: &[u8]) -> f64 {
 }
 
 /// Run `rules` over `paths` (repository-relative, as git lists them) under `root`.
-pub fn scan(root: &Path, paths: &[Vec<u8>], rules: &[Rule]) -> Vec<Finding> {
+pub(crate) fn scan(root: &Path, paths: &[Vec<u8>], rules: &[Rule]) -> Vec<Finding> {
     if rules.is_empty() || paths.is_empty() {
         return Vec::new();
     }

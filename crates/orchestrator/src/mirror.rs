@@ -23,7 +23,7 @@ use crate::report::Finding;
 use crate::tasks::phase::Phase;
 
 /// The mirror that receives the artifact finished in `phase`.
-pub fn mirror_of(phase: Phase) -> Option<(&'static str, &'static str)> {
+pub(crate) fn mirror_of(phase: Phase) -> Option<(&'static str, &'static str)> {
     match phase {
         Phase::Prd => Some(("docs/PRD.md", "Product requirements")),
         // The task list again when implementation ends: with every sub-task checked off.
@@ -57,7 +57,7 @@ pub fn header(title: &str) -> String {
 
 /// What to append: one artifact of one task.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     pub date: &'a str,
     pub id: &'a str,
     pub title: &'a str,
@@ -75,7 +75,7 @@ pub struct Tampered {
 
 /// The new text of the mirror at `path` (`existing` = its current text, if any) with `entry`
 /// appended, or `None` when its latest section for this source already has this content.
-pub fn append(
+pub(crate) fn append(
     existing: Option<&str>,
     mirror_title: &str,
     entry: Entry<'_>,
@@ -161,7 +161,7 @@ fn verify_chain<'t>(text: &'t str, head: &str) -> Result<(Vec<&'t str>, String),
 }
 
 /// Headings of `body` moved two levels down (max `######`), code blocks untouched.
-pub fn demote(body: &str) -> String {
+pub(crate) fn demote(body: &str) -> String {
     let mut res = String::with_capacity(body.len() + 64);
     let mut fenced = false;
     for line in body.lines() {

@@ -29,7 +29,7 @@ impl Repo {
     }
 
     /// The repository containing `dir` (read from `dir/.git` when `dir` is its top).
-    pub fn open(dir: &Path) -> Result<Repo> {
+    pub(crate) fn open(dir: &Path) -> Result<Repo> {
         match Repo::at_top(dir) {
             Some(repo) => Ok(repo),
             None => Repo::at(dir),
@@ -114,7 +114,7 @@ impl Repo {
     }
 
     /// The commit HEAD points at, or `None` in a repository without commits.
-    pub fn head(&self) -> Option<String> {
+    pub(crate) fn head(&self) -> Option<String> {
         if let Some(head) = self.head_from_files() {
             return Some(head);
         }
@@ -220,7 +220,7 @@ impl Repo {
     }
 
     /// `git config --get-regexp REGEX`: one `key value` line per value, in git's order.
-    pub fn git_config_matching(&self, regex: &str) -> String {
+    pub(crate) fn git_config_matching(&self, regex: &str) -> String {
         let Ok(sh) = self.sh() else {
             return String::new();
         };
@@ -253,7 +253,11 @@ fn path_from_git(mut bytes: Vec<u8>) -> PathBuf {
 }
 
 /// The latest commit touching any of `globs` committed at or after `since`, if any.
-pub fn commit_touching(repo: &Repo, globs: &[String], since: Option<&str>) -> Option<String> {
+pub(crate) fn commit_touching(
+    repo: &Repo,
+    globs: &[String],
+    since: Option<&str>,
+) -> Option<String> {
     let sh = repo.sh().ok()?;
     let specs: Vec<String> = globs.iter().map(|g| format!(":(glob){g}")).collect();
     // Commit times have whole seconds: compare from the start of the second the task was created.

@@ -73,7 +73,7 @@ fn is_valid(text: &str) -> bool {
 }
 
 /// A slug of at most 40 characters from the ASCII letters and digits of `title`.
-pub fn slugify(title: &str) -> String {
+pub(crate) fn slugify(title: &str) -> String {
     let mut res = String::new();
     for word in title
         .split(|c: char| !c.is_ascii_alphanumeric())

@@ -11,7 +11,7 @@ pub const BRIEF: &str = include_str!("../templates/brief.md");
 pub const BRIEF_PATH: &str = "patterns/templates/brief.md";
 
 /// The artifact templates, by file name under `patterns/templates/`.
-pub const ARTIFACTS: [(&str, &str); 5] = [
+pub(crate) const ARTIFACTS: [(&str, &str); 5] = [
     ("brief.md", BRIEF),
     ("prd.md", include_str!("../templates/prd.md")),
     ("tasks.md", include_str!("../templates/tasks.md")),
@@ -29,14 +29,14 @@ pub const PRE_MERGE_COMMIT: &str = include_str!("../templates/pre-merge-commit")
 pub const HOOK_SCRIPTS: [&str; 2] = [".githooks/pre-commit", ".githooks/pre-merge-commit"];
 
 /// The default trigger areas (`patterns/triggers.toml`).
-pub const TRIGGERS: &str = include_str!("../templates/triggers.toml");
+pub(crate) const TRIGGERS: &str = include_str!("../templates/triggers.toml");
 
 /// The built-in lint rules and secret patterns of `audit`, in force unless the repository has a
 /// `patterns/lints/` file of the same name (`default.toml`, `secrets.toml`). They are not written
 /// by `init`: `patterns/lints/**` is a trigger area, and a new repository's first commit should
 /// not need a spec.
-pub const LINTS: &str = include_str!("../templates/lints.toml");
-pub const SECRETS: &str = include_str!("../templates/secrets.toml");
+pub(crate) const LINTS: &str = include_str!("../templates/lints.toml");
+pub(crate) const SECRETS: &str = include_str!("../templates/secrets.toml");
 
 /// The template `name` (like `prd.md`): the repository's `patterns/templates/<name>` when it has
 /// one (teams adapt their templates), else the built-in default.
@@ -72,7 +72,7 @@ pub fn fill(template: &str, id: &str, title: &str, date: &str, area: &str) -> St
 }
 
 /// The prompt templates agents are given (`patterns/templates/prompts/<name>`), built-in defaults.
-pub const PROMPTS: [(&str, &str); 9] = [
+pub(crate) const PROMPTS: [(&str, &str); 9] = [
     ("goal.md", include_str!("../templates/prompts/goal.md")),
     (
         "builder.md",

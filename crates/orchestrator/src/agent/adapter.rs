@@ -124,7 +124,7 @@ fn yes() -> bool {
 /// Whether `id` may be passed as the session to continue: what the agent printed is not
 /// trusted, and an id like `--dangerously-bypass-approvals-and-sandbox` would be read as a flag.
 /// Codex and Claude Code ids are UUIDs.
-pub fn valid_thread_id(id: &str) -> bool {
+pub(crate) fn valid_thread_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('-')
@@ -135,12 +135,12 @@ pub fn valid_thread_id(id: &str) -> bool {
 
 /// The values of the placeholders for one run (`None`: no value).
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     pub values: BTreeMap<&'static str, String>,
 }
 
 impl Vars {
-    pub fn set(mut self, name: &'static str, value: impl Into<String>) -> Vars {
+    pub(crate) fn set(mut self, name: &'static str, value: impl Into<String>) -> Vars {
         self.values.insert(name, value.into());
         self
     }
@@ -148,7 +148,7 @@ impl Vars {
 
 impl Adapter {
     /// Read and parse `adapters/<name>.toml` of the repository at `root`.
-    pub fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
+    pub(crate) fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
         let rel = format!("{ADAPTERS_DIR}/{name}.toml");
         let text = std::fs::read_to_string(root.join(&rel)).with_context(|| {
             format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
@@ -157,7 +157,7 @@ impl Adapter {
     }
 
     /// Parse `adapters/<name>.toml`; errors name the file, the line and the fix.
-    pub fn parse(name: &str, text: &str) -> Result<Adapter> {
+    pub(crate) fn parse(name: &str, text: &str) -> Result<Adapter> {
         let path = format!("{ADAPTERS_DIR}/{name}.toml");
         let mut adapter: Adapter = toml_file::parse(&path, text)?;
         adapter.name = name.to_owned();
@@ -239,7 +239,7 @@ impl Adapter {
 
     /// The arguments for one run, placeholders filled in: `resume_args` when `vars` names a
     /// thread to continue, else `args`.
-    pub fn argv(&self, vars: &Vars) -> Result<Vec<OsString>> {
+    pub(crate) fn argv(&self, vars: &Vars) -> Result<Vec<OsString>> {
         let list = if vars.values.contains_key("thread_id") {
             &self.resume_args
         } else {
@@ -271,7 +271,7 @@ impl Adapter {
     }
 
     /// The agent's environment: the variables of `from` that the allow-list names.
-    pub fn environment(
+    pub(crate) fn environment(
         &self,
         from: impl Iterator<Item = (OsString, OsString)>,
     ) -> Vec<(OsString, OsString)> {

@@ -44,7 +44,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
 }
 
 impl Codex {
-    pub fn line(&mut self, line: &str) {
+    pub(crate) fn line(&mut self, line: &str) {
         if let Some(event) = json_event(line, &mut self.summary) {
             self.apply(&event);
             self.events.push((now(), event));
@@ -118,7 +118,7 @@ impl super::process::Lines for Codex {
 /// last `result` (the final text, usage, `is_error`). The session id goes to `thread_id`; a Bash
 /// tool call counts as a command (its exit code is not in the stream).
 #[derive(Debug, Default)]
-pub struct Claude {
+pub(crate) struct Claude {
     pub summary: Summary,
     pub events: Vec<(String, Value)>,
 }
@@ -126,7 +126,7 @@ pub struct Claude {
 /// Output that is not an event stream (the `text` format): the log is the output, and its last
 /// lines are the final message.
 #[derive(Debug, Default)]
-pub struct Text {
+pub(crate) struct Text {
     pub summary: Summary,
     tail: std::collections::VecDeque<String>,
 }
@@ -135,7 +135,7 @@ impl Text {
     /// Lines of the tail kept as the final message.
     const TAIL: usize = 40;
 
-    pub fn line(&mut self, line: &str) {
+    pub(crate) fn line(&mut self, line: &str) {
         if self.tail.len() == Text::TAIL {
             self.tail.pop_front();
         }
@@ -147,14 +147,14 @@ impl Text {
 
 /// The parser of an adapter's output format.
 #[derive(Debug)]
-pub enum Parser {
+pub(crate) enum Parser {
     Codex(Codex),
     Claude(Claude),
     Text(Text),
 }
 
 impl Parser {
-    pub fn new(format: super::adapter::Format) -> Parser {
+    pub(crate) fn new(format: super::adapter::Format) -> Parser {
         match format {
             super::adapter::Format::CodexJsonl => Parser::Codex(Codex::default()),
             super::adapter::Format::ClaudeStreamJson => Parser::Claude(Claude::default()),
@@ -163,7 +163,7 @@ impl Parser {
     }
 
     /// What the stream said, and its events with their arrival times.
-    pub fn finish(self) -> (Summary, Vec<(String, Value)>) {
+    pub(crate) fn finish(self) -> (Summary, Vec<(String, Value)>) {
         match self {
             Parser::Codex(p) => (p.summary, p.events),
             Parser::Claude(p) => (p.summary, p.events),
@@ -175,7 +175,7 @@ impl Parser {
 /// What the stdout log of a run whose orchestrator died says (thread id, tokens, final
 /// message): `runs reconcile` keeps it, and `implement --resume` continues the thread. `None`
 /// when the run has no log or its adapter can no longer be read.
-pub fn summary_of_log(
+pub(crate) fn summary_of_log(
     root: &std::path::Path,
     adapter: &str,
     dir: &std::path::Path,
@@ -201,7 +201,7 @@ impl super::process::Lines for Parser {
 }
 
 impl Claude {
-    pub fn line(&mut self, line: &str) {
+    pub(crate) fn line(&mut self, line: &str) {
         if let Some(event) = json_event(line, &mut self.summary) {
             self.apply(&event);
             self.events.push((now(), event));

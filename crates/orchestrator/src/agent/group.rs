@@ -54,7 +54,7 @@ impl Ran {
     }
 }
 
-pub fn is_completed(result: &Attempted) -> bool {
+pub(crate) fn is_completed(result: &Attempted) -> bool {
     matches!(result, Ok(done) if done.record.status == Status::Completed)
 }
 
@@ -259,7 +259,7 @@ impl Progress {
     }
 
     /// Redraw the live board every 200 ms until [`Progress::finish`]; call on its own thread.
-    pub fn ticker(&self) {
+    pub(crate) fn ticker(&self) {
         if self.mode != Mode::Live {
             return;
         }
@@ -297,7 +297,7 @@ impl Progress {
     }
 
     /// Stop the ticker after a last drawing.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.stop.store(true, Ordering::SeqCst);
         let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
         if self.mode == Mode::Live {
@@ -327,7 +327,7 @@ impl Progress {
 }
 
 /// An ended attempt as one line: name, status, elapsed, run id.
-pub fn line(name: &str, result: &Attempted, attempt: u32) -> String {
+pub(crate) fn line(name: &str, result: &Attempted, attempt: u32) -> String {
     let retry = if attempt > 1 { " (retry)" } else { "" };
     match result {
         Ok(done) => format!(

@@ -17,7 +17,7 @@ use crate::store::write_atomic;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LockFile {
+pub(crate) struct LockFile {
     pub locks: Vec<Lock>,
 }
 
@@ -34,7 +34,7 @@ pub struct Lock {
 
 /// Locks held for one run; released on drop.
 #[derive(Debug)]
-pub struct Held {
+pub(crate) struct Held {
     root: PathBuf,
     run: String,
 }
@@ -50,7 +50,7 @@ impl Drop for Held {
 }
 
 /// Whether two path lists share a file: the same path, or one inside the other's folder.
-pub fn overlap(a: &[String], b: &[String]) -> Option<String> {
+pub(crate) fn overlap(a: &[String], b: &[String]) -> Option<String> {
     let norm = |p: &str| p.trim_end_matches('/').to_owned();
     for x in a.iter().map(|p| norm(p)) {
         for y in b.iter().map(|p| norm(p)) {
@@ -63,7 +63,7 @@ pub fn overlap(a: &[String], b: &[String]) -> Option<String> {
 }
 
 /// Whether the process `pid` is alive (a zombie counts as gone).
-pub fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let Some(id) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
@@ -80,7 +80,12 @@ pub fn alive(pid: u32) -> bool {
 
 /// Lock `files` for `run`. When another live run holds an overlapping file: wait until it is
 /// released (for at most `wait`), or with `wait` = `None` fail at once naming the holder.
-pub fn acquire(root: &Path, run: &str, files: &[String], wait: Option<Duration>) -> Result<Held> {
+pub(crate) fn acquire(
+    root: &Path,
+    run: &str,
+    files: &[String],
+    wait: Option<Duration>,
+) -> Result<Held> {
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
         let mut conflict = None;
@@ -119,7 +124,10 @@ pub fn acquire(root: &Path, run: &str, files: &[String], wait: Option<Duration>)
 
 /// Read, change and write `.runs/locks.json` under the OS lock, dropping the locks of dead
 /// orchestrators first. Returns the locks dropped that way.
-pub fn update(root: &Path, change: impl FnOnce(&mut LockFile) -> Result<()>) -> Result<Vec<Lock>> {
+pub(crate) fn update(
+    root: &Path,
+    change: impl FnOnce(&mut LockFile) -> Result<()>,
+) -> Result<Vec<Lock>> {
     let dir = root.join(RUNS_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let guard = std::fs::OpenOptions::new()

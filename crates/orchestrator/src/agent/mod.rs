@@ -4,9 +4,9 @@
 pub mod adapter;
 pub mod events;
 pub mod group;
-pub mod locks;
+pub(crate) mod locks;
 pub mod process;
 pub mod reconcile;
 pub mod runner;
-pub mod tree;
+pub(crate) mod tree;
 pub mod worktree;

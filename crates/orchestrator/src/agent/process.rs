@@ -259,7 +259,7 @@ fn wait(
 
 /// The processes whose environment holds the entry `marker` (`NAME=value`), read from /proc
 /// (Linux; elsewhere none are found). Processes of other users are not readable, and not ours.
-pub fn marked(marker: &str) -> Vec<Pid> {
+pub(crate) fn marked(marker: &str) -> Vec<Pid> {
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

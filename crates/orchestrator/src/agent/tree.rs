@@ -19,10 +19,10 @@ use crate::objects::Objects;
 use crate::runs::{RUNS_DIR, diff};
 
 /// Repository-relative path → contents (`None`: deleted, or unreadable).
-pub type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
+pub(crate) type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
 
 /// Files under `root` that differ from its HEAD, with their contents.
-pub fn dirty(root: &Path) -> Result<Snapshot> {
+pub(crate) fn dirty(root: &Path) -> Result<Snapshot> {
     // Run folders are left out: earlier runs' records are not an agent's work, and reading them
     // all would make every run slower than the last.
     let skip_runs = format!(":(top,exclude){RUNS_DIR}");
@@ -51,7 +51,7 @@ pub fn dirty(root: &Path) -> Result<Snapshot> {
 
 /// The contents of the `own` files (and of the files under `own` folders) that exist under
 /// `root`: what an agent that declared its files is credited with.
-pub fn own(root: &Path, own: &[String]) -> Snapshot {
+pub(crate) fn own(root: &Path, own: &[String]) -> Snapshot {
     fn walk(root: &Path, rel: &str, out: &mut Snapshot) {
         let path = if rel.is_empty() {
             root.to_path_buf()
@@ -104,7 +104,7 @@ pub fn own(root: &Path, own: &[String]) -> Snapshot {
 /// What changed from `before` to `after` in the tree at `root`: the unified diff and the paths.
 /// `complete` says the snapshots hold every file of interest (declared files), so a path
 /// missing from `before` did not exist; otherwise it was as in the commit `base`.
-pub fn changes(
+pub(crate) fn changes(
     root: &Path,
     base: Option<&str>,
     before: &Snapshot,
@@ -147,7 +147,7 @@ pub fn changes(
 
 /// `git status` snapshots of one tree shared by the agents running in it (see the module doc).
 #[derive(Debug, Default)]
-pub struct Shared {
+pub(crate) struct Shared {
     state: Mutex<SharedState>,
     done: Condvar,
 }
@@ -164,7 +164,7 @@ struct SharedState {
 
 impl Shared {
     /// A snapshot of `root` taken wholly after this call began.
-    pub fn take(&self, root: &Path) -> Result<Arc<Snapshot>> {
+    pub(crate) fn take(&self, root: &Path) -> Result<Arc<Snapshot>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // Any snapshot started from now on is recent enough.
         let need = state.started + 1;

@@ -61,7 +61,7 @@ fn git_ok(dir: &Path, args: &[&OsStr], what: impl FnOnce() -> String) -> Result<
 }
 
 /// The worktrees git knows of: absolute path and checked-out branch (`refs/heads/…`), if any.
-pub fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
+pub(crate) fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
     let out = git_ok(
         &repo.root,
         &["worktree", "list", "--porcelain", "-z"].map(OsStr::new),
@@ -217,7 +217,7 @@ pub fn commit(
 
 /// Drop every uncommitted change in the worktree at `path` (`reset --hard`, `clean -fd`; ignored
 /// files stay).
-pub fn reset(path: &Path) -> Result<()> {
+pub(crate) fn reset(path: &Path) -> Result<()> {
     git_ok(path, &["reset", "-q", "--hard"].map(OsStr::new), || {
         format!("git reset --hard in {}", path.display())
     })?;

@@ -8,7 +8,7 @@ use super::{Audit, RULES};
 use crate::report::{self, Finding, Severity};
 
 /// Version of the JSON output; bumped when a field changes meaning or goes away.
-pub const JSON_VERSION: u32 = 1;
+pub(crate) const JSON_VERSION: u32 = 1;
 
 fn counts(findings: &[Finding]) -> (usize, usize) {
     let errors = findings

@@ -46,7 +46,7 @@ impl Violation {
     }
 
     /// The audit finding, with the fix that settles it.
-    pub fn finding(&self) -> Finding {
+    pub(crate) fn finding(&self) -> Finding {
         Finding::error(
             "spec-guard/range",
             format!(
@@ -71,7 +71,12 @@ impl Violation {
 
 /// The findings of the range rule over `base..end`, settled violations left out (each named in
 /// `notes`).
-pub fn check(ctx: &Ctx, base: &str, end: &str, notes: &mut Vec<String>) -> Result<Vec<Finding>> {
+pub(crate) fn check(
+    ctx: &Ctx,
+    base: &str,
+    end: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Finding>> {
     let range = format!("{base}..{end}");
     let settled = settlements(ctx)?;
     let mut findings = Vec::new();
@@ -173,7 +178,7 @@ pub fn violations(ctx: &Ctx, revs: &[&str]) -> Result<Vec<Violation>> {
 }
 
 /// `(commit, area)` → the run that settled it, for every recorded settlement.
-pub fn settlements(ctx: &Ctx) -> Result<BTreeMap<(String, String), String>> {
+pub(crate) fn settlements(ctx: &Ctx) -> Result<BTreeMap<(String, String), String>> {
     let mut res = BTreeMap::new();
     for run in runs::list(&ctx.repo)? {
         let Ok(record) = &run.record else { continue };

@@ -25,7 +25,7 @@ use crate::tasks::{self, TaskSource};
 
 /// Phase, completion and mirror findings for every task folder that loads (one that does not is
 /// an `index/tree` finding already). `base`: the range's start, for the mirrors' history.
-pub fn check(
+pub(crate) fn check(
     ctx: &Ctx,
     today: chrono::NaiveDate,
     base: Option<&str>,

@@ -135,7 +135,7 @@ pub fn parse<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<Document<T
 }
 
 /// Deserialize a YAML block that starts on file line `first_line`.
-pub fn parse_yaml<T: DeserializeOwned>(
+pub(crate) fn parse_yaml<T: DeserializeOwned>(
     path: &str,
     yaml: &str,
     first_line: usize,
@@ -215,12 +215,12 @@ fn plain_message(message: &str, key: Option<&str>) -> String {
 }
 
 /// The file line of a `Spanned` front-matter value (the YAML block starts on line 2).
-pub fn spanned_line<T>(value: &serde_saphyr::Spanned<T>) -> usize {
+pub(crate) fn spanned_line<T>(value: &serde_saphyr::Spanned<T>) -> usize {
     value.referenced.line() as usize + 1
 }
 
 /// Quote a string as a YAML 1.2 double-quoted scalar (JSON strings are valid YAML 1.2).
-pub fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     serde_json::Value::String(value.to_owned()).to_string()
 }
 

@@ -1,47 +1,9 @@
-//! The little markdown structure the toolkit reads: headings with their sections, checkbox items,
-//! and template placeholders, each with its line number.
-
-/// A `- [ ]` / `- [x]` list item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkbox {
-    /// 1-based line in the body.
-    pub line: usize,
-    /// Leading spaces before the `-`: 0 for a parent task, more for a sub-task.
-    pub indent: usize,
-    pub checked: bool,
-    pub text: String,
-}
-
-/// Every checkbox item in `body`, in order.
-pub fn checkboxes(body: &str) -> Vec<Checkbox> {
-    let mut res = Vec::new();
-    for (idx, line) in body.lines().enumerate() {
-        let trimmed = line.trim_start_matches(' ');
-        let indent = line.len() - trimmed.len();
-        let Some(rest) = trimmed
-            .strip_prefix("- [")
-            .or_else(|| trimmed.strip_prefix("* ["))
-        else {
-            continue;
-        };
-        let (checked, text) = match rest.as_bytes() {
-            [b' ', b']', ..] => (false, &rest[2..]),
-            [b'x' | b'X', b']', ..] => (true, &rest[2..]),
-            _ => continue,
-        };
-        res.push(Checkbox {
-            line: idx + 1,
-            indent,
-            checked,
-            text: text.trim().to_owned(),
-        });
-    }
-    res
-}
+//! The little markdown structure the toolkit reads: headings with their sections and template
+//! placeholders, each with its line number (checkbox items are the task list's: `tasks::task_list`).
 
 /// A `#` heading and the text under it, up to the next heading of the same or a higher level.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
+pub(crate) struct Section {
     /// 1 for `#`, 2 for `##`, …
     pub level: usize,
     pub title: String,
@@ -53,7 +15,7 @@ pub struct Section {
 
 impl Section {
     /// True when the section holds nothing but blank lines and HTML comments.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.body.lines().all(|l| {
             let l = l.trim();
             l.is_empty() || (l.starts_with("<!--") && l.ends_with("-->"))
@@ -62,7 +24,7 @@ impl Section {
 }
 
 /// The ATX heading on `line`, as `(level, title)`; lines in fenced code are the caller's concern.
-pub fn heading(line: &str) -> Option<(usize, &str)> {
+pub(crate) fn heading(line: &str) -> Option<(usize, &str)> {
     let level = line.bytes().take_while(|&b| b == b'#').count();
     if level == 0 || level > 6 {
         return None;
@@ -76,7 +38,7 @@ pub fn heading(line: &str) -> Option<(usize, &str)> {
 
 /// Every section of `body`, whose first line is file line `first_line`. Headings inside fenced
 /// code blocks are text, not headings.
-pub fn sections(body: &str, first_line: usize) -> Vec<Section> {
+pub(crate) fn sections(body: &str, first_line: usize) -> Vec<Section> {
     let lines: Vec<&str> = body.lines().collect();
     let mut heads = Vec::new();
     let mut fenced = false;
@@ -135,15 +97,6 @@ pub fn placeholders(text: &str, first_line: usize) -> Vec<Placeholder> {
     res
 }
 
-/// `(total, done)` of sub-tasks: indented checkbox items.
-pub fn subtask_counts(body: &str) -> (u32, u32) {
-    let items = checkboxes(body);
-    let subtasks = items.iter().filter(|item| item.indent > 0);
-    let total = subtasks.clone().count() as u32;
-    let done = subtasks.filter(|item| item.checked).count() as u32;
-    (total, done)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,21 +138,6 @@ mod tests {
                     text: "{{y}}".into()
                 }
             ]
-        );
-    }
-
-    #[test]
-    fn counts_indented_items_as_subtasks() {
-        let body = "- [ ] 1.0 Parent\n  - [x] 1.1 Done\n  - [ ] 1.2 Open\n- [X] 2.0 Other\n    - [X] 2.1 Deep\n- [y] not a box\n";
-        assert_eq!(subtask_counts(body), (3, 2));
-        assert_eq!(
-            checkboxes(body)[1],
-            Checkbox {
-                line: 2,
-                indent: 2,
-                checked: true,
-                text: "1.1 Done".into()
-            }
         );
     }
 }

@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 
 /// The 1-based line of byte `offset` in `text`.
-pub fn line_at(text: &str, offset: usize) -> usize {
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
     memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
 }
 

@@ -23,7 +23,7 @@ pub fn commands(root: &Path, config: &Governance) -> Vec<String> {
 
 /// Whether the detected Cargo check runs `--offline`: the `offline` setting, or Cargo's own
 /// switch `CARGO_NET_OFFLINE=true` (shown in the plan and the report rather than left implicit).
-pub fn offline(setting: bool, cargo_net_offline: Option<&OsStr>) -> bool {
+pub(crate) fn offline(setting: bool, cargo_net_offline: Option<&OsStr>) -> bool {
     setting || cargo_net_offline.is_some_and(|value| value == "true")
 }
 

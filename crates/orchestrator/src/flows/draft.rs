@@ -28,10 +28,10 @@ use crate::store::{Durability, write_with};
 use crate::templates;
 
 /// Writer attempts at most.
-pub const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
 
 /// The research topics: name, and what to look for.
-pub const TOPICS: [(&str, &str); 3] = [
+pub(crate) const TOPICS: [(&str, &str); 3] = [
     (
         "codebase-patterns",
         "Find the code this task will touch and the patterns it should follow: modules, types, error handling, tests.",

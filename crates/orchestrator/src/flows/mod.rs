@@ -22,7 +22,7 @@ pub const PROMPT_LIMIT: usize = 3 * 1024;
 
 /// `prompt` as given to an agent: itself when it is at most [`PROMPT_LIMIT`] bytes; otherwise its
 /// opening lines and a pointer to the whole text, written to `dir/prompts/<name>.md`.
-pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
+pub(crate) fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
     if prompt.len() <= PROMPT_LIMIT {
         return Ok(prompt);
     }
@@ -46,7 +46,7 @@ pub fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
 
 /// How an agent run that did not complete ended, for a report: its status, its run and the last
 /// lines of its stderr (what a failing CLI says about why).
-pub fn ended(done: &crate::agent::runner::Done) -> String {
+pub(crate) fn ended(done: &crate::agent::runner::Done) -> String {
     let stderr: Vec<String> = done
         .log_tail(5)
         .into_iter()
@@ -67,7 +67,7 @@ pub fn ended(done: &crate::agent::runner::Done) -> String {
 
 /// A flow's own run: its folder, its record, and its events, written as they come (an
 /// interrupted flow leaves what it did; `runs reconcile` closes it by its orchestrator pid).
-pub struct Flow {
+pub(crate) struct Flow {
     pub dir: PathBuf,
     pub record: RunRecord,
     events: Vec<RunEvent>,
@@ -75,7 +75,7 @@ pub struct Flow {
 
 impl Flow {
     /// A new run of `kind` about `task`, recorded as running with this process as orchestrator.
-    pub fn start(ctx: &Ctx, kind: &str, task: &str) -> Result<Flow> {
+    pub(crate) fn start(ctx: &Ctx, kind: &str, task: &str) -> Result<Flow> {
         let lock = ctx.lock()?;
         let mut record = runs::new_record(&ctx.repo, &lock, kind, Some(task));
         record.status = Status::Running;
@@ -95,7 +95,7 @@ impl Flow {
     }
 
     /// Record the event `name` with the fields of `data`.
-    pub fn event(&mut self, name: &str, data: Value) {
+    pub(crate) fn event(&mut self, name: &str, data: Value) {
         self.events.push(RunEvent::new(name, data));
         let _ = write_with(
             &self.dir.join("events.jsonl"),
@@ -105,7 +105,7 @@ impl Flow {
     }
 
     /// End the run with `status`: its events and record written and synced.
-    pub fn finish(&mut self, status: Status) -> Result<()> {
+    pub(crate) fn finish(&mut self, status: Status) -> Result<()> {
         self.record.status = status;
         self.record.ended = Some(runs::timestamp(chrono::Utc::now()));
         write_with(

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_PATH: &str = "schemas/review.schema.json";
+pub(crate) const SCHEMA_PATH: &str = "schemas/review.schema.json";
 pub const SCHEMA: &str = include_str!("../../../../schemas/review.schema.json");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

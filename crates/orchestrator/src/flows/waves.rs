@@ -49,7 +49,7 @@ fn alone_before(waves: &[Vec<usize>], steps: &[Step]) -> usize {
 }
 
 /// Whether some path could be matched by an entry of `a` and one of `b`.
-pub fn overlaps(a: &[String], b: &[String]) -> bool {
+pub(crate) fn overlaps(a: &[String], b: &[String]) -> bool {
     a.iter().any(|x| b.iter().any(|y| entries_overlap(x, y)))
 }
 

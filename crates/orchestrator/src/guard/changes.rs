@@ -18,7 +18,7 @@ pub struct Change<'a> {
 
 impl<'a> Change<'a> {
     /// Both names of a rename or copy, else the one path.
-    pub fn paths(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
         self.from.into_iter().chain(std::iter::once(self.path))
     }
 }

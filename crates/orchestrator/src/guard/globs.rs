@@ -54,7 +54,7 @@ fn simple(glob: &str) -> Option<(Shape, String)> {
 
 /// Globs, each with the index it was added under.
 #[derive(Debug, Clone, Default)]
-pub struct Globs {
+pub(crate) struct Globs {
     /// `**/LIT/**` and `LIT/**`: a path's directory alone decides them.
     dirs: Automaton,
     /// `**/LIT` and `LIT`: they need the whole path.
@@ -115,7 +115,7 @@ impl Automaton {
 
 impl Globs {
     /// The set of `globs` (already parsed, so their errors have been reported with a line).
-    pub fn new(globs: Vec<Glob>) -> Result<Globs, globset::Error> {
+    pub(crate) fn new(globs: Vec<Glob>) -> Result<Globs, globset::Error> {
         let len = globs.len();
         let (mut dirs, mut tails) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
         let mut simple_globs = Vec::new();
@@ -157,12 +157,12 @@ impl Globs {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// A matcher for paths given one after another.
-    pub fn matcher(&self) -> Matcher<'_> {
+    pub(crate) fn matcher(&self) -> Matcher<'_> {
         Matcher {
             globs: self,
             text: Vec::new(),
@@ -171,7 +171,7 @@ impl Globs {
         }
     }
 
-    pub fn is_match(&self, path: &[u8]) -> bool {
+    pub(crate) fn is_match(&self, path: &[u8]) -> bool {
         let mut hits = Vec::new();
         self.matcher().matches_into(path, &mut hits);
         !hits.is_empty()
@@ -181,7 +181,7 @@ impl Globs {
 /// Matches paths one after another. It remembers the directory of the last path and what the
 /// directory-shaped globs said of it: git lists paths sorted, so the files of a directory come
 /// together, and those globs are decided once for all of them.
-pub struct Matcher<'g> {
+pub(crate) struct Matcher<'g> {
     globs: &'g Globs,
     /// The text searched (`/` + path, or `/` + directory + `/`), reused.
     text: Vec<u8>,
@@ -192,7 +192,7 @@ pub struct Matcher<'g> {
 
 impl Matcher<'_> {
     /// The indexes of the globs `path` matches, in any order, maybe repeated.
-    pub fn matches_into(&mut self, path: &[u8], hits: &mut Vec<usize>) {
+    pub(crate) fn matches_into(&mut self, path: &[u8], hits: &mut Vec<usize>) {
         hits.clear();
         let globs = self.globs;
         if globs.dirs.search.is_some() {

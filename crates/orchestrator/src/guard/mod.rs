@@ -13,7 +13,7 @@
 //! the configured default). All checks are pure: files are read through a closure.
 
 pub mod changes;
-pub mod globs;
+pub(crate) mod globs;
 
 use std::collections::BTreeMap;
 
@@ -171,7 +171,10 @@ impl Triggers {
 
     /// Area name → the paths (of `paths`) that fall in it. The toolkit's own records
     /// ([`is_record`]) fall in none.
-    pub fn matched<'p, P: AsRef<[u8]>>(&self, paths: &'p [P]) -> BTreeMap<String, Vec<&'p [u8]>> {
+    pub(crate) fn matched<'p, P: AsRef<[u8]>>(
+        &self,
+        paths: &'p [P],
+    ) -> BTreeMap<String, Vec<&'p [u8]>> {
         let mut by_area: Vec<Vec<&[u8]>> = vec![Vec::new(); self.areas.len()];
         let (mut matcher, mut hits) = (self.all.matcher(), Vec::new());
         for path in paths {
@@ -193,7 +196,7 @@ impl Triggers {
 }
 
 /// The dated mirrors in `docs/`, which transitions append to.
-pub const MIRROR_PATHS: [&str; 4] = [
+pub(crate) const MIRROR_PATHS: [&str; 4] = [
     "docs/PRD.md",
     "docs/TASKS.md",
     "docs/TECH_SPEC.md",
@@ -204,7 +207,7 @@ pub const MIRROR_PATHS: [&str; 4] = [
 /// `tasks/`, the run records under `.runs/`, the dated mirrors. They are never trigger-area
 /// paths: a task titled "Token store" must be able to commit its own brief, and a spec is judged
 /// as a spec, not as a change in its area. (What they may hold is audit's business.)
-pub fn is_record(path: &[u8]) -> bool {
+pub(crate) fn is_record(path: &[u8]) -> bool {
     path.starts_with(b"tasks/")
         || path.starts_with(b".runs/")
         || MIRROR_PATHS.iter().any(|m| path == m.as_bytes())
@@ -227,7 +230,7 @@ pub(crate) fn as_path(bytes: &[u8]) -> std::borrow::Cow<'_, std::path::Path> {
 
 /// A path for messages, on one line: control characters escaped (`\n`), bytes that are not
 /// UTF-8 shown as `\xNN`.
-pub fn display_path(bytes: &[u8]) -> String {
+pub(crate) fn display_path(bytes: &[u8]) -> String {
     if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
         return String::from_utf8_lossy(bytes).into_owned(); // printable ASCII: the common case
     }
@@ -297,7 +300,7 @@ pub fn check<P: AsRef<[u8]>>(
 pub type Verdict = (String, Option<Vec<Finding>>);
 
 /// A task's own spec of `area`, which counts before the shared one for that task's files.
-pub fn task_spec(id: &str, area: &str) -> String {
+pub(crate) fn task_spec(id: &str, area: &str) -> String {
     format!("tasks/{id}/specs/{area}.md")
 }
 
@@ -345,7 +348,7 @@ pub fn max_age(area: &Area, policy: Policy<'_>) -> u32 {
 }
 
 /// `check`, with the areas' verdicts given (`judge`, maybe computed ahead).
-pub fn check_judged<P: AsRef<[u8]>>(
+pub(crate) fn check_judged<P: AsRef<[u8]>>(
     triggers: &Triggers,
     paths: &[P],
     policy: Policy<'_>,
@@ -488,7 +491,7 @@ pub fn check_paths<P: AsRef<[u8]>>(
 }
 
 /// The first three of `paths` and how many more, for a message: `a, b, c and 4 more`.
-pub fn some_paths<S: AsRef<str>>(paths: &[S]) -> String {
+pub(crate) fn some_paths<S: AsRef<str>>(paths: &[S]) -> String {
     let shown: Vec<&str> = paths.iter().take(3).map(AsRef::as_ref).collect();
     match paths.len() {
         n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
@@ -515,7 +518,7 @@ pub fn missing(area: &Area, spec: &str, local: Option<&str>, hits: &[&[u8]]) -> 
 }
 
 /// Check one spec file's front matter and text.
-pub fn check_spec(
+pub(crate) fn check_spec(
     area: &str,
     spec: &str,
     bytes: &[u8],

@@ -9,7 +9,7 @@ pub fn unified(rel: &str, old: Option<&[u8]>, new: &[u8]) -> String {
 }
 
 /// [`unified`], where `new` is `None` for a deleted file.
-pub fn section(rel: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
+pub(crate) fn section(rel: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     let mut res = format!("diff --git a/{rel} b/{rel}\n");
     match (old, new) {
         (None, _) => res.push_str("new file mode 100644\n"),

@@ -7,8 +7,8 @@
 //! torn events line or a half-written run.json: both are written whole, by rename.
 
 pub mod diff;
-pub mod redact;
-pub mod summary;
+pub(crate) mod redact;
+pub(crate) mod summary;
 
 use std::fmt;
 
@@ -21,7 +21,7 @@ use crate::repo::Repo;
 use crate::store::{FileWrite, Plan, StateLock};
 
 /// Where run folders live, relative to the repository root.
-pub const RUNS_DIR: &str = ".runs";
+pub(crate) const RUNS_DIR: &str = ".runs";
 
 /// `R-20261123T101500Z-1a2b`: the start time to the second, then the fraction of that second in
 /// 1/65536ths, so ids sort by start time; a clash moves the suffix up until the folder is free.
@@ -30,7 +30,7 @@ pub struct RunId(String);
 
 impl RunId {
     /// The first id at or after `started` that `taken` does not claim.
-    pub fn new(started: DateTime<Utc>, taken: impl Fn(&RunId) -> bool) -> RunId {
+    pub(crate) fn new(started: DateTime<Utc>, taken: impl Fn(&RunId) -> bool) -> RunId {
         let second = started.format("%Y%m%dT%H%M%SZ");
         let mut fraction = (u64::from(started.timestamp_subsec_nanos()) << 16) / 1_000_000_000;
         loop {
@@ -61,10 +61,6 @@ impl RunId {
             );
         }
         Ok(RunId(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     pub fn dir(&self) -> String {
@@ -166,7 +162,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// run.json's text: pretty JSON and a final newline.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
@@ -174,7 +170,7 @@ impl RunRecord {
 }
 
 /// events.jsonl's text: one event per line.
-pub fn events_text(events: &[RunEvent]) -> String {
+pub(crate) fn events_text(events: &[RunEvent]) -> String {
     let mut text = String::new();
     for event in events {
         text.push_str(&serde_json::to_string(event).unwrap_or_default());
@@ -237,7 +233,7 @@ pub struct RunEvent {
 impl RunEvent {
     /// The event `name` now, with the fields of `data` (a JSON object; `null` adds none, any
     /// other value becomes a field `value`).
-    pub fn new(name: &str, data: Value) -> RunEvent {
+    pub(crate) fn new(name: &str, data: Value) -> RunEvent {
         RunEvent {
             ts: timestamp(Utc::now()),
             event: name.to_owned(),
@@ -336,13 +332,13 @@ pub struct Recorder {
     writes: Vec<(String, Option<Vec<u8>>, Vec<u8>)>,
 }
 
-pub fn timestamp(at: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Who runs this process and on which host; read once (a group records many runs, and the
 /// runner reads it before its agents start).
-pub fn identity(repo: &Repo) -> (Who, String) {
+pub(crate) fn identity(repo: &Repo) -> (Who, String) {
     static IDENTITY: std::sync::OnceLock<(Who, String)> = std::sync::OnceLock::new();
     IDENTITY
         .get_or_init(|| {
@@ -374,7 +370,12 @@ pub fn identity(repo: &Repo) -> (Who, String) {
 
 /// A new run record of `kind` (about `task`, if any), started now, its id free under `.runs/`
 /// (allocate it while the state lock is held, so two commands never pick the same folder).
-pub fn new_record(repo: &Repo, _lock: &StateLock, kind: &str, task: Option<&str>) -> RunRecord {
+pub(crate) fn new_record(
+    repo: &Repo,
+    _lock: &StateLock,
+    kind: &str,
+    task: Option<&str>,
+) -> RunRecord {
     let now = Utc::now();
     let id = RunId::new(now, |id| repo.path(id.dir()).exists());
     let (who, host) = identity(repo);
@@ -463,7 +464,7 @@ impl Recorder {
     }
 
     /// True when nothing would change: such a command records no run.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.writes.is_empty()
     }
 
@@ -474,7 +475,7 @@ impl Recorder {
 
     /// Close the run as completed and produce the plan: the files, then run.json, events.jsonl
     /// and diff.patch (renamed last, after the index).
-    pub fn finish(mut self) -> Plan {
+    pub(crate) fn finish(mut self) -> Plan {
         let dir = self.id.dir();
         let mut patch = String::new();
         for (rel, old, new) in &self.writes {
@@ -571,10 +572,10 @@ fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
 }
 
 /// The event a completed flow records naming the failed attempts of its task that it replaced.
-pub const SUPERSEDES: &str = "flow.supersedes";
+pub(crate) const SUPERSEDES: &str = "flow.supersedes";
 
 /// The runs that a later completed `implement` flow superseded (its `flow.supersedes` event).
-pub fn superseded(repo: &Repo, stored: &[StoredRun]) -> std::collections::BTreeSet<String> {
+pub(crate) fn superseded(repo: &Repo, stored: &[StoredRun]) -> std::collections::BTreeSet<String> {
     let mut res = std::collections::BTreeSet::new();
     for run in stored {
         let Ok(record) = &run.record else { continue };
@@ -678,14 +679,14 @@ mod tests {
         let early = RunId::new(at(1_700_000_000, 0), free);
         let later_same_second = RunId::new(at(1_700_000_000, 500_000_000), free);
         let late = RunId::new(at(1_700_000_001, 0), free);
-        assert_eq!(early.as_str(), "R-20231114T221320Z-0000");
-        assert_eq!(later_same_second.as_str(), "R-20231114T221320Z-8000");
+        assert_eq!(early.to_string(), "R-20231114T221320Z-0000");
+        assert_eq!(later_same_second.to_string(), "R-20231114T221320Z-8000");
         assert!(early < later_same_second && later_same_second < late);
         let clash = RunId::new(at(1_700_000_000, 500_000_000), |id| {
-            id.as_str().ends_with("8000")
+            id.to_string().ends_with("8000")
         });
-        assert_eq!(clash.as_str(), "R-20231114T221320Z-8001");
-        assert_eq!(RunId::parse(early.as_str()).unwrap(), early);
+        assert_eq!(clash.to_string(), "R-20231114T221320Z-8001");
+        assert_eq!(RunId::parse(&early.to_string()).unwrap(), early);
         for bad in [
             "",
             "R-1",

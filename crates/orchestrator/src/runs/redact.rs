@@ -7,7 +7,7 @@
 const REDACTED: &str = "<redacted>";
 
 /// True when a variable or flag name looks like it holds a secret.
-pub fn looks_secret(name: &str) -> bool {
+pub(crate) fn looks_secret(name: &str) -> bool {
     let upper = name
         .trim_start_matches('-')
         .to_ascii_uppercase()
@@ -30,7 +30,7 @@ pub fn looks_secret(name: &str) -> bool {
 }
 
 /// A command line with secret values replaced by `<redacted>`.
-pub fn argv(args: &[String]) -> Vec<String> {
+pub(crate) fn argv(args: &[String]) -> Vec<String> {
     let mut res = Vec::with_capacity(args.len());
     let mut redact_next = false;
     for arg in args {

@@ -20,7 +20,7 @@ use crate::tasks::task_list::{self, TaskList};
 use crate::tasks::{brief, brief_path};
 
 /// What a gate looks at.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub id: &'a str,
     pub entry: &'a TaskEntry,
     pub config: &'a Governance,
@@ -65,7 +65,7 @@ pub fn artifact_path(id: &str, file: &str) -> String {
 }
 
 /// Evaluate the exit gate of the task's current phase.
-pub fn evaluate(inputs: &Inputs<'_>) -> Verdict {
+pub(crate) fn evaluate(inputs: &Inputs<'_>) -> Verdict {
     let mut verdict = match inputs.entry.phase {
         Phase::Scaffold => scaffold(inputs),
         Phase::Prd => prd(inputs),
@@ -519,7 +519,7 @@ fn plan(inputs: &Inputs<'_>) -> Verdict {
 /// A finding (`implement/evidence`) for every checked sub-task of `list` (tasks.md at `path`)
 /// that no run of the task and no commit since its creation backs: none touched a file its
 /// `Files:` line names.
-pub fn unbacked(inputs: &Inputs<'_>, path: &str, list: &TaskList) -> Vec<Finding> {
+pub(crate) fn unbacked(inputs: &Inputs<'_>, path: &str, list: &TaskList) -> Vec<Finding> {
     let mut findings = Vec::new();
     for sub in list.subtasks().filter(|s| s.checked && !s.files.is_empty()) {
         let number = sub.label();
@@ -548,7 +548,7 @@ pub fn unbacked(inputs: &Inputs<'_>, path: &str, list: &TaskList) -> Vec<Finding
 }
 
 /// tasks.md of the task, parsed, with a finding for each malformed item.
-pub fn task_list_of(inputs: &Inputs<'_>) -> (Option<(String, TaskList)>, Vec<Finding>) {
+pub(crate) fn task_list_of(inputs: &Inputs<'_>) -> (Option<(String, TaskList)>, Vec<Finding>) {
     let mut findings = Vec::new();
     let list = task_list(inputs, &mut findings);
     (list, findings)

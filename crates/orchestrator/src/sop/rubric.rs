@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::docs::markdown::{self, Section};
 
 /// The sections a PRD must have, in order.
-pub const PRD_SECTIONS: [&str; 5] = [
+pub(crate) const PRD_SECTIONS: [&str; 5] = [
     "Summary",
     "Goals",
     "Non-Goals",
@@ -43,14 +43,14 @@ pub struct Lost {
 }
 
 /// The required section called `name` (case-insensitive), among level-2 headings.
-pub fn find<'s>(sections: &'s [Section], name: &str) -> Option<&'s Section> {
+pub(crate) fn find<'s>(sections: &'s [Section], name: &str) -> Option<&'s Section> {
     sections
         .iter()
         .find(|s| s.level == 2 && s.title.eq_ignore_ascii_case(name))
 }
 
 /// A heading that looks like a misspelling of `name`.
-pub fn near_miss<'s>(sections: &'s [Section], name: &str) -> Option<&'s Section> {
+pub(crate) fn near_miss<'s>(sections: &'s [Section], name: &str) -> Option<&'s Section> {
     let want = name.to_ascii_lowercase();
     sections
         .iter()

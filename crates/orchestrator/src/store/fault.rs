@@ -8,7 +8,7 @@
 //! `before-journal-remove`.
 
 /// Abort here if the test asked for it.
-pub fn point(name: &str) {
+pub(crate) fn point(name: &str) {
     if std::env::var_os("XTASK_TEST_FAULT").is_some_and(|v| v == name) {
         std::process::abort();
     }

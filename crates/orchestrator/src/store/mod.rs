@@ -17,7 +17,7 @@
 //! way it says what it repaired. Readers never see a half-written file: targets only ever change
 //! by rename.
 
-pub mod fault;
+pub(crate) mod fault;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -31,14 +31,14 @@ use crate::repo::Repo;
 
 /// The full contents of one file a command will write, repository-relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileWrite {
+pub(crate) struct FileWrite {
     pub rel: String,
     pub contents: Vec<u8>,
 }
 
 /// Everything a command intends to write, applied all-or-nothing by [`commit`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// A short name for the journal (the run id).
     pub tag: String,
     pub writes: Vec<FileWrite>,
@@ -72,7 +72,7 @@ const JOURNAL: &str = "journal.json";
 
 /// Take the exclusive state lock, waiting up to `timeout` for another process to release it,
 /// then repair whatever an interrupted commit left behind (reported through `on_repair`).
-pub fn lock(
+pub(crate) fn lock(
     repo: &Repo,
     timeout: Duration,
     on_repair: &mut dyn FnMut(String),
@@ -115,7 +115,11 @@ pub fn lock(
 }
 
 /// Repair after a crash without taking part in a write: locks only when a journal is present.
-pub fn settle(repo: &Repo, timeout: Duration, on_repair: &mut dyn FnMut(String)) -> Result<()> {
+pub(crate) fn settle(
+    repo: &Repo,
+    timeout: Duration,
+    on_repair: &mut dyn FnMut(String),
+) -> Result<()> {
     if repo.state_dir().join(JOURNAL).exists() {
         lock(repo, timeout, on_repair)?;
     }
@@ -123,7 +127,7 @@ pub fn settle(repo: &Repo, timeout: Duration, on_repair: &mut dyn FnMut(String))
 }
 
 /// Apply `plan` all-or-nothing. The caller holds the lock.
-pub fn commit(repo: &Repo, lock: &StateLock, plan: &Plan) -> Result<()> {
+pub(crate) fn commit(repo: &Repo, lock: &StateLock, plan: &Plan) -> Result<()> {
     if plan.writes.is_empty() {
         return Ok(());
     }
@@ -282,7 +286,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 /// How far a write through [`write_with`] has reached when it returns. Every level is atomic: a
 /// reader (or a process killed mid-write) sees the old contents or the new, never a mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(crate) enum Durability {
     /// Renamed into place; a power loss may lose it. For states a later synced write replaces
     /// (a run record while its agent runs).
     Renamed,
@@ -294,7 +298,7 @@ pub enum Durability {
 }
 
 /// [`write_atomic`] with the durability the caller needs.
-pub fn write_with(path: &Path, contents: &[u8], durability: Durability) -> Result<()> {
+pub(crate) fn write_with(path: &Path, contents: &[u8], durability: Durability) -> Result<()> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

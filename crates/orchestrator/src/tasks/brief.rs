@@ -48,7 +48,7 @@ pub struct Brief {
 }
 
 /// What each field means, for error messages.
-pub const FIELDS_HELP: &str = "brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), \
+pub(crate) const FIELDS_HELP: &str = "brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), \
                                owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)";
 
 /// The YAML block always starts on line 2 (line 1 is `---`), and saphyr counts from 1.

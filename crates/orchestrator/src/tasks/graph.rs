@@ -21,7 +21,7 @@ pub struct Node<'a> {
 
 /// Why the edges do not form a DAG.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     /// `task` names `missing` in `field`, and no such task exists.
     Unknown {
         task: String,
@@ -49,7 +49,7 @@ impl ById<'_> {
 }
 
 impl Graph {
-    pub fn build(nodes: &[Node<'_>]) -> Result<Graph, GraphError> {
+    pub(crate) fn build(nodes: &[Node<'_>]) -> Result<Graph, GraphError> {
         // A sorted table and binary search: nodes usually come in id order already, so the sort
         // is linear, and this is cheaper than hashing every id in the dev profile.
         let mut table: Vec<(&str, usize)> = nodes
@@ -181,7 +181,7 @@ fn unknown(task: &str, field: &'static str, missing: &str) -> GraphError {
 }
 
 /// Milestone (natural order, none last), priority (none last), id.
-pub fn order(a: &Node<'_>, b: &Node<'_>) -> Ordering {
+pub(crate) fn order(a: &Node<'_>, b: &Node<'_>) -> Ordering {
     let milestone = match (a.milestone, b.milestone) {
         (Some(x), Some(y)) => natural_cmp(x, y),
         (Some(_), None) => Ordering::Less,
@@ -198,7 +198,7 @@ pub fn order(a: &Node<'_>, b: &Node<'_>) -> Ordering {
 }
 
 /// Compare strings with runs of digits compared as numbers: `M2` < `M10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
     loop {
         match (a.first(), b.first()) {

@@ -42,7 +42,7 @@ pub struct TaskHead {
 
 impl Heads {
     /// The heads of a full index (what a write command has in hand after writing it).
-    pub fn from_index(index: &Index) -> Heads {
+    pub(crate) fn from_index(index: &Index) -> Heads {
         let tasks = index
             .tasks
             .iter()
@@ -66,7 +66,7 @@ impl Heads {
     }
 
     /// Parse the index JSON, skipping the fields heads do not need (with the index's checks).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Heads> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Heads> {
         parse_checked(bytes, |heads: &Heads| {
             (heads.schema_version, heads.tasks.keys().collect())
         })
@@ -111,10 +111,10 @@ const MAGIC: &str = "xtask-heads v1";
 
 /// Identifies one version of the index file on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileKey(String);
+pub(crate) struct FileKey(String);
 
 impl FileKey {
-    pub fn of(meta: &Metadata) -> FileKey {
+    pub(crate) fn of(meta: &Metadata) -> FileKey {
         let modified = meta
             .modified()
             .ok()
@@ -129,7 +129,7 @@ impl FileKey {
 }
 
 /// Read heads through the cache: `read_index` parses the JSON when the cache does not match.
-pub fn load(
+pub(crate) fn load(
     index: &Path,
     cache: &Path,
     read_index: impl FnOnce() -> Result<Heads>,
@@ -158,7 +158,7 @@ pub fn load(
 
 /// Fill the cache for the index file as it is now on disk, which holds `heads`. Called by write
 /// commands while they still hold the state lock, so the next read starts warm.
-pub fn remember(index_path: &Path, cache: &Path, heads: &Heads) {
+pub(crate) fn remember(index_path: &Path, cache: &Path, heads: &Heads) {
     if let Ok(meta) = std::fs::metadata(index_path) {
         let _ = write_cache(cache, &encode(heads, &FileKey::of(&meta)));
     }
@@ -188,7 +188,7 @@ pub fn write_cache(cache: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The cache text: a header with the file key, one tab-separated line per task, an end marker.
-pub fn encode(heads: &Heads, key: &FileKey) -> String {
+pub(crate) fn encode(heads: &Heads, key: &FileKey) -> String {
     let mut res = format!("{MAGIC}\t{}\t{}\n", heads.schema_version, key.0);
     // The `task next` answer, a pure function of these heads, so the command can skip decoding.
     // A graph error writes no answer: the command then reads everything and reports it.
@@ -232,7 +232,7 @@ pub fn encode(heads: &Heads, key: &FileKey) -> String {
 }
 
 /// Parse cache text written for `key`; `None` when it is for another file version or damaged.
-pub fn decode(text: &str, key: &FileKey) -> Option<Heads> {
+pub(crate) fn decode(text: &str, key: &FileKey) -> Option<Heads> {
     let mut lines = text.lines();
     let schema_version = check_header(lines.next()?, key)?;
     let mut tasks = Vec::new(); // in id order as written; collected into the map in bulk
@@ -313,7 +313,7 @@ pub struct CachedNext {
 }
 
 /// Read the cached `task next` answer without decoding every task.
-pub fn load_next(index: &Path, cache: &Path) -> Option<CachedNext> {
+pub(crate) fn load_next(index: &Path, cache: &Path) -> Option<CachedNext> {
     let key = FileKey::of(&std::fs::metadata(index).ok()?);
     let text = std::fs::read_to_string(cache).ok()?;
     let mut lines = text.lines();

@@ -74,7 +74,7 @@ impl Event {
 }
 
 /// Parse a history file, sorted by time. A bad line is an error naming its line and column.
-pub fn parse(path: &str, text: &str) -> Result<Vec<Event>, DocError> {
+pub(crate) fn parse(path: &str, text: &str) -> Result<Vec<Event>, DocError> {
     let restore = format!(
         "history lines are written by the toolkit: restore the file from git (`git checkout -- {path}`)"
     );

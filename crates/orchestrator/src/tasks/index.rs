@@ -17,11 +17,11 @@ use crate::tasks::history::{Approval, Transition};
 use crate::tasks::phase::Phase;
 
 /// The schema version this toolkit reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 /// Where the index lives, relative to the repository root.
 pub const INDEX_PATH: &str = "tasks/index.json";
 /// Where its JSON Schema lives.
-pub const SCHEMA_PATH: &str = "tasks/index.schema.json";
+pub(crate) const SCHEMA_PATH: &str = "tasks/index.schema.json";
 
 /// tasks/index.json: the state of every task. Regenerate with `cargo xtask index rebuild`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -85,7 +85,7 @@ struct VersionProbe {
 }
 
 impl Index {
-    pub fn empty() -> Index {
+    pub(crate) fn empty() -> Index {
         Index {
             schema: "./index.schema.json".to_owned(),
             schema_version: SCHEMA_VERSION,

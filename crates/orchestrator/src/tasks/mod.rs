@@ -5,7 +5,7 @@
 //! artifacts. [`build_index`] turns those folders into the index, purely; [`scan`] reads them.
 
 pub mod brief;
-pub mod graph;
+pub(crate) mod graph;
 pub mod heads;
 pub mod history;
 pub mod index;
@@ -125,7 +125,7 @@ pub struct Overlay<'a> {
 
 impl Overlay<'_> {
     /// A file's bytes, `None` when it does not exist.
-    pub fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         if let Some(bytes) = self.pending.get(rel) {
             return Ok(Some(bytes.clone()));
         }
@@ -252,7 +252,7 @@ pub fn rebuild(repo: &Repo) -> Result<Index> {
 }
 
 /// Read every task folder.
-pub fn scan(repo: &Repo) -> Result<Vec<TaskSource>> {
+pub(crate) fn scan(repo: &Repo) -> Result<Vec<TaskSource>> {
     folder_ids(repo)?.iter().map(|id| load(repo, id)).collect()
 }
 
@@ -289,7 +289,7 @@ pub fn entry(source: &TaskSource) -> TaskEntry {
 }
 
 /// The index the tree gives: the pure heart of `index rebuild`. Fails on a broken graph.
-pub fn build_index(sources: &[TaskSource]) -> Result<Index> {
+pub(crate) fn build_index(sources: &[TaskSource]) -> Result<Index> {
     let mut res = Index::empty();
     for source in sources {
         res.tasks.insert(source.id.to_string(), entry(source));
@@ -308,7 +308,7 @@ pub fn build_index(sources: &[TaskSource]) -> Result<Index> {
 }
 
 /// Graph nodes for every task, in id order.
-pub fn nodes<E: TaskView>(tasks: &BTreeMap<String, E>) -> Vec<Node<'_>> {
+pub(crate) fn nodes<E: TaskView>(tasks: &BTreeMap<String, E>) -> Vec<Node<'_>> {
     tasks.iter().map(|(id, entry)| entry.node(id)).collect()
 }
 

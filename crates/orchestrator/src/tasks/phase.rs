@@ -64,7 +64,7 @@ impl Phase {
     }
 
     /// The artifact this phase produces, relative to the task folder.
-    pub fn artifact(self) -> Option<&'static str> {
+    pub(crate) fn artifact(self) -> Option<&'static str> {
         match self {
             Phase::Scaffold => Some("brief.md"),
             Phase::Prd => Some("prd.md"),
