@@ -55,7 +55,10 @@ pub struct Governance {
     /// `implement`'s validation loop: lint, test and coverage commands (empty: that step is
     /// skipped, and the report says so).
     pub lint_command: String,
+    /// The test step of the validation loop (empty: skipped).
     pub test_command: String,
+    /// The coverage step, whose output holds the percentage `coverage_pattern` finds (empty:
+    /// skipped).
     pub coverage_command: String,
     /// A regular expression finding the coverage percentage in `coverage_command`'s output: its
     /// first group (else the whole match) in the last match, like `TOTAL.*\s(\d+(?:\.\d+)?)%`.

@@ -16,7 +16,9 @@ use crate::tasks::index::{INDEX_PATH, Index};
 /// What every command starts from: the repository, its configuration, a settled store.
 #[derive(Debug)]
 pub struct Ctx {
+    /// The repository the command works on.
     pub repo: Repo,
+    /// Its governance configuration, defaults filled in.
     pub config: Governance,
 }
 
@@ -26,6 +28,7 @@ impl Ctx {
         Ctx::at(Repo::discover()?)
     }
 
+    /// The context for `repo`: its configuration loaded and any interrupted write finished.
     pub fn at(repo: Repo) -> Result<Ctx> {
         let config = Governance::load(&repo.root)?;
         let ctx = Ctx { repo, config };

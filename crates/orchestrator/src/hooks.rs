@@ -7,14 +7,21 @@ use xshell::cmd;
 
 use crate::repo::Repo;
 
+/// The folder of the spec-guard hooks, relative to the repository root; `core.hooksPath` names it
+/// once they are installed.
 pub const HOOKS_DIR: &str = ".githooks";
+/// The spec-guard pre-commit hook, relative to the repository root.
 pub const PRE_COMMIT: &str = ".githooks/pre-commit";
+/// How a git config key without a value is shown.
 pub const UNSET: &str = "(unset)";
 
+/// The value of git config `key` in force for the repository (`git config --get`), `None` when
+/// unset.
 pub fn config(repo: &Repo, key: &str) -> Option<String> {
     repo.git_config(key)
 }
 
+/// Set git config `key` to `value` in the repository's own config.
 pub fn set_config(repo: &Repo, key: &str, value: &str) -> Result<()> {
     let sh = repo.sh()?;
     cmd!(sh, "git config {key} {value}")
@@ -23,6 +30,7 @@ pub fn set_config(repo: &Repo, key: &str, value: &str) -> Result<()> {
         .with_context(|| format!("setting git config {key}"))
 }
 
+/// Remove `key` from the repository's own git config; a key that is not set is no error.
 pub fn unset_config(repo: &Repo, key: &str) -> Result<()> {
     let sh = repo.sh()?;
     // Exit 5 means the key was not set: fine.
@@ -88,6 +96,7 @@ pub fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     Ok(repo.root.join(out.trim()))
 }
 
+/// Add the executable bits (`0o755`) to the file at `path`.
 #[cfg(unix)]
 pub fn make_executable(path: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -102,6 +111,7 @@ pub(crate) fn make_executable(_path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `path` is a file with an executable bit set.
 #[cfg(unix)]
 pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;

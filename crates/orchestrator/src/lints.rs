@@ -28,6 +28,7 @@ use crate::docs::toml_file;
 use crate::guard::globs::{Globs, Matcher};
 use crate::report::{Finding, Severity};
 
+/// Where the repository's lint and secret rule files live, relative to its root.
 pub const LINTS_DIR: &str = "patterns/lints";
 
 /// The built-in rule files; a repository file of the same name replaces one (to change or drop
@@ -65,8 +66,11 @@ struct RuleTable {
 pub struct Rule {
     /// `lint/<id>` or `secret/<id>`.
     pub id: String,
+    /// Whether a match is an error or a warning.
     pub severity: Severity,
+    /// What a finding of the rule says.
     pub message: String,
+    /// How to fix a match, when the rule says.
     pub fix: Option<String>,
     /// Where it was declared, like `patterns/lints/secrets.toml:12`.
     pub source: String,

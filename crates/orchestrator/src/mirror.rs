@@ -69,7 +69,9 @@ pub(crate) struct Entry<'a> {
 /// Why a mirror cannot be appended to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tampered {
+    /// 1-based line of the mirror where the hand edit starts.
     pub line: usize,
+    /// What was changed by hand.
     pub message: String,
 }
 

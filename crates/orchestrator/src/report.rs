@@ -7,11 +7,15 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+/// How much a finding matters: only errors fail the gate or check that reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// An unmet criterion: the gate or check fails.
     Error,
+    /// Worth a look; fails nothing.
     Warning,
+    /// A note; fails nothing.
     Info,
 }
 
@@ -20,17 +24,20 @@ pub enum Severity {
 pub struct Finding {
     /// Stable rule id, like `scaffold/layout`.
     pub rule: String,
+    /// Whether it fails the check (an error) or only informs.
     pub severity: Severity,
     /// Repository-relative path the finding is about.
     pub path: Option<String>,
     /// 1-based line in `path`.
     pub line: Option<usize>,
+    /// What is wrong.
     pub message: String,
     /// What to do about it: the file to edit or the command to run.
     pub fix: Option<String>,
 }
 
 impl Finding {
+    /// An error of rule `rule`, with no place or fix yet.
     pub fn error(rule: &str, message: impl Into<String>) -> Finding {
         Finding {
             rule: rule.to_owned(),
@@ -42,6 +49,7 @@ impl Finding {
         }
     }
 
+    /// A warning of rule `rule`, with no place or fix yet.
     pub fn warning(rule: &str, message: impl Into<String>) -> Finding {
         Finding {
             severity: Severity::Warning,
@@ -49,12 +57,14 @@ impl Finding {
         }
     }
 
+    /// The finding placed at `path` (repository-relative) and `line` (1-based, if known).
     pub fn at(mut self, path: impl Into<String>, line: Option<usize>) -> Finding {
         self.path = Some(path.into());
         self.line = line;
         self
     }
 
+    /// The finding with what to do about it: the file to edit or the command to run.
     pub fn fix(mut self, fix: impl Into<String>) -> Finding {
         self.fix = Some(fix.into());
         self

@@ -32,6 +32,7 @@ impl TaskId {
         TaskId(format!("T-{number:04}-{}", slugify(title)))
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -7,7 +7,9 @@
 
 use crate::tasks::index::{INDEX_PATH, Index, SCHEMA_PATH};
 
+/// The default brief template, for `task new` when the repository has none at `BRIEF_PATH`.
 pub const BRIEF: &str = include_str!("../templates/brief.md");
+/// Where a repository keeps its brief template, relative to its root.
 pub const BRIEF_PATH: &str = "patterns/templates/brief.md";
 
 /// The artifact templates, by file name under `patterns/templates/`.

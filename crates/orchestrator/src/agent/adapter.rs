@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::docs::toml_file;
 
+/// Where the adapters and `roles.toml` live, relative to the repository root.
 pub const ADAPTERS_DIR: &str = "adapters";
 
 /// The placeholders an argument may use (`thread_id` only in `resume_args`).
@@ -49,8 +50,11 @@ pub enum PromptVia {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
+    /// `codex-jsonl`: `codex exec --json`, one JSON event per line.
     CodexJsonl,
+    /// `claude-stream-json`: `claude -p --output-format stream-json --verbose`.
     ClaudeStreamJson,
+    /// `text`: plain output; the log is the output, its last lines the final message.
     Text,
 }
 
@@ -58,12 +62,17 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sandbox {
+    /// `read-only`: the agent may read the tree but change nothing.
     ReadOnly,
+    /// `workspace-write`: the agent may change files in the tree it works in.
     WorkspaceWrite,
+    /// `danger-full-access`: no sandbox; only for one run, with `--allow-full-access --why`.
     DangerFullAccess,
 }
 
 impl Sandbox {
+    /// The name adapters, roles and run.json use: `read-only`, `workspace-write` or
+    /// `danger-full-access`.
     pub fn name(self) -> &'static str {
         match self {
             Sandbox::ReadOnly => "read-only",
@@ -73,9 +82,11 @@ impl Sandbox {
     }
 }
 
+/// One entry of an adapter's `args` or `resume_args`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum Arg {
+    /// One argument, always passed: a placeholder in it without a value is an error.
     One(String),
     /// Left out whole when one of its placeholders has no value.
     Group(Vec<String>),
@@ -85,12 +96,18 @@ pub enum Arg {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Adapter {
+    /// The adapter's name: its file name under `adapters/` without `.toml`.
     #[serde(skip)]
     pub name: String,
+    /// The program to start: a name looked up on `PATH`, or a path (a relative one is taken from
+    /// the working tree's top when it exists there).
     pub program: String,
+    /// The arguments, with placeholders like `{prompt}` and `{sandbox}`.
     #[serde(default)]
     pub args: Vec<Arg>,
+    /// How the prompt reaches the agent.
     pub prompt: PromptVia,
+    /// What the agent prints on stdout, which says how its events are parsed.
     pub output: Format,
     /// Environment variables passed through (`NAME`, or `PREFIX_*`).
     #[serde(default)]
@@ -329,10 +346,13 @@ fn fill(arg: &str, vars: &Vars) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
+    /// The adapter that runs the role: a name under `adapters/`.
     pub adapter: String,
+    /// The model to ask for (`{model}`), when the role names one.
     pub model: Option<String>,
     /// Reasoning effort, for CLIs that take one (`{reasoning}`).
     pub reasoning: Option<String>,
+    /// The sandbox the role runs in (default `read-only`; never `danger-full-access`).
     #[serde(default = "read_only")]
     pub sandbox: Sandbox,
     /// Seconds before the agent is terminated (default: `agent_timeout_s` of the configuration).

@@ -14,6 +14,7 @@ use crate::runs::summary::{Command, Summary};
 /// Parses `codex exec --json` output; each parsed event is also kept for the run's events.
 #[derive(Debug, Default)]
 pub struct Codex {
+    /// What the stream said so far: thread id, tokens, commands, file changes, final message.
     pub summary: Summary,
     /// Every JSON event, in order, with the time it arrived.
     pub events: Vec<(String, Value)>,

@@ -19,15 +19,21 @@ use crate::runs::Status;
 /// One agent of a group.
 #[derive(Debug, Clone)]
 pub struct Member {
+    /// The member's name, shown in the progress and recorded as `agent.name` (a builder's sub-task
+    /// label).
     pub name: String,
     /// Paths (or folders) locked while it runs.
     pub files: Vec<String>,
+    /// The agent run to make: role, prompt, task and the rest.
     pub req: Request,
 }
 
+/// How a group runs its members.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
+    /// How many agents run at once, at most.
     pub jobs: usize,
+    /// How many more times a member whose agent did not complete runs again.
     pub retries: u32,
     /// How long an agent waits for overlapping locks; `None`: it is refused at once.
     pub wait: Option<Duration>,
@@ -43,12 +49,14 @@ pub struct Ran {
     pub last: Vec<Attempted>,
     /// Every attempt: member index, attempt number (1 = first), result.
     pub attempts: Vec<(usize, u32, Attempted)>,
+    /// Wall-clock time of the whole group, all attempts.
     pub wall: Duration,
     /// The sum of the agents' own times, all attempts.
     pub agent_time: Duration,
 }
 
 impl Ran {
+    /// How many members' last attempt completed.
     pub fn completed(&self) -> usize {
         self.last.iter().filter(|r| is_completed(r)).count()
     }

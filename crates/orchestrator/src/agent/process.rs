@@ -20,13 +20,17 @@ use rustix::process::{Pid, Signal, kill_process_group};
 /// What to run, and how to contain it.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// The program to start: a path, or a name looked up on `PATH`.
     pub program: std::ffi::OsString,
+    /// Its arguments.
     pub args: Vec<std::ffi::OsString>,
+    /// The directory it runs in.
     pub cwd: PathBuf,
     /// The whole environment of the agent (nothing else is inherited).
     pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     /// Bytes written to the agent's stdin, which is then closed; `None`: stdin is /dev/null.
     pub stdin: Option<Vec<u8>>,
+    /// How long it may run before its process group gets TERM.
     pub timeout: Duration,
     /// Between TERM and KILL.
     pub grace: Duration,
@@ -58,25 +62,34 @@ pub enum Ended {
 /// What happened to one agent process.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// How it ended.
     pub ended: Ended,
+    /// Its exit code; `None` when a signal ended it.
     pub code: Option<i32>,
+    /// The signal that ended it, if one did.
     pub signal: Option<i32>,
     /// The process group (= the leader's pid), as recorded for `runs reconcile`.
     pub pgid: u32,
+    /// Wall-clock time from the spawn until its output was read to the end.
     pub elapsed: Duration,
     /// Bytes of stdout and stderr the agent wrote, and how many of them the logs dropped.
     pub stdout: Stream,
+    /// Bytes of stderr the agent wrote, and how many of them the log dropped.
     pub stderr: Stream,
 }
 
+/// How much one output stream of an agent carried, and how much of it its log dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stream {
+    /// Bytes the agent wrote to the stream.
     pub bytes: u64,
+    /// Bytes past the log's limit: counted, not kept.
     pub dropped: u64,
 }
 
 /// Receives the agent's stdout line by line (without the newline), on a reader thread.
 pub trait Lines: Send + 'static {
+    /// Takes one line of stdout, without its newline.
     fn line(&mut self, line: &str);
 }
 

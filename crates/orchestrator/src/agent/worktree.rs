@@ -17,6 +17,7 @@ use crate::repo::Repo;
 pub struct Checkout {
     /// Absolute.
     pub path: PathBuf,
+    /// The branch checked out there: `task/<ID>`.
     pub branch: String,
     /// It was there already (kept from an earlier goal run), not created now.
     pub reused: bool,

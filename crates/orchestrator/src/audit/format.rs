@@ -18,6 +18,7 @@ fn counts(findings: &[Finding]) -> (usize, usize) {
     (errors, findings.len() - errors)
 }
 
+/// The report for people: each finding, the notes, then the summary line.
 pub fn human(audit: &Audit) -> String {
     let mut text = report::render_human(&audit.findings);
     for note in &audit.notes {

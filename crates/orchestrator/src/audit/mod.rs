@@ -22,10 +22,14 @@ use crate::tasks::index::{INDEX_PATH, Index};
 
 /// A rule of the audit and what it checks.
 pub struct Rule {
+    /// The rule's id, as its findings name it (`index/stale`, `spec-guard/range`).
     pub id: &'static str,
+    /// What the rule checks, in one sentence.
     pub summary: &'static str,
 }
 
+/// The audit's own rules, each with what it checks; the lint and secret rules come from
+/// `patterns/lints/*.toml`.
 pub const RULES: &[Rule] = &[
     Rule {
         id: "index/invalid",
@@ -131,8 +135,11 @@ pub struct Options {
 
 /// Every finding of every rule, and the range the history rules covered.
 pub struct Audit {
+    /// What every rule found, errors and warnings.
     pub findings: Vec<Finding>,
+    /// The commits the range rule covered, `BASE..END`; `None` when it was skipped (see `notes`).
     pub range: Option<String>,
+    /// The lint and secret rules that ran: the built-in ones and those of `patterns/lints/*.toml`.
     pub lint_rules: Vec<lints::Rule>,
     /// What the audit could not look at, and why (a shallow clone, a missing default branch).
     pub notes: Vec<String>,

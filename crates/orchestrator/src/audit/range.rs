@@ -30,13 +30,19 @@ pub const SETTLE_KIND: &str = "spec-guard.settle";
 /// One commit that changed a triggered path while no spec in order covered it.
 #[derive(Debug, Clone)]
 pub struct Violation {
+    /// The commit's full id.
     pub commit: String,
+    /// The committer date, `YYYY-MM-DD`, in the committer's time zone.
     pub date: String,
+    /// The subject line of its message.
     pub subject: String,
+    /// The trigger area whose paths it changed.
     pub area: String,
     /// The spec to fix (a task's own, or the area's).
     pub spec: String,
+    /// The area's paths it changed, repository-relative with `/`.
     pub paths: Vec<String>,
+    /// Why the spec was not in order at that commit: the message of the first finding.
     pub reason: String,
 }
 

@@ -14,11 +14,13 @@ use serde::de::DeserializeOwned;
 /// A front-matter problem at a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocError {
+    /// The file the problem is in, as the caller names it (repository-relative with `/`).
     pub path: String,
     /// 1-based line in the file.
     pub line: usize,
     /// 1-based column, when known.
     pub column: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -40,7 +42,9 @@ impl std::error::Error for DocError {}
 /// A parsed document: typed front matter and the markdown body after it.
 #[derive(Debug, Clone)]
 pub struct Document<T> {
+    /// The typed front matter.
     pub front: T,
+    /// The markdown after the closing `---`.
     pub body: String,
     /// 1-based line of the file where `body` starts.
     pub body_line: usize,
@@ -49,10 +53,13 @@ pub struct Document<T> {
 /// The raw parts of a document, before typing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts<'a> {
+    /// The YAML between the opening and the closing `---`.
     pub yaml: &'a str,
     /// 1-based file line of the first YAML line.
     pub yaml_line: usize,
+    /// The markdown after the closing `---`.
     pub body: &'a str,
+    /// 1-based file line where `body` starts.
     pub body_line: usize,
 }
 

@@ -74,7 +74,9 @@ pub(crate) fn sections(body: &str, first_line: usize) -> Vec<Section> {
 /// A template placeholder left in a document: `{{ … }}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placeholder {
+    /// 1-based file line it is on.
     pub line: usize,
+    /// The placeholder as written, braces included.
     pub text: String,
 }
 

@@ -46,24 +46,35 @@ pub(crate) const TOPICS: [(&str, &str); 3] = [
     ),
 ];
 
+/// What a draft flow did: its run, the research, each writer attempt and the gate's verdict.
 #[derive(Debug, Default, Serialize)]
 pub struct Drafted {
+    /// The draft flow's run id.
     pub run: String,
+    /// The task drafted for.
     pub task: String,
+    /// What was drafted, repository-relative: `tasks/<ID>/prd.md`, `tasks.md` or `plan.md`, or the
+    /// `tasks/<ID>/specs` folder.
     pub artifact: String,
     /// Research topic → its file, or why there is none.
     pub research: Vec<(String, Result<String, String>)>,
     /// Each writer attempt: run id, score.
     pub attempts: Vec<(String, u32)>,
+    /// The rubric's score of the last PRD attempt; `None` for the other artifacts.
     pub score: Option<rubric::Score>,
     /// The last attempt's problems (lost points, or the gate's findings).
     pub problems: Vec<String>,
+    /// The score that passes: `prd_min_score` for a PRD, 10 for the other artifacts.
     pub min: u8,
+    /// The last attempt passed its gate (for specs: every area's did).
     pub passed: bool,
     /// A writer's answer was written to the artifact.
     pub written: bool,
+    /// Wall-clock time of the whole flow, in seconds.
     pub wall_s: f64,
+    /// Wall-clock time of the research, in seconds (0 without research).
     pub research_wall_s: f64,
+    /// The researchers' own times summed over all attempts, in seconds.
     pub research_agent_s: f64,
     /// Specs (phase spec): one writer loop per trigger area, side by side.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -73,6 +84,7 @@ pub struct Drafted {
 /// A trigger area whose spec the spec phase's draft writes.
 #[derive(Debug, Clone)]
 pub struct SpecArea {
+    /// The trigger area's name, as `patterns/triggers.toml` gives it.
     pub area: String,
     /// The task's files that fall in the area.
     pub paths: Vec<String>,
@@ -80,20 +92,25 @@ pub struct SpecArea {
     pub current: Option<String>,
     /// The spec's owner: the current spec's, else the task's, else whoever runs the draft.
     pub owner: String,
+    /// Days the spec stays fresh after its `last_review` (the area's value, else
+    /// `max_spec_age_days`).
     pub max_age_days: u32,
 }
 
 /// What drafting one area's spec did.
 #[derive(Debug, Default, Serialize)]
 pub struct AreaDraft {
+    /// The trigger area's name.
     pub area: String,
     /// `tasks/<ID>/specs/<area>.md`.
     pub artifact: String,
     /// Each writer attempt: run id, score (10 minus the errors found).
     pub attempts: Vec<(String, u32)>,
+    /// The last attempt's problems, one line each.
     pub problems: Vec<String>,
     /// Complete but for a person's approval.
     pub passed: bool,
+    /// A writer's answer was written to the spec.
     pub written: bool,
 }
 
@@ -301,6 +318,7 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
 
 /// What a draft's gate said about one attempt.
 pub struct Gate {
+    /// The attempt is good enough: the writer loop stops here.
     pub passed: bool,
     /// The rubric's score, or 10 minus the errors for a phase gate.
     pub score: u32,

@@ -18,37 +18,54 @@
 use serde::{Deserialize, Serialize};
 
 pub(crate) const SCHEMA_PATH: &str = "schemas/review.schema.json";
+/// The text of `schemas/review.schema.json`, the JSON Schema a reviewer's verdict follows.
 pub const SCHEMA: &str = include_str!("../../../../schemas/review.schema.json");
 
+/// What the reviewer decided about a wave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// `pass`: the wave is done.
     Pass,
+    /// `changes_required`: the findings must be fixed (the fixer gets them).
     ChangesRequired,
+    /// `blocked`: it cannot go on without a person.
     Blocked,
 }
 
+/// One problem the reviewer found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
+    /// How serious it is.
     pub severity: Severity,
+    /// The file it is in, a path from the repository's top.
     pub file: String,
+    /// 1-based line number, or `None` when the finding has no line.
     pub line: Option<u64>,
+    /// What is wrong, never empty.
     pub message: String,
 }
 
+/// How serious a review finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// `error`: something is wrong.
     Error,
+    /// `warning`: something may be wrong.
     Warning,
+    /// `info`: a remark.
     Info,
 }
 
+/// A reviewer's verdict on a wave: its decision and what it found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
+    /// What the reviewer decided.
     pub status: Status,
+    /// What it found; may be empty.
     pub findings: Vec<Finding>,
 }
 

@@ -11,7 +11,9 @@
 /// One sub-task to build: its number, and the entries of its `Files:` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The sub-task's number: `1.2` as `(1, 2)`.
     pub number: (u32, u32),
+    /// The entries of its `Files:` line: paths, folders or globs.
     pub files: Vec<String>,
 }
 

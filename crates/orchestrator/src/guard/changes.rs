@@ -10,9 +10,11 @@ use anyhow::{Result, bail};
 /// One changed entry: git's status letter and its path (with the old name of a rename or copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change<'a> {
+    /// git's status letter: `A`, `M`, `D`, `T`, `U`, `X`, `R` or `C`.
     pub status: u8,
     /// The old name of a rename or copy (`R`, `C`); borrowed from git's output.
     pub from: Option<&'a [u8]>,
+    /// The path (the new name of a rename or copy), as raw bytes borrowed from git's output.
     pub path: &'a [u8],
 }
 

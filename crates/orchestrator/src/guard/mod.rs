@@ -30,16 +30,22 @@ use crate::docs::{markdown, toml_file};
 use crate::repo::Repo;
 use crate::report::Finding;
 
+/// Where the trigger areas are declared, relative to the repository root.
 pub const TRIGGERS_PATH: &str = "patterns/triggers.toml";
 
 /// One trigger area.
 #[derive(Debug, Clone)]
 pub struct Area {
+    /// The area's name (`security`, `migrations`): lowercase letters, digits and `-`.
     pub name: String,
+    /// Globs of the repository-relative paths the area covers.
     pub paths: Vec<String>,
+    /// Globs of paths left out of the area even where `paths` match.
     pub exclude: Vec<String>,
     /// The shared spec of the area.
     pub spec: String,
+    /// Days after `last_review` before the area's spec is stale; `None`: `max_spec_age_days`
+    /// applies.
     pub max_age_days: Option<u32>,
     excluder: Globs,
 }
@@ -47,6 +53,7 @@ pub struct Area {
 /// Every area of `patterns/triggers.toml`, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct Triggers {
+    /// The areas, in file order.
     pub areas: Vec<Area>,
     /// Every area's `paths` in one set (one pass per path), and the area of each glob.
     all: Globs,
@@ -263,6 +270,7 @@ struct SpecFront {
 /// What checking one area found.
 #[derive(Debug, Clone)]
 pub struct AreaCheck {
+    /// The area's name.
     pub area: String,
     /// The spec that was checked (or would be, when missing).
     pub spec: String,
@@ -368,6 +376,8 @@ pub struct TaskFiles<'a> {
 }
 
 impl<'a> TaskFiles<'a> {
+    /// The tasks that `list` names (asked at most once) and the `Files:` globs that `files` gives
+    /// for a task id.
     pub fn new(
         list: &'a dyn Fn() -> Vec<String>,
         files: &'a dyn Fn(&str) -> Vec<String>,

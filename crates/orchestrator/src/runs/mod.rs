@@ -63,6 +63,7 @@ impl RunId {
         Ok(RunId(text.to_owned()))
     }
 
+    /// The run's folder, repository-relative: `.runs/<RUN-ID>`.
     pub fn dir(&self) -> String {
         format!("{RUNS_DIR}/{}", self.0)
     }
@@ -78,14 +79,22 @@ impl fmt::Display for RunId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Recorded, not started yet; read as live, like `spawned` and `running`.
     Pending,
+    /// Recorded, its agent about to start (before the spawn and any setup command).
     Spawned,
+    /// Still in progress: the command or the agent runs.
     Running,
+    /// Ended well (exit code 0).
     Completed,
+    /// Ended with another exit code or an error, or closed by `runs reconcile` after its
+    /// orchestrator died.
     Failed,
+    /// Still running at its timeout, so its process group was terminated.
     TimedOut,
     /// Ended by a signal the runner did not send.
     Killed,
+    /// Terminated because the orchestrator was interrupted (Ctrl-C or TERM).
     Cancelled,
 }
 
@@ -111,6 +120,7 @@ impl Status {
 pub struct Who {
     /// `Name <email>` from git config, when set.
     pub git: Option<String>,
+    /// The OS user (`USER`, `USERNAME` or `LOGNAME`), when set.
     pub os_user: Option<String>,
 }
 
@@ -128,24 +138,40 @@ impl Who {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunRecord {
+    /// The run's id, also its folder's name under `.runs/`.
     pub id: RunId,
     /// What ran: `init`, `task.new`, `index.rebuild`, … or `agent` for agent runs.
     pub kind: String,
+    /// The task the run is about (a task id like `T-0007-login-rate-limit`), if any.
     pub task: Option<String>,
+    /// For agent runs: the role it ran as (`adapters/roles.toml`).
     pub role: Option<String>,
+    /// For agent runs: the adapter that ran it (`adapters/<name>.toml`).
     pub adapter: Option<String>,
     /// The command line, with secret values redacted.
     pub argv: Vec<String>,
+    /// The agent CLI's approval mode; no run sets it yet, so it is `null`.
     pub approval_mode: Option<String>,
+    /// For agent runs: the sandbox it ran with (`read-only`, `workspace-write` or
+    /// `danger-full-access`).
     pub sandbox: Option<String>,
+    /// Who started the run.
     pub who: Who,
+    /// The host name of the machine it ran on (`unknown` when none is found).
     pub host: String,
     /// UTC, RFC 3339 with milliseconds.
     pub started: String,
+    /// When the run ended, UTC, RFC 3339 with milliseconds; `None` while it runs.
     pub ended: Option<String>,
+    /// The exit code: 0 for a completed command, the agent's own for an agent run; `None` while it
+    /// runs or when a signal ended it.
     pub exit_code: Option<i32>,
+    /// Where the run is, or how it ended.
     pub status: Status,
+    /// The commit `HEAD` named when the run started (the linked worktree's, for an agent run in
+    /// one); `None` before the first commit.
     pub git_head_before: Option<String>,
+    /// The commit `HEAD` named when an agent run ended; other runs keep the one they started at.
     pub git_head_after: Option<String>,
     /// Why an elevated mode or an override was used.
     pub justification: Option<String>,
@@ -189,14 +215,19 @@ pub struct AgentRun {
     pub orchestrator_pid: u32,
     /// What `<program> --version` printed.
     pub version: Option<String>,
+    /// Seconds the agent may run before its process group is terminated.
     pub timeout_s: u64,
     /// Names of the environment variables the agent saw (values are never recorded).
     pub env: Vec<String>,
     /// The signal that ended the agent, if one did.
     pub signal: Option<i32>,
+    /// Bytes the agent wrote to stdout.
     pub stdout_bytes: u64,
+    /// Bytes of stdout that `stdout.log` did not keep (over `agent_log_limit_kb`).
     pub stdout_dropped: u64,
+    /// Bytes the agent wrote to stderr.
     pub stderr_bytes: u64,
+    /// Bytes of stderr that `stderr.log` did not keep (over `agent_log_limit_kb`).
     pub stderr_dropped: u64,
     /// What its event stream said (thread id, tokens, commands, file changes, final message).
     pub summary: Option<summary::Summary>,
@@ -224,8 +255,12 @@ pub struct Worktree {
 /// One line of events.jsonl: a timestamp, an event name, and the event's own fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEvent {
+    /// When the event happened (for agent events, when its line arrived), UTC, RFC 3339 with
+    /// milliseconds.
     pub ts: String,
+    /// The event's name: `run.started`, `file.written`, `agent.event`, ….
     pub event: String,
+    /// The event's own fields, written into the same JSON object as `ts` and `event`.
     #[serde(flatten)]
     pub data: Map<String, Value>,
 }
@@ -249,6 +284,7 @@ impl RunEvent {
 /// What a write command recorded: its run and the files the run changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
+    /// The run that recorded the change.
     pub id: RunId,
     /// Repository-relative paths, in write order.
     pub files: Vec<String>,
@@ -326,6 +362,7 @@ pub fn shell_quote(arg: &str) -> String {
 /// Collects what a command changes, then becomes one all-or-nothing [`Plan`].
 #[derive(Debug)]
 pub struct Recorder {
+    /// The run being recorded; its folder is `.runs/<id>/`.
     pub id: RunId,
     record: RunRecord,
     events: Vec<RunEvent>,
@@ -430,10 +467,12 @@ impl Recorder {
         res
     }
 
+    /// Who runs the command, as the record says.
     pub fn who(&self) -> &Who {
         &self.record.who
     }
 
+    /// When the run started, UTC, RFC 3339 with milliseconds.
     pub fn started(&self) -> &str {
         &self.record.started
     }
@@ -530,7 +569,9 @@ impl Recorder {
 /// A run folder as read back from disk.
 #[derive(Debug, Clone)]
 pub struct StoredRun {
+    /// The run's id: its folder's name.
     pub id: RunId,
+    /// Its run.json, or why it could not be read (`<path>:<line>:<column>: <error>` for bad JSON).
     pub record: Result<RunRecord, String>,
 }
 

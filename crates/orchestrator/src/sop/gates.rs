@@ -42,6 +42,7 @@ pub(crate) struct Inputs<'a> {
 /// A gate's verdict.
 #[derive(Debug, Clone, Default)]
 pub struct Verdict {
+    /// Every unmet criterion, errors and warnings.
     pub findings: Vec<Finding>,
     /// For the transition's history line (for example why the spec phase passed with no spec).
     pub note: Option<String>,
@@ -52,6 +53,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The gate passed: no finding is an error.
     pub fn passed(&self) -> bool {
         !self
             .findings
@@ -60,6 +62,7 @@ impl Verdict {
     }
 }
 
+/// Where task `id`'s artifact `file` lives, repository-relative: `tasks/<ID>/<file>`.
 pub fn artifact_path(id: &str, file: &str) -> String {
     format!("tasks/{id}/{file}")
 }

@@ -27,18 +27,27 @@ pub(crate) const PRD_SECTIONS: [&str; 5] = [
 /// A rubric result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Score {
+    /// The PRD scored, as the caller names it (repository-relative).
     pub path: String,
+    /// The points it got, 0 to `max`.
     pub score: u32,
+    /// The most points there are: 10.
     pub max: u32,
+    /// Every loss of points, with its reason.
     pub lost: Vec<Lost>,
 }
 
 /// Points lost for one reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lost {
+    /// How many points were lost.
     pub points: u32,
+    /// The criterion they were lost on: `sections`, `content`, `placeholders`, `metrics`,
+    /// `requirements`, `traceability` or `consistency`.
     pub criterion: &'static str,
+    /// 1-based file line of the cause, when it has one.
     pub line: Option<usize>,
+    /// Why they were lost.
     pub reason: String,
 }
 

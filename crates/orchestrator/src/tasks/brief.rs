@@ -29,21 +29,30 @@ struct BriefFront {
 /// A task id named in a brief, with the file line that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
+    /// The task id as written, validated (`T-0001-slug`).
     pub id: String,
+    /// 1-based file line that names it.
     pub line: usize,
 }
 
 /// A validated brief.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Brief {
+    /// The task's one-line title, trimmed.
     pub title: String,
+    /// The milestone it belongs to, like `M2`; `None` when absent or blank.
     pub milestone: Option<String>,
+    /// Its priority, 0 (most urgent) to 9.
     pub priority: Option<u8>,
+    /// Who owns it, as free text; `None` when absent or blank.
     pub owner: Option<String>,
+    /// Tasks that must be done before this one.
     pub blocked_by: Vec<Edge>,
+    /// Tasks that wait for this one (edges that either side may declare).
     pub blocking: Vec<Edge>,
     /// The markdown after the front matter.
     pub body: String,
+    /// 1-based file line where `body` starts.
     pub body_line: usize,
 }
 
@@ -159,11 +168,17 @@ pub fn title_problem(title: &str) -> Option<String> {
 /// The fields of a new brief.
 #[derive(Debug, Clone, Default)]
 pub struct NewBrief<'a> {
+    /// The one-line title.
     pub title: &'a str,
+    /// The milestone, like `M2`, if any.
     pub milestone: Option<&'a str>,
+    /// The priority, 0 (most urgent) to 9, if any.
     pub priority: Option<u8>,
+    /// The owner, if any.
     pub owner: Option<&'a str>,
+    /// Ids of the tasks that must be done before this one.
     pub blocked_by: &'a [String],
+    /// Ids of the tasks that wait for this one.
     pub blocking: &'a [String],
 }
 

@@ -24,19 +24,28 @@ use crate::tasks::phase::Phase;
 /// The graph and listing fields of every task.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Heads {
+    /// The index's schema version.
     pub schema_version: u32,
+    /// Every task's head, by id.
     pub tasks: BTreeMap<String, TaskHead>,
 }
 
 /// The fields of one task that `task next` and `task list` read.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TaskHead {
+    /// The task's one-line title.
     pub title: String,
+    /// The phase the task is in.
     pub phase: Phase,
+    /// Its milestone, like `M2`, if any.
     pub milestone: Option<String>,
+    /// 0 (most urgent) to 9, if set.
     pub priority: Option<u8>,
+    /// Who owns it, if anyone is named.
     pub owner: Option<String>,
+    /// Tasks that must be done first, as declared in this task's brief.
     pub blocked_by: Vec<String>,
+    /// Tasks that wait for this one, as declared in this task's brief.
     pub blocking: Vec<String>,
 }
 
@@ -75,8 +84,11 @@ impl Heads {
 
 /// What ordering and listing read from a task, from the full entry or the light head.
 pub trait TaskView {
+    /// The task as a node of the task graph, under the id `id`.
     fn node<'a>(&'a self, id: &'a str) -> Node<'a>;
+    /// The task's one-line title.
     fn title(&self) -> &str;
+    /// The phase the task is in.
     fn phase(&self) -> Phase;
 }
 
@@ -308,7 +320,9 @@ fn parse_line(line: &str) -> Option<(String, TaskHead)> {
 /// tasks. `None` when the cache does not match the index, or the graph had an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedNext {
+    /// The next actionable task, with its head; `None` when no task is actionable.
     pub next: Option<(String, TaskHead)>,
+    /// How many tasks the index holds.
     pub total: usize,
 }
 

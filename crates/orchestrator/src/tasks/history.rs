@@ -17,7 +17,9 @@ use crate::tasks::phase::Phase;
 pub struct Transition {
     /// UTC, RFC 3339.
     pub at: String,
+    /// The phase before; none at the task's creation.
     pub from: Option<Phase>,
+    /// The phase after.
     pub to: Phase,
     /// Git identity (`Name <email>`) or OS user of whoever made the change.
     pub by: String,
@@ -35,18 +37,24 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
+    /// When it was recorded, UTC, RFC 3339.
     pub at: String,
+    /// The phase the task was in, whose artifact was approved.
     pub phase: Phase,
+    /// The approving role, like `product` or `engineering`.
     pub role: String,
     /// The name given with `--as`, else the git identity.
     pub name: String,
     /// `Name <email>` from git config, when set.
     pub git: Option<String>,
+    /// The OS user who recorded it, when known.
     pub os_user: Option<String>,
+    /// The run that recorded it (`.runs/<run>/`).
     pub run: String,
     /// The sha256 of the phase's artifact as approved: a later edit voids the approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_sha256: Option<String>,
+    /// A note given with `--note`, one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -55,7 +63,9 @@ pub struct Approval {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A phase change: `"event": "transition"`.
     Transition(Transition),
+    /// A role's approval: `"event": "approval"`.
     Approval(Approval),
 }
 

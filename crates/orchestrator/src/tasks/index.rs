@@ -40,12 +40,16 @@ pub struct Index {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskEntry {
+    /// The task's one-line title, from its brief.
     pub title: String,
+    /// The phase the task is in.
     pub phase: Phase,
+    /// Its milestone, like `M2`, if any.
     pub milestone: Option<String>,
     /// 0 (most urgent) to 9.
     #[schemars(range(max = 9))]
     pub priority: Option<u8>,
+    /// Who owns it, if anyone is named.
     pub owner: Option<String>,
     /// Tasks that must be done first, as declared in this task's brief.
     pub blocked_by: Vec<String>,
@@ -53,6 +57,7 @@ pub struct TaskEntry {
     pub blocking: Vec<String>,
     /// Artifacts present in the task folder (`brief`, `prd`, `tasks`, `plan`, `spec:<area>`).
     pub artifacts: BTreeMap<String, Artifact>,
+    /// Approvals of the task's artifacts, oldest first.
     pub approvals: Vec<Approval>,
     /// Phase transitions, oldest first; the first is the task's creation.
     pub history: Vec<Transition>,
@@ -66,16 +71,20 @@ pub struct TaskEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
+    /// The file, repository-relative (`tasks/<ID>/prd.md`).
     pub path: String,
     /// Lowercase hex sha256 of the file's bytes.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: String,
 }
 
+/// How many sub-tasks tasks.md lists, and how many of them are checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subtasks {
+    /// Sub-tasks in tasks.md.
     pub total: u32,
+    /// Sub-tasks whose checkbox is ticked.
     pub done: u32,
 }
 

@@ -34,17 +34,24 @@ pub const SHARED_DIRS: &[&str] = &["specs"];
 /// Everything read from one task folder.
 #[derive(Debug, Clone)]
 pub struct TaskSource {
+    /// The task's id: its folder's name.
     pub id: TaskId,
+    /// Its parsed `brief.md`.
     pub brief: Brief,
+    /// The events of its `history.jsonl`, sorted by time.
     pub history: Vec<Event>,
+    /// Its artifacts by name (`brief`, `prd`, `tasks`, `plan`, `spec:<area>`), with their hashes.
     pub artifacts: BTreeMap<String, Artifact>,
+    /// The sub-task checkboxes of its tasks.md, counted.
     pub subtasks: Subtasks,
 }
 
+/// Where task `id`'s brief lives, repository-relative: `tasks/<ID>/brief.md`.
 pub fn brief_path(id: &str) -> String {
     format!("tasks/{id}/brief.md")
 }
 
+/// Where task `id`'s history lives, repository-relative: `tasks/<ID>/history.jsonl`.
 pub fn history_path(id: &str) -> String {
     format!("tasks/{id}/history.jsonl")
 }
@@ -119,7 +126,9 @@ pub fn folder_ids(repo: &Repo) -> Result<Vec<TaskId>> {
 /// (repository-relative path → new contents) laid over them. Lets a command compute the index of
 /// the tree it is about to write, before writing anything.
 pub struct Overlay<'a> {
+    /// The repository whose files lie under the planned writes.
     pub repo: &'a Repo,
+    /// The planned writes: repository-relative path → new contents.
     pub pending: &'a BTreeMap<String, Vec<u8>>,
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::tasks::heads::TaskView;
 use crate::tasks::phase::Phase;
 
+/// The answer when no task is actionable: how to create one, or that all `total` tasks are done.
 pub fn describe_none(total: usize) -> String {
     if total == 0 {
         "no tasks yet: create one with `cargo xtask task new \"<title>\"`".to_owned()
@@ -15,6 +16,7 @@ pub fn describe_none(total: usize) -> String {
     }
 }
 
+/// The answer naming task `id` in `phase`: what to do, the file to edit, and the command after.
 pub fn describe_task(id: &str, title: &str, phase: Phase) -> String {
     let artifact = phase
         .artifact()

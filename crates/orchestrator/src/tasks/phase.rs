@@ -18,16 +18,24 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Phase 0: `brief.md`, the problem, who has it and what done looks like.
     Scaffold,
+    /// Phase A: `prd.md`, written and approved.
     Prd,
+    /// Phase B: `tasks.md`, parent tasks and sub-tasks naming their files.
     Tasks,
+    /// Phase C: the specs of every trigger area the task's files touch.
     Spec,
+    /// Phase D: `plan.md`, with steps, validation and rollback.
     Plan,
+    /// Implementation: the sub-tasks are built and checked off.
     Implement,
+    /// The task is done.
     Done,
 }
 
 impl Phase {
+    /// Every phase, in SOP order.
     pub const ALL: [Phase; 7] = [
         Phase::Scaffold,
         Phase::Prd,
@@ -38,6 +46,7 @@ impl Phase {
         Phase::Done,
     ];
 
+    /// The name files and commands use: `scaffold`, `prd`, ….
     pub fn name(self) -> &'static str {
         match self {
             Phase::Scaffold => "scaffold",
@@ -96,6 +105,7 @@ impl Phase {
         }
     }
 
+    /// The phase after this one; `None` after `done`.
     pub fn next(self) -> Option<Phase> {
         let idx = Phase::ALL.iter().position(|&p| p == self)?;
         Phase::ALL.get(idx + 1).copied()

@@ -18,24 +18,35 @@ use crate::report::Finding;
 /// A parsed tasks.md.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskList {
+    /// The parent tasks, in file order.
     pub parents: Vec<Parent>,
 }
 
+/// A parent task (`N.0` at the start of a line) and its sub-tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parent {
+    /// 1-based file line of its checkbox.
     pub line: usize,
+    /// Its number N, from `N.0`.
     pub number: u32,
+    /// Its title, after the number.
     pub title: String,
+    /// Its checkbox is ticked (`[x]`).
     pub checked: bool,
+    /// Its sub-tasks, in file order.
     pub subtasks: Vec<SubTask>,
 }
 
+/// A sub-task (`N.M`, indented under parent N) and the files it will touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubTask {
+    /// 1-based file line of its checkbox.
     pub line: usize,
     /// `1.2` as `(1, 2)`.
     pub number: (u32, u32),
+    /// Its title, after the number (an inline `Files:` part left out).
     pub title: String,
+    /// Its checkbox is ticked (`[x]`).
     pub checked: bool,
     /// Paths or globs from the `Files:` line, repository-relative.
     pub files: Vec<String>,
@@ -51,6 +62,7 @@ impl SubTask {
 }
 
 impl TaskList {
+    /// Every sub-task of every parent, in file order.
     pub fn subtasks(&self) -> impl Iterator<Item = &SubTask> {
         self.parents.iter().flat_map(|p| p.subtasks.iter())
     }
