@@ -62,7 +62,8 @@ pub struct WavePlan {
 pub struct BuilderPlan {
     /// The sub-task: its number, title, line in tasks.md and `Files:`.
     pub sub: SubTask,
-    /// The trigger areas its files fall in, with their specs' state when planned.
+    /// The trigger areas its files fall in, with their specs' state when planned (the wave's
+    /// spec gate judges them again when the wave starts: an earlier wave may change a spec).
     pub areas: Vec<AreaPlan>,
     /// The role it runs as (adapters/roles.toml).
     pub role: String,
