@@ -32,6 +32,8 @@
 //! - `flows`: the agent flows `draft` and `implement`, with waves, build detection and review
 //!   verdicts.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod audit;
 pub mod config;

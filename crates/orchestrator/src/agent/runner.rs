@@ -46,11 +46,17 @@ pub const RESUMED: &str = "You are continuing an earlier session of yours that w
 /// One agent run to make.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The role in adapters/roles.toml that names the adapter, sandbox and timeout.
     pub role: String,
+    /// The task the run belongs to, if any (recorded in run.json).
     pub task: Option<String>,
+    /// The prompt, as the agent receives it.
     pub prompt: String,
+    /// Seconds before the agent's process group is stopped; `None`: the role's or the default.
     pub timeout: Option<u64>,
+    /// Run with full access (no sandbox); refused without `why`.
     pub allow_full_access: bool,
+    /// Why full access is needed, kept in the run record.
     pub why: Option<String>,
     /// In a group sharing the work tree: the files this agent owns (paths or folders); only
     /// changes to them are credited to its run.
@@ -102,11 +108,17 @@ impl Request {
 /// A finished agent run.
 #[derive(Debug, Clone)]
 pub struct Done {
+    /// The run record as it was committed when the run ended.
     pub record: RunRecord,
+    /// Wall time from spawn to exit.
     pub elapsed: Duration,
+    /// What the agent's event stream said: messages, commands, file changes, tokens.
     pub summary: Summary,
+    /// The adapter the role ran (`codex`, `claude`, `exec`, …).
     pub adapter: String,
+    /// The sandbox mode the agent ran under (`read-only`, `workspace-write`, `full-access`).
     pub sandbox: &'static str,
+    /// The run's folder, `.runs/<RUN-ID>/`, absolute.
     pub dir: PathBuf,
     /// The worktree's setup command failed (the agent did not start).
     pub setup_failed: bool,
@@ -160,7 +172,9 @@ fn on_interrupt(cancel: &process::Cancel) -> Result<()> {
 /// Runs agents for one command: the repository, the cancel flag Ctrl-C sets, and the snapshots
 /// shared by agents running in the repository's own tree.
 pub struct Runner<'a> {
+    /// The repository and its settings.
     pub ctx: &'a Ctx,
+    /// Set by Ctrl-C; a running agent is stopped when it is set.
     pub cancel: process::Cancel,
     shared: tree::Shared,
     /// Each role's settings and adapter, read once per runner (a group reads them once).
@@ -204,21 +218,101 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Whether Ctrl-C asked the runner to stop.
     pub fn cancelled(&self) -> bool {
         self.cancel.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Run one agent as `req` says, recorded in a new run folder; `cancel` stops it.
+    /// Run one agent as `req` says, recorded in a new run folder; `cancel` stops it. The stages:
+    /// prepare (settings, record, prompt, command line) → the worktree's setup, if any → spawn
+    /// (the agent, waited for) → finish (what it changed, its events and final record).
     pub fn run(&self, req: &Request) -> Result<Done> {
+        let mut run = self.prepare(req)?;
+        if let Some(done) = self.set_up(&mut run, req)? {
+            return Ok(done);
+        }
+        let (before, outcome, parser) = self.spawn(&mut run, req)?;
+        self.finish(run, req, before, outcome, parser)
+    }
+}
+
+/// What a request settles before anything is written.
+struct Settled {
+    role: Role,
+    adapter: Adapter,
+    sandbox: Sandbox,
+    /// `--why`, for full access.
+    justification: Option<String>,
+    task: Option<String>,
+    /// The session continued, when the adapter can.
+    resuming: Option<String>,
+    /// The prompt as the agent gets it.
+    prompt: String,
+    timeout_s: u64,
+    /// The tree the agent works in: the repository's, or a linked worktree of it.
+    work: Repo,
+}
+
+/// A run ready to start: its folder with the record (closed as failed when this is dropped before
+/// the agent starts) and prompt.md, the agent's command, and the events so far.
+struct Prepared {
+    settled: Settled,
+    record: RunRecord,
+    dir: PathBuf,
+    spec: Spec,
+    events: Vec<RunEvent>,
+    unstarted: Unstarted,
+}
+
+impl Runner<'_> {
+    /// Everything before the agent starts: its settings, then its run folder (allocated under
+    /// the state lock, held only for that) with `run.json` and prompt.md, and its command line.
+    fn prepare(&self, req: &Request) -> Result<Prepared> {
+        let settled = self.settle(req)?;
+        let (mut record, dir) = self.open_record(req, &settled)?;
+        let (env, marker) = environment(&settled.adapter, &record);
+        record.agent = Some(self.agent_run(req, &settled, &env));
+        // While the agent runs the record is replaced atomically but not synced: a crash leaves the
+        // old state or the new, and the final record is synced with the folder.
+        write_record(&dir, &record, Durability::Renamed)?;
+        // From here the record exists: whatever stops the run before its agent starts (an
+        // adapter's argument without a value, a failed snapshot) closes it as failed, with why.
+        let unstarted = Unstarted {
+            dir: dir.clone(),
+            record: record.clone(),
+            armed: true,
+        };
+        write_with(
+            &dir.join("prompt.md"),
+            settled.prompt.as_bytes(),
+            Durability::ContentsSynced,
+        )?;
+        let (spec, argv) = self.command(req, &settled, &dir, env, marker)?;
+        let events = vec![RunEvent::new(
+            "run.started",
+            json!({ "kind": "agent", "task": settled.task, "role": req.role, "adapter": settled.adapter.name, "sandbox": settled.sandbox.name() }),
+        )];
+        record.argv = argv;
+        Ok(Prepared {
+            settled,
+            record,
+            dir,
+            spec,
+            events,
+            unstarted,
+        })
+    }
+
+    /// The role's settings and adapter, the sandbox, the task, the prompt and the timeout; a
+    /// missing program is the environment's problem, refused before any run is recorded.
+    fn settle(&self, req: &Request) -> Result<Settled> {
         let ctx = self.ctx;
-        let cancel = &self.cancel;
         let (role, adapter) = self
             .roles
             .get(&req.role, || {
                 load_role(&ctx.repo.root, &req.role).map_err(|e| format!("{e:#}"))
             })
             .map_err(|e| anyhow::anyhow!(e))?;
-        let role = &role;
         let why = req.why.as_deref().map(str::trim).filter(|w| !w.is_empty());
         let sandbox = match (req.allow_full_access, why) {
             (true, Some(_)) => Sandbox::DangerFullAccess,
@@ -231,82 +325,72 @@ impl<'a> Runner<'a> {
             Some(text) => Some(ctx.task_id(text)?.to_string()),
             None => None,
         };
-        // A missing program is the environment's problem: refused before any run is recorded.
         let work_root = match &req.worktree {
             Some(worktree) => ctx.repo.path(&worktree.path),
             None => ctx.repo.root.clone(),
         };
         ensure_installed(&adapter, &req.role, &work_root)?;
-        let resuming = req
-            .resume_thread
-            .as_ref()
-            .filter(|_| !adapter.resume_args.is_empty());
-        if let Some(thread) = resuming.filter(|t| !adapter::valid_thread_id(t)) {
-            bail!(
-                "refusing to continue session {thread:?}: a session id is letters, digits, `-`, `_`, `.` and `:`, not starting with `-` (what an agent printed is not trusted as an argument)"
-            );
-        }
-        let mut prompt = match resuming {
-            Some(_) => format!("{RESUMED}{}", req.prompt),
-            None => req.prompt.clone(),
-        };
-        if let Some(note) = req.retry_note.as_deref().filter(|_| adapter.retry_note) {
-            prompt.push_str(note);
-        }
-        if prompt.trim().is_empty() {
-            bail!("the prompt is empty");
-        }
+        let resuming = resumed_thread(req, &adapter)?;
+        let prompt = prompt(req, &adapter, resuming.is_some())?;
         let timeout_s = req
             .timeout
             .or(role.timeout_s)
             .unwrap_or(ctx.config.agent_timeout_s);
-
-        // Where the agent works: the repository's tree, or a linked worktree of it.
         let work = match &req.worktree {
             Some(worktree) => Repo::open(&ctx.repo.path(&worktree.path))?,
             None => ctx.repo.clone(),
         };
-        let root = &work.root;
+        Ok(Settled {
+            role,
+            adapter,
+            sandbox,
+            justification: why.map(str::to_owned),
+            task,
+            resuming,
+            prompt,
+            timeout_s,
+            work,
+        })
+    }
 
-        // The run folder, allocated under the state lock (held only for that).
+    /// A new run folder and its record, `spawned`.
+    fn open_record(&self, req: &Request, settled: &Settled) -> Result<(RunRecord, PathBuf)> {
+        let ctx = self.ctx;
         let mut record = {
             let lock = ctx.lock()?;
-            let record = runs::new_record(&ctx.repo, &lock, "agent", task.as_deref());
+            let record = runs::new_record(&ctx.repo, &lock, "agent", settled.task.as_deref());
             std::fs::create_dir_all(ctx.repo.path(record.id.dir()))
                 .with_context(|| format!("creating {}", record.id.dir()))?;
             record
         };
-        let dir_rel = record.id.dir();
-        let dir = ctx.repo.path(&dir_rel);
+        let dir = ctx.repo.path(record.id.dir());
         record.role = Some(req.role.clone());
-        record.adapter = Some(adapter.name.clone());
-        record.sandbox = Some(sandbox.name().to_owned());
-        record.justification = why.map(str::to_owned);
+        record.adapter = Some(settled.adapter.name.clone());
+        record.sandbox = Some(settled.sandbox.name().to_owned());
+        record.justification = settled.justification.clone();
         record.status = Status::Spawned;
         if req.worktree.is_some() {
-            record.git_head_before = work.head();
+            record.git_head_before = settled.work.head();
         }
-        let mut env = adapter.environment(std::env::vars_os());
-        // Marks every process of this run, also one that leaves the agent's process group: the
-        // runner and `runs reconcile` find them by it.
-        let value = marker_value(&record.id.to_string(), std::process::id());
-        let marker = format!("{MARKER}={value}");
-        env.push((MARKER.into(), value.into()));
-        record.agent = Some(AgentRun {
+        Ok((record, dir))
+    }
+
+    /// The record's agent part as the run starts: no process group yet.
+    fn agent_run(&self, req: &Request, settled: &Settled, env: &Env) -> AgentRun {
+        let adapter = &settled.adapter;
+        let mut names: Vec<String> = env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        AgentRun {
             pgid: None,
             orchestrator_pid: std::process::id(),
             version: self
                 .versions
-                .get(&adapter.name, || version(&adapter, root, &env)),
-            timeout_s,
-            env: {
-                let mut names: Vec<String> = env
-                    .iter()
-                    .map(|(k, _)| k.to_string_lossy().into_owned())
-                    .collect();
-                names.sort();
-                names
-            },
+                .get(&adapter.name, || version(adapter, &settled.work.root, env)),
+            timeout_s: settled.timeout_s,
+            env: names,
             signal: None,
             stdout_bytes: 0,
             stdout_dropped: 0,
@@ -315,225 +399,320 @@ impl<'a> Runner<'a> {
             summary: None,
             worktree: req.worktree.clone(),
             name: req.name.clone(),
-            resumed_thread: resuming.cloned(),
-        });
-        // While the agent runs the record is replaced atomically but not synced: a crash leaves the
-        // old state or the new, and the final record below is synced with the folder.
-        write_record(&dir, &record, Durability::Renamed)?;
-        // From here the record exists: whatever stops the run before its agent starts (an
-        // adapter's argument without a value, a failed snapshot) closes it as failed, with why.
-        let mut unstarted = Unstarted {
-            dir: dir.clone(),
-            record: record.clone(),
-            armed: true,
-        };
-        write_with(
-            &dir.join("prompt.md"),
-            prompt.as_bytes(),
-            Durability::ContentsSynced,
-        )?;
+            resumed_thread: settled.resuming.clone(),
+        }
+    }
 
-        let mut vars = Vars::default()
-            .set("workdir", root.to_string_lossy())
-            .set("sandbox", sandbox.name())
-            .set("run_dir", dir.to_string_lossy())
-            .set(
-                "last_message_file",
-                dir.join("last-message.txt").to_string_lossy(),
-            )
-            .set("role", req.role.clone());
-        if let Some(schema) = &req.schema_file {
-            vars = vars.set("schema_file", schema.to_string_lossy());
-        }
-        if let Some(thread) = resuming {
-            vars = vars.set("thread_id", thread.clone());
-        }
-        for (name, value) in [
-            ("model", &role.model),
-            ("reasoning", &role.reasoning),
-            ("task", &task),
-        ] {
-            if let Some(value) = value {
-                vars = vars.set(name, value.clone());
-            }
-        }
-        let stdin = match adapter.prompt {
-            PromptVia::Argument => {
-                vars = vars.set("prompt", prompt.clone());
-                None
-            }
-            PromptVia::File => {
-                vars = vars.set("prompt_file", dir.join("prompt.md").to_string_lossy());
-                None
-            }
-            PromptVia::Stdin => Some(prompt.clone().into_bytes()),
-        };
+    /// The agent's command as the adapter builds it from the run's values, and that command line
+    /// as the record shows it (the prompt is not repeated in the record: it is prompt.md).
+    fn command(
+        &self,
+        req: &Request,
+        settled: &Settled,
+        dir: &Path,
+        env: Env,
+        marker: String,
+    ) -> Result<(Spec, Vec<String>)> {
+        let (adapter, prompt) = (&settled.adapter, &settled.prompt);
+        let root = &settled.work.root;
+        let (vars, stdin) = vars(req, settled, dir);
         let args = adapter.argv(&vars)?;
-        let spec = Spec {
-            program: program(&adapter.program, root),
-            args: args.clone(),
-            cwd: root.clone(),
-            env,
-            stdin,
-            timeout: Duration::from_secs(timeout_s),
-            grace: GRACE,
-            log_dir: dir.clone(),
-            log_limit: ctx.config.agent_log_limit_kb * 1024,
-            marker: Some(marker),
-        };
-        let mut events = vec![RunEvent::new(
-            "run.started",
-            json!({ "kind": "agent", "task": task, "role": req.role, "adapter": adapter.name, "sandbox": sandbox.name() }),
-        )];
-        // The prompt is not repeated in the record: it is prompt.md.
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .map(|a| {
-                if a == prompt {
+                if a == *prompt {
                     "<prompt.md>".to_owned()
                 } else {
                     a
                 }
             })
             .collect();
-        record.argv = redact::argv(&[vec![adapter.program.clone()], shown].concat());
-
-        // Agents in the repository's own tree share `git status` snapshots; in a worktree an agent
-        // is alone.
-        let snapshot = || -> Result<Arc<tree::Snapshot>> {
-            Ok(match &req.own_files {
-                Some(own) => Arc::new(tree::own(root, own)),
-                None if req.worktree.is_some() => Arc::new(tree::dirty(root)?),
-                None => self.shared.take(root)?,
-            })
+        let spec = Spec {
+            program: program(&adapter.program, root),
+            args,
+            cwd: root.clone(),
+            env,
+            stdin,
+            timeout: Duration::from_secs(settled.timeout_s),
+            grace: GRACE,
+            log_dir: dir.to_path_buf(),
+            log_limit: self.ctx.config.agent_log_limit_kb * 1024,
+            marker: Some(marker),
         };
-        if let Some(command) = &req.setup {
-            let setup = self.setup(command, root, &dir, timeout_s, task.as_deref())?;
-            events.push(RunEvent::new(
-"setup.ended",
+        Ok((
+            spec,
+            redact::argv(&[vec![adapter.program.clone()], shown].concat()),
+        ))
+    }
+
+    /// The worktree's setup command, when the request has one, before the agent. A setup that
+    /// did not complete ends the run (its `Done`, the agent not started).
+    fn set_up(&self, run: &mut Prepared, req: &Request) -> Result<Option<Done>> {
+        let Some(command) = &req.setup else {
+            return Ok(None);
+        };
+        let settled = &run.settled;
+        let setup = self.setup(
+            command,
+            &settled.work.root,
+            &run.dir,
+            settled.timeout_s,
+            settled.task.as_deref(),
+        )?;
+        run.events.push(RunEvent::new(
+            "setup.ended",
             json!({ "command": command, "status": setup.ended, "exit_code": setup.code, "elapsed_ms": setup.elapsed.as_millis() as u64 }),
         ));
-            if setup.ended != Ended::Completed {
-                unstarted.armed = false;
-                record.status = if setup.ended == Ended::Cancelled {
-                    Status::Cancelled
-                } else {
-                    Status::Failed
-                };
-                record.exit_code = setup.code;
-                record.ended = Some(timestamp(chrono::Utc::now()));
-                write_events(&dir, &events)?;
-                write_record(&dir, &record, Durability::Synced)?;
-                return Ok(Done {
-                    record,
-                    elapsed: setup.elapsed,
-                    summary: Summary::default(),
-                    adapter: adapter.name.clone(),
-                    sandbox: sandbox.name(),
-                    dir,
-                    setup_failed: true,
-                    before: Arc::default(),
-                });
-            }
+        if setup.ended == Ended::Completed {
+            return Ok(None);
         }
+        run.unstarted.armed = false;
+        let record = &mut run.record;
+        record.status = if setup.ended == Ended::Cancelled {
+            Status::Cancelled
+        } else {
+            Status::Failed
+        };
+        record.exit_code = setup.code;
+        record.ended = Some(timestamp(chrono::Utc::now()));
+        write_events(&run.dir, &run.events)?;
+        write_record(&run.dir, &run.record, Durability::Synced)?;
+        Ok(Some(Done {
+            record: run.record.clone(),
+            elapsed: setup.elapsed,
+            summary: Summary::default(),
+            adapter: run.settled.adapter.name.clone(),
+            sandbox: run.settled.sandbox.name(),
+            dir: run.dir.clone(),
+            setup_failed: true,
+            before: Arc::default(),
+        }))
+    }
+
+    /// Start the agent and wait for it: the tree before it (what its diff is taken against), how
+    /// it ended, and what it said. The record gets its process group as soon as it has one.
+    fn spawn(
+        &self,
+        run: &mut Prepared,
+        req: &Request,
+    ) -> Result<(Arc<tree::Snapshot>, process::Outcome, Parser)> {
         let before = match &req.baseline {
             Some(baseline) => baseline.clone(),
-            None => snapshot()?,
+            None => self.snapshot(req, &run.settled.work.root)?,
         };
-        unstarted.armed = false;
-        let mut spawned = record.clone();
-        let ran = process::run(&spec, Parser::new(adapter.output), Some(cancel), |pgid| {
+        run.unstarted.armed = false;
+        let mut spawned = run.record.clone();
+        let dir = &run.dir;
+        let parser = Parser::new(run.settled.adapter.output);
+        let ran = process::run(&run.spec, parser, Some(&self.cancel), |pgid| {
             spawned.status = Status::Running;
             if let Some(agent) = &mut spawned.agent {
                 agent.pgid = Some(pgid);
             }
             // Best effort: the final record is written below in any case.
-            let _ = write_record(&dir, &spawned, Durability::Renamed);
+            let _ = write_record(dir, &spawned, Durability::Renamed);
         });
-        record.status = Status::Running;
-        let (outcome, parser) = match ran {
-            Ok(done) => done,
+        run.record.status = Status::Running;
+        match ran {
+            Ok((outcome, parser)) => Ok((before, outcome, parser)),
             Err(err) => {
-                record.status = Status::Failed;
-                record.ended = Some(timestamp(chrono::Utc::now()));
-                events.push(RunEvent::new(
+                run.record.status = Status::Failed;
+                run.record.ended = Some(timestamp(chrono::Utc::now()));
+                run.events.push(RunEvent::new(
                     "run.failed",
                     json!({ "error": format!("{err:#}") }),
                 ));
-                write_events(&dir, &events)?;
-                write_record(&dir, &record, Durability::Synced)?;
-                return Err(err);
+                write_events(&run.dir, &run.events)?;
+                write_record(&run.dir, &run.record, Durability::Synced)?;
+                Err(err)
             }
-        };
+        }
+    }
+
+    /// After the agent: its events, the diff of every file it changed (whose state differs from
+    /// before it ran), and the final record, synced.
+    fn finish(
+        &self,
+        mut run: Prepared,
+        req: &Request,
+        before: Arc<tree::Snapshot>,
+        outcome: process::Outcome,
+        parser: Parser,
+    ) -> Result<Done> {
         let (summary, agent_events) = parser.finish();
-        events.push(RunEvent::new(
+        run.events.push(RunEvent::new(
             "agent.spawned",
-            json!({ "pgid": outcome.pgid, "argv": record.argv }),
+            json!({ "pgid": outcome.pgid, "argv": run.record.argv }),
         ));
-        for (ts, agent_event) in agent_events {
-            events.push(RunEvent {
+        run.events
+            .extend(agent_events.into_iter().map(|(ts, agent_event)| RunEvent {
                 ts,
                 event: "agent.event".to_owned(),
                 data: Map::from_iter([("agent".to_owned(), agent_event)]),
-            });
-        }
-
-        // What the agent changed: files whose state differs from before it ran.
-        let after = snapshot()?;
+            }));
+        let root = &run.settled.work.root;
+        let after = self.snapshot(req, root)?;
         let (patch, files) = tree::changes(
             root,
-            record.git_head_before.as_deref(),
+            run.record.git_head_before.as_deref(),
             &before,
             &after,
             req.own_files.is_some(),
         );
-
-        let status = match outcome.ended {
-            Ended::Completed => Status::Completed,
-            Ended::Failed => Status::Failed,
-            Ended::TimedOut => Status::TimedOut,
-            Ended::Killed => Status::Killed,
-            Ended::Cancelled => Status::Cancelled,
-        };
-        record.status = status;
-        record.exit_code = outcome.code;
-        record.ended = Some(timestamp(chrono::Utc::now()));
-        record.git_head_after = work.head();
-        record.files = files.clone();
-        if let Some(agent) = &mut record.agent {
-            agent.pgid = Some(outcome.pgid);
-            agent.signal = outcome.signal;
-            agent.stdout_bytes = outcome.stdout.bytes;
-            agent.stdout_dropped = outcome.stdout.dropped;
-            agent.stderr_bytes = outcome.stderr.bytes;
-            agent.stderr_dropped = outcome.stderr.dropped;
-            agent.summary = Some(summary.clone());
-        }
-        let status_name = status.name();
-        events.push(RunEvent::new(
-"agent.ended",
-            json!({ "status": status_name, "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": files.len() }),
+        let status = close_record(&mut run, &outcome, &summary, files);
+        run.events.push(RunEvent::new(
+            "agent.ended",
+            json!({ "status": status.name(), "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": run.record.files.len() }),
         ));
         write_with(
-            &dir.join("diff.patch"),
+            &run.dir.join("diff.patch"),
             patch.as_bytes(),
             Durability::ContentsSynced,
         )?;
-        write_events(&dir, &events)?;
-        write_record(&dir, &record, Durability::Synced)?;
-
+        write_events(&run.dir, &run.events)?;
+        write_record(&run.dir, &run.record, Durability::Synced)?;
         Ok(Done {
             elapsed: outcome.elapsed,
             summary,
-            adapter: adapter.name.clone(),
-            sandbox: sandbox.name(),
-            dir,
-            record,
+            adapter: run.settled.adapter.name.clone(),
+            sandbox: run.settled.sandbox.name(),
+            dir: run.dir.clone(),
+            record: run.record.clone(),
             setup_failed: false,
             before,
         })
     }
+
+    /// The state of the tree an agent works in: agents in the repository's own tree share
+    /// `git status` snapshots; in a worktree an agent is alone; one that owns files sees those.
+    fn snapshot(&self, req: &Request, root: &Path) -> Result<Arc<tree::Snapshot>> {
+        Ok(match &req.own_files {
+            Some(own) => Arc::new(tree::own(root, own)),
+            None if req.worktree.is_some() => Arc::new(tree::dirty(root)?),
+            None => self.shared.take(root)?,
+        })
+    }
+}
+
+/// An agent's environment.
+type Env = Vec<(std::ffi::OsString, std::ffi::OsString)>;
+
+/// The agent's environment as its adapter passes it, plus [`MARKER`], which marks every process
+/// of this run, also one that leaves the agent's process group: the runner and `runs reconcile`
+/// find them by it. The environment, and the marker as `NAME=value`.
+fn environment(adapter: &Adapter, record: &RunRecord) -> (Env, String) {
+    let mut env = adapter.environment(std::env::vars_os());
+    let value = marker_value(&record.id.to_string(), std::process::id());
+    let marker = format!("{MARKER}={value}");
+    env.push((MARKER.into(), value.into()));
+    (env, marker)
+}
+
+/// The session to continue: the request's, when the adapter can resume one; one that is not a
+/// valid session id is refused (what an agent printed is not trusted as an argument).
+fn resumed_thread(req: &Request, adapter: &Adapter) -> Result<Option<String>> {
+    let resuming = req
+        .resume_thread
+        .clone()
+        .filter(|_| !adapter.resume_args.is_empty());
+    if let Some(thread) = resuming.as_ref().filter(|t| !adapter::valid_thread_id(t)) {
+        bail!(
+            "refusing to continue session {thread:?}: a session id is letters, digits, `-`, `_`, `.` and `:`, not starting with `-` (what an agent printed is not trusted as an argument)"
+        );
+    }
+    Ok(resuming)
+}
+
+/// The prompt as the agent gets it: a continued session is told so first, a retry's note is
+/// appended when the adapter takes notes; an empty one is refused.
+fn prompt(req: &Request, adapter: &Adapter, resuming: bool) -> Result<String> {
+    let mut prompt = if resuming {
+        format!("{RESUMED}{}", req.prompt)
+    } else {
+        req.prompt.clone()
+    };
+    if let Some(note) = req.retry_note.as_deref().filter(|_| adapter.retry_note) {
+        prompt.push_str(note);
+    }
+    if prompt.trim().is_empty() {
+        bail!("the prompt is empty");
+    }
+    Ok(prompt)
+}
+
+/// The values the adapter's arguments name, and the agent's stdin (the prompt, when the adapter
+/// takes it there).
+fn vars(req: &Request, settled: &Settled, dir: &Path) -> (Vars, Option<Vec<u8>>) {
+    let mut vars = Vars::default()
+        .set("workdir", settled.work.root.to_string_lossy())
+        .set("sandbox", settled.sandbox.name())
+        .set("run_dir", dir.to_string_lossy())
+        .set(
+            "last_message_file",
+            dir.join("last-message.txt").to_string_lossy(),
+        )
+        .set("role", req.role.clone());
+    if let Some(schema) = &req.schema_file {
+        vars = vars.set("schema_file", schema.to_string_lossy());
+    }
+    if let Some(thread) = &settled.resuming {
+        vars = vars.set("thread_id", thread.clone());
+    }
+    for (name, value) in [
+        ("model", &settled.role.model),
+        ("reasoning", &settled.role.reasoning),
+        ("task", &settled.task),
+    ] {
+        if let Some(value) = value {
+            vars = vars.set(name, value.clone());
+        }
+    }
+    let stdin = match settled.adapter.prompt {
+        PromptVia::Argument => {
+            vars = vars.set("prompt", settled.prompt.clone());
+            None
+        }
+        PromptVia::File => {
+            vars = vars.set("prompt_file", dir.join("prompt.md").to_string_lossy());
+            None
+        }
+        PromptVia::Stdin => Some(settled.prompt.clone().into_bytes()),
+    };
+    (vars, stdin)
+}
+
+/// The record as the agent ended: its status, exit, head, files, streams and summary; returns the
+/// status.
+fn close_record(
+    run: &mut Prepared,
+    outcome: &process::Outcome,
+    summary: &Summary,
+    files: Vec<String>,
+) -> Status {
+    let status = match outcome.ended {
+        Ended::Completed => Status::Completed,
+        Ended::Failed => Status::Failed,
+        Ended::TimedOut => Status::TimedOut,
+        Ended::Killed => Status::Killed,
+        Ended::Cancelled => Status::Cancelled,
+    };
+    let record = &mut run.record;
+    record.status = status;
+    record.exit_code = outcome.code;
+    record.ended = Some(timestamp(chrono::Utc::now()));
+    record.git_head_after = run.settled.work.head();
+    record.files = files;
+    if let Some(agent) = &mut record.agent {
+        agent.pgid = Some(outcome.pgid);
+        agent.signal = outcome.signal;
+        agent.stdout_bytes = outcome.stdout.bytes;
+        agent.stdout_dropped = outcome.stdout.dropped;
+        agent.stderr_bytes = outcome.stderr.bytes;
+        agent.stderr_dropped = outcome.stderr.dropped;
+        agent.summary = Some(summary.clone());
+    }
+    status
 }
 
 impl Runner<'_> {

@@ -1,11 +1,13 @@
-//! The agent flows (SPEC §8.3), built from the runner, the SOP and spec-guard: `implement` (waves,
-//! gates, review, commits) and `draft` (research, writer, rubric), with their pure parts (waves,
-//! build detection, review verdicts).
+//! The agent flows (SPEC §8.3), built from the runner, the SOP and spec-guard: `implement` (its
+//! plan, waves run stage by stage, gates, review, commits) and `draft` (research, writer,
+//! rubric), with their pure parts (waves, build detection, review verdicts).
 
 pub mod build;
 pub mod draft;
 pub mod implement;
+pub mod plan;
 pub mod review;
+mod wave;
 pub mod waves;
 
 use std::path::{Path, PathBuf};
