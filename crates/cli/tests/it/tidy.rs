@@ -365,6 +365,26 @@ fn a_deliberate_circle_fails_the_room_check() {
     );
 }
 
+#[test]
+fn architecture_md_lists_the_rooms_in_the_order_the_check_enforces() {
+    let text = std::fs::read_to_string(workspace_root().join("docs/ARCHITECTURE.md"))
+        .expect("docs/ARCHITECTURE.md");
+    // Rows of the rooms table: "| `room` | …" or "| `room`, `room` | …".
+    let listed: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split(" |").next())
+        .flat_map(|cell| {
+            cell.split(", ")
+                .map(|name| name.trim_matches('`').to_owned())
+        })
+        .collect();
+    assert_eq!(
+        listed, ROOMS,
+        "docs/ARCHITECTURE.md's rooms table differs from ROOMS"
+    );
+}
+
 fn runs_line_count(files: &[(String, String)]) -> usize {
     files
         .iter()
