@@ -1,9 +1,9 @@
 //! Default files that `init` writes into a repository, embedded in the binary.
 //!
-//! They live in `crates/orchestrator/templates/` (the adapters and the review schema are this
-//! repository's own `adapters/` and `schemas/` files), so the installed binary carries them. This
-//! repository's own copies (for example `patterns/templates/brief.md`) are kept identical by the
-//! tidy test.
+//! They live in `crates/orchestrator/templates/`, inside the crate, so the crate ships them and
+//! the binary never reads the tree it governs to learn its defaults. This repository's own copies
+//! (`patterns/templates/brief.md`, `adapters/codex.toml`, `schemas/review.schema.json`, …) are
+//! kept identical by the tidy test.
 
 use crate::tasks::index::{INDEX_PATH, Index, SCHEMA_PATH};
 
@@ -166,19 +166,19 @@ fn layout_without_prompts() -> Vec<(&'static str, String)> {
         // The shipped adapters are this repository's own files.
         (
             "adapters/codex.toml",
-            include_str!("../../../adapters/codex.toml").to_owned(),
+            include_str!("../templates/adapters/codex.toml").to_owned(),
         ),
         (
             "adapters/claude.toml",
-            include_str!("../../../adapters/claude.toml").to_owned(),
+            include_str!("../templates/adapters/claude.toml").to_owned(),
         ),
         (
             "adapters/exec.toml",
-            include_str!("../../../adapters/exec.toml").to_owned(),
+            include_str!("../templates/adapters/exec.toml").to_owned(),
         ),
         (
             "adapters/roles.toml",
-            include_str!("../../../adapters/roles.toml").to_owned(),
+            include_str!("../templates/adapters/roles.toml").to_owned(),
         ),
         (
             ".githooks/README.md",

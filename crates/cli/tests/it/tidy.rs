@@ -62,6 +62,63 @@ fn templates_match_the_embedded_defaults() {
         let text = std::fs::read_to_string(dir.join(hook)).expect("hook template");
         ensure_file(&format!(".githooks/{hook}"), &text);
     }
+    for adapter in ["codex.toml", "claude.toml", "exec.toml", "roles.toml"] {
+        let text = std::fs::read_to_string(dir.join("adapters").join(adapter)).expect("adapter");
+        ensure_file(&format!("adapters/{adapter}"), &text);
+    }
+    let schema = std::fs::read_to_string(dir.join("review.schema.json")).expect("review schema");
+    ensure_file("schemas/review.schema.json", &schema);
+}
+
+/// `include_str!` and `include_bytes!` paths of a crate's sources, each with its file and line.
+fn embedded_paths(crate_dir: &Path) -> Vec<(PathBuf, usize, PathBuf)> {
+    let mut files = Vec::new();
+    rust_files(&crate_dir.join("src"), &mut files);
+    let mut res = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read source");
+        for (idx, line) in text.lines().enumerate() {
+            for mac in ["include_str!(\"", "include_bytes!(\""] {
+                if let Some(rest) = line.split(mac).nth(1) {
+                    let rel = rest.split('"').next().unwrap_or_default();
+                    let dir = file.parent().expect("source folder");
+                    res.push((file.clone(), idx + 1, dir.join(rel)));
+                }
+            }
+        }
+    }
+    res
+}
+
+#[test]
+fn crates_embed_only_files_inside_themselves() {
+    // What a crate compiles in must ship with it (`cargo package`, `cargo install`), and must not
+    // be read from the repository the toolkit governs (its adapters/, patterns/ or schemas/).
+    let mut checked = 0;
+    for krate in [
+        "crates/orchestrator",
+        "crates/cli",
+        "crates/scripted-agent",
+        "xtask",
+    ] {
+        let dir = workspace_root()
+            .join(krate)
+            .canonicalize()
+            .expect("crate folder");
+        for (file, line, target) in embedded_paths(&dir) {
+            let target = target.canonicalize().unwrap_or_else(|err| {
+                panic!("{}:{line}: {}: {err}", file.display(), target.display())
+            });
+            assert!(
+                target.starts_with(&dir),
+                "{}:{line} embeds {}, outside {krate}; keep a copy under {krate}/templates/ (the tidy test keeps the repository's copy equal)",
+                file.display(),
+                target.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "found only {checked} embedded files");
 }
 
 #[test]

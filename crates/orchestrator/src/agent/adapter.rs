@@ -393,10 +393,10 @@ pub fn parse_roles(text: &str) -> Result<BTreeMap<String, Role>> {
 mod tests {
     use super::*;
 
-    const CODEX: &str = include_str!("../../../../adapters/codex.toml");
-    const CLAUDE: &str = include_str!("../../../../adapters/claude.toml");
-    const EXEC: &str = include_str!("../../../../adapters/exec.toml");
-    const ROLES: &str = include_str!("../../../../adapters/roles.toml");
+    const CODEX: &str = include_str!("../../templates/adapters/codex.toml");
+    const CLAUDE: &str = include_str!("../../templates/adapters/claude.toml");
+    const EXEC: &str = include_str!("../../templates/adapters/exec.toml");
+    const ROLES: &str = include_str!("../../templates/adapters/roles.toml");
 
     #[test]
     fn the_shipped_adapters_and_roles_parse() {
@@ -415,8 +415,11 @@ mod tests {
 
     #[test]
     fn sandbox_args_follow_the_run_sandbox_and_bad_keys_are_named() {
-        let claude =
-            Adapter::parse("claude", include_str!("../../../../adapters/claude.toml")).unwrap();
+        let claude = Adapter::parse(
+            "claude",
+            include_str!("../../templates/adapters/claude.toml"),
+        )
+        .unwrap();
         let argv = |sandbox: &str| {
             let vars = Vars::default().set("prompt", "hi").set("sandbox", sandbox);
             claude

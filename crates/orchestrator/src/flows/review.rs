@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) const SCHEMA_PATH: &str = "schemas/review.schema.json";
 /// The text of `schemas/review.schema.json`, the JSON Schema a reviewer's verdict follows.
-pub const SCHEMA: &str = include_str!("../../../../schemas/review.schema.json");
+pub const SCHEMA: &str = include_str!("../../templates/review.schema.json");
 
 /// What the reviewer decided about a wave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
