@@ -4,6 +4,9 @@
 //! flags struct *is* the command (rust-analyzer's xtask does the same). Help texts here are the
 //! user's documentation: the `--help` of every subcommand is snapshotted by the tests.
 
+// Help texts are written for the terminal (`<ID>` is a placeholder there, not an HTML tag).
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

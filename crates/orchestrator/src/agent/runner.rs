@@ -1,7 +1,7 @@
 //! One agent run, recorded: the engine under `cargo xtask run`, `group run`, `goals run` and
 //! the flows.
 //!
-//! The role (adapters/roles.toml) names the adapter (adapters/<name>.toml), model, reasoning
+//! The role (adapters/roles.toml) names the adapter (`adapters/<name>.toml`), model, reasoning
 //! effort, sandbox and timeout. The run folder `.runs/<RUN-ID>/` gets `run.json` before the agent
 //! starts (with its process group as soon as it has one, for `runs reconcile`), the prompt, the
 //! agent's logs (not committed), and at the end its events, the diff of every file it changed,

@@ -430,7 +430,7 @@ fn write_loop(
 }
 
 /// Draft `file` (tasks.md or plan.md) of task `id`: the writer with the earlier artifacts, and
-/// `gate` (the phase's exit gate, given the text) deciding, up to [`ATTEMPTS`] times.
+/// `gate` (the phase's exit gate, given the text) deciding, up to `ATTEMPTS` times.
 pub fn artifact(
     ctx: &Ctx,
     id: &str,
@@ -480,7 +480,7 @@ pub fn artifact(
 /// Draft the spec of each of `areas` for task `id`: a writer per area, side by side, each
 /// answer written to the task's own `tasks/<ID>/specs/<area>.md` under front matter the
 /// orchestrator writes (`status: draft`: approving is a person's act), and judged by spec-guard's
-/// checks of that file (all but the approval) and the template's sections, [`ATTEMPTS`] at most.
+/// checks of that file (all but the approval) and the template's sections, `ATTEMPTS` at most.
 pub fn specs(
     ctx: &Ctx,
     id: &str,

@@ -2,7 +2,7 @@
 //!
 //! Every command that changes files is a run. A [`Recorder`] collects the files a command will
 //! write (with their old contents, for the diff) and the events it passes through; `finish` turns
-//! all of it into one [`Plan`] that `store::commit` applies together, so the index, the task files
+//! all of it into one `Plan` that `store::commit` applies together, so the index, the task files
 //! and the run record change together or not at all. A killed command therefore never leaves a
 //! torn events line or a half-written run.json: both are written whole, by rename.
 
@@ -359,7 +359,7 @@ pub fn shell_quote(arg: &str) -> String {
     }
 }
 
-/// Collects what a command changes, then becomes one all-or-nothing [`Plan`].
+/// Collects what a command changes, then becomes one all-or-nothing `Plan`.
 #[derive(Debug)]
 pub struct Recorder {
     /// The run being recorded; its folder is `.runs/<id>/`.

@@ -1,6 +1,6 @@
 //! The exit gate of every phase (SPEC §3 table), as a pure function of the task's files.
 //!
-//! A gate reads files only through [`Inputs::read`] and asks git and the run records only through
+//! A gate reads files only through `Inputs::read` and asks git and the run records only through
 //! the closures it is given, so the same files always give the same answer, and tests can feed
 //! it anything. It returns every unmet criterion as a [`Finding`] (never stopping at the first),
 //! plus what a passing transition records: a note for the history, and the trigger areas hit.

@@ -1,6 +1,6 @@
 //! Durable writes: the state lock, and all-or-nothing commits of several files.
 //!
-//! Every command that changes files builds a [`Plan`] (the full new contents of each file it
+//! Every command that changes files builds a `Plan` (the full new contents of each file it
 //! writes: index, task files, run record) and applies it here, under an exclusive lock on a
 //! separate lock file (`<git-dir>/xtask/state.lock`; the data files themselves are replaced by
 //! rename, so they cannot carry the lock). A commit is two-phase, with a journal in the same

@@ -4,10 +4,10 @@
 //! A full index of 10k tasks is ~9 MB of JSON (history and artifacts make up most of it), which
 //! takes hundreds of milliseconds to parse in the dev profile that `cargo xtask` runs in. The read
 //! commands (`task next`, `task list`) need a tenth of it. [`Heads`] deserializes just those fields;
-//! [`load`] keeps them in `<git-dir>/xtask/heads.v1.tsv`, keyed by the index file's size,
+//! `load` keeps them in `<git-dir>/xtask/heads.v1.tsv`, keyed by the index file's size,
 //! modification time and inode, and rebuilds the cache whenever that key changes. The cache is
 //! never a source of truth: a missing, stale or damaged cache just means the JSON is parsed.
-//! Write commands always parse the full [`Index`](crate::tasks::index::Index).
+//! Write commands always parse the full [`Index`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 //!
 //! A task folder `tasks/<ID>/` holds everything about the task: `brief.md` (front matter: title,
 //! milestone, priority, owner, edges), `history.jsonl` (transitions and approvals) and the phase
-//! artifacts. [`build_index`] turns those folders into the index, purely; [`scan`] reads them.
+//! artifacts. `build_index` turns those folders into the index, purely; `scan` reads them.
 
 pub mod brief;
 pub(crate) mod graph;
