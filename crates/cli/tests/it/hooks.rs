@@ -1,5 +1,6 @@
 //! spec-guard through real `git commit`s with the installed hook, and hooks install/uninstall.
 
+use std::path::Path;
 use std::process::Command;
 
 use expect_test::expect;
@@ -592,6 +593,68 @@ fn an_amend_is_checked_against_the_parent_commit() {
     );
     assert!(
         run.stderr.contains("spec for `security` is a draft"),
+        "{}",
+        run.both()
+    );
+}
+
+/// Where neither XTASK_BIN nor an xtask crate says which toolkit to run, the hook runs the
+/// installed `cargo-orchestrator` (on PATH, or in ~/.cargo/bin), and says how to install it when
+/// there is none.
+#[test]
+fn without_an_xtask_crate_the_hook_runs_the_installed_binary() {
+    let repo = hooked();
+    let installed = Path::new(BIN).parent().expect("the binary's folder");
+    let home = tempfile::tempdir().expect("empty home");
+    let system_path = std::env::var("PATH").unwrap_or_default();
+    let commit_with = |path: &str| {
+        let mut cmd = Command::new("git");
+        cmd.args(["commit", "-q", "-m", "change"])
+            .current_dir(&repo.root);
+        isolate(&mut cmd);
+        cmd.env_remove("XTASK_BIN")
+            .env_remove("CARGO_HOME")
+            .env("HOME", home.path())
+            .env("PATH", path);
+        repo.finish(cmd.output().expect("git commit"))
+    };
+    let with_toolkit = format!("{}:{system_path}", installed.display());
+
+    repo.write("README.md", "hello\n");
+    repo.git(&["add", "README.md"]);
+    let run = commit_with(&with_toolkit).ok();
+    assert_eq!(
+        run.stderr,
+        "spec-guard: ok (1 staged path(s), no trigger area hit)\n"
+    );
+    repo.write("src/auth/login.rs", "fn login() {}\n");
+    repo.git(&["add", "src/auth/login.rs"]);
+    let run = commit_with(&with_toolkit).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/login.rs"),
+        "{}",
+        run.both()
+    );
+
+    // Neither on PATH nor in ~/.cargo/bin: refused, with the install command.
+    let without: Vec<&str> = system_path
+        .split(':')
+        .filter(|dir| !Path::new(dir).join("cargo-orchestrator").exists())
+        .collect();
+    let run = commit_with(&without.join(":")).code(1);
+    assert!(
+        run.stderr
+            .contains("install it: cargo install --path crates/cli"),
+        "{}",
+        run.both()
+    );
+    // In ~/.cargo/bin (where `cargo install` puts it), found without PATH.
+    let bin_dir = home.path().join(".cargo/bin");
+    std::fs::create_dir_all(&bin_dir).expect("mkdir");
+    std::os::unix::fs::symlink(BIN, bin_dir.join("cargo-orchestrator")).expect("symlink");
+    let run = commit_with(&without.join(":")).code(1);
+    assert!(
+        run.stderr.contains("blocked: src/auth/login.rs"),
         "{}",
         run.both()
     );
