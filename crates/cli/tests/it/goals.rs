@@ -49,18 +49,38 @@ fn ten_goals_run_in_ten_worktrees_and_every_record_is_intact() {
         .ok();
     let report = out.json();
     assert_eq!(report["completed"], 10, "{}", out.both());
-    // Ten agents of 300 ms ran side by side, not one after the other.
     let (wall, agents) = (
         report["wall_s"].as_f64().unwrap(),
         report["agent_time_s"].as_f64().unwrap(),
     );
     assert!(
-        agents >= 3.0 && wall < agents / 2.0,
+        agents >= 3.0 && wall > 0.0,
         "wall {wall} s, agents {agents} s"
     );
 
     let runs = agent_runs(&repo);
     assert_eq!(runs.len(), 10, "{runs:?}");
+    // Ten agents of 300 ms ran side by side, not one after the other: the most agents running
+    // at one moment, from their records' start and end times (UTC, one format: they compare as
+    // text), counted without the wall clock of a loaded machine.
+    let mut edges: Vec<(String, i32)> = runs
+        .iter()
+        .flat_map(|id| {
+            let record = json_of(&repo.read(&format!(".runs/{id}/run.json")));
+            let at = |key: &str| record[key].as_str().unwrap().to_owned();
+            [(at("started"), 1), (at("ended"), -1)]
+        })
+        .collect();
+    edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let most = edges
+        .iter()
+        .scan(0, |running, (_, step)| {
+            *running += step;
+            Some(*running)
+        })
+        .max()
+        .unwrap_or_default();
+    assert!(most >= 3, "at most {most} agents ran at once");
     for (i, id) in ids.iter().enumerate() {
         let goal = report["goals"]
             .as_array()
