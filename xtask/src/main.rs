@@ -19,10 +19,7 @@ fn main() -> ExitCode {
     }
     let bench = match Bench::try_parse_from(args) {
         Ok(bench) => bench,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
-        }
+        Err(err) => return codex_orchestrator_cli::usage_exit(&err),
     };
     Outcome::exit_code(match bench.command {
         BenchCmd::Graph(cmd) => cmd.run(),

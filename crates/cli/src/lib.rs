@@ -42,6 +42,14 @@ impl Outcome {
     }
 }
 
+/// Print what clap said about a command line and give its exit code: help and version on
+/// stdout (exit 0), usage errors on stderr (exit 2). For binaries that parse flags of their own
+/// before calling [`run`], like this repository's xtask.
+pub fn usage_exit(err: &clap::Error) -> ExitCode {
+    let _ = err.print();
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+}
+
 /// Run one command line: `args` are the arguments after the program name, as
 /// `std::env::args_os().skip(1)` gives them. Usage errors print clap's message and give exit 2;
 /// `--help` and `--version` print and give 0.
@@ -62,11 +70,7 @@ where
     } else {
         match Xtask::try_parse_from(std::iter::once(OsString::from("xtask")).chain(args)) {
             Ok(flags) => dispatch(flags),
-            Err(err) => {
-                // Help and version go to stdout (exit 0), usage errors to stderr (exit 2).
-                let _ = err.print();
-                return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
-            }
+            Err(err) => return usage_exit(&err),
         }
     };
     Outcome::exit_code(res)
