@@ -60,26 +60,9 @@ fn ten_goals_run_in_ten_worktrees_and_every_record_is_intact() {
 
     let runs = agent_runs(&repo);
     assert_eq!(runs.len(), 10, "{runs:?}");
-    // Ten agents of 300 ms ran side by side, not one after the other: the most agents running
-    // at one moment, from their records' start and end times (UTC, one format: they compare as
-    // text), counted without the wall clock of a loaded machine.
-    let mut edges: Vec<(String, i32)> = runs
-        .iter()
-        .flat_map(|id| {
-            let record = json_of(&repo.read(&format!(".runs/{id}/run.json")));
-            let at = |key: &str| record[key].as_str().unwrap().to_owned();
-            [(at("started"), 1), (at("ended"), -1)]
-        })
-        .collect();
-    edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    let most = edges
-        .iter()
-        .scan(0, |running, (_, step)| {
-            *running += step;
-            Some(*running)
-        })
-        .max()
-        .unwrap_or_default();
+    // Ten agents of 300 ms ran side by side, not one after the other, counted from their
+    // records rather than from the wall clock of a loaded machine.
+    let most = repo.most_running_at_once(&runs);
     assert!(most >= 3, "at most {most} agents ran at once");
     for (i, id) in ids.iter().enumerate() {
         let goal = report["goals"]

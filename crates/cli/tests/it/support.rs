@@ -248,6 +248,33 @@ impl TestRepo {
         res
     }
 
+    /// The most of `runs` that were running at one moment, from their records' `started` and
+    /// `ended` (UTC, one format, so they compare as text; at an equal time an end counts first).
+    /// Runs made one after another give 1, whatever the machine's load.
+    pub fn most_running_at_once(&self, runs: &[String]) -> usize {
+        let mut edges: Vec<(String, bool)> = runs
+            .iter()
+            .flat_map(|id| {
+                let text = self.read(&format!(".runs/{id}/run.json"));
+                let record: serde_json::Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|err| panic!("{id}/run.json: {err}"));
+                let at = |key: &str| record[key].as_str().expect("a run time").to_owned();
+                [(at("ended"), false), (at("started"), true)]
+            })
+            .collect();
+        edges.sort();
+        let (mut running, mut most) = (0usize, 0usize);
+        for (_, start) in edges {
+            if start {
+                running += 1;
+                most = most.max(running);
+            } else {
+                running = running.saturating_sub(1);
+            }
+        }
+        most
+    }
+
     /// A snapshot of every file under the repository (outside .git), for "nothing changed" checks.
     pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut res = Vec::new();
