@@ -1,6 +1,8 @@
 //! The one judge of a task's exit gate on the repository as it is: gathers what the gates read
 //! (files, runs, commits, lint findings, the task branch) and asks `gates::evaluate`.
-//! `phase next`, `phase status`, `draft` and audit's checks of done tasks all ask here.
+//! `phase next`, `phase status` and `draft` ask here. Audit asks `gates::evaluate` itself, with
+//! other inputs: a done task judged on its done date, run evidence from the committed patches,
+//! lint findings reported once for the whole tree.
 
 use anyhow::Result;
 use chrono::NaiveDate;
