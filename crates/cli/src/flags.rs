@@ -30,7 +30,7 @@ pub struct Xtask {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     #[command(
-        about = "Create the repository layout (tasks/, docs/, patterns/, adapters/, .githooks/, .runs/)"
+        about = "Adopt this repository: layout, pinned version, CI workflow and hook (re-run: no-op)"
     )]
     Init(Init),
     /// Create, list and pick tasks.
@@ -81,16 +81,34 @@ pub enum Command {
     Config(Config),
 }
 
-/// Create the layout in the current repository, or in `--path DIR`.
+/// Adopt this repository (or `--path DIR`): the layout, the pinned toolkit version, the CI
+/// workflow and the spec-guard hook.
 ///
-/// Idempotent: files that exist are left alone, and a second run changes nothing. A directory
-/// that is not inside a git repository gets `git init` first.
+/// The kind of repository is detected: a Rust workspace without an xtask also gets the alias
+/// `xtask = "orchestrator"` in .cargo/config.toml (so `cargo xtask …` runs the installed
+/// toolkit, with nothing to build); a workspace with its own xtask keeps it untouched and is
+/// shown the lines that embed the toolkit's commands in it; a repository without Cargo runs
+/// `cargo orchestrator …` (or `cargo-orchestrator …`). The settings and the pin
+/// (`toolkit_version`) go in patterns/governance.toml, or in Cargo.toml's
+/// [workspace.metadata.governance] when it already has that table.
+///
+/// Nothing is written until every check passed (a git working tree, writable, parsable
+/// manifests, no other hooks folder in the way). A second run changes nothing. `--upgrade` brings
+/// the files init wrote to this version, printing a diff of each, and leaves every file your
+/// team edited as it is, saying so. A directory that does not exist or is empty becomes a new
+/// git repository.
 #[derive(Debug, Args)]
 pub struct Init {
-    /// Directory to initialise (default: the repository of the current directory).
+    /// Directory to adopt (default: the repository of the current directory).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
-    /// Print what was created as JSON.
+    /// Bring templates, hooks and the CI workflow to this version and move the pin to it.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// Do not touch git hooks (for a hook manager: see `hooks snippet`).
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -510,6 +528,29 @@ pub enum HooksCmd {
     Install(HooksInstall),
     Uninstall(HooksUninstall),
     Status(HooksStatus),
+    Snippet(HooksSnippet),
+}
+
+/// Print the config that runs the spec-guard from a hook manager, instead of `hooks install`.
+///
+/// For teams whose hooks belong to pre-commit (https://pre-commit.com) or lefthook: add the
+/// printed lines to .pre-commit-config.yaml or lefthook.yml. They call the installed
+/// `cargo-orchestrator` (found on PATH), which checks the staged files like the toolkit's own
+/// hook does. Adopt with `init --no-hooks` then.
+#[derive(Debug, Args)]
+pub struct HooksSnippet {
+    /// The hook manager.
+    #[arg(value_enum)]
+    pub manager: HookManager,
+}
+
+/// Hook managers `hooks snippet` writes config for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HookManager {
+    /// pre-commit's .pre-commit-config.yaml (a local, `language: system` hook).
+    PreCommit,
+    /// lefthook's lefthook.yml.
+    Lefthook,
 }
 
 /// Point git at .githooks/ (core.hooksPath), keeping any hook that was active before: it still

@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
+use codex_orchestrator::ctx::{PinPolicy, set_pin_policy};
 use codex_orchestrator::output;
 
 use crate::flags::{
@@ -76,7 +77,53 @@ where
     Outcome::exit_code(res)
 }
 
+/// Run one command line, as [`run`] does, and end the process with its exit code: for a team's
+/// own xtask that offers the toolkit's commands as a subcommand group, whatever its `main`
+/// returns. The lines `init` prints for such an xtask:
+///
+/// ```no_run
+/// fn main() {
+///     if std::env::args_os().nth(1).is_some_and(|a| a == "gov") {
+///         codex_orchestrator_cli::exit(std::env::args_os().skip(2));
+///     }
+///     // … the xtask's own commands …
+/// }
+/// ```
+pub fn exit<I, T>(args: I) -> !
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let code = run(args);
+    // `ExitCode` has no accessor for its number: compare with the three we give.
+    let number = [0u8, 1, 2]
+        .into_iter()
+        .find(|n| ExitCode::from(*n) == code)
+        .unwrap_or(2);
+    std::process::exit(i32::from(number))
+}
+
+/// How the command treats a repository pinned to another toolkit version: read commands warn,
+/// `init` and `hooks` (which set the pin or only git config) go on, everything else refuses.
+fn pin_policy(command: &Command) -> PinPolicy {
+    match command {
+        Command::Task(TaskCmd::List(_) | TaskCmd::Next(_))
+        | Command::Phase(PhaseCmd::Status(_))
+        | Command::Runs(RunsCmd::List(_) | RunsCmd::Show(_) | RunsCmd::Diff(_))
+        | Command::Index(IndexCmd::Schema(_))
+        | Command::Hooks(HooksCmd::Status(_))
+        | Command::Score(_)
+        | Command::Config(_) => PinPolicy::Warn,
+        Command::Init(_)
+        | Command::Hooks(HooksCmd::Install(_) | HooksCmd::Uninstall(_) | HooksCmd::Snippet(_)) => {
+            PinPolicy::Ignore
+        }
+        _ => PinPolicy::Refuse,
+    }
+}
+
 fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
+    set_pin_policy(pin_policy(&flags.command));
     match flags.command {
         Command::Init(cmd) => cmd.run(),
         Command::Task(TaskCmd::New(cmd)) => cmd.run(),
@@ -92,6 +139,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Hooks(HooksCmd::Install(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Uninstall(cmd)) => cmd.run(),
         Command::Hooks(HooksCmd::Status(cmd)) => cmd.run(),
+        Command::Hooks(HooksCmd::Snippet(cmd)) => cmd.run(),
         Command::Run(cmd) => cmd.run(),
         Command::Group(GroupCmd::Run(cmd)) => cmd.run(),
         Command::Goals(GoalsCmd::Run(cmd)) => cmd.run(),

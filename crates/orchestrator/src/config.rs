@@ -1,10 +1,10 @@
-//! Governance configuration: `[workspace.metadata.governance]` in the repository's `Cargo.toml`,
-//! or the same keys at the top level of `patterns/governance.toml` where that table cannot go (a
-//! crate that is a member of a parent workspace). Both at once is an error naming both: no
-//! setting is silently ignored.
+//! Governance configuration: the keys at the top level of `patterns/governance.toml` (where
+//! `init` writes the pin, in the `governance` trigger area) and `[workspace.metadata.governance]`
+//! in the repository's `Cargo.toml`. Both may hold settings; one key in both is an error naming
+//! both lines, so no setting is silently ignored.
 //!
-//! Every knob has a default, so a repository without either (or without a `Cargo.toml` at all,
-//! when the toolkit is used through `XTASK_BIN`) gets sensible behaviour. Unknown keys, wrong types
+//! Every knob has a default, so a repository without either (or without a `Cargo.toml` at all)
+//! gets sensible behaviour. Unknown keys, wrong types
 //! and out-of-range values are errors that name the file, the key and its line.
 
 use std::ops::RangeInclusive;
@@ -73,6 +73,14 @@ pub struct Governance {
     /// the draft passes only when the rubric and that score both reach `prd_min_score`. Empty:
     /// the rubric alone.
     pub draft_reviewer: String,
+    /// The toolkit version this repository was adopted with (`init` writes it, `init --upgrade`
+    /// moves it). Read commands warn when the running toolkit is another version; gates and the
+    /// hook refuse and print the install command of this one. Empty: not pinned.
+    pub toolkit_version: String,
+    /// The command that installs the pinned toolkit, for teams that install from a fork or a
+    /// mirror; `{version}` is replaced by `toolkit_version`. Empty: `cargo install` from the
+    /// toolkit's repository at the tag `v{version}`.
+    pub toolkit_install: String,
 }
 
 impl Default for Governance {
@@ -99,6 +107,8 @@ impl Default for Governance {
             review_max_cycles: 2,
             draft_without_failed_research: false,
             draft_reviewer: String::new(),
+            toolkit_version: String::new(),
+            toolkit_install: String::new(),
         }
     }
 }
@@ -203,43 +213,52 @@ pub(crate) type Sources = Vec<(String, String)>;
 
 impl Governance {
     /// The settings of the repository at `root`: `[workspace.metadata.governance]` in its
-    /// `Cargo.toml` or `patterns/governance.toml` (both is an error naming both), defaults for
-    /// every key neither sets.
+    /// `Cargo.toml` and `patterns/governance.toml` (one key in both is an error naming both),
+    /// defaults for every key neither sets.
     pub fn load(root: &Path) -> Result<Governance> {
         Ok(Governance::load_with_sources(root)?.0)
     }
 
     /// [`Governance::load`], with where each setting comes from, in the order of the keys.
+    /// Settings may sit in both places (an adopted repository keeps its pin in
+    /// `patterns/governance.toml`); one key set in both is an error naming both lines.
     pub fn load_with_sources(root: &Path) -> Result<(Governance, Sources)> {
-        let cargo = read_optional(root, CARGO.path)?;
-        let file = read_optional(root, FILE.path)?;
-        let in_cargo = match &cargo {
-            Some(text) => parse_manifest(text)?,
-            None => None,
-        };
-        let (res, origin, text) = match (in_cargo, file) {
-            (Some(_), Some(_)) => {
-                let line = cargo
-                    .as_deref()
-                    .and_then(|text| table_line(text, "[workspace.metadata.governance]"))
-                    .map_or(String::new(), |line| format!(":{line}"));
-                bail!(
-                    "Cargo.toml{line} ([workspace.metadata.governance]) and {FILE_PATH} both hold \
-                     governance settings; keep one: move the table's keys into {FILE_PATH} and \
-                     delete the table, or delete {FILE_PATH}"
-                );
-            }
-            (Some(res), None) => (res, CARGO, cargo.unwrap_or_default()),
-            (None, Some(text)) => {
-                let res = toml::from_str(&text).map_err(|err| FILE.error(&text, &err))?;
-                (res, FILE, text)
-            }
-            (None, None) => {
-                return Ok((Governance::default(), Governance::default().sources(None)));
-            }
-        };
-        res.validate(origin, &text)?;
-        let sources = res.sources(Some((origin, &text)));
+        let mut read: Vec<(Origin, String, toml::Table)> = Vec::new();
+        if let Some(text) = read_optional(root, CARGO.path)?
+            && let Some(res) = parse_manifest(&text)?
+        {
+            res.validate(CARGO, &text)?;
+            let table = toml::from_str::<toml::Table>(&text)
+                .ok()
+                .and_then(|mut doc| doc.remove("workspace"))
+                .and_then(|ws| ws.as_table()?.get("metadata")?.get("governance").cloned())
+                .and_then(|g| g.as_table().cloned())
+                .unwrap_or_default();
+            read.push((CARGO, text, table));
+        }
+        if let Some(text) = read_optional(root, FILE.path)? {
+            let res: Governance = toml::from_str(&text).map_err(|err| FILE.error(&text, &err))?;
+            res.validate(FILE, &text)?;
+            let table = toml::from_str::<toml::Table>(&text).unwrap_or_default();
+            read.push((FILE, text, table));
+        }
+        if let [(a, a_text, a_table), (b, b_text, b_table)] = read.as_slice()
+            && let Some(key) = a_table.keys().find(|key| b_table.contains_key(*key))
+        {
+            bail!(
+                "{} and {} both set `{key}`; keep one of the two (a setting is never silently ignored)",
+                a.locate(a_text, key),
+                b.locate(b_text, key)
+            );
+        }
+        let mut merged = toml::Table::new();
+        for (_, _, table) in &read {
+            merged.extend(table.clone());
+        }
+        let res: Governance = toml::Value::Table(merged)
+            .try_into()
+            .context("merging the governance settings")?;
+        let sources = res.sources(&read);
         Ok((res, sources))
     }
 
@@ -252,14 +271,15 @@ impl Governance {
     }
 
     /// Each key, in order, with the `FILE:LINE` that sets it or `default`.
-    fn sources(&self, read: Option<(Origin, &str)>) -> Sources {
+    fn sources(&self, read: &[(Origin, String, toml::Table)]) -> Sources {
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) else {
             return Vec::new();
         };
         map.keys()
             .map(|key| {
                 let source = read
-                    .and_then(|(origin, text)| {
+                    .iter()
+                    .find_map(|(origin, text, _)| {
                         let line = origin.line_of_key(text, key)?;
                         Some(format!("{}:{line}", origin.path))
                     })
@@ -314,6 +334,14 @@ impl Governance {
                 origin.locate(text, "coverage_pattern")
             );
         }
+        if !self.toolkit_version.is_empty() && !crate::version::is_version(&self.toolkit_version) {
+            bail!(
+                "{}: toolkit_version = {:?} is not a version; write it as MAJOR.MINOR.PATCH, like \"{}\"",
+                origin.locate(text, "toolkit_version"),
+                self.toolkit_version,
+                crate::version::VERSION
+            );
+        }
         for role in &self.prd_required_approvals {
             if role.trim().is_empty() || role.chars().any(char::is_control) {
                 bail!(
@@ -345,13 +373,6 @@ fn read_optional(root: &Path, rel: &str) -> Result<Option<String>> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
     }
-}
-
-/// The 1-based line of the `header` table in `text`.
-fn table_line(text: &str, header: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| line.trim_start().starts_with(header))
-        .map(|idx| idx + 1)
 }
 
 /// The last `[table]` header at or before 1-based `line`.
@@ -399,7 +420,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`"
+             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`"
         );
     }
 
@@ -464,7 +485,7 @@ mod tests {
     }
 
     #[test]
-    fn settings_in_both_places_are_refused_naming_both() {
+    fn settings_in_both_places_merge_and_one_key_in_both_is_refused_naming_both() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::write(
@@ -473,17 +494,20 @@ mod tests {
         )
         .unwrap();
         std::fs::create_dir(root.join("patterns")).unwrap();
+        std::fs::write(root.join(FILE_PATH), "# pin\ntoolkit_version = \"0.1.0\"\n").unwrap();
+        let (config, sources) = Governance::load_with_sources(root).unwrap();
+        assert_eq!(
+            (config.parallelism, config.toolkit_version.as_str()),
+            (2, "0.1.0")
+        );
+        assert!(sources.contains(&("parallelism".to_owned(), "Cargo.toml:4".to_owned())));
+        assert!(sources.contains(&("toolkit_version".to_owned(), format!("{FILE_PATH}:2"))));
         std::fs::write(root.join(FILE_PATH), "parallelism = 3\n").unwrap();
         assert_eq!(
             Governance::load(root).unwrap_err().to_string(),
-            "Cargo.toml:3 ([workspace.metadata.governance]) and patterns/governance.toml both hold \
-             governance settings; keep one: move the table's keys into patterns/governance.toml and \
-             delete the table, or delete patterns/governance.toml"
+            "Cargo.toml:4 and patterns/governance.toml:1 both set `parallelism`; keep one of the two \
+             (a setting is never silently ignored)"
         );
-        std::fs::remove_file(root.join(FILE_PATH)).unwrap();
-        let (config, sources) = Governance::load_with_sources(root).unwrap();
-        assert_eq!(config.parallelism, 2);
-        assert!(sources.contains(&("parallelism".to_owned(), "Cargo.toml:4".to_owned())));
     }
 
     #[test]

@@ -1,17 +1,59 @@
 //! What every command starts from: the repository, its configuration, a settled store. Below
 //! the command layer so that the rooms commands share (the agent runner) can take it too.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 
 use crate::config::Governance;
-use crate::output;
 use crate::repo::Repo;
 use crate::runs::{Recorded, Recorder, RunId};
 use crate::store::{self, StateLock};
 use crate::tasks::heads::{self, Heads};
 use crate::tasks::index::{INDEX_PATH, Index};
+use crate::{output, version};
+
+/// How a command treats a repository pinned (`toolkit_version`) to another toolkit version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinPolicy {
+    /// Gates, the hook and every command that writes: refuse, with the install command.
+    Refuse = 0,
+    /// Read commands: say so on stderr and go on.
+    Warn = 1,
+    /// Commands that set the pin themselves (`init`) or only touch git config (`hooks`).
+    Ignore = 2,
+}
+
+static PIN_POLICY: AtomicU8 = AtomicU8::new(PinPolicy::Refuse as u8);
+
+/// Set how [`Ctx::open`] treats a pin of another version (the command line sets it per command
+/// before running it; the default refuses).
+pub fn set_pin_policy(policy: PinPolicy) {
+    PIN_POLICY.store(policy as u8, Ordering::Relaxed);
+}
+
+/// Compare the repository's pin with the running toolkit, as the [`PinPolicy`] in force says.
+fn check_pin(config: &Governance) -> Result<()> {
+    let pinned = &config.toolkit_version;
+    if pinned.is_empty() || pinned == version::VERSION {
+        return Ok(());
+    }
+    let install = version::install_command(pinned, &config.toolkit_install);
+    match PIN_POLICY.load(Ordering::Relaxed) {
+        0 => bail!(
+            "this repository is pinned to codex-orchestrator {pinned} (toolkit_version), and this is {}; \
+             install the pinned version: {install}  (or move the pin to this version: `cargo xtask init --upgrade`)",
+            version::VERSION
+        ),
+        1 => output::warn(format!(
+            "this repository is pinned to codex-orchestrator {pinned} and this is {}; gates will refuse to run until the versions agree (install: {install})",
+            version::VERSION
+        )),
+        _ => {}
+    }
+    Ok(())
+}
 
 /// What every command starts from: the repository, its configuration, a settled store.
 #[derive(Debug)]
@@ -31,6 +73,7 @@ impl Ctx {
     /// The context for `repo`: its configuration loaded and any interrupted write finished.
     pub fn at(repo: Repo) -> Result<Ctx> {
         let config = Governance::load(&repo.root)?;
+        check_pin(&config)?;
         let ctx = Ctx { repo, config };
         store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| {
             output::note(repair)

@@ -54,6 +54,53 @@ pub fn local_config(repo: &Repo, key: &str) -> Result<Option<String>> {
     Ok((out.status.success() && !value.is_empty()).then_some(value))
 }
 
+/// Point `core.hooksPath` at `.githooks`, remembering what was active before (`hooks install`,
+/// `init`); the hook that was active runs first from then on. Returns what it did, one line each.
+pub fn activate(repo: &Repo) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let current = local_config(repo, "core.hooksPath")?;
+    if current.as_deref() == Some(HOOKS_DIR) {
+        notes.push(format!(
+            "core.hooksPath is already {HOOKS_DIR}; nothing else to do"
+        ));
+    } else {
+        let chain = active_hooks_dir(repo)?;
+        set_config(
+            repo,
+            "xtask.previousHooksPath",
+            current.as_deref().unwrap_or(UNSET),
+        )?;
+        set_config(repo, "xtask.chainHooksDir", &chain.to_string_lossy())?;
+        // The hook reads the chained directory from a file: cheaper than asking git config.
+        let record = common_dir(repo)?.join("xtask/hooks-chain");
+        std::fs::create_dir_all(record.parent().unwrap_or(&repo.root))?;
+        crate::store::write_atomic(&record, format!("{}\n", chain.display()).as_bytes())?;
+        set_config(repo, "core.hooksPath", HOOKS_DIR)?;
+        let chained = if chain.join("pre-commit").is_file() {
+            format!(
+                "; the existing {} still runs first",
+                chain.join("pre-commit").display()
+            )
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "core.hooksPath: {} → {HOOKS_DIR}{chained}",
+            current.as_deref().unwrap_or(UNSET)
+        ));
+        let others = other_hooks(&chain);
+        if !others.is_empty() {
+            notes.push(format!(
+                    "these hooks in {} no longer run (only pre-commit and pre-merge-commit are chained): {}; \
+                     add them to {HOOKS_DIR}/ to keep them",
+                    chain.display(),
+                    others.join(", ")
+                ));
+        }
+    }
+    Ok(notes)
+}
+
 /// Executable hooks in `dir` other than the two chained ones (samples excluded).
 pub fn other_hooks(dir: &std::path::Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adopt;
 pub mod agent;
 pub mod audit;
 pub mod config;
@@ -33,3 +34,4 @@ pub mod store;
 pub mod task_id;
 pub mod tasks;
 pub mod templates;
+pub mod version;

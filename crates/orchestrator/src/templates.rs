@@ -194,6 +194,10 @@ fn layout_without_prompts() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The GitHub Actions workflow of an adopted repository: installs the pinned toolkit (cached)
+/// and runs `audit` with annotations and SARIF; `{{version}}` and `{{install}}` are filled in.
+pub const ADOPTED_WORKFLOW: &str = include_str!("../templates/adopted-workflow.yml");
+
 /// Lines `init` makes sure `.gitattributes` holds.
 pub const GITATTRIBUTES: &str = include_str!("../templates/gitattributes");
 

@@ -525,6 +525,14 @@ fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[&[u8]]) -> Result<guard::Tr
         Source::Staged { base } => {
             let object = format!("{base}:{rel}");
             let before = reader.objects.borrow_mut().get(&object);
+            if before.is_none() && reader.read(rel).is_some() {
+                // The commit that adopts the toolkit: the rules begin after it (audit's range
+                // rule judges each commit by its parent's rules, so it agrees).
+                output::note(format!(
+                    "this commit adds {rel} (it adopts the toolkit): the trigger areas apply from the next commit"
+                ));
+                return guard::Triggers::parse("");
+            }
             vec![(object, before), (format!(":{rel}"), reader.read(rel))]
         }
         Source::Range { base, end } => [base, end]

@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::{Outcome, flags};
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::hooks::{
-    HOOKS_DIR, PRE_COMMIT, UNSET, active_hooks_dir, common_dir, config, is_executable,
-    local_config, make_executable, other_hooks, set_config, unset_config,
+    HOOKS_DIR, PRE_COMMIT, UNSET, activate, common_dir, config, is_executable, local_config,
+    make_executable, set_config, unset_config,
 };
 use codex_orchestrator::runs::Recorder;
 use codex_orchestrator::{output, templates};
@@ -52,49 +52,7 @@ impl flags::HooksInstall {
                 make_executable(&repo.path(script))?;
             }
         }
-        let current = local_config(repo, "core.hooksPath")?;
-        if current.as_deref() == Some(HOOKS_DIR) {
-            notes.push(format!(
-                "core.hooksPath is already {HOOKS_DIR}; nothing else to do"
-            ));
-        } else {
-            let chain = active_hooks_dir(repo)?;
-            set_config(
-                repo,
-                "xtask.previousHooksPath",
-                current.as_deref().unwrap_or(UNSET),
-            )?;
-            set_config(repo, "xtask.chainHooksDir", &chain.to_string_lossy())?;
-            // The hook reads the chained directory from a file: cheaper than asking git config.
-            let record = common_dir(repo)?.join("xtask/hooks-chain");
-            std::fs::create_dir_all(record.parent().unwrap_or(&repo.root))?;
-            codex_orchestrator::store::write_atomic(
-                &record,
-                format!("{}\n", chain.display()).as_bytes(),
-            )?;
-            set_config(repo, "core.hooksPath", HOOKS_DIR)?;
-            let chained = if chain.join("pre-commit").is_file() {
-                format!(
-                    "; the existing {} still runs first",
-                    chain.join("pre-commit").display()
-                )
-            } else {
-                String::new()
-            };
-            notes.push(format!(
-                "core.hooksPath: {} → {HOOKS_DIR}{chained}",
-                current.as_deref().unwrap_or(UNSET)
-            ));
-            let others = other_hooks(&chain);
-            if !others.is_empty() {
-                notes.push(format!(
-                    "these hooks in {} no longer run (only pre-commit and pre-merge-commit are chained): {}; \
-                     add them to {HOOKS_DIR}/ to keep them",
-                    chain.display(),
-                    others.join(", ")
-                ));
-            }
-        }
+        notes.extend(activate(repo)?);
         output::out(format!(
             "hooks installed\n  {}\nundo: cargo xtask hooks uninstall",
             notes.join("\n  ")
@@ -193,5 +151,42 @@ impl flags::HooksStatus {
         } else {
             Outcome::No
         })
+    }
+}
+
+/// pre-commit's config: a local hook that runs the installed toolkit on the staged files.
+const PRE_COMMIT_SNIPPET: &str = "\
+# .pre-commit-config.yaml: the spec-guard of codex-orchestrator (installed: cargo-orchestrator)
+repos:
+  - repo: local
+    hooks:
+      - id: spec-guard
+        name: spec-guard (codex-orchestrator)
+        entry: cargo-orchestrator spec-guard --staged
+        language: system
+        pass_filenames: false
+        always_run: true
+        stages: [pre-commit]
+";
+
+/// lefthook's config: the same command as a pre-commit job.
+const LEFTHOOK_SNIPPET: &str = "\
+# lefthook.yml: the spec-guard of codex-orchestrator (installed: cargo-orchestrator)
+pre-commit:
+  commands:
+    spec-guard:
+      run: cargo-orchestrator spec-guard --staged
+";
+
+impl flags::HooksSnippet {
+    pub fn run(self) -> Result<Outcome> {
+        output::out(
+            match self.manager {
+                flags::HookManager::PreCommit => PRE_COMMIT_SNIPPET,
+                flags::HookManager::Lefthook => LEFTHOOK_SNIPPET,
+            }
+            .trim_end(),
+        );
+        Ok(Outcome::Ok)
     }
 }

@@ -82,7 +82,7 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
 }
 
 #[test]
-fn settings_in_cargo_toml_and_patterns_governance_toml_are_refused_naming_both() {
+fn one_setting_in_cargo_toml_and_patterns_governance_toml_is_refused_naming_both() {
     let repo = TestRepo::initialised()
         .file(
             "Cargo.toml",
@@ -92,7 +92,7 @@ fn settings_in_cargo_toml_and_patterns_governance_toml_are_refused_naming_both()
     expect![[r#"
         exit 2
         --- stderr
-        error: Cargo.toml:4 ([workspace.metadata.governance]) and patterns/governance.toml both hold governance settings; keep one: move the table's keys into patterns/governance.toml and delete the table, or delete patterns/governance.toml
+        error: Cargo.toml:5 and patterns/governance.toml:1 both set `parallelism`; keep one of the two (a setting is never silently ignored)
     "#]]
     .assert_eq(&repo.run(&["task", "list"]).code(2).both());
     std::fs::remove_file(repo.root.join("patterns/governance.toml")).unwrap();

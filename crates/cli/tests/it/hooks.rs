@@ -643,8 +643,11 @@ fn without_an_xtask_crate_the_hook_runs_the_installed_binary() {
         .collect();
     let run = commit_with(&without.join(":")).code(1);
     assert!(
-        run.stderr
-            .contains("install it: cargo install --path crates/cli"),
+        run.stderr.contains(&format!(
+            "install the version this repository is pinned to: cargo install --locked --git \
+             https://github.com/codex-orchestrator/codex-orchestrator --tag v{} codex-orchestrator-cli",
+            env!("CARGO_PKG_VERSION")
+        )),
         "{}",
         run.both()
     );

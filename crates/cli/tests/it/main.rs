@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real git repositories in temp dirs, the real `xtask` binary.
 
+mod adopt;
 mod agent;
 mod audit;
 mod bad_input;

@@ -115,10 +115,11 @@ impl TestRepo {
         repo
     }
 
-    /// A repository after `cargo xtask init`.
+    /// A repository after `cargo xtask init --no-hooks` (tests install the hook when they need
+    /// it).
     pub fn initialised() -> TestRepo {
         let repo = TestRepo::new();
-        repo.run(&["init"]).ok();
+        repo.run(&["init", "--no-hooks"]).ok();
         repo
     }
 

@@ -207,6 +207,7 @@ fn ci_runs_the_test_command_the_readme_gives() {
 /// listed before it, never one after it. docs/ARCHITECTURE.md draws the same order.
 const ROOMS: &[&str] = &[
     "output",
+    "version",
     "report",
     "hash",
     "task_id",
@@ -225,6 +226,7 @@ const ROOMS: &[&str] = &[
     "sop",
     "mirror",
     "hooks",
+    "adopt",
     "agent",
     "audit",
     "flows",
