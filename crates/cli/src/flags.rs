@@ -76,8 +76,8 @@ pub enum Command {
     Score(Score),
     #[command(about = "Append finished artifacts to the dated, append-only mirrors in docs/")]
     Mirror(Mirror),
-    /// Print the governance settings in force and where each is set (Cargo.toml's
-    /// [workspace.metadata.governance] or patterns/governance.toml).
+    /// Print the governance settings in force and where each is set (patterns/governance.toml
+    /// and Cargo.toml's [workspace.metadata.governance]).
     Config(Config),
 }
 

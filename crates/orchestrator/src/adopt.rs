@@ -34,6 +34,8 @@ pub const WORKFLOW_PATH: &str = ".github/workflows/governance.yml";
 pub const CARGO_CONFIG_PATH: &str = ".cargo/config.toml";
 /// The alias that makes `cargo xtask …` run the installed toolkit (`cargo orchestrator …`).
 pub const ALIAS: &str = "orchestrator";
+/// The spec of the `governance` trigger area, which covers the files `init` writes.
+pub const GOVERNANCE_SPEC: &str = "tasks/specs/governance.md";
 /// A line every version of the toolkit's pre-commit hook carries: a `.githooks/pre-commit`
 /// without it is someone else's.
 const HOOK_MARKER: &str = "spec-guard pre-commit hook";

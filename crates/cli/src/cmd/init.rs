@@ -92,7 +92,7 @@ fn summary(
 ) -> String {
     let command = plan.kind.command();
     let mut text = String::new();
-    if plan.writes.is_empty() && hook_notes.is_empty() && plan.kept.is_empty() {
+    if plan.writes.is_empty() && hook_notes.is_empty() {
         text.push_str(&format!(
             "{}: already adopted ({}, codex-orchestrator {}), nothing to do\n",
             root.display(),
@@ -148,10 +148,21 @@ fn summary(
         }
     }
     if let Some(recorded) = recorded {
-        text.push_str(&format!(
-            "next: commit the adoption, then `{command} task new \"<title>\"`\n{}",
-            recorded.commit_line()
-        ));
+        if upgrade {
+            text.push_str(&format!(
+                "next: review the diff above and commit it; the changed files are in the `governance` \
+                 trigger area, so the commit needs {} approved and reviewed within max_spec_age_days\n{}",
+                adopt::GOVERNANCE_SPEC,
+                recorded.commit_line()
+            ));
+        } else {
+            text.push_str(&format!(
+                "next: commit the adoption, then `{command} task new \"<title>\"`; a later change to \
+                 patterns/, adapters/ or .githooks/ needs {} (the `governance` trigger area)\n{}",
+                adopt::GOVERNANCE_SPEC,
+                recorded.commit_line()
+            ));
+        }
     }
     text.trim_end().to_owned()
 }

@@ -360,3 +360,424 @@ fn a_python_sdist_is_adopted_and_driven_by_the_installed_binary() {
     adopted.walk(&["cargo-orchestrator"]);
     assert!(adopted.repo.exists("six.py"));
 }
+
+/// Everything a refused `init` could have touched: the files and the repository's git config.
+fn state(repo: &TestRepo) -> (Vec<(PathBuf, Vec<u8>)>, String) {
+    (repo.snapshot(), repo.read(".git/config"))
+}
+
+/// `init` refuses, exit 2, with a message holding each of `wants`, and changes nothing.
+#[track_caller]
+fn refused(repo: &TestRepo, args: &[&str], wants: &[&str]) {
+    let before = state(repo);
+    let run = repo.run(args).code(2);
+    for want in wants {
+        assert!(
+            run.stderr.contains(want),
+            "wanted {want:?}:\n{}",
+            run.both()
+        );
+    }
+    assert_eq!(before, state(repo), "a refused init changed the repository");
+}
+
+#[test]
+fn init_refuses_what_it_cannot_adopt_and_leaves_it_as_it_was() {
+    // Not a git repository: a folder with someone's files.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("notes.txt"), "ours\n").expect("write");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["init"]).current_dir(dir.path());
+    isolate(&mut cmd);
+    let out = cmd.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not a git repository") && stderr.contains("run `git init` there"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+
+    // A bare repository.
+    let bare = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(bare.path())
+        .status()
+        .expect("git init --bare");
+    assert!(status.success());
+    let mut cmd = Command::new(BIN);
+    cmd.args(["init"]).current_dir(bare.path());
+    isolate(&mut cmd);
+    let out = cmd.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is a bare git repository") && stderr.contains("adopt a clone"),
+        "{stderr}"
+    );
+    assert!(!bare.path().join("tasks").exists());
+
+    // Hooks wired elsewhere: core.hooksPath (husky's way), or a .githooks/pre-commit of theirs.
+    let repo = TestRepo::new().file(".husky/pre-commit", "npm test\n");
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    refused(
+        &repo,
+        &["init"],
+        &[
+            "core.hooksPath is \".husky\"",
+            "git config --unset core.hooksPath",
+            "init --no-hooks",
+        ],
+    );
+    let repo = TestRepo::new().file(".githooks/pre-commit", "#!/bin/sh\nmake lint\n");
+    refused(
+        &repo,
+        &["init"],
+        &[
+            ".githooks/pre-commit exists and is not the toolkit's",
+            "init --no-hooks",
+        ],
+    );
+
+    // Manifests that do not parse: named with their line, nothing written.
+    let repo = TestRepo::new().file("Cargo.toml", "[package]\nname = \"x\"\nversion = 1.0\"\n");
+    refused(&repo, &["init"], &["Cargo.toml:3"]);
+    let repo = TestRepo::new()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+        )
+        .file(".cargo/config.toml", "[alias\nxtask = \"run\"\n");
+    refused(
+        &repo,
+        &["init"],
+        &[".cargo/config.toml:1", "must be valid TOML"],
+    );
+    let repo = TestRepo::new().file("patterns/toolkit.json", "{ not json");
+    refused(
+        &repo,
+        &["init"],
+        &[
+            "patterns/toolkit.json:1",
+            "git checkout -- patterns/toolkit.json",
+        ],
+    );
+
+    // A read-only checkout (as root, mode bits do not stop writes: the immutable attribute does).
+    let repo = TestRepo::new().file("README.md", "hello\n");
+    let set_mode = |mode: u32| {
+        let mut perms = std::fs::metadata(&repo.root).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, mode);
+        std::fs::set_permissions(&repo.root, perms).expect("chmod");
+    };
+    let writable = || {
+        let probe = repo.root.join("probe");
+        let res = std::fs::write(&probe, "x").is_ok();
+        let _ = std::fs::remove_file(&probe);
+        res
+    };
+    let chattr = |flag: &str| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(&repo.root)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    set_mode(0o555);
+    let immutable = writable() && chattr("+i");
+    if writable() {
+        set_mode(0o755);
+        unavailable("a read-only directory (chmod and chattr +i both failed to stop writes)");
+        return;
+    }
+    refused(
+        &repo,
+        &["init"],
+        &["a read-only checkout cannot be adopted", "make it writable"],
+    );
+    if immutable {
+        chattr("-i");
+    }
+    set_mode(0o755);
+}
+
+#[test]
+fn a_pin_of_another_version_warns_on_reads_and_refuses_gates_and_the_hook() {
+    let repo = TestRepo::new();
+    repo.run(&["init"]).ok();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "adopt"]);
+    let text = repo.read("patterns/governance.toml");
+    let version = env!("CARGO_PKG_VERSION");
+    repo.write(
+        "patterns/governance.toml",
+        text.replace(
+            &format!("toolkit_version = \"{version}\""),
+            "toolkit_version = \"0.0.1\"",
+        ),
+    );
+    let install = "cargo install --locked --git https://github.com/codex-orchestrator/codex-orchestrator --tag v0.0.1 codex-orchestrator-cli";
+    let read = repo.run(&["task", "list"]).ok();
+    assert!(
+        read.stderr.contains(&format!(
+            "pinned to codex-orchestrator 0.0.1 and this is {version}"
+        )) && read.stderr.contains(install),
+        "{}",
+        read.both()
+    );
+    for gate in [
+        &["phase", "next"][..],
+        &["audit"],
+        &["spec-guard", "--staged"],
+        &["task", "new", "x"],
+    ] {
+        let run = repo.run(gate).code(2);
+        assert!(
+            run.stderr.contains("install the pinned version: ") && run.stderr.contains(install),
+            "{gate:?}: {}",
+            run.both()
+        );
+    }
+    // The hook (the installed binary is this one, through XTASK_BIN) refuses the commit.
+    repo.write("README.md", "hello\n");
+    repo.git(&["add", "README.md"]);
+    let mut commit = Command::new("git");
+    commit
+        .args(["commit", "-q", "-m", "x"])
+        .current_dir(&repo.root);
+    isolate(&mut commit);
+    let run = repo.finish(commit.output().expect("git commit"));
+    assert_ne!(run.code, 0, "{}", run.both());
+    assert!(run.stderr.contains(install), "{}", run.both());
+    // `init` says how to move the pin, and `--upgrade` moves it.
+    let run = repo.run(&["init"]).code(2);
+    assert!(run.stderr.contains("init --upgrade"), "{}", run.both());
+    let run = repo.run(&["init", "--upgrade"]).ok();
+    assert!(
+        run.stdout.contains("-toolkit_version = \"0.0.1\"")
+            && run
+                .stdout
+                .contains(&format!("+toolkit_version = \"{version}\"")),
+        "{}",
+        run.both()
+    );
+    repo.run(&["phase", "next"]).ok();
+}
+
+#[test]
+fn upgrade_replaces_what_init_wrote_shows_the_diff_and_keeps_what_the_team_edited() {
+    let repo = TestRepo::new();
+    repo.run(&["init"]).ok();
+    // As if an older toolkit had written two files: their text and the hashes it recorded.
+    let old_prd = "# PRD (an older template)\n";
+    let old_readme = "# adapters (an older README)\n";
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&repo.read("patterns/toolkit.json")).expect("manifest");
+    for (rel, text) in [
+        ("patterns/templates/prd.md", old_prd),
+        ("adapters/README.md", old_readme),
+    ] {
+        repo.write(rel, text);
+        manifest["files"][rel] = format!("sha256:{}", sha256(text)).into();
+    }
+    manifest["version"] = "0.0.1".into();
+    repo.write(
+        "patterns/toolkit.json",
+        serde_json::to_string_pretty(&manifest).expect("json"),
+    );
+    // The team edits the review prompt, which the toolkit wrote.
+    let edited = format!(
+        "{}\nAlso check the changelog.\n",
+        repo.read("patterns/templates/prompts/review.md")
+    );
+    repo.write("patterns/templates/prompts/review.md", &edited);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "adopted long ago"]);
+
+    let run = repo.run(&["init", "--upgrade"]).ok();
+    assert!(
+        run.stdout.contains("upgraded patterns/templates/prd.md"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout.contains("-# PRD (an older template)"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout.contains("upgraded adapters/README.md"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout
+            .contains("kept patterns/templates/prompts/review.md as your team edited it")
+            && run.stdout.contains("-Also check the changelog."),
+        "{}",
+        run.both()
+    );
+    assert_ne!(repo.read("patterns/templates/prd.md"), old_prd);
+    assert_eq!(repo.read("patterns/templates/prompts/review.md"), edited);
+    // Recorded as a run; a second upgrade only says the edited file is still kept.
+    assert!(run.stdout.contains("recorded as run R-"), "{}", run.both());
+    // The upgrade changes the governance area: its commit needs that area's approved spec.
+    assert!(
+        run.stdout.contains("tasks/specs/governance.md"),
+        "{}",
+        run.both()
+    );
+    repo.git(&["add", "-A"]);
+    let mut commit = Command::new("git");
+    commit
+        .args(["commit", "-q", "-m", "upgrade"])
+        .current_dir(&repo.root);
+    isolate(&mut commit);
+    let blocked = repo.finish(commit.output().expect("git commit"));
+    assert_eq!(blocked.code, 1, "{}", blocked.both());
+    assert!(
+        blocked
+            .stderr
+            .contains("blocked: patterns/templates/prd.md"),
+        "{}",
+        blocked.both()
+    );
+    repo.write(
+        "tasks/specs/governance.md",
+        "---\narea: governance\nowner: \"Pat Platform\"\nstatus: approved\nlast_review: 2026-11-20\n---\n\n# Governance\n\nUpgrades are reviewed with their diff.\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "upgrade"]);
+    let again = repo.run(&["init", "--upgrade"]).ok();
+    assert!(!again.stdout.contains("upgraded "), "{}", again.both());
+    assert!(
+        again
+            .stdout
+            .contains("kept patterns/templates/prompts/review.md"),
+        "{}",
+        again.both()
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn an_existing_governance_table_in_cargo_toml_gets_the_pin_with_its_comments_kept() {
+    let manifest = "# Our workspace.\n[workspace]\nmembers = [\"app\"]   # the one crate\n\n# Team knobs.\n[workspace.metadata.governance]\nparallelism = 2 # two cores in CI\n\n[profile.release]\nlto = true\n";
+    let repo = TestRepo::new().file("Cargo.toml", manifest);
+    let run = repo.run(&["init", "--json"]).ok();
+    assert_eq!(run.json()["pin_file"], "Cargo.toml", "{}", run.both());
+    let after = repo.read("Cargo.toml");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        after,
+        manifest.replace(
+            "parallelism = 2 # two cores in CI\n",
+            &format!("parallelism = 2 # two cores in CI\ntoolkit_version = \"{version}\"\n")
+        )
+    );
+    assert!(!repo.exists("patterns/governance.toml"));
+    assert_eq!(
+        repo.read(".cargo/config.toml")
+            .matches("xtask = \"orchestrator\"")
+            .count(),
+        1
+    );
+    repo.run(&["init"]).ok();
+    assert_eq!(repo.read("Cargo.toml"), after);
+}
+
+#[test]
+fn hooks_snippets_call_the_installed_binary() {
+    let repo = TestRepo::new();
+    for (manager, want) in [
+        (
+            "pre-commit",
+            "entry: cargo-orchestrator spec-guard --staged",
+        ),
+        ("lefthook", "run: cargo-orchestrator spec-guard --staged"),
+    ] {
+        let run = repo.run(&["hooks", "snippet", manager]).ok();
+        assert!(run.stdout.contains(want), "{}", run.both());
+    }
+}
+
+/// A pre-commit framework user: the snippet in `.pre-commit-config.yaml`, `pre-commit install`
+/// from PyPI, and the installed toolkit blocking and allowing commits through it.
+#[test]
+fn the_pre_commit_snippet_runs_with_the_pre_commit_tool() {
+    let Some(pre_commit) = pre_commit_tool() else {
+        return unavailable(
+            "the pre-commit tool from PyPI (python3 -m venv, pip install pre-commit)",
+        );
+    };
+    let adopted = Adopted {
+        repo: TestRepo::new().file("README.md", "A project whose hooks belong to pre-commit.\n"),
+    };
+    adopted.commit("start").ok();
+    let snippet = adopted
+        .toolkit(&["cargo-orchestrator"], &["hooks", "snippet", "pre-commit"])
+        .ok();
+    adopted
+        .toolkit(&["cargo-orchestrator"], &["init", "--no-hooks"])
+        .ok();
+    adopted.repo.write(
+        ".pre-commit-config.yaml",
+        format!("{}\n", snippet.stdout.trim_end()),
+    );
+    adopted
+        .commit("Adopt codex-orchestrator, called from pre-commit")
+        .ok();
+    let install = adopted
+        .repo
+        .run_cmd(adopted.command(pre_commit.to_str().expect("utf-8"), &["install"]));
+    assert_eq!(install.code, 0, "{}", install.both());
+    adopted.repo.write("src/auth/login.rs", "fn login() {}\n");
+    let blocked = adopted.commit("login without a spec");
+    assert_eq!(blocked.code, 1, "{}", blocked.both());
+    assert!(
+        blocked.both().contains("spec-guard (codex-orchestrator)")
+            && blocked.both().contains("blocked: src/auth/login.rs"),
+        "{}",
+        blocked.both()
+    );
+    adopted.repo.write(
+        "tasks/specs/security.md",
+        "---\narea: security\nowner: \"Sam Sec\"\nstatus: approved\nlast_review: 2026-11-20\n---\n\n# Security\n\nLogins are rate limited.\n",
+    );
+    adopted.commit("login with its spec").ok();
+}
+
+/// `pre-commit` installed from PyPI into a virtualenv under the target folder, once.
+fn pre_commit_tool() -> Option<PathBuf> {
+    static TOOL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    TOOL.get_or_init(|| {
+        let venv = Path::new(BIN).parent()?.parent()?.join("it-pre-commit");
+        let tool = venv.join("bin/pre-commit");
+        if tool.is_file() {
+            return Some(tool);
+        }
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .ok()?
+            .success()
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "pre-commit==4.*"])
+                .status()
+                .ok()?
+                .success();
+        (ok && tool.is_file()).then_some(tool)
+    })
+    .clone()
+}
+
+fn sha256(text: &str) -> String {
+    codex_orchestrator::hash::sha256_hex(text.as_bytes())
+}

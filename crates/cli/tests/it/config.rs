@@ -41,6 +41,8 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
         prd_required_approvals = ["product","engineering"]  # default
         review_max_cycles = 2  # default
         test_command = "cargo test"  # patterns/governance.toml:4
+        toolkit_install = ""  # default
+        toolkit_version = ""  # default
         worktree_dir = "../{repo}.worktrees"  # default
         worktree_setup = ""  # default
     "#]]

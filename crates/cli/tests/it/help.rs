@@ -22,6 +22,7 @@ const COMMANDS: &[&[&str]] = &[
     &["hooks", "install"],
     &["hooks", "uninstall"],
     &["hooks", "status"],
+    &["hooks", "snippet"],
     &["run"],
     &["group"],
     &["group", "run"],

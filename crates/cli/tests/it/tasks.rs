@@ -11,46 +11,27 @@ fn init_creates_the_layout_once() {
     let first = repo.run(&["init"]).ok();
     expect![[r#"
         exit 0
-        initialised [ROOT]:
-          created tasks/specs/README.md
-          created tasks/index.schema.json
+        adopted [ROOT] (a repository without Cargo) with codex-orchestrator 0.1.0:
+          created tasks/ (3 files)
           created docs/README.md
-          created patterns/templates/brief.md
-          created patterns/templates/prd.md
-          created patterns/templates/tasks.md
-          created patterns/templates/spec.md
-          created patterns/templates/plan.md
-          created patterns/templates/prompts/goal.md
-          created patterns/templates/prompts/builder.md
-          created patterns/templates/prompts/review.md
-          created patterns/templates/prompts/fix.md
-          created patterns/templates/prompts/research.md
-          created patterns/templates/prompts/draft-prd.md
-          created patterns/templates/prompts/draft.md
-          created patterns/templates/prompts/draft-spec.md
-          created patterns/templates/prompts/score-prd.md
-          created patterns/triggers.toml
-          created adapters/README.md
-          created adapters/codex.toml
-          created adapters/claude.toml
-          created adapters/exec.toml
-          created adapters/roles.toml
-          created .githooks/README.md
-          created .githooks/pre-commit
-          created .githooks/pre-merge-commit
+          created patterns/ (17 files)
+          created adapters/ (5 files)
+          created .githooks/ (3 files)
           created .runs/.gitignore
-          created tasks/index.json
+          created .github/workflows/governance.yml
           created .gitattributes
+          pinned toolkit_version = "0.1.0" in patterns/governance.toml
+          hooks: core.hooksPath: (unset) → .githooks
         recorded as run R-[RUN]
-        next: cargo xtask hooks install, then cargo xtask task new "<title>"
-        commit: git add .runs/R-[RUN] tasks/ docs/README.md patterns/ adapters/ .githooks/ .runs/.gitignore .gitattributes
+        next: commit the adoption, then `cargo orchestrator task new "<title>"`
+        commit: git add .runs/R-[RUN] tasks/ docs/README.md patterns/ adapters/ .githooks/ .runs/.gitignore .github/workflows/governance.yml .gitattributes
     "#]]
     .assert_eq(&first.both());
     let before = repo.snapshot();
     let second = repo.run(&["init"]).ok();
     expect![[r#"
         exit 0
-        [ROOT]: already initialised, nothing to do
+        [ROOT]: already adopted (a repository without Cargo, codex-orchestrator 0.1.0), nothing to do
     "#]]
     .assert_eq(&second.both());
     assert_eq!(before, repo.snapshot(), "a second init changed files");
