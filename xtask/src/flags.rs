@@ -105,10 +105,32 @@ pub struct BenchHook {
     /// Keep the generated repository in DIR (for profiling) instead of deleting it.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Measure an adopted repository instead: adopt it with this installed toolkit
+    /// (`cargo-orchestrator`, as `cargo install` put it), which pins its version, and let the
+    /// hook find it on PATH with XTASK_BIN unset, as in a team's repository.
+    #[arg(long, value_name = "BIN")]
+    pub installed: Option<PathBuf>,
+}
+
+/// Time `init` adopting a repository: a copy of a real source tree (default: this repository's
+/// crates/, as a project of ~100 files), made a git repository, adopted with the installed
+/// toolkit, interleaved with `git status` in the same repository as the baseline.
+#[derive(Debug, Args)]
+pub struct BenchAdopt {
+    /// The installed toolkit (`cargo-orchestrator`) to adopt with.
+    #[arg(long, value_name = "BIN")]
+    pub installed: PathBuf,
+    /// The source tree copied into each repository.
+    #[arg(long, value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+    /// Repositories adopted (medians are reported).
+    #[arg(long, default_value_t = 15)]
+    pub samples: usize,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Adopt(BenchAdopt),
     Graph(BenchGraph),
     Hook(BenchHook),
     Runner(BenchRunner),

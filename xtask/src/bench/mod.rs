@@ -6,6 +6,7 @@
 //! process start and argument parsing), because a 2-core machine is too noisy for absolute
 //! numbers alone.
 
+pub mod adopt;
 pub mod audit;
 pub mod flows;
 pub mod runner;
@@ -129,11 +130,11 @@ fn measure(flags: &flags::BenchGraph, exe: &Path, scratch: &Path) -> Result<Outc
     Ok(Outcome::Ok)
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn ratio(a: Duration, b: Duration) -> f64 {
+pub(crate) fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
 
@@ -332,6 +333,21 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
         }
     }
     file(".githooks/pre-commit", templates::PRE_COMMIT)?;
+    if let Some(installed) = &flags.installed {
+        // Adopted by the installed toolkit: its pin, its workflow, its manifest.
+        let out = Command::new(installed)
+            .args(["init", "--no-hooks"])
+            .current_dir(dir)
+            .output()
+            .with_context(|| format!("running {} init", installed.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} init failed: {}",
+                installed.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
     file(
         "bare-hooks/pre-commit",
         "#!/bin/sh\ngit diff --cached --name-only -z >/dev/null\n",
@@ -352,13 +368,36 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
     }
     cmd!(sh, "git add -A").quiet().run()?;
     output::out(format!(
-        "bench hook: {} files, {} staged, 50 trigger globs; median of {} commits per variant, interleaved [set up in {}]",
+        "bench hook: {} files, {} staged, 50 trigger globs; median of {} commits per variant, interleaved [set up in {}]\n  the hook runs {}",
         flags.files,
         flags.staged,
         flags.samples,
-        ms(started.elapsed())
+        ms(started.elapsed()),
+        match &flags.installed {
+            Some(bin) => format!(
+                "the installed {} (found on PATH; the repository is adopted and pinned)",
+                bin.display()
+            ),
+            None => format!("XTASK_BIN={}", exe.display()),
+        }
     ));
 
+    // With --installed, the hook finds the toolkit on PATH, as in an adopted repository.
+    let installed_path = match &flags.installed {
+        Some(bin) => {
+            let folder = bin.parent().context("the installed binary's folder")?;
+            if bin.file_name().is_none_or(|n| n != "cargo-orchestrator") {
+                bail!(
+                    "--installed must name a cargo-orchestrator binary (the hook looks for that name)"
+                );
+            }
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![folder.to_path_buf()];
+            dirs.extend(std::env::split_paths(&path));
+            Some(std::env::join_paths(dirs)?)
+        }
+        None => None,
+    };
     let variants = [
         ("no-hooks", "(a) no hook"),
         ("bare-hooks", "(b) bare shell hook"),
@@ -367,13 +406,15 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
     let commit = |hooks: &str| -> Result<Duration> {
         let config = format!("core.hooksPath={hooks}");
         let started = Instant::now();
-        let out = Command::new("git")
-            .args(["-c", &config, "commit", "--quiet", "-m", "bench"])
+        let mut git = Command::new("git");
+        git.args(["-c", &config, "commit", "--quiet", "-m", "bench"])
             .current_dir(dir)
-            .env("XTASK_BIN", exe)
-            .stdout(Stdio::null())
-            .output()
-            .context("running git commit")?;
+            .stdout(Stdio::null());
+        match &installed_path {
+            Some(path) => git.env_remove("XTASK_BIN").env("PATH", path),
+            None => git.env("XTASK_BIN", exe),
+        };
+        let out = git.output().context("running git commit")?;
         let elapsed = started.elapsed();
         if !out.status.success() {
             bail!(
