@@ -156,39 +156,41 @@ struct Manifest {
 /// directory that does not exist yet or is empty becomes a new repository (`git init`);
 /// `created` says so.
 pub fn open(dir: &Path) -> Result<(Repo, bool)> {
-    let fresh = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
-        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
-    };
     let sh = xshell::Shell::new()?;
-    if !fresh {
+    if dir.exists() {
         let bare = cmd!(sh, "git -C {dir} rev-parse --is-bare-repository")
             .quiet()
             .ignore_status()
             .ignore_stderr()
             .output()
             .context("running git (is git installed and on PATH?)")?;
-        if !bare.status.success() {
+        if bare.status.success() {
+            if bare.stdout.starts_with(b"true") {
+                bail!(
+                    "{} is a bare git repository (no working tree to adopt); adopt a clone of it: \
+                     `git clone {} work && cd work`, then init there",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            let repo = Repo::at(dir)?;
+            writable(&repo.root)?;
+            writable(&repo.git_dir)?;
+            return Ok((repo, false));
+        }
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty {
             bail!(
                 "{} is not a git repository: the toolkit records every step in git; run `git init` there \
                  (and commit what is there), then run init again",
                 dir.display()
             );
         }
-        if bare.stdout.starts_with(b"true") {
-            bail!(
-                "{} is a bare git repository (no working tree to adopt); adopt a clone of it: \
-                 `git clone {} work && cd work`, then init there",
-                dir.display(),
-                dir.display()
-            );
-        }
-        let repo = Repo::at(dir)?;
-        writable(&repo.root)?;
-        writable(&repo.git_dir)?;
-        return Ok((repo, false));
     }
+    // A new project: the folder does not exist yet, or is empty and in no repository.
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     cmd!(sh, "git init --quiet {dir}")
         .run()

@@ -381,17 +381,33 @@ fn refused(repo: &TestRepo, args: &[&str], wants: &[&str]) {
     assert_eq!(before, state(repo), "a refused init changed the repository");
 }
 
+/// `init` in `dir`, which is no repository's working tree: exit 2; returns what it said.
+fn init_refused_in(dir: &Path) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["init"]).current_dir(dir);
+    isolate(&mut cmd);
+    let out = cmd.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+/// `git commit` in `repo` with its hook (this build of the toolkit, through XTASK_BIN).
+fn commit_through_hook(repo: &TestRepo, message: &str) -> Run {
+    let mut commit = Command::new("git");
+    commit
+        .args(["commit", "-q", "-m", message])
+        .current_dir(&repo.root);
+    isolate(&mut commit);
+    repo.finish(commit.output().expect("git commit"))
+}
+
 #[test]
 fn init_refuses_what_it_cannot_adopt_and_leaves_it_as_it_was() {
     // Not a git repository: a folder with someone's files.
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("notes.txt"), "ours\n").expect("write");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["init"]).current_dir(dir.path());
-    isolate(&mut cmd);
-    let out = cmd.output().expect("spawn");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = init_refused_in(dir.path());
     assert!(
         stderr.contains("is not a git repository") && stderr.contains("run `git init` there"),
         "{stderr}"
@@ -411,12 +427,7 @@ fn init_refuses_what_it_cannot_adopt_and_leaves_it_as_it_was() {
         .status()
         .expect("git init --bare");
     assert!(status.success());
-    let mut cmd = Command::new(BIN);
-    cmd.args(["init"]).current_dir(bare.path());
-    isolate(&mut cmd);
-    let out = cmd.output().expect("spawn");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = init_refused_in(bare.path());
     assert!(
         stderr.contains("is a bare git repository") && stderr.contains("adopt a clone"),
         "{stderr}"
@@ -547,12 +558,7 @@ fn a_pin_of_another_version_warns_on_reads_and_refuses_gates_and_the_hook() {
     // The hook (the installed binary is this one, through XTASK_BIN) refuses the commit.
     repo.write("README.md", "hello\n");
     repo.git(&["add", "README.md"]);
-    let mut commit = Command::new("git");
-    commit
-        .args(["commit", "-q", "-m", "x"])
-        .current_dir(&repo.root);
-    isolate(&mut commit);
-    let run = repo.finish(commit.output().expect("git commit"));
+    let run = commit_through_hook(&repo, "x");
     assert_ne!(run.code, 0, "{}", run.both());
     assert!(run.stderr.contains(install), "{}", run.both());
     // `init` says how to move the pin, and `--upgrade` moves it.
@@ -634,12 +640,7 @@ fn upgrade_replaces_what_init_wrote_shows_the_diff_and_keeps_what_the_team_edite
         run.both()
     );
     repo.git(&["add", "-A"]);
-    let mut commit = Command::new("git");
-    commit
-        .args(["commit", "-q", "-m", "upgrade"])
-        .current_dir(&repo.root);
-    isolate(&mut commit);
-    let blocked = repo.finish(commit.output().expect("git commit"));
+    let blocked = commit_through_hook(&repo, "upgrade");
     assert_eq!(blocked.code, 1, "{}", blocked.both());
     assert!(
         blocked
