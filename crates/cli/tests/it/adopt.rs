@@ -256,12 +256,39 @@ fn a_rust_crate_from_the_registry_is_adopted_with_the_cargo_xtask_alias() {
             .read("patterns/governance.toml")
             .contains(&format!("toolkit_version = \"{version}\""))
     );
+    workflow_installs_and_audits(&adopted.repo.read(".github/workflows/governance.yml"));
+}
+
+/// The workflow `init` writes is YAML that caches and installs the pinned toolkit, then audits
+/// with annotations and SARIF.
+fn workflow_installs_and_audits(text: &str) {
+    let workflow: serde_json::Value = serde_saphyr::from_str(text).expect("the workflow is YAML");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(workflow["env"]["TOOLKIT_VERSION"], version);
+    let steps = workflow["jobs"]["audit"]["steps"]
+        .as_array()
+        .expect("the audit job's steps");
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no step {name:?} in {text}"))
+    };
+    assert_eq!(step("Cache the toolkit")["uses"], "actions/cache@v4");
+    let install = step("Install the pinned toolkit");
+    assert_eq!(install["if"], "steps.toolkit.outputs.cache-hit != 'true'");
     assert!(
-        adopted
-            .repo
-            .read(".github/workflows/governance.yml")
-            .contains(&format!("--tag v{version} codex-orchestrator-cli"))
+        install["run"]
+            .as_str()
+            .is_some_and(|run| run.contains(&format!("--tag v{version} codex-orchestrator-cli"))),
+        "{install}"
     );
+    let audit = step("Audit (annotations)")["run"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(audit.contains("cargo-orchestrator audit --range \"$range\" --format github"));
+    let sarif = step("Audit (SARIF)")["run"].as_str().unwrap_or_default();
+    assert!(sarif.contains("--format sarif --output audit.sarif"));
 }
 
 #[test]
@@ -336,6 +363,7 @@ fn an_npm_package_is_adopted_and_driven_by_the_installed_binary() {
     assert!(!adopted.repo.exists("Cargo.toml"));
     assert!(!adopted.repo.exists(".cargo"));
     assert!(adopted.repo.read("package.json").contains("\"is-number\""));
+    workflow_installs_and_audits(&adopted.repo.read(".github/workflows/governance.yml"));
 }
 
 #[test]
