@@ -169,3 +169,47 @@ pub fn is_executable(path: &std::path::Path) -> bool {
 pub(crate) fn is_executable(path: &std::path::Path) -> bool {
     path.is_file()
 }
+
+/// The toolkit the pre-commit hook will run, found as the hook finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookRunner {
+    /// `$XTASK_BIN`.
+    XtaskBin(std::path::PathBuf),
+    /// The installed `cargo-orchestrator` (PATH, then cargo's bin folder).
+    Installed(std::path::PathBuf),
+    /// The toolkit's own repository with nothing installed: its build (built first when stale).
+    Built(std::path::PathBuf),
+    /// Nothing: the hook refuses every commit with the install command.
+    Missing,
+}
+
+/// What the hook runs in `repo` with this environment (the same order as `.githooks/pre-commit`).
+pub fn runner(repo: &Repo) -> HookRunner {
+    if let Some(bin) = std::env::var_os("XTASK_BIN").filter(|v| !v.is_empty()) {
+        return HookRunner::XtaskBin(bin.into());
+    }
+    if let Some(found) = cargo_bin("cargo-orchestrator") {
+        return HookRunner::Installed(found);
+    }
+    if repo.path("xtask").is_dir() && repo.path("crates/cli/Cargo.toml").is_file() {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| repo.path("target"), |t| repo.root.join(t));
+        return HookRunner::Built(target.join("debug/xtask"));
+    }
+    HookRunner::Missing
+}
+
+/// `name` on PATH, else in cargo's bin folders (`$CARGO_HOME/bin`, `~/.cargo/bin`).
+fn cargo_bin(name: &str) -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".cargo")));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(cargo_home.map(|c| c.join("bin")))
+        .chain(home.map(|h| h.join(".cargo/bin")))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}

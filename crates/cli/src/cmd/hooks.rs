@@ -11,12 +11,13 @@ use serde_json::json;
 
 use crate::{Outcome, flags};
 use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::hooks::{self, HookRunner};
 use codex_orchestrator::hooks::{
     HOOKS_DIR, PRE_COMMIT, UNSET, activate, common_dir, config, is_executable, local_config,
     make_executable, set_config, unset_config,
 };
 use codex_orchestrator::runs::Recorder;
-use codex_orchestrator::{output, templates};
+use codex_orchestrator::{output, templates, version};
 
 impl flags::HooksInstall {
     pub fn run(self) -> Result<Outcome> {
@@ -113,16 +114,40 @@ impl flags::HooksStatus {
             .filter(|c| c.is_file())
             .map(|c| c.display().to_string());
         let xtask_bin = std::env::var("XTASK_BIN").ok().filter(|v| !v.is_empty());
+        let runner = hooks::runner(repo);
+        let runs = match &runner {
+            HookRunner::XtaskBin(bin) => format!("{} (XTASK_BIN)", bin.display()),
+            HookRunner::Installed(bin) => format!("{} (installed)", bin.display()),
+            HookRunner::Built(bin) => format!(
+                "{} (this repository's build; built first when older than its sources)",
+                bin.display()
+            ),
+            HookRunner::Missing => format!(
+                "nothing: codex-orchestrator is not installed, so every commit is refused; install it: {}",
+                version::install_command(
+                    if ctx.config.toolkit_version.is_empty() {
+                        version::VERSION
+                    } else {
+                        &ctx.config.toolkit_version
+                    },
+                    &ctx.config.toolkit_install
+                )
+            ),
+        };
+        let works = installed && executable && runner != HookRunner::Missing;
         if self.json {
             output::json(&json!({
                 "installed": installed, "core_hooks_path": hooks_path, "pre_commit": PRE_COMMIT,
                 "pre_commit_executable": executable, "chained": chained, "xtask_bin": xtask_bin,
+                "runs": runs, "works": works,
             }));
         } else {
             let mut text = format!(
                 "spec-guard hook: {}\n  core.hooksPath: {}\n  {PRE_COMMIT}: {}\n",
-                if installed && executable {
+                if works {
                     "installed"
+                } else if installed && executable {
+                    "installed, but it cannot run (see `runs`)"
                 } else {
                     "NOT installed"
                 },
@@ -138,19 +163,13 @@ impl flags::HooksStatus {
             if let Some(chained) = &chained {
                 text.push_str(&format!("  chained first: {chained}\n"));
             }
-            if let Some(bin) = &xtask_bin {
-                text.push_str(&format!("  XTASK_BIN: {bin}\n"));
-            }
+            text.push_str(&format!("  runs: {runs}\n"));
             if !(installed && executable) {
                 text.push_str("  fix: cargo xtask hooks install\n");
             }
             output::out(text.trim_end());
         }
-        Ok(if installed && executable {
-            Outcome::Ok
-        } else {
-            Outcome::No
-        })
+        Ok(if works { Outcome::Ok } else { Outcome::No })
     }
 }
 

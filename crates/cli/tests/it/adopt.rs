@@ -126,6 +126,15 @@ impl Adopted {
             "{}",
             run.both()
         );
+        let status = self.toolkit(how, &["hooks", "status"]).ok();
+        assert!(
+            status.raw_stdout.contains(&format!(
+                "runs: {} (installed)",
+                installed().join("cargo-orchestrator").display()
+            )),
+            "{}",
+            status.both()
+        );
         self.commit("Adopt codex-orchestrator").ok();
         let again = self.toolkit(how, &["init"]).ok();
         assert!(again.stdout.contains("nothing to do"), "{}", again.both());
