@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 ok, 1 a gate or policy said no, 2 usage, configuration or input error.
 #[derive(Debug, Parser)]
 #[command(
-    name = "xtask",
+    name = "codex-orchestrator",
     bin_name = "cargo xtask",
     version,
     max_term_width = 100

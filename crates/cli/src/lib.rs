@@ -12,7 +12,7 @@ pub mod flags;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use codex_orchestrator::ctx::{PinPolicy, set_pin_policy};
 use codex_orchestrator::output;
 
@@ -60,6 +60,11 @@ where
     T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Fixes, next steps and help name commands that work in this repository.
+    let command = std::env::current_dir().map_or("cargo xtask", |dir| {
+        codex_orchestrator::adopt::command_in(&dir)
+    });
+    output::set_command(command);
     let res = if args == flags::HOOK_ARGS {
         // The pre-commit hook's fixed call, on every commit: no need to build the whole CLI.
         flags::SpecGuard {
@@ -69,7 +74,11 @@ where
         }
         .run()
     } else {
-        match Xtask::try_parse_from(std::iter::once(OsString::from("xtask")).chain(args)) {
+        let parsed = Xtask::command()
+            .bin_name(command)
+            .try_get_matches_from(std::iter::once(OsString::from("xtask")).chain(args))
+            .and_then(|matches| Xtask::from_arg_matches(&matches));
+        match parsed {
             Ok(flags) => dispatch(flags),
             Err(err) => return usage_exit(&err),
         }

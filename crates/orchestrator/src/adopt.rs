@@ -295,6 +295,29 @@ pub fn plan(repo: &Repo, options: Options) -> Result<Adoption> {
     })
 }
 
+/// How people run the toolkit in the repository around `dir`, read from files only (no git
+/// process: every command asks, the hook included): `cargo xtask` where `.cargo/config.toml`
+/// aliases it to the toolkit or this is the toolkit's own source, else `cargo orchestrator`.
+pub fn command_in(dir: &Path) -> &'static str {
+    let Some(top) = dir.ancestors().find(|d| d.join(".git").exists()) else {
+        return "cargo xtask";
+    };
+    let toolkit = top.join("xtask").is_dir() && top.join("crates/cli/Cargo.toml").is_file();
+    let aliased = [CARGO_CONFIG_PATH, ".cargo/config"].iter().any(|rel| {
+        std::fs::read_to_string(top.join(rel)).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let line = line.split('#').next().unwrap_or_default().replace(' ', "");
+                line == format!("xtask=\"{ALIAS}\"")
+            })
+        })
+    });
+    if toolkit || aliased {
+        Kind::Toolkit.command()
+    } else {
+        Kind::NoCargo.command()
+    }
+}
+
 /// Tell the kinds of repository apart.
 fn kind(repo: &Repo) -> Result<Kind> {
     if !repo.path("Cargo.toml").is_file() {

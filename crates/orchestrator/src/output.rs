@@ -6,13 +6,35 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use serde::Serialize;
+
+/// How the messages spell a command, when not `cargo xtask …` (see [`set_command`]).
+static COMMAND: OnceLock<&'static str> = OnceLock::new();
+
+/// Spell the commands in every message as `prefix …` (like `cargo orchestrator`) instead of
+/// `cargo xtask …`: in a repository where `cargo xtask` does not run the toolkit, the fixes and
+/// next steps it prints must be commands that work there. Set once, before printing.
+pub fn set_command(prefix: &'static str) {
+    let _ = COMMAND.set(prefix);
+}
+
+/// `text` with its commands spelled as [`set_command`] said.
+fn spelled(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    match COMMAND.get() {
+        Some(prefix) if *prefix != "cargo xtask" => {
+            text.replace("cargo xtask ", &format!("{prefix} "))
+        }
+        _ => text,
+    }
+}
 
 /// Print a result line (or block) to stdout.
 pub fn out(text: impl std::fmt::Display) {
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}");
+    let _ = writeln!(stdout, "{}", spelled(text));
 }
 
 /// Print a value as pretty JSON to stdout.
@@ -26,7 +48,7 @@ pub fn json(value: &impl Serialize) {
 /// Print a diagnostic line to stderr.
 pub fn note(text: impl std::fmt::Display) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{text}");
+    let _ = writeln!(stderr, "{}", spelled(text));
 }
 
 /// Print a warning to stderr.

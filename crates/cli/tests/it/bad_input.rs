@@ -187,15 +187,15 @@ fn broken_index_is_reported_and_never_overwritten() {
         == truncated index: cargo xtask task list
         exit 2
         --- stderr
-        error: tasks/index.json:32:12: truncated or incomplete JSON: EOF while parsing a string; nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:32:12: truncated or incomplete JSON: EOF while parsing a string; nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
         == truncated index: cargo xtask task new gamma
         exit 2
         --- stderr
-        error: tasks/index.json:32:12: truncated or incomplete JSON: EOF while parsing a string; nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:32:12: truncated or incomplete JSON: EOF while parsing a string; nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
         == unknown phase: cargo xtask task next
         exit 2
         --- stderr
-        error: tasks/index.json:7:25: invalid index: unknown variant `drafting`, expected one of `scaffold`, `prd`, `tasks`, `spec`, `plan`, `implement`, `done`; nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:7:25: invalid index: unknown variant `drafting`, expected one of `scaffold`, `prd`, `tasks`, `spec`, `plan`, `implement`, `done`; nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
         == newer schema: cargo xtask task new gamma
         exit 2
         --- stderr
@@ -203,11 +203,11 @@ fn broken_index_is_reported_and_never_overwritten() {
         == merge conflict: cargo xtask phase status
         exit 2
         --- stderr
-        error: tasks/index.json:1: unresolved git merge conflict; nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:1: unresolved git merge conflict; nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
         == hostile id in index: cargo xtask task list
         exit 2
         --- stderr
-        error: tasks/index.json:35: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters); nothing was changed; `cargo xtask index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:35: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters); nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
     "#]].assert_eq(&report);
 }
 
@@ -266,7 +266,7 @@ fn graph_problems_name_the_files() {
         == unknown blocker flag: cargo xtask task new gamma --blocked-by T-0042-ghost
         exit 2
         --- stderr
-        error: there is no task T-0042-ghost (see `cargo xtask task list`)
+        error: there is no task T-0042-ghost (see `cargo orchestrator task list`)
         == folder without brief: cargo xtask index rebuild
         exit 2
         --- stderr
@@ -364,7 +364,7 @@ fn hostile_ids_are_rejected_before_touching_the_disk() {
         == run id: cargo xtask runs show ../../etc/passwd
         exit 2
         --- stderr
-        error: `../../etc/passwd` is not a run id: run ids look like R-[RUN] (see `cargo xtask runs list`)
+        error: `../../etc/passwd` is not a run id: run ids look like R-[RUN] (see `cargo orchestrator runs list`)
     "#]].assert_eq(&report);
 }
 

@@ -28,7 +28,7 @@ fn every_option_taking_a_task_id_accepts_the_short_forms_and_refuses_alike() {
     );
 
     // The same refusal, naming the id, wherever an id is given.
-    let unknown = "error: there is no task 42 (see `cargo xtask task list`)\n";
+    let unknown = "error: there is no task 42 (see `cargo orchestrator task list`)\n";
     for args in [
         &["task", "new", "Delta", "--blocked-by", "42"][..],
         &["task", "new", "Delta", "--blocking", "42"],
@@ -48,7 +48,7 @@ fn every_option_taking_a_task_id_accepts_the_short_forms_and_refuses_alike() {
         .code(2);
     assert_eq!(
         out.stderr,
-        "error: there is no task T-0042-ghost (see `cargo xtask task list`)\n"
+        "error: there is no task T-0042-ghost (see `cargo orchestrator task list`)\n"
     );
 
     // Two folders with one number: ambiguous, for a flag as for a positional id.
@@ -172,7 +172,7 @@ fn approving_a_placeholder_warns_and_distinct_approvers_are_enforced_when_config
     assert_eq!(
         verdict(&repo),
         [format!(
-            "\"the `product` and `engineering` approvals both come from Test User <test@example.com>; approvals_distinct requires a different person for each role\" / fix: \"someone else, with their own git identity, runs `cargo xtask phase approve {ID} --role engineering` (or set approvals_distinct = false in Cargo.toml)\""
+            "\"the `product` and `engineering` approvals both come from Test User <test@example.com>; approvals_distinct requires a different person for each role\" / fix: \"someone else, with their own git identity, runs `cargo orchestrator phase approve {ID} --role engineering` (or set approvals_distinct = false in Cargo.toml)\""
         )]
     );
     // `--as` another name is still the same git identity.

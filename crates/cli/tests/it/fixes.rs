@@ -59,18 +59,18 @@ fn an_edited_prd_past_its_gate_is_fixed_by_the_steps_its_finding_names() {
     let fix = fix_of(
         &repo,
         "phase/integrity",
-        &format!("cargo xtask phase reopen {ID} --to prd"),
+        &format!("cargo orchestrator phase reopen {ID} --to prd"),
     );
     // Approving now would approve tasks.md, the current phase's artifact: going back comes first.
     let (reopen, approve) = (
-        fix.find("xtask phase reopen"),
-        fix.find("xtask phase approve"),
+        fix.find("orchestrator phase reopen"),
+        fix.find("orchestrator phase approve"),
     );
     assert!(reopen < approve, "reopen first: {fix}");
     fix_of(
         &repo,
         "mirror/behind",
-        &format!("cargo xtask phase reopen {ID} --to prd"),
+        &format!("cargo orchestrator phase reopen {ID} --to prd"),
     );
     ok(repo.run(&["phase", "reopen", ID, "--to", "prd", "--why", "log 429s"]));
     ok(repo.run(&["phase", "approve", ID, "--role", "product"]));
@@ -91,7 +91,7 @@ fn an_edited_plan_past_its_gate_goes_back_through_it() {
     fix_of(
         &repo,
         "mirror/behind",
-        &format!("cargo xtask phase reopen {ID} --to plan"),
+        &format!("cargo orchestrator phase reopen {ID} --to plan"),
     );
     ok(repo.run(&["phase", "reopen", ID, "--to", "plan", "--why", "alerting"]));
     ok(repo.run(&["phase", "next", ID]));
@@ -107,12 +107,12 @@ fn index_findings_are_fixed_by_a_rebuild() {
         &path("brief.md"),
         brief.replace("Rate-limit logins", "Rate-limit every login"),
     );
-    fix_of(&repo, "index/stale", "cargo xtask index rebuild");
+    fix_of(&repo, "index/stale", "cargo orchestrator index rebuild");
     ok(repo.run(&["index", "rebuild"]));
     gone(&repo, "index/stale");
     // A deleted index.
     std::fs::remove_file(repo.root.join("tasks/index.json")).expect("remove");
-    fix_of(&repo, "index/invalid", "cargo xtask index rebuild");
+    fix_of(&repo, "index/invalid", "cargo orchestrator index rebuild");
     ok(repo.run(&["index", "rebuild"]));
     gone(&repo, "index/invalid");
     // A broken brief: the finding names the file and line to fix.

@@ -68,7 +68,7 @@ fn commits_are_blocked_until_the_spec_is_in_order() {
         tasks/specs/security.md: error[spec/missing]: no spec for area `security` (needed for src/auth/login.rs)
             fix: write tasks/specs/security.md (or a task's own tasks/<ID>/specs/security.md, for the files its tasks.md names) from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review` to the review date
 
-        re-check: cargo xtask spec-guard --staged
+        re-check: cargo orchestrator spec-guard --staged
         override: SPEC_GUARD_OVERRIDE="<why>" git commit …  (recorded as a run; CI's audit reports the commit until it is settled with `spec-guard --settle`)
     "#]]
     .assert_eq(&run.both());

@@ -30,7 +30,7 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
     expect![[r#"
         exit 0
         implement T-0001-rate-limit-logins — dry run: nothing is started, nothing is written
-          task: Rate limit logins (phase scaffold; the flow runs in phase implement: `cargo xtask phase next T-0001-rate-limit-logins`)
+          task: Rate limit logins (phase scaffold; the flow runs in phase implement: `cargo orchestrator phase next T-0001-rate-limit-logins`)
           worktree: ../wt/T-0001-rate-limit-logins on task/T-0001-rate-limit-logins
           builders: builder (codex workspace-write)
 
@@ -107,7 +107,7 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
     std::fs::remove_file(repo.root.join(format!("tasks/{id}/tasks.md"))).unwrap();
     let out = repo.run(&["implement", &id, "--dry-run"]).code(2);
     assert!(
-        out.stderr.contains("cargo xtask phase next"),
+        out.stderr.contains("cargo orchestrator phase next"),
         "{}",
         out.both()
     );
@@ -1155,7 +1155,7 @@ fn an_implement_branch_merged_as_its_report_says_leaves_audit_clean() {
     );
     assert_eq!(steps[1], format!("git merge task/{id}"));
     assert!(
-        steps[2].starts_with(&format!("cargo xtask phase next {id}")),
+        steps[2].starts_with(&format!("cargo orchestrator phase next {id}")),
         "{steps:?}"
     );
     commit_ok(&repo, "implement: run records");
@@ -1326,7 +1326,7 @@ fn a_completed_flow_supersedes_the_failed_attempts_before_it() {
     let gate = repo.run(&["phase", "next", id]).code(1);
     assert!(
         gate.stdout
-            .contains(&format!("`cargo xtask implement {id} --resume`")),
+            .contains(&format!("`cargo orchestrator implement {id} --resume`")),
         "{}",
         gate.both()
     );

@@ -262,8 +262,9 @@ fn an_override_is_settled_by_a_recorded_decision() {
     let run = commit_all(&repo, "hotfix", &[("SPEC_GUARD_OVERRIDE", "prod is down")]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
-        run.stderr
-            .contains("  cargo xtask spec-guard --settle <this commit> --area security --why"),
+        run.stderr.contains(
+            "  cargo orchestrator spec-guard --settle <this commit> --area security --why"
+        ),
         "{}",
         run.both()
     );
@@ -274,7 +275,7 @@ fn an_override_is_settled_by_a_recorded_decision() {
         .to_owned();
 
     let audit = x(&repo, &["audit", "--range", "main..hotfix"]).code(1);
-    let fix = format!("cargo xtask spec-guard --settle {hotfix} --area security --why");
+    let fix = format!("cargo orchestrator spec-guard --settle {hotfix} --area security --why");
     assert!(audit.stdout.contains(&fix), "{}", audit.both());
     // Settling before a spec covers the change is refused, and says what is missing.
     let settle = |why: &str| {

@@ -413,7 +413,7 @@ fn an_edit_after_approval_voids_it_and_reopen_records_why() {
         next: T-0001-rate-limit-logins — Rate-limit logins
           phase: Phase A (prd): write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved
           file:  tasks/T-0001-rate-limit-logins/prd.md
-          then:  cargo xtask phase next T-0001-rate-limit-logins
+          then:  cargo orchestrator phase next T-0001-rate-limit-logins
         commit: git add tasks/T-0001-rate-limit-logins .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());

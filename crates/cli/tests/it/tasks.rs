@@ -94,7 +94,7 @@ fn task_new_writes_a_brief_and_registers_it() {
         exit 0
         created T-0001-rate-limit-the-login-endpoint: tasks/T-0001-rate-limit-the-login-endpoint/brief.md
         recorded as run R-[RUN]
-        next: fill in the brief, then `cargo xtask phase next T-0001-rate-limit-the-login-endpoint`
+        next: fill in the brief, then `cargo orchestrator phase next T-0001-rate-limit-the-login-endpoint`
         commit: git add tasks/T-0001-rate-limit-the-login-endpoint .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());
@@ -229,7 +229,7 @@ fn next_follows_milestone_then_priority_then_id() {
         next: T-0004-m2-sooner — m2 sooner
           phase: Phase 0 (scaffold): fill in brief.md: the problem, who has it, and what done looks like
           file:  tasks/T-0004-m2-sooner/brief.md
-          then:  cargo xtask phase next T-0004-m2-sooner
+          then:  cargo orchestrator phase next T-0004-m2-sooner
     "#]]
     .assert_eq(&text.both());
 }
@@ -270,16 +270,16 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
         exit 1
         3 unmet criteria:
         tasks/T-0001-cache-the-build/brief.md:14: error[scaffold/placeholder]: template placeholder left: {{ What is wrong or missing today, and who has the problem? }}
-            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo orchestrator phase next T-0001-cache-the-build`
         tasks/T-0001-cache-the-build/brief.md:18: error[scaffold/placeholder]: template placeholder left: {{ Links, prior decisions, the parts of the code this will touch. }}
-            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo orchestrator phase next T-0001-cache-the-build`
         tasks/T-0001-cache-the-build/brief.md:22: error[scaffold/placeholder]: template placeholder left: {{ How we will know the task is finished: observable behaviour, numbers if any. }}
-            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo xtask phase next T-0001-cache-the-build`
+            fix: edit tasks/T-0001-cache-the-build/brief.md, then `cargo orchestrator phase next T-0001-cache-the-build`
         next: T-0001-cache-the-build — Cache the build
           phase: Phase 0 (scaffold): fill in brief.md: the problem, who has it, and what done looks like
           file:  tasks/T-0001-cache-the-build/brief.md
-          then:  cargo xtask phase next T-0001-cache-the-build
-        re-check: cargo xtask phase next T-0001-cache-the-build
+          then:  cargo orchestrator phase next T-0001-cache-the-build
+        re-check: cargo orchestrator phase next T-0001-cache-the-build
     "#]]
     .assert_eq(&run.both());
     let json: Value = repo.run(&["phase", "next", "--json"]).code(1).json();
@@ -296,14 +296,14 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
         exit 0
         scaffold check: passed (layout, index, task graph)
         tasks/index.json: warning[scaffold/index]: tasks/index.json is out of date with tasks/ (for T-0001-cache-the-build); this check uses the task folders
-            fix: `cargo xtask index rebuild` (a phase transition rewrites it too)
+            fix: `cargo orchestrator index rebuild` (a phase transition rewrites it too)
         T-0001-cache-the-build: Phase 0 (scaffold) gate passed → Phase A (prd)
           created:  tasks/T-0001-cache-the-build/prd.md
           recorded as run R-[RUN]
         next: T-0001-cache-the-build — Cache the build
           phase: Phase A (prd): write prd.md (Summary, Goals, Non-Goals, Functional Requirements, Success Metrics) and get it approved
           file:  tasks/T-0001-cache-the-build/prd.md
-          then:  cargo xtask phase next T-0001-cache-the-build
+          then:  cargo orchestrator phase next T-0001-cache-the-build
         commit: git add tasks/T-0001-cache-the-build .runs/R-[RUN] tasks/index.json
     "#]]
     .assert_eq(&run.both());
@@ -360,7 +360,7 @@ fn commands_outside_a_layout_say_to_init() {
     expect![[r#"
         exit 2
         --- stderr
-        error: tasks/index.json is missing: this repository has no task layout yet; run `cargo xtask init`
+        error: tasks/index.json is missing: this repository has no task layout yet; run `cargo orchestrator init`
     "#]]
     .assert_eq(&run.both());
 }
