@@ -533,7 +533,7 @@ pub enum HooksCmd {
 
 /// Print the config that runs the spec-guard from a hook manager, instead of `hooks install`.
 ///
-/// For teams whose hooks belong to pre-commit (https://pre-commit.com) or lefthook: add the
+/// For teams whose hooks belong to pre-commit (<https://pre-commit.com>) or lefthook: add the
 /// printed lines to .pre-commit-config.yaml or lefthook.yml. They call the installed
 /// `cargo-orchestrator` (found on PATH), which checks the staged files like the toolkit's own
 /// hook does. Adopt with `init --no-hooks` then.

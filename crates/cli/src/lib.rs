@@ -98,6 +98,8 @@ where
 ///     // … the xtask's own commands …
 /// }
 /// ```
+// The example is the `main` of that xtask: the lines go at its top, which is the point.
+#[allow(clippy::needless_doctest_main)]
 pub fn exit<I, T>(args: I) -> !
 where
     I: IntoIterator<Item = T>,

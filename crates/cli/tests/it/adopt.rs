@@ -3,6 +3,9 @@
 //! as `cargo install` puts it into a temporary root. Each walks one task to the spec phase,
 //! makes one blocked and one allowed commit through the real hook, and runs `audit` clean.
 //! Then the refusals: what `init` does not adopt, and that it then leaves everything as it was.
+//! A test that cannot get its tree (no npm, no pip) says `skipped: …` on stderr, or fails in CI.
+
+#![allow(clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
