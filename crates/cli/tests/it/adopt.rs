@@ -74,6 +74,8 @@ fn installed() -> &'static Path {
 /// first on PATH, `XTASK_BIN` unset so the hook finds the toolkit as a team's would.
 struct Adopted {
     repo: TestRepo,
+    /// Folders of other tools the repository's hooks call (lefthook), first on PATH.
+    tools: Vec<PathBuf>,
 }
 
 impl Adopted {
@@ -82,7 +84,10 @@ impl Adopted {
         copy_tree(tree, &repo.root);
         repo.git(&["add", "-A"]);
         repo.git(&["commit", "-q", "-m", "The project as published"]);
-        Adopted { repo }
+        Adopted {
+            repo,
+            tools: Vec::new(),
+        }
     }
 
     /// A command with the installed toolkit on PATH (and no `XTASK_BIN`).
@@ -91,7 +96,8 @@ impl Adopted {
         cmd.args(args).current_dir(&self.repo.root);
         isolate(&mut cmd);
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![installed().to_path_buf()];
+        let mut dirs = self.tools.clone();
+        dirs.push(installed().to_path_buf());
         dirs.extend(std::env::split_paths(&path));
         cmd.env("PATH", std::env::join_paths(dirs).expect("PATH"))
             .env_remove("XTASK_BIN");
@@ -757,33 +763,61 @@ fn the_pre_commit_snippet_runs_with_the_pre_commit_tool() {
             "the pre-commit tool from PyPI (python3 -m venv, pip install pre-commit)",
         );
     };
+    let blocked = through_hook_manager("pre-commit", ".pre-commit-config.yaml", &pre_commit, false);
+    assert!(
+        blocked.contains("spec-guard (codex-orchestrator)"),
+        "{blocked}"
+    );
+}
+
+/// A lefthook user: the snippet in `lefthook.yml`, `lefthook install` from npm, and the
+/// installed toolkit blocking and allowing commits through it.
+#[test]
+fn the_lefthook_snippet_runs_with_lefthook() {
+    let Some(lefthook) = lefthook_tool() else {
+        return unavailable("lefthook from the npm registry (npm install lefthook@2)");
+    };
+    // lefthook's hook script finds lefthook on PATH.
+    through_hook_manager("lefthook", "lefthook.yml", &lefthook, true);
+}
+
+/// Adopt with `--no-hooks`, put what `hooks snippet MANAGER` prints in its `config` file, run
+/// `TOOL install`, then commit a security path: refused without its spec, taken with it.
+/// Returns what the refused commit printed.
+fn through_hook_manager(manager: &str, config: &str, tool: &Path, tool_on_path: bool) -> String {
     let adopted = Adopted {
-        repo: TestRepo::new().file("README.md", "A project whose hooks belong to pre-commit.\n"),
+        repo: TestRepo::new().file(
+            "README.md",
+            format!("A project whose hooks belong to {manager}.\n"),
+        ),
+        tools: if tool_on_path {
+            vec![tool.parent().expect("the tool's folder").to_path_buf()]
+        } else {
+            Vec::new()
+        },
     };
     adopted.commit("start").ok();
     let snippet = adopted
-        .toolkit(&["cargo-orchestrator"], &["hooks", "snippet", "pre-commit"])
+        .toolkit(&["cargo-orchestrator"], &["hooks", "snippet", manager])
         .ok();
     adopted
         .toolkit(&["cargo-orchestrator"], &["init", "--no-hooks"])
         .ok();
-    adopted.repo.write(
-        ".pre-commit-config.yaml",
-        format!("{}\n", snippet.stdout.trim_end()),
-    );
     adopted
-        .commit("Adopt codex-orchestrator, called from pre-commit")
+        .repo
+        .write(config, format!("{}\n", snippet.stdout.trim_end()));
+    adopted
+        .commit(&format!("Adopt codex-orchestrator, called from {manager}"))
         .ok();
     let install = adopted
         .repo
-        .run_cmd(adopted.command(pre_commit.to_str().expect("utf-8"), &["install"]));
+        .run_cmd(adopted.command(tool.to_str().expect("utf-8"), &["install"]));
     assert_eq!(install.code, 0, "{}", install.both());
     adopted.repo.write("src/auth/login.rs", "fn login() {}\n");
     let blocked = adopted.commit("login without a spec");
-    assert_eq!(blocked.code, 1, "{}", blocked.both());
+    assert_ne!(blocked.code, 0, "{}", blocked.both());
     assert!(
-        blocked.both().contains("spec-guard (codex-orchestrator)")
-            && blocked.both().contains("blocked: src/auth/login.rs"),
+        blocked.both().contains("blocked: src/auth/login.rs"),
         "{}",
         blocked.both()
     );
@@ -792,6 +826,30 @@ fn the_pre_commit_snippet_runs_with_the_pre_commit_tool() {
         "---\narea: security\nowner: \"Sam Sec\"\nstatus: approved\nlast_review: 2026-11-20\n---\n\n# Security\n\nLogins are rate limited.\n",
     );
     adopted.commit("login with its spec").ok();
+    blocked.both()
+}
+
+/// lefthook installed from the npm registry under the target folder, once.
+fn lefthook_tool() -> Option<PathBuf> {
+    static TOOL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    TOOL.get_or_init(|| {
+        let dir = Path::new(BIN).parent()?.parent()?.join("it-lefthook");
+        let tool = dir.join("node_modules/.bin/lefthook");
+        if !tool.is_file() {
+            let ok = Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .arg("lefthook@2")
+                .status()
+                .ok()?
+                .success();
+            if !ok {
+                return None;
+            }
+        }
+        tool.is_file().then_some(tool)
+    })
+    .clone()
 }
 
 /// `pre-commit` installed from PyPI into a virtualenv under the target folder, once.
