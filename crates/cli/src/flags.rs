@@ -27,6 +27,27 @@ pub struct Xtask {
     pub command: Command,
 }
 
+/// The name of every command in [`Command`], for the messages that name them (a test keeps the
+/// list equal to clap's).
+pub const COMMANDS: &[&str] = &[
+    "init",
+    "task",
+    "phase",
+    "index",
+    "runs",
+    "spec-guard",
+    "audit",
+    "hooks",
+    "run",
+    "group",
+    "goals",
+    "implement",
+    "draft",
+    "score",
+    "mirror",
+    "config",
+];
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     #[command(
@@ -687,4 +708,18 @@ pub struct Config {
     /// Print JSON instead of text: the settings, and `sources` (key → where it is set).
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_list_is_claps() {
+        let names: Vec<String> = super::Xtask::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        assert_eq!(names, super::COMMANDS);
+    }
 }

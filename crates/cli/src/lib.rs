@@ -64,7 +64,7 @@ where
     let command = std::env::current_dir().map_or("cargo xtask", |dir| {
         codex_orchestrator::adopt::command_in(&dir)
     });
-    output::set_command(command);
+    output::set_command(command, flags::COMMANDS);
     let res = if args == flags::HOOK_ARGS {
         // The pre-commit hook's fixed call, on every commit: no need to build the whole CLI.
         flags::SpecGuard {

@@ -10,25 +10,50 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-/// How the messages spell a command, when not `cargo xtask …` (see [`set_command`]).
-static COMMAND: OnceLock<&'static str> = OnceLock::new();
+/// How the messages spell the toolkit's commands, when not `cargo xtask …`, and the names of
+/// those commands (see [`set_command`]).
+static COMMAND: OnceLock<(&'static str, &'static [&'static str])> = OnceLock::new();
 
-/// Spell the commands in every message as `prefix …` (like `cargo orchestrator`) instead of
-/// `cargo xtask …`: in a repository where `cargo xtask` does not run the toolkit, the fixes and
-/// next steps it prints must be commands that work there. Set once, before printing.
-pub fn set_command(prefix: &'static str) {
-    let _ = COMMAND.set(prefix);
+/// Spell the toolkit's commands in every message as `prefix …` (like `cargo orchestrator`)
+/// instead of `cargo xtask …`: in a repository where `cargo xtask` does not run the toolkit, the
+/// fixes and next steps it prints must be commands that work there. `commands` are the toolkit's
+/// subcommands (`phase`, `audit`, …): `cargo xtask` followed by anything else is left alone (a
+/// team's own xtask). Set once, before printing.
+pub fn set_command(prefix: &'static str, commands: &'static [&'static str]) {
+    let _ = COMMAND.set((prefix, commands));
 }
 
-/// `text` with its commands spelled as [`set_command`] said.
+/// `text` with the toolkit's commands spelled as [`set_command`] said.
 fn spelled(text: impl std::fmt::Display) -> String {
     let text = text.to_string();
     match COMMAND.get() {
-        Some(prefix) if *prefix != "cargo xtask" => {
-            text.replace("cargo xtask ", &format!("{prefix} "))
-        }
+        Some((prefix, commands)) if *prefix != "cargo xtask" => spell(&text, prefix, commands),
         _ => text,
     }
+}
+
+/// `text` with every `cargo xtask <command>` of `commands` written `<prefix> <command>`.
+fn spell(text: &str, prefix: &str, commands: &[&str]) -> String {
+    const OURS: &str = "cargo xtask ";
+    let mut res = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OURS) {
+        let after = &rest[at + OURS.len()..];
+        let word = after
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .next()
+            .unwrap_or_default();
+        res.push_str(&rest[..at]);
+        if commands.contains(&word) {
+            res.push_str(prefix);
+            res.push(' ');
+        } else {
+            res.push_str(OURS);
+        }
+        rest = after;
+    }
+    res.push_str(rest);
+    res
 }
 
 /// Print a result line (or block) to stdout.
@@ -69,5 +94,19 @@ fn paint(word: &str, colour: &str) -> String {
         format!("\x1b[1;{colour}m{word}\x1b[0m")
     } else {
         word.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_toolkits_commands_are_respelled() {
+        let text = "fix: `cargo xtask phase next T-1`, then cargo xtask spec-guard --staged; \
+                    your own: cargo xtask gov phase next, cargo xtask release";
+        assert_eq!(
+            super::spell(text, "cargo orchestrator", &["phase", "spec-guard"]),
+            "fix: `cargo orchestrator phase next T-1`, then cargo orchestrator spec-guard --staged; \
+             your own: cargo xtask gov phase next, cargo xtask release"
+        );
     }
 }

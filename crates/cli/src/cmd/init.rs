@@ -150,15 +150,16 @@ fn summary(
     if let Some(recorded) = recorded {
         if upgrade {
             text.push_str(&format!(
-                "next: review the diff above and commit it; the changed files are in the `governance` \
-                 trigger area, so the commit needs {} approved and reviewed within max_spec_age_days\n{}",
+                "next: review the diffs above and commit them; the files are in the `governance`\n  \
+                 trigger area, so the commit needs {} approved and fresh\n{}",
                 adopt::GOVERNANCE_SPEC,
                 recorded.commit_line()
             ));
         } else {
             text.push_str(&format!(
-                "next: commit the adoption, then `{command} task new \"<title>\"`; a later change to \
-                 patterns/, adapters/ or .githooks/ needs {} (the `governance` trigger area)\n{}",
+                "next: commit the adoption, then `{command} task new \"<title>\"`\n  \
+                 later changes to patterns/, adapters/ or .githooks/ need an approved\n  \
+                 {} (the `governance` trigger area)\n{}",
                 adopt::GOVERNANCE_SPEC,
                 recorded.commit_line()
             ));
