@@ -373,7 +373,9 @@ fn cargo_alias(repo: &Repo) -> Result<Option<String>> {
 /// folder (husky, a team's own), or a `.githooks/pre-commit` that is not the toolkit's.
 fn hooks_conflict(repo: &Repo) -> Result<()> {
     let escape = "or call the toolkit from your hook manager (`cargo orchestrator hooks snippet pre-commit` or `… lefthook` prints the config) and run `init --no-hooks`";
-    if let Some(path) = hooks::config(repo, "core.hooksPath")
+    // Set in this repository's own config (husky and others do that); a global value is no
+    // conflict: the local `.githooks` wins, and the global folder's pre-commit is chained.
+    if let Some(path) = hooks::local_config(repo, "core.hooksPath")?
         && path != HOOKS_DIR
     {
         bail!(

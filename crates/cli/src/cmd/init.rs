@@ -76,6 +76,7 @@ impl flags::Init {
                 &hook_notes,
                 recorded.as_ref(),
                 self.upgrade,
+                self.no_hooks && !hooks::installed(&ctx.repo),
             ));
         }
         Ok(Outcome::Ok)
@@ -89,6 +90,7 @@ fn summary(
     hook_notes: &[String],
     recorded: Option<&Recorded>,
     upgrade: bool,
+    hooks_left_alone: bool,
 ) -> String {
     let command = plan.kind.command();
     let mut text = String::new();
@@ -133,6 +135,11 @@ fn summary(
             "  pinned toolkit_version = \"{}\" in {}\n",
             version::VERSION,
             plan.pin_file
+        ));
+    }
+    if hooks_left_alone {
+        text.push_str(&format!(
+            "  hooks: left alone (--no-hooks); run the check from your hook manager: `{command} hooks snippet pre-commit` (or `lefthook`)\n"
         ));
     }
     for note in hook_notes {

@@ -880,3 +880,44 @@ fn pre_commit_tool() -> Option<PathBuf> {
 fn sha256(text: &str) -> String {
     codex_orchestrator::hash::sha256_hex(text.as_bytes())
 }
+
+/// A hooks folder set in the user's global git config is no conflict: the repository's own
+/// `.githooks` wins, and the global pre-commit keeps running first.
+#[test]
+fn a_global_hooks_path_is_chained_not_refused() {
+    let repo = TestRepo::new();
+    let global = tempfile::tempdir().expect("temp dir");
+    let hooks = global.path().join("hooks");
+    std::fs::create_dir_all(&hooks).expect("mkdir");
+    let marker = global.path().join("global-hook-ran");
+    std::fs::write(
+        hooks.join("pre-commit"),
+        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    )
+    .expect("write hook");
+    codex_orchestrator::hooks::make_executable(&hooks.join("pre-commit")).expect("chmod");
+    let config = global.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!("[core]\n\thooksPath = {}\n", hooks.display()),
+    )
+    .expect("write config");
+    let mut init = repo.cmd(&["init"]);
+    init.env("GIT_CONFIG_GLOBAL", &config);
+    let run = repo.run_cmd(init).ok();
+    assert!(
+        run.stdout.contains("the existing") && run.stdout.contains("still runs first"),
+        "{}",
+        run.both()
+    );
+    repo.git(&["add", "-A"]);
+    let mut commit = Command::new("git");
+    commit
+        .args(["commit", "-q", "-m", "adopt"])
+        .current_dir(&repo.root);
+    isolate(&mut commit);
+    commit.env("GIT_CONFIG_GLOBAL", &config);
+    let run = repo.finish(commit.output().expect("git commit"));
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(marker.exists(), "the global pre-commit did not run");
+}
