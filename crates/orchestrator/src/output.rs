@@ -6,28 +6,30 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 use serde::Serialize;
 
 /// How the messages spell the toolkit's commands, when not `cargo xtask …`, and the names of
 /// those commands (see [`set_command`]).
-static COMMAND: OnceLock<(&'static str, &'static [&'static str])> = OnceLock::new();
+static COMMAND: RwLock<Option<(&'static str, &'static [&'static str])>> = RwLock::new(None);
 
 /// Spell the toolkit's commands in every message as `prefix …` (like `cargo orchestrator`)
 /// instead of `cargo xtask …`: in a repository where `cargo xtask` does not run the toolkit, the
 /// fixes and next steps it prints must be commands that work there. `commands` are the toolkit's
 /// subcommands (`phase`, `audit`, …): `cargo xtask` followed by anything else is left alone (a
-/// team's own xtask). Set once, before printing.
+/// team's own xtask). Set before printing, and again by `init` once the alias exists.
 pub fn set_command(prefix: &'static str, commands: &'static [&'static str]) {
-    let _ = COMMAND.set((prefix, commands));
+    if let Ok(mut command) = COMMAND.write() {
+        *command = Some((prefix, commands));
+    }
 }
 
 /// `text` with the toolkit's commands spelled as [`set_command`] said.
 fn spelled(text: impl std::fmt::Display) -> String {
     let text = text.to_string();
-    match COMMAND.get() {
-        Some((prefix, commands)) if *prefix != "cargo xtask" => spell(&text, prefix, commands),
+    match COMMAND.read().ok().and_then(|c| *c) {
+        Some((prefix, commands)) if prefix != "cargo xtask" => spell(&text, prefix, commands),
         _ => text,
     }
 }

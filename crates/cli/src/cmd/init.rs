@@ -53,6 +53,8 @@ impl flags::Init {
                 hooks::make_executable(&hook)?;
             }
         }
+        // From now on the repository is run as its kind says (`cargo xtask` once the alias exists).
+        output::set_command(adopt::command_in(&ctx.repo.root), crate::flags::COMMANDS);
         let hook_notes = if plan.activate_hooks {
             hooks::activate(&ctx.repo)?
         } else {
