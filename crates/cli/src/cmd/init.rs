@@ -54,7 +54,7 @@ impl flags::Init {
             }
         }
         // From now on the repository is run as its kind says (`cargo xtask` once the alias exists).
-        output::set_command(adopt::command_in(&ctx.repo.root), crate::flags::COMMANDS);
+        output::set_command(adopt::command_in(&ctx.repo.root), flags::COMMANDS);
         let hook_notes = if plan.activate_hooks {
             hooks::activate(&ctx.repo)?
         } else {
