@@ -459,6 +459,40 @@ fn a_builder_outside_its_files_or_a_stale_spec_stops_the_wave() {
         out.both()
     );
 
+    // A builder that rewrites the rules themselves (the governance area: here, every trigger
+    // area gone) is stopped the same way, and no commit carries the rewrite.
+    let repo = implementing(tasks, &review, "");
+    repo.write(
+        "patterns/templates/prompts/builder.md",
+        "agent: write {{files}} // ok\\n\nagent: write patterns/triggers.toml # no areas\\n\n",
+    );
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "a builder that rewrites the rules");
+    let commits = repo.git(&[
+        "log",
+        "--all",
+        "--format=%H",
+        "--",
+        "patterns/triggers.toml",
+    ]);
+    let out = repo.run(&["implement", crate::sop::ID]).code(1);
+    assert!(
+        out.stdout
+            .contains("changed outside every Files: line of the wave: patterns/triggers.toml"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(
+        repo.git(&[
+            "log",
+            "--all",
+            "--format=%H",
+            "--",
+            "patterns/triggers.toml"
+        ]),
+        commits
+    );
+
     // A spec past its age: the builder never starts.
     let repo = implementing(tasks, &review, "");
     let out = repo
