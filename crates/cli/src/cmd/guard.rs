@@ -119,6 +119,18 @@ impl flags::SpecGuard {
         let ids = || reader.task_ids(&ctx);
         let files = |id: &str| task_list::files_of(id, &read);
         let tasks = guard::TaskFiles::new(&ids, &files);
+        // Rules that guard nothing are said (the adopting commit's empty rules are not that: the
+        // file it adds has areas).
+        if triggers.areas.is_empty()
+            && guard::load_triggers(&ctx.repo).is_ok_and(|t| t.areas.is_empty())
+        {
+            let warning = guard::no_areas();
+            output::warn(format!(
+                "{}\n  fix: {}",
+                warning.message,
+                warning.fix.unwrap_or_default()
+            ));
+        }
         let checks = guard::check_paths(&triggers, &paths, policy, &verdict, &read, &tasks);
         let blocked: Vec<&AreaCheck> = checks.iter().filter(|c| !c.findings.is_empty()).collect();
         // An override is for a commit (the hook); CI checks of a range never honour one.

@@ -266,6 +266,9 @@ impl flags::PhaseNext {
             return Ok(Outcome::Ok);
         }
         let triggers = guard::load_triggers(&ctx.repo);
+        if triggers.as_ref().is_ok_and(|t| t.areas.is_empty()) {
+            findings.push(guard::no_areas());
+        }
         let verdict = codex_orchestrator::sop::judge::judge(&ctx, &id, entry, today, &triggers)?;
         findings.extend(verdict.findings.iter().cloned());
         if !verdict.passed() {

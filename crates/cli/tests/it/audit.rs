@@ -59,7 +59,7 @@ fn a_clean_repository_passes_and_the_formats_agree() {
         tasks/specs/governance.md: warning[spec/uncovered]: 26 tracked file(s) in area `governance` have no spec (.githooks/README.md, .githooks/pre-commit, .githooks/pre-merge-commit and 23 more): the hook will block the next change to them
             fix: write tasks/specs/governance.md from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review`
         note: HEAD is on main and no commit since patterns/triggers.toml was added: the range check had nothing to do
-        audit: 0 error(s), 1 warning(s) (33 rules)
+        audit: 0 error(s), 1 warning(s) (35 rules)
     "#]]
     .assert_eq(&run.stdout);
     let json = repo.run(&["audit", "--format", "json"]).ok().json();
@@ -614,4 +614,94 @@ fn each_remaining_rule_has_a_repository_that_breaks_it() {
             }
         }
     }
+}
+
+/// Run records are append-only history: a commit that deletes or rewrites a committed file of a
+/// run folder is an error, whether or not a task's history names that run; a committed file that
+/// `.runs/.gitignore` excludes (a log) is not a record.
+#[test]
+fn a_commit_that_deletes_or_rewrites_a_run_record_is_an_error_referred_to_or_not() {
+    let repo = repo();
+    let runs = repo.run_ids();
+    let (init_run, task_run) = (&runs[0], &runs[1]);
+    assert!(
+        repo.read(&format!(".runs/{init_run}/run.json"))
+            .contains("\"kind\": \"init\"")
+    );
+    let clean = rules(&repo, &["--range", "main..HEAD"]);
+    assert!(!clean.contains("runs/rewritten"), "{clean}");
+
+    // A log forced into git and later deleted: not a record.
+    repo.write(&format!(".runs/{init_run}/agent.log"), "noise\n");
+    repo.git(&["add", "-f", &format!(".runs/{init_run}/agent.log")]);
+    no_verify(&repo, "a log by mistake");
+    std::fs::remove_file(repo.root.join(format!(".runs/{init_run}/agent.log"))).expect("rm");
+    no_verify_all(&repo, "drop the log");
+    // The init run: nothing refers to it.
+    std::fs::remove_file(repo.root.join(format!(".runs/{init_run}/run.json"))).expect("rm");
+    no_verify_all(&repo, "tidy the runs");
+    let events = format!(".runs/{task_run}/events.jsonl");
+    let edited = repo.read(&events).replace("task.new", "task.old");
+    repo.write(&events, edited);
+    no_verify_all(&repo, "edit a record");
+
+    let found = rules(&repo, &["--range", "main..HEAD"]);
+    assert!(
+        found.contains(&format!("runs/rewritten .runs/{init_run}/run.json:-"))
+            && found.contains(&format!("runs/rewritten {events}:-")),
+        "{found}"
+    );
+    assert!(!found.contains("agent.log"), "{found}");
+    let human = repo.run(&["audit", "--range", "main..HEAD"]).code(1);
+    assert!(
+        human.raw_stdout.contains(&format!(
+            "\"tidy the runs\") deleted .runs/{init_run}/run.json of run {init_run}: run records are append-only history"
+        )) && human.stdout.contains("\"edit a record\") rewrote"),
+        "{}",
+        human.both()
+    );
+}
+
+/// Rules that guard nothing are said: `audit` warns, `spec-guard` and `phase next` say so.
+#[test]
+fn an_all_commented_triggers_file_is_said_by_audit_spec_guard_and_phase_next() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Weaken the rules"]).ok();
+    no_verify_all(&repo, "adopt");
+    let commented: String = repo
+        .read("patterns/triggers.toml")
+        .lines()
+        .map(|l| format!("# {l}\n"))
+        .collect();
+    repo.write("patterns/triggers.toml", commented);
+    repo.git(&["add", "-A"]);
+    // Weakening the rules is itself guarded (the governance area, here without a spec).
+    let guard = repo.run(&["spec-guard", "--staged"]).code(1);
+    assert!(
+        guard.both().contains("blocked: patterns/triggers.toml"),
+        "{}",
+        guard.both()
+    );
+    no_verify(&repo, "no more rules");
+    let audit = repo.run(&["audit"]);
+    assert!(
+        audit
+            .stdout
+            .contains("warning[spec/no-areas]: patterns/triggers.toml names no trigger area"),
+        "{}",
+        audit.both()
+    );
+    repo.write("src/auth/login.rs", "fn login() {}\n");
+    repo.git(&["add", "-A"]);
+    let guard = repo.run(&["spec-guard", "--staged"]).ok();
+    assert!(
+        guard
+            .stderr
+            .contains("warning: patterns/triggers.toml names no trigger area"),
+        "{}",
+        guard.both()
+    );
+    repo.run(&["hooks", "install"]).ok();
+    let next = repo.run(&["phase", "next", "1"]);
+    assert!(next.both().contains("spec/no-areas"), "{}", next.both());
 }

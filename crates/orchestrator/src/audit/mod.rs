@@ -5,6 +5,7 @@
 //! and secret rules come from `patterns/lints/*.toml`). Formats live in `format`.
 
 pub mod format;
+mod history;
 pub mod range;
 mod tasks;
 
@@ -120,6 +121,14 @@ pub const RULES: &[Rule] = &[
         summary: "every run that a task's history or approvals name exists under .runs/.",
     },
     Rule {
+        id: "runs/rewritten",
+        summary: "no commit of the range deleted or rewrote a committed file of a run's folder (.runs/<RUN-ID>/…): run records are append-only history, referred to or not; files .runs/.gitignore excludes are exempt.",
+    },
+    Rule {
+        id: "spec/no-areas",
+        summary: "(warning) patterns/triggers.toml names at least one trigger area: an empty or all-commented file turns the spec gate, spec-guard and the range check off.",
+    },
+    Rule {
         id: "runs/unjustified",
         summary: "a run with an elevated sandbox (danger-full-access) or a spec-guard override carries a justification.",
     },
@@ -157,6 +166,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         task: None,
     };
     match guard::load_triggers(&ctx.repo) {
+        Ok(triggers) if triggers.areas.is_empty() => findings.push(guard::no_areas()),
         Ok(triggers) => {
             // Every spec of an area that tracked files fall in must be in order, changed or not
             // (specs age). An area without a spec is the range rule's business: only a change
@@ -186,6 +196,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
     let range = resolve_range(ctx, opts.range.as_deref(), &mut notes)?;
     if let Some((base, end)) = &range {
         findings.extend(range::check(ctx, base, end, &mut notes)?);
+        findings.extend(history::check(ctx, base, end)?);
     }
     check_runs(ctx, index_text.as_deref(), &mut findings)?;
     // The mirrors' earlier text: at the range's start, else HEAD's (for uncommitted rewrites).

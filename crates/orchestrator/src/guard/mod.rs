@@ -632,6 +632,21 @@ pub(crate) fn check_spec(
     res
 }
 
+/// The warning for a `patterns/triggers.toml` without a single area (empty, or every line
+/// commented out): nothing is guarded, and nothing else would say so.
+pub fn no_areas() -> Finding {
+    Finding::warning(
+        "spec/no-areas",
+        format!(
+            "{TRIGGERS_PATH} names no trigger area: the spec gate, spec-guard and audit's range check guard nothing"
+        ),
+    )
+    .at(TRIGGERS_PATH, None)
+    .fix(format!(
+        "restore the areas (`git log -p -- {TRIGGERS_PATH}` shows them; `cargo xtask init --upgrade` offers the defaults), or say in the commit message why this repository guards nothing"
+    ))
+}
+
 /// The trigger areas of `patterns/triggers.toml`, or what is wrong with the file.
 pub fn load_triggers(repo: &Repo) -> Result<Triggers, String> {
     match std::fs::read_to_string(repo.path(TRIGGERS_PATH)) {
