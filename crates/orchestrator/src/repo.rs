@@ -103,6 +103,98 @@ impl Repo {
         })
     }
 
+    /// What would make a commit of the toolkit's fail here, each with its fix: no git identity,
+    /// signing asked for with a program that is not installed, a merge, rebase, cherry-pick or
+    /// revert in progress, unmerged paths. Flows that commit check it before their first agent,
+    /// so that no tokens are spent on work that could not be committed.
+    pub fn commit_problems(&self) -> Result<Vec<String>> {
+        let sh = self.sh()?;
+        let mut problems = Vec::new();
+        let ident = cmd!(sh, "git var GIT_COMMITTER_IDENT")
+            .quiet()
+            .ignore_status()
+            .output()?;
+        if !ident.status.success() {
+            problems.push(
+                "git has no identity for the commits this flow makes: `git config user.name \"Your Name\"` and `git config user.email you@example.com` (add --global for every repository)"
+                    .to_owned(),
+            );
+        }
+        if self.git_config("commit.gpgsign").as_deref() == Some("true") {
+            let format = self
+                .git_config("gpg.format")
+                .unwrap_or_else(|| "openpgp".to_owned());
+            let (key, default) = match format.as_str() {
+                "ssh" => ("gpg.ssh.program", "ssh-keygen"),
+                "x509" => ("gpg.x509.program", "gpgsm"),
+                _ => ("gpg.program", "gpg"),
+            };
+            let program = self.git_config(key).unwrap_or_else(|| default.to_owned());
+            let found = if program.contains('/') {
+                Path::new(&program).is_file()
+            } else {
+                std::env::var_os("PATH").is_some_and(|path| {
+                    std::env::split_paths(&path).any(|dir| dir.join(&program).is_file())
+                })
+            };
+            if !found {
+                problems.push(format!(
+                    "commits are to be signed (commit.gpgsign, gpg.format {format}) with `{program}`, which is not installed: install it, or `git config commit.gpgsign false` in this repository"
+                ));
+            } else if format == "ssh" && self.git_config("user.signingkey").is_none() {
+                problems.push(
+                    "commits are to be signed with ssh (commit.gpgsign, gpg.format ssh) but user.signingkey is not set: `git config user.signingkey ~/.ssh/id_ed25519.pub`, or `git config commit.gpgsign false`"
+                        .to_owned(),
+                );
+            }
+        }
+        let states = [
+            (
+                "MERGE_HEAD",
+                "a merge",
+                "git merge --continue` or `git merge --abort",
+            ),
+            (
+                "rebase-merge",
+                "a rebase",
+                "git rebase --continue` or `git rebase --abort",
+            ),
+            (
+                "rebase-apply",
+                "a rebase or `git am`",
+                "git rebase --continue` or `git rebase --abort",
+            ),
+            (
+                "CHERRY_PICK_HEAD",
+                "a cherry-pick",
+                "git cherry-pick --continue` or `git cherry-pick --abort",
+            ),
+            (
+                "REVERT_HEAD",
+                "a revert",
+                "git revert --continue` or `git revert --abort",
+            ),
+        ];
+        for (file, what, fix) in states {
+            if self.git_dir.join(file).exists() {
+                problems.push(format!(
+                    "{what} is in progress: finish it or stop it (`{fix}`)"
+                ));
+            }
+        }
+        let unmerged = cmd!(sh, "git ls-files --unmerged")
+            .quiet()
+            .ignore_status()
+            .read()
+            .unwrap_or_default();
+        if !unmerged.trim().is_empty() {
+            problems.push(
+                "the index has unmerged paths: resolve them and `git add` them (`git status` lists them)".to_owned(),
+            );
+        }
+        Ok(problems)
+    }
+
     /// `rel` (a repository-relative path) as an absolute path.
     pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.root.join(rel)

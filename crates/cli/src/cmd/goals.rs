@@ -74,6 +74,13 @@ impl flags::GoalsRun {
         roles.sort_unstable();
         roles.dedup();
         codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &roles)?;
+        let problems = ctx.repo.commit_problems()?;
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "goals run would fail at its commits, so no agent was started:\n  - {}",
+                problems.join("\n  - ")
+            );
+        }
         let setup = file_setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());

@@ -1396,6 +1396,32 @@ fn git_problems_are_refused_before_any_agent_with_the_commands_that_fix_them() {
     let repo = implementing(ONE_SUB, &review, "");
     let id = crate::sop::ID;
     let agents = || agent_runs_of(&repo).len();
+    // No git identity, and signing asked for with a program that is not there: one report
+    // names both with their fixes, exit 2, and no agent starts.
+    repo.git(&["config", "--unset", "user.name"]);
+    repo.git(&["config", "--unset", "user.email"]);
+    repo.git(&["config", "user.useConfigOnly", "true"]);
+    repo.git(&["config", "commit.gpgsign", "true"]);
+    repo.git(&["config", "gpg.program", "/nonexistent/gpg"]);
+    let mut cmd = repo.cmd(&["implement", id]);
+    cmd.env_remove("EMAIL");
+    let out = repo.run_cmd(cmd).code(2);
+    assert!(
+        out.stderr
+            .contains("implement would fail at its first commit, so no agent was started")
+            && out.stderr.contains(
+                "git has no identity for the commits this flow makes: `git config user.name"
+            )
+            && out
+                .stderr
+                .contains("with `/nonexistent/gpg`, which is not installed"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(agents(), 0);
+    repo.git(&["config", "user.name", "Test User"]);
+    repo.git(&["config", "user.email", "test@example.com"]);
+    repo.git(&["config", "--unset", "commit.gpgsign"]);
     // The task list edited and not committed: the worktree would be cut without it.
     let tasks = repo.read(&format!("tasks/{id}/tasks.md"));
     repo.write(&format!("tasks/{id}/tasks.md"), format!("{tasks}\n"));

@@ -308,6 +308,13 @@ fn supersede(ctx: &Ctx, task: &Task<'_>, flow: &mut Flow, report: &mut Report) -
 /// committed where its worktree is cut from (HEAD, or the existing task branch), so the wave
 /// commits can hold the ticked task list. Each refusal gives the commands that fix it.
 fn git_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
+    let problems = ctx.repo.commit_problems()?;
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "implement would fail at its first commit, so no agent was started:\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
     let sh = ctx.repo.sh()?;
     let folder = format!("tasks/{id}");
     let tasks_md = format!("{folder}/tasks.md");
