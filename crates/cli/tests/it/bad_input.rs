@@ -442,3 +442,35 @@ fn hostile_arguments_never_panic() {
     }
     assert_eq!(checked, inputs.len() * 11);
 }
+
+/// A task id typed wrong is a usage error (exit 2, naming it) before any gate runs: in a
+/// repository without the hook, the missing hook is not what is said first.
+#[test]
+fn an_unknown_task_is_named_before_any_gate() {
+    let repo = TestRepo::initialised();
+    repo.run(&["task", "new", "Real task"]).ok();
+    for args in [
+        &["phase", "next", "T-9999-missing"][..],
+        &["phase", "status", "T-9999-missing"],
+        &["phase", "approve", "T-9999-missing", "--role", "product"],
+        &[
+            "phase",
+            "reopen",
+            "T-9999-missing",
+            "--to",
+            "prd",
+            "--why",
+            "x",
+        ],
+        &["implement", "T-9999-missing"],
+        &["draft", "T-9999-missing"],
+        &["implement", "9999", "--dry-run"],
+    ] {
+        let run = repo.run(args).code(2);
+        assert!(
+            run.stderr.contains("there is no task ") && !run.both().contains("hooks install"),
+            "{args:?}: {}",
+            run.both()
+        );
+    }
+}
