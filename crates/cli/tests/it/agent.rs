@@ -805,3 +805,31 @@ fn the_log_limit_comes_from_the_configuration() {
         "{log}"
     );
 }
+
+/// Killed between the spawn and the run record (the window where the record could not name the
+/// agent's process group): the agent never runs an instruction, because it waits behind a gate
+/// that opens only once the record is written; `runs reconcile` then closes the run.
+#[test]
+fn an_orchestrator_killed_before_the_record_leaves_no_agent_running() {
+    let repo = repo_with_bot();
+    let prompt = script(&["write ran.txt the agent ran\\n", "exit 0"]);
+    let mut cmd = repo.cmd(&["run", "--role", "bot", "--prompt", &prompt]);
+    cmd.env("XTASK_TEST_FAULT", "agent-spawned");
+    let out = repo.run_cmd(cmd);
+    assert_ne!(out.code, 0, "{}", out.both());
+    // Time for an agent that was let through to write its file.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        !repo.exists("ran.txt"),
+        "the agent ran without a record of its process group"
+    );
+    let (id, run) = record(&repo);
+    assert_ne!(run["status"], "completed", "{run}");
+    repo.run(&["runs", "reconcile"]).ok();
+    let closed: serde_json::Value =
+        serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json"))).expect("run.json");
+    assert!(
+        closed["ended"].is_string() && closed["status"] != "running",
+        "{closed}"
+    );
+}

@@ -101,8 +101,46 @@ impl Lines for () {
 /// like at a timeout and ends `cancelled`.
 pub type Cancel = Arc<std::sync::atomic::AtomicBool>;
 
+/// The agent starts behind a gate: `sh` waits for one line on its stdin and only then becomes the
+/// agent (`exec`), and that line is written after `started` has recorded the process group. An
+/// orchestrator killed in between closes the pipe, and the gate exits without running the agent,
+/// so no agent ever runs an instruction that its run record cannot find.
+const GATE: &str = "IFS= read -r _ || exit 125; exec \"$0\" \"$@\"";
+
+/// `program` as the agent's own PATH finds it, or the error of a program that is not there (the
+/// spawn error it always was, rather than the gate's "not found").
+fn resolve(
+    program: &std::ffi::OsStr,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> Result<std::ffi::OsString> {
+    let missing = || {
+        anyhow::anyhow!(
+            "starting {} (is it installed and on PATH?): not found",
+            Path::new(program).display()
+        )
+    };
+    if Path::new(program).components().count() > 1 {
+        return if Path::new(program).is_file() {
+            Ok(program.to_owned())
+        } else {
+            Err(missing())
+        };
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .map(PathBuf::into_os_string)
+        .ok_or_else(missing)
+}
+
 /// Run one agent to its end. `started` is called with the process group id right after the
-/// spawn (to record it before anything can go wrong).
+/// spawn, before the agent may run (to record it before anything can go wrong).
 pub fn run<L: Lines>(
     spec: &Spec,
     lines: L,
@@ -111,16 +149,16 @@ pub fn run<L: Lines>(
 ) -> Result<(Outcome, L)> {
     std::fs::create_dir_all(&spec.log_dir)
         .with_context(|| format!("creating {}", spec.log_dir.display()))?;
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
+    let program = resolve(&spec.program, &spec.env)?;
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(GATE)
+        .arg(&program)
+        .args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if spec.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -135,10 +173,14 @@ pub fn run<L: Lines>(
     started(pgid);
     let group = Pid::from_child(&child);
 
-    if let (Some(input), Some(mut stdin)) = (spec.stdin.clone(), child.stdin.take()) {
+    // Open the gate, then give the agent its input (if any); stdin closes after it.
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = spec.stdin.clone().unwrap_or_default();
         // A thread: an agent that does not read its stdin must not block this one.
         std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
+            if stdin.write_all(b"go\n").is_ok() {
+                let _ = stdin.write_all(&input);
+            }
         });
     }
     let out_log = spec.log_dir.join("stdout.log");

@@ -506,6 +506,8 @@ impl Runner<'_> {
         let dir = &run.dir;
         let parser = Parser::new(run.settled.adapter.output);
         let ran = process::run(&run.spec, parser, Some(&self.cancel), |pgid| {
+            // Crash tests: killed after the spawn, before the record (the agent must not run).
+            crate::store::fault::point("agent-spawned");
             spawned.status = Status::Running;
             if let Some(agent) = &mut spawned.agent {
                 agent.pgid = Some(pgid);
