@@ -387,6 +387,24 @@ fn a_reviewer_without_a_valid_verdict_never_passes() {
         "{}",
         out.both()
     );
+    // What the report says happened after the first invalid verdict is what ran: the reviewer
+    // again, no fixer.
+    assert!(
+        out.stdout
+            .contains("(cycle 1); the reviewer is asked again")
+            && !out.stdout.contains("the fixer gets it"),
+        "{}",
+        out.both()
+    );
+    let roles: Vec<String> = agent_runs_of(&repo)
+        .iter()
+        .map(|id| {
+            let run: serde_json::Value =
+                serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json"))).unwrap();
+            run["role"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(roles, ["builder", "reviewer", "reviewer"]);
     // Nothing was committed on the task branch.
     let branch = format!("task/{}", crate::sop::ID);
     assert_eq!(

@@ -148,7 +148,13 @@ impl Wave<'_> {
             self.gate(plan::REVIEW, started, false, detail);
             return Ok(Next::Stop);
         }
-        let detail = format!("{what} (cycle {cycle}); the fixer gets it");
+        // Said as it is done: an invalid verdict is reviewed again, changes go to the fixer.
+        let next = if outcome.is_ok() {
+            "the fixer gets it"
+        } else {
+            "the reviewer is asked again"
+        };
+        let detail = format!("{what} (cycle {cycle}); {next}");
         self.gate(plan::REVIEW, started, false, detail);
         // A failed gate that leads to a fix is not a blocker of the flow.
         self.report.blockers.pop();
