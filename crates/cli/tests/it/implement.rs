@@ -396,15 +396,7 @@ fn a_reviewer_without_a_valid_verdict_never_passes() {
         "{}",
         out.both()
     );
-    let roles: Vec<String> = agent_runs_of(&repo)
-        .iter()
-        .map(|id| {
-            let run: serde_json::Value =
-                serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json"))).unwrap();
-            run["role"].as_str().unwrap_or_default().to_owned()
-        })
-        .collect();
-    assert_eq!(roles, ["builder", "reviewer", "reviewer"]);
+    assert_eq!(agent_roles(&repo), ["builder", "reviewer", "reviewer"]);
     // Nothing was committed on the task branch.
     let branch = format!("task/{}", crate::sop::ID);
     assert_eq!(
@@ -523,6 +515,19 @@ fn a_builder_outside_its_files_or_a_stale_spec_stops_the_wave() {
     assert!(out.stdout.contains("wave 1 specs before"), "{}", out.both());
     assert!(out.stdout.contains("security"), "{}", out.both());
     assert!(agent_runs_of(&repo).is_empty(), "no agent ran");
+}
+
+/// The role of each agent run, in run order.
+fn agent_roles(repo: &TestRepo) -> Vec<String> {
+    agent_runs_of(repo)
+        .iter()
+        .map(|id| {
+            let record: serde_json::Value =
+                serde_json::from_str(&repo.read(&format!(".runs/{id}/run.json")))
+                    .expect("run.json");
+            record["role"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
 }
 
 fn agent_runs_of(repo: &TestRepo) -> Vec<String> {
@@ -810,14 +815,7 @@ fn a_failed_researcher_stops_the_draft_unless_configured_otherwise() {
     );
     assert_eq!(repo.read(&format!("tasks/{id}/prd.md")), before);
     // Three researchers and the failed one's retry; no writer.
-    let roles: Vec<String> = agent_runs_of(&repo)
-        .iter()
-        .map(|r| {
-            let record: serde_json::Value =
-                serde_json::from_str(&repo.read(&format!(".runs/{r}/run.json"))).unwrap();
-            record["role"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let roles = agent_roles(&repo);
     assert_eq!(roles, ["researcher"; 4], "{roles:?}");
 
     repo.write(
