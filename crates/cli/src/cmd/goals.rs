@@ -74,10 +74,14 @@ impl flags::GoalsRun {
         roles.sort_unstable();
         roles.dedup();
         codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &roles)?;
-        let problems = ctx.repo.commit_problems()?;
+        let mut problems = ctx.repo.commit_problems()?;
+        problems.extend(worktree::folder_problem(
+            &ctx.repo.root,
+            &ctx.config.worktree_dir,
+        ));
         if !problems.is_empty() {
             anyhow::bail!(
-                "goals run would fail at its commits, so no agent was started:\n  - {}",
+                "goals run could not finish, so no agent was started:\n  - {}",
                 problems.join("\n  - ")
             );
         }

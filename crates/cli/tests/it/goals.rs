@@ -327,3 +327,31 @@ fn bad_goals_are_named_before_anything_runs() {
     let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(worktrees.matches("worktree ").count(), 1, "{worktrees}");
 }
+
+/// A worktree folder that cannot be written, or commits that could not be made: `goals run`
+/// says so, every problem with its fix, before any agent starts (exit 2, no agent run).
+#[test]
+fn goals_that_could_not_finish_are_refused_before_any_agent() {
+    let repo = repo_with_bot();
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\nworktree_dir = \"/proc/xtask-worktrees\"\n",
+    );
+    let ids = tasks(&repo, 1);
+    repo.git(&["config", "--unset", "user.email"]);
+    repo.git(&["config", "user.useConfigOnly", "true"]);
+    let mut cmd = repo.cmd(&["goals", "run", "--role", "bot", &ids[0]]);
+    cmd.env_remove("EMAIL");
+    let out = repo.run_cmd(cmd).code(2);
+    assert!(
+        out.stderr
+            .contains("goals run could not finish, so no agent was started")
+            && out.stderr.contains("git has no identity")
+            && out
+                .stderr
+                .contains("task worktrees go to /proc/xtask-worktrees (worktree_dir = \"/proc/xtask-worktrees\"), which cannot be written"),
+        "{}",
+        out.both()
+    );
+    assert!(agent_runs(&repo).is_empty());
+}

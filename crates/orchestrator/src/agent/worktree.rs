@@ -39,6 +39,21 @@ pub fn task_path(root: &Path, worktree_dir: &str, id: &str) -> String {
     format!("{}/{id}", dir.trim_end_matches('/'))
 }
 
+/// Why task worktrees cannot be made under `worktree_dir` (relative to `root`), with the fix; the
+/// folder is created when it is missing, as the first worktree would create it.
+pub fn folder_problem(root: &Path, worktree_dir: &str) -> Option<String> {
+    let dir = root.join(task_path(root, worktree_dir, "x").trim_end_matches("/x"));
+    let probe = dir.join(format!(".xtask-write-probe-{}", std::process::id()));
+    let res = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&probe, b""));
+    let _ = std::fs::remove_file(&probe);
+    res.err().map(|err| {
+        format!(
+            "task worktrees go to {} (worktree_dir = {worktree_dir:?}), which cannot be written ({err}): make it writable, or set worktree_dir in patterns/governance.toml to a folder that is",
+            dir.display()
+        )
+    })
+}
+
 fn git(dir: &Path, args: &[&OsStr]) -> Result<Output> {
     Command::new("git")
         .args(args)
