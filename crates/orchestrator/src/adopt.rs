@@ -11,7 +11,7 @@
 //! as the toolkit wrote it, so that `init --upgrade` replaces only files nobody edited since.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -200,22 +200,17 @@ pub fn open(dir: &Path) -> Result<(Repo, bool)> {
 
 /// Fail, naming the directory and the fix, when a file cannot be created in `dir`.
 fn writable(dir: &Path) -> Result<()> {
-    let probe = dir.join(format!(".xtask-write-probe-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(err) => bail!(
+    crate::store::probe_writable(dir).map_err(|err| {
+        anyhow::anyhow!(
             "cannot write in {} ({err}): a read-only checkout cannot be adopted; make it writable \
              (`chmod -R u+w`, or clone it somewhere you can write), then run init again",
             dir.display()
-        ),
-    }
+        )
+    })
 }
 
 /// Decide everything `init` does in `repo`, or refuse (nothing written) with the fix.
-pub fn plan(repo: &Repo, options: Options) -> Result<Adoption> {
+pub fn plan(repo: &Repo, config: &Governance, options: Options) -> Result<Adoption> {
     let kind = kind(repo)?;
     let activate_hooks = if options.no_hooks {
         false
@@ -223,7 +218,6 @@ pub fn plan(repo: &Repo, options: Options) -> Result<Adoption> {
         hooks_conflict(repo)?;
         !hooks::installed(repo)
     };
-    let (config, _) = Governance::load_with_sources(&repo.root)?;
     let pinned_before = Some(config.toolkit_version.clone()).filter(|v| !v.is_empty());
     if let Some(pinned) = &pinned_before
         && pinned != VERSION
@@ -239,7 +233,7 @@ pub fn plan(repo: &Repo, options: Options) -> Result<Adoption> {
     let mut manifest = read_manifest(repo)?;
     let mut writes = Vec::new();
     let mut kept = Vec::new();
-    for (path, contents) in files(repo, &kind, &config)? {
+    for (path, contents) in files(repo, &kind, config)? {
         place(
             repo,
             path,
@@ -265,7 +259,7 @@ pub fn plan(repo: &Repo, options: Options) -> Result<Adoption> {
     if !writes.is_empty() || manifest.version != VERSION {
         manifest.version = VERSION.to_owned();
         let text = serde_json::to_string_pretty(&manifest)? + "\n";
-        let before = read_text(repo, MANIFEST_PATH)?;
+        let before = config::read_optional(&repo.root, MANIFEST_PATH)?;
         if before.as_deref() != Some(text.as_str()) {
             writes.push(Write {
                 path: MANIFEST_PATH.to_owned(),
@@ -302,20 +296,19 @@ pub fn command_in(dir: &Path) -> &'static str {
     let Some(top) = dir.ancestors().find(|d| d.join(".git").exists()) else {
         return "cargo xtask";
     };
-    let toolkit = top.join("xtask").is_dir() && top.join("crates/cli/Cargo.toml").is_file();
-    let aliased = [CARGO_CONFIG_PATH, ".cargo/config"].iter().any(|rel| {
-        std::fs::read_to_string(top.join(rel)).is_ok_and(|text| {
-            text.lines().any(|line| {
-                let line = line.split('#').next().unwrap_or_default().replace(' ', "");
-                line == format!("xtask=\"{ALIAS}\"")
-            })
-        })
-    });
-    if toolkit || aliased {
+    let aliased = cargo_alias(top).is_ok_and(|alias| alias.as_deref() == Some(ALIAS));
+    if aliased || is_toolkit(top) {
         Kind::Toolkit.command()
     } else {
         Kind::NoCargo.command()
     }
+}
+
+/// Whether the repository at `top` is this toolkit's own source: an xtask beside the CLI crate.
+fn is_toolkit(top: &Path) -> bool {
+    top.join("xtask").is_dir()
+        && std::fs::read_to_string(top.join("crates/cli/Cargo.toml"))
+            .is_ok_and(|cli| cli.contains(&format!("name = \"{}\"", version::CLI_PACKAGE)))
 }
 
 /// Tell the kinds of repository apart.
@@ -323,12 +316,10 @@ fn kind(repo: &Repo) -> Result<Kind> {
     if !repo.path("Cargo.toml").is_file() {
         return Ok(Kind::NoCargo);
     }
-    let cli = read_text(repo, "crates/cli/Cargo.toml")?.unwrap_or_default();
-    if repo.path("xtask").is_dir() && cli.contains(&format!("name = \"{}\"", version::CLI_PACKAGE))
-    {
+    if is_toolkit(&repo.root) {
         return Ok(Kind::Toolkit);
     }
-    if let Some(alias) = cargo_alias(repo)?
+    if let Some(alias) = cargo_alias(&repo.root)?
         && alias != ALIAS
     {
         return Ok(Kind::OwnXtask {
@@ -344,9 +335,9 @@ fn kind(repo: &Repo) -> Result<Kind> {
 }
 
 /// The `xtask` alias of `.cargo/config.toml` (or the older `.cargo/config`), as a string.
-fn cargo_alias(repo: &Repo) -> Result<Option<String>> {
+fn cargo_alias(top: &Path) -> Result<Option<String>> {
     for rel in [CARGO_CONFIG_PATH, ".cargo/config"] {
-        let Some(text) = read_text(repo, rel)? else {
+        let Some(text) = config::read_optional(top, rel)? else {
             continue;
         };
         let doc = parse_toml(rel, &text)?;
@@ -384,7 +375,7 @@ fn hooks_conflict(repo: &Repo) -> Result<()> {
              (a pre-commit hook in git's own hooks folder keeps running first), {escape}"
         );
     }
-    if let Some(text) = read_text(repo, PRE_COMMIT)?
+    if let Some(text) = config::read_optional(&repo.root, PRE_COMMIT)?
         && !text.contains(HOOK_MARKER)
     {
         bail!(
@@ -432,7 +423,7 @@ fn place(
 ) -> Result<()> {
     let state = path == INDEX_PATH;
     let hash = format!("sha256:{}", sha256_hex(contents.as_bytes()));
-    let Some(before) = read_text(repo, path)? else {
+    let Some(before) = config::read_optional(&repo.root, path)? else {
         if !state {
             manifest.files.insert(path.to_owned(), hash);
         }
@@ -474,7 +465,7 @@ fn place(
 
 /// The lines `.gitattributes` must hold (run records merge as unions), added when missing.
 fn gitattributes(repo: &Repo) -> Result<Option<Write>> {
-    let before = read_text(repo, ".gitattributes")?;
+    let before = config::read_optional(&repo.root, ".gitattributes")?;
     let attributes = before.clone().unwrap_or_default();
     let missing: Vec<&str> = templates::GITATTRIBUTES
         .lines()
@@ -510,7 +501,7 @@ fn gitattributes(repo: &Repo) -> Result<Option<Write>> {
 fn pin_file(repo: &Repo, kind: &Kind) -> &'static str {
     let in_cargo = *kind != Kind::NoCargo
         && !repo.path(config::FILE_PATH).exists()
-        && read_text(repo, "Cargo.toml")
+        && config::read_optional(&repo.root, "Cargo.toml")
             .ok()
             .flatten()
             .is_some_and(|text| {
@@ -530,7 +521,7 @@ fn pin_file(repo: &Repo, kind: &Kind) -> &'static str {
 
 /// Set `toolkit_version` to this version in `pin_file`, keeping its comments and formatting.
 fn pin(repo: &Repo, pin_file: &'static str) -> Result<Write> {
-    let before = read_text(repo, pin_file)?;
+    let before = config::read_optional(&repo.root, pin_file)?;
     let setting = format!("toolkit_version = \"{VERSION}\"");
     let Some(text) = &before else {
         return Ok(Write {
@@ -564,7 +555,7 @@ fn pin(repo: &Repo, pin_file: &'static str) -> Result<Write> {
 
 /// `[alias] xtask = "orchestrator"` in `.cargo/config.toml`, keeping what is there.
 fn alias(repo: &Repo) -> Result<Option<Write>> {
-    let before = read_text(repo, CARGO_CONFIG_PATH)?;
+    let before = config::read_optional(&repo.root, CARGO_CONFIG_PATH)?;
     let mut doc = parse_toml(CARGO_CONFIG_PATH, before.as_deref().unwrap_or_default())?;
     if doc
         .get("alias")
@@ -611,7 +602,7 @@ fn embed_lines() -> String {
 
 /// Read `patterns/toolkit.json`; absent is empty, unreadable is an error naming it.
 fn read_manifest(repo: &Repo) -> Result<Manifest> {
-    match read_text(repo, MANIFEST_PATH)? {
+    match config::read_optional(&repo.root, MANIFEST_PATH)? {
         Some(text) => serde_json::from_str(&text).map_err(|err| {
             anyhow::anyhow!(
                 "{MANIFEST_PATH}:{}: {err}; it records the files init wrote: restore it from git \
@@ -634,19 +625,4 @@ fn parse_toml(rel: &str, text: &str) -> Result<toml_edit::DocumentMut> {
             "{rel}:{line}: {message}; fix the file (it must be valid TOML) and run init again"
         )
     })
-}
-
-/// The text of `rel`, `None` when absent; not UTF-8 is an error naming it.
-fn read_text(repo: &Repo, rel: &str) -> Result<Option<String>> {
-    let path: PathBuf = repo.path(rel);
-    match std::fs::read(&path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| anyhow::anyhow!("{rel}: not valid UTF-8")),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => {
-            bail!("{rel} is a directory; the toolkit needs a file there")
-        }
-        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
-    }
 }

@@ -223,41 +223,25 @@ impl Governance {
     /// Settings may sit in both places (an adopted repository keeps its pin in
     /// `patterns/governance.toml`); one key set in both is an error naming both lines.
     pub fn load_with_sources(root: &Path) -> Result<(Governance, Sources)> {
-        let mut read: Vec<(Origin, String, toml::Table)> = Vec::new();
+        // Each file is parsed once into the typed settings (errors with their line); only when
+        // both hold settings are they read again as tables, to find a key set twice and merge.
+        let mut read: Vec<(Origin, String, Governance)> = Vec::new();
         if let Some(text) = read_optional(root, CARGO.path)?
             && let Some(res) = parse_manifest(&text)?
         {
             res.validate(CARGO, &text)?;
-            let table = toml::from_str::<toml::Table>(&text)
-                .ok()
-                .and_then(|mut doc| doc.remove("workspace"))
-                .and_then(|ws| ws.as_table()?.get("metadata")?.get("governance").cloned())
-                .and_then(|g| g.as_table().cloned())
-                .unwrap_or_default();
-            read.push((CARGO, text, table));
+            read.push((CARGO, text, res));
         }
         if let Some(text) = read_optional(root, FILE.path)? {
             let res: Governance = toml::from_str(&text).map_err(|err| FILE.error(&text, &err))?;
             res.validate(FILE, &text)?;
-            let table = toml::from_str::<toml::Table>(&text).unwrap_or_default();
-            read.push((FILE, text, table));
+            read.push((FILE, text, res));
         }
-        if let [(a, a_text, a_table), (b, b_text, b_table)] = read.as_slice()
-            && let Some(key) = a_table.keys().find(|key| b_table.contains_key(*key))
-        {
-            bail!(
-                "{} and {} both set `{key}`; keep one of the two (a setting is never silently ignored)",
-                a.locate(a_text, key),
-                b.locate(b_text, key)
-            );
-        }
-        let mut merged = toml::Table::new();
-        for (_, _, table) in &read {
-            merged.extend(table.clone());
-        }
-        let res: Governance = toml::Value::Table(merged)
-            .try_into()
-            .context("merging the governance settings")?;
+        let res = match read.as_slice() {
+            [] => Governance::default(),
+            [(_, _, one)] => one.clone(),
+            [(_, cargo, _), (_, file, _), ..] => merged(cargo, file)?,
+        };
         let sources = res.sources(&read);
         Ok((res, sources))
     }
@@ -271,7 +255,7 @@ impl Governance {
     }
 
     /// Each key, in order, with the `FILE:LINE` that sets it or `default`.
-    fn sources(&self, read: &[(Origin, String, toml::Table)]) -> Sources {
+    fn sources(&self, read: &[(Origin, String, Governance)]) -> Sources {
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) else {
             return Vec::new();
         };
@@ -354,6 +338,30 @@ impl Governance {
     }
 }
 
+/// The settings of `Cargo.toml`'s table (`cargo`) and of `patterns/governance.toml` (`file`)
+/// together; a key set in both is an error naming both lines.
+fn merged(cargo: &str, file: &str) -> Result<Governance> {
+    let cargo_table = toml::from_str::<toml::Table>(cargo)
+        .ok()
+        .and_then(|mut doc| doc.remove("workspace"))
+        .and_then(|ws| ws.as_table()?.get("metadata")?.get("governance").cloned())
+        .and_then(|g| g.as_table().cloned())
+        .unwrap_or_default();
+    let file_table = toml::from_str::<toml::Table>(file).unwrap_or_default();
+    if let Some(key) = cargo_table.keys().find(|key| file_table.contains_key(*key)) {
+        bail!(
+            "{} and {} both set `{key}`; keep one of the two (a setting is never silently ignored)",
+            CARGO.locate(cargo, key),
+            FILE.locate(file, key)
+        );
+    }
+    let mut all = cargo_table;
+    all.extend(file_table);
+    toml::Value::Table(all)
+        .try_into()
+        .context("merging the governance settings")
+}
+
 /// The governance table of a `Cargo.toml`'s text, when it has one.
 fn parse_manifest(text: &str) -> Result<Option<Governance>> {
     let manifest: Manifest = toml::from_str(text).map_err(|err| CARGO.error(text, &err))?;
@@ -364,7 +372,7 @@ fn parse_manifest(text: &str) -> Result<Option<Governance>> {
 }
 
 /// The text of `root/rel`, or `None` when there is no such file.
-fn read_optional(root: &Path, rel: &str) -> Result<Option<String>> {
+pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>> {
     let path = root.join(rel);
     match std::fs::read(&path) {
         Ok(bytes) => String::from_utf8(bytes)

@@ -206,10 +206,10 @@ fn cargo_bin(name: &str) -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| home.as_ref().map(|h| h.join(".cargo")));
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    let folders: Vec<std::path::PathBuf> = std::env::split_paths(&path)
         .chain(cargo_home.map(|c| c.join("bin")))
         .chain(home.map(|h| h.join(".cargo/bin")))
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+        .collect();
+    let folders = std::env::join_paths(folders).ok()?;
+    crate::repo::find_program(std::path::Path::new(name), &folders)
 }

@@ -21,6 +21,23 @@ pub struct Repo {
     pub git_dir: PathBuf,
 }
 
+/// The executable file `program` names: itself when it holds a `/`, else the first in a folder
+/// of `path_var` (as `exec` looks it up). The one search for agents, the hook's toolkit and the
+/// programs git calls.
+pub fn find_program(program: &Path, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    std::env::split_paths(path_var)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(program))
+        .find(|candidate| executable(candidate))
+}
+
 impl Repo {
     /// The repository containing the current directory.
     pub fn discover() -> Result<Repo> {
@@ -130,13 +147,8 @@ impl Repo {
                 _ => ("gpg.program", "gpg"),
             };
             let program = self.git_config(key).unwrap_or_else(|| default.to_owned());
-            let found = if program.contains('/') {
-                Path::new(&program).is_file()
-            } else {
-                std::env::var_os("PATH").is_some_and(|path| {
-                    std::env::split_paths(&path).any(|dir| dir.join(&program).is_file())
-                })
-            };
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let found = find_program(Path::new(&program), &path).is_some();
             if !found {
                 problems.push(format!(
                     "commits are to be signed (commit.gpgsign, gpg.format {format}) with `{program}`, which is not installed: install it, or `git config commit.gpgsign false` in this repository"

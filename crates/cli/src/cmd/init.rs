@@ -32,7 +32,7 @@ impl flags::Init {
             upgrade: self.upgrade,
             no_hooks: self.no_hooks,
         };
-        let plan = adopt::plan(&ctx.repo, options)?;
+        let plan = adopt::plan(&ctx.repo, &ctx.config, options)?;
         let kind = if self.upgrade { "init.upgrade" } else { "init" };
         let mut recorder = Recorder::start(&ctx.repo, &lock, kind, None);
         for write in &plan.writes {

@@ -119,22 +119,13 @@ fn resolve(
             Path::new(program).display()
         )
     };
-    if Path::new(program).components().count() > 1 {
-        return if Path::new(program).is_file() {
-            Ok(program.to_owned())
-        } else {
-            Err(missing())
-        };
-    }
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .or_else(|| std::env::var_os("PATH"))
         .unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    crate::repo::find_program(Path::new(program), &path)
         .map(PathBuf::into_os_string)
         .ok_or_else(missing)
 }

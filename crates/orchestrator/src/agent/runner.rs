@@ -788,7 +788,7 @@ fn ensure_installed(adapter: &Adapter, role: &str, root: &Path) -> Result<()> {
         .map(|(_, value)| value)
         .or_else(|| std::env::var_os("PATH"))
         .unwrap_or_default();
-    if program_found(Path::new(&program), &path_var) {
+    if crate::repo::find_program(Path::new(&program), &path_var).is_some() {
         return Ok(());
     }
     let install = match &adapter.install {
@@ -800,19 +800,6 @@ fn ensure_installed(adapter: &Adapter, role: &str, root: &Path) -> Result<()> {
         adapter.program,
         adapter.name
     )
-}
-
-/// Whether `program` names an executable file: itself when it holds a `/`, else in a folder of
-/// `path_var`.
-fn program_found(program: &Path, path_var: &std::ffi::OsStr) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |path: &Path| {
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.components().count() > 1 || program.is_absolute() {
-        return executable(program);
-    }
-    std::env::split_paths(path_var).any(|dir| executable(&dir.join(program)))
 }
 
 /// A run whose record is written but whose agent has not started: dropped while armed (an early

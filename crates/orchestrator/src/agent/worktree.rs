@@ -43,10 +43,7 @@ pub fn task_path(root: &Path, worktree_dir: &str, id: &str) -> String {
 /// folder is created when it is missing, as the first worktree would create it.
 pub fn folder_problem(root: &Path, worktree_dir: &str) -> Option<String> {
     let dir = root.join(task_path(root, worktree_dir, "x").trim_end_matches("/x"));
-    let probe = dir.join(format!(".xtask-write-probe-{}", std::process::id()));
-    let res = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&probe, b""));
-    let _ = std::fs::remove_file(&probe);
-    res.err().map(|err| {
+    crate::store::probe_writable(&dir).err().map(|err| {
         format!(
             "task worktrees go to {} (worktree_dir = {worktree_dir:?}), which cannot be written ({err}): make it writable, or set worktree_dir in patterns/governance.toml to a folder that is",
             dir.display()

@@ -278,6 +278,16 @@ fn remove_journal(lock: &StateLock) -> Result<()> {
     sync_dir(&lock.dir)
 }
 
+/// Whether a file can be created in `dir` (created when missing): a probe file, written and
+/// removed. The error is the one a real write would meet.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".xtask-write-probe-{}", std::process::id()));
+    let res = fs::write(&probe, b"");
+    let _ = fs::remove_file(&probe);
+    res
+}
+
 /// Write one file atomically: temp file beside it, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     write_with(path, contents, Durability::Synced)
