@@ -6,13 +6,11 @@
 //! 2-core machine).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use xshell::cmd;
 
-use super::{bench_repo, ms, ratio};
+use super::{bench_repo, median_of, ms, ratio, time};
 use crate::flags;
 use codex_orchestrator::output;
 use codex_orchestrator_cli::Outcome;
@@ -49,8 +47,8 @@ fn measure(flags: &flags::BenchAdopt, tree: &Path, scratch: &Path) -> Result<Out
         cmd!(sh, "git commit --quiet --no-verify -m start")
             .quiet()
             .run()?;
-        let status = time(Command::new("git").args(["status", "--porcelain"]), &dir)?;
-        let init = time(Command::new(&flags.installed).arg("init"), &dir)?;
+        let status = time(Path::new("git"), &dir, &["status", "--porcelain"])?;
+        let init = time(&flags.installed, &dir, &["init"])?;
         if sample > 0 {
             // The first sample warms the page cache.
             baseline.push(status);
@@ -58,11 +56,7 @@ fn measure(flags: &flags::BenchAdopt, tree: &Path, scratch: &Path) -> Result<Out
         }
         std::fs::remove_dir_all(&dir)?;
     }
-    let median = |mut t: Vec<Duration>| {
-        t.sort();
-        t[t.len() / 2]
-    };
-    let (adopt, baseline) = (median(adopt), median(baseline));
+    let (adopt, baseline) = (median_of(adopt), median_of(baseline));
     output::out(format!(
         "bench adopt: {} init in a copy of {} ({files} files), median of {} repositories\n  \
          git status (baseline) {}\n  init (adopt)          {}  = {:.1}× the baseline",
@@ -74,20 +68,6 @@ fn measure(flags: &flags::BenchAdopt, tree: &Path, scratch: &Path) -> Result<Out
         ratio(adopt, baseline)
     ));
     Ok(Outcome::Ok)
-}
-
-fn time(command: &mut Command, dir: &Path) -> Result<Duration> {
-    let started = Instant::now();
-    let out = command
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .output()
-        .context("running a timed command")?;
-    let elapsed = started.elapsed();
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(elapsed)
 }
 
 /// Copy the files of `from` into `to`, skipping build output; returns how many.

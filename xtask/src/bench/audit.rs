@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use super::median_of;
 use crate::flags;
 use codex_orchestrator_cli::Outcome;
 
@@ -220,10 +221,6 @@ fn measure(
             times[idx].push((variants[idx].1)()?.0);
         }
     }
-    let median_of = |mut t: Vec<Duration>| {
-        t.sort();
-        t[t.len() / 2]
-    };
     let medians: Vec<Duration> = times.iter().map(|t| median_of(t.clone())).collect();
     let notes = [
         format!("{} findings", counts[0]),

@@ -145,24 +145,33 @@ fn median(samples: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<Dur
     Ok(times[times.len() / 2])
 }
 
-fn time(exe: &Path, dir: &Path, args: &[&str]) -> Result<Duration> {
+/// The wall time of `exe args` in `dir`; a failure is an error with what it printed.
+pub(crate) fn time(exe: &Path, dir: &Path, args: &[&str]) -> Result<Duration> {
     let started = Instant::now();
-    let status = Command::new(exe)
+    let out = Command::new(exe)
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+        .output()
         .with_context(|| format!("running {}", exe.display()))?;
     let elapsed = started.elapsed();
-    if !status.success() {
+    if !out.status.success() {
         bail!(
-            "`xtask {}` failed in {} ({status})",
+            "`{} {}` failed in {} ({}): {}",
+            exe.display(),
             args.join(" "),
-            dir.display()
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
         );
     }
     Ok(elapsed)
+}
+
+/// The median of some timings.
+pub(crate) fn median_of(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 /// A repository with `size` tasks and random DAG edges, its index built by the library.
@@ -435,10 +444,6 @@ fn measure_hook(flags: &flags::BenchHook, exe: &Path, dir: &Path) -> Result<Outc
             times[idx].push(commit(variants[idx].0)?);
         }
     }
-    let median_of = |mut t: Vec<Duration>| {
-        t.sort();
-        t[t.len() / 2]
-    };
     let medians: Vec<Duration> = times.iter().map(|t| median_of(t.clone())).collect();
     for ((_, label), median) in variants.iter().zip(&medians) {
         output::out(format!("  {label:22} {}", ms(*median)));

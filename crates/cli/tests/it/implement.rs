@@ -454,54 +454,33 @@ fn a_builder_outside_its_files_or_a_stale_spec_stops_the_wave() {
     let tasks =
         "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
     let review = format!("Review.\n{}", verdict(PASS));
-    let repo = implementing(tasks, &review, "");
-    repo.write(
-        "patterns/templates/prompts/builder.md",
-        "agent: write {{files}} // ok\\n\nagent: write src/main.rs // not mine\\n\n",
-    );
-    repo.git(&["add", "-A"]);
-    crate::audit::no_verify(&repo, "a builder that strays");
-    let out = repo.run(&["implement", crate::sop::ID]).code(1);
-    assert!(
-        out.stdout
-            .contains("changed outside every Files: line of the wave: src/main.rs"),
-        "{}",
-        out.both()
-    );
-
-    // A builder that rewrites the rules themselves (the governance area: here, every trigger
-    // area gone) is stopped the same way, and no commit carries the rewrite.
-    let repo = implementing(tasks, &review, "");
-    repo.write(
-        "patterns/templates/prompts/builder.md",
-        "agent: write {{files}} // ok\\n\nagent: write patterns/triggers.toml # no areas\\n\n",
-    );
-    repo.git(&["add", "-A"]);
-    crate::audit::no_verify(&repo, "a builder that rewrites the rules");
-    let commits = repo.git(&[
-        "log",
-        "--all",
-        "--format=%H",
-        "--",
-        "patterns/triggers.toml",
-    ]);
-    let out = repo.run(&["implement", crate::sop::ID]).code(1);
-    assert!(
-        out.stdout
-            .contains("changed outside every Files: line of the wave: patterns/triggers.toml"),
-        "{}",
-        out.both()
-    );
-    assert_eq!(
-        repo.git(&[
-            "log",
-            "--all",
-            "--format=%H",
-            "--",
-            "patterns/triggers.toml"
-        ]),
-        commits
-    );
+    // A builder that also writes `stray`: the files gate stops the wave and names it.
+    let straying = |stray: &str| {
+        let repo = implementing(tasks, &review, "");
+        repo.write(
+            "patterns/templates/prompts/builder.md",
+            format!("agent: write {{{{files}}}} // ok\\n\nagent: write {stray} // not mine\\n\n"),
+        );
+        repo.git(&["add", "-A"]);
+        crate::audit::no_verify(&repo, "a builder that strays");
+        let commits = repo.git(&["log", "--all", "--format=%H", "--", stray]);
+        let out = repo.run(&["implement", crate::sop::ID]).code(1);
+        assert!(
+            out.stdout.contains(&format!(
+                "changed outside every Files: line of the wave: {stray}"
+            )),
+            "{}",
+            out.both()
+        );
+        // No commit carries what it wrote there.
+        assert_eq!(
+            repo.git(&["log", "--all", "--format=%H", "--", stray]),
+            commits
+        );
+    };
+    straying("src/main.rs");
+    // The rules themselves (the governance area: here, every trigger area gone).
+    straying("patterns/triggers.toml");
 
     // A spec past its age: the builder never starts.
     let repo = implementing(tasks, &review, "");
