@@ -10,7 +10,8 @@ use crate::config::Governance;
 use crate::repo::Repo;
 use crate::runs::{Recorded, Recorder, RunId};
 use crate::store::{self, StateLock};
-use crate::tasks::heads::{self, Heads};
+use crate::tasks::fresh;
+use crate::tasks::heads::Heads;
 use crate::tasks::index::{INDEX_PATH, Index};
 use crate::{output, version};
 
@@ -97,12 +98,24 @@ impl Ctx {
         Index::from_bytes(&self.index_bytes()?)
     }
 
-    /// Read only what ordering and listing need from tasks/index.json (fast on large indexes).
+    /// What ordering and listing need of every task, read from the task folders as they are
+    /// now (fast on large trees: only changed tasks are read; see `tasks::fresh`). A task file
+    /// that does not parse is an error naming it and its line.
     pub fn heads(&self) -> Result<Heads> {
-        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
-        heads::load(&self.repo.path(INDEX_PATH), &cache, || {
-            Heads::from_bytes(&self.index_bytes()?)
-        })
+        match fresh::read(&self.repo, &self.heads_cache(), false)? {
+            fresh::Read::Heads(heads) => Ok(heads),
+            fresh::Read::Next(_) => bail!("the read cache answered a full read"),
+        }
+    }
+
+    /// Like [`Ctx::heads`], but only the `task next` answer when the read cache can give it
+    /// without decoding every task.
+    pub fn next_or_heads(&self) -> Result<fresh::Read> {
+        fresh::read(&self.repo, &self.heads_cache(), true)
+    }
+
+    fn heads_cache(&self) -> std::path::PathBuf {
+        self.repo.state_dir().join(fresh::CACHE_FILE)
     }
 
     /// Record a run that changed no file (like a spec-guard override): only its record is written.
@@ -144,25 +157,6 @@ impl Ctx {
                 )
             }
         }
-    }
-
-    /// The cached `task next` answer for the index as it is now, if the read cache has one.
-    pub fn cached_next(&self) -> Option<heads::CachedNext> {
-        heads::load_next(
-            &self.repo.path(INDEX_PATH),
-            &self.repo.state_dir().join(heads::CACHE_FILE),
-        )
-    }
-
-    /// After a write command committed `index` (still holding `_lock`), fill the read cache so
-    /// the next `task next` does not have to parse the JSON.
-    pub fn remember(&self, _lock: &StateLock, index: &Index) {
-        let cache = self.repo.state_dir().join(heads::CACHE_FILE);
-        heads::remember(
-            &self.repo.path(INDEX_PATH),
-            &cache,
-            &Heads::from_index(index),
-        );
     }
 
     fn index_bytes(&self) -> Result<Vec<u8>> {

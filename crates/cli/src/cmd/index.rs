@@ -18,7 +18,6 @@ impl flags::IndexRebuild {
         let text = rebuilt.to_text();
         let old = std::fs::read(ctx.repo.path(INDEX_PATH)).ok();
         if old.as_deref() == Some(text.as_bytes()) {
-            ctx.remember(&lock, &rebuilt);
             if self.json {
                 output::json(
                     &json!({ "up_to_date": true, "tasks": rebuilt.tasks.len(), "run": null }),
@@ -55,7 +54,6 @@ impl flags::IndexRebuild {
             json!({ "tasks": rebuilt.tasks.len(), "replaced_unreadable": was_unreadable }),
         );
         let recorded = ctx.apply(&lock, recorder)?;
-        ctx.remember(&lock, &rebuilt);
         if self.json {
             output::json(
                 &json!({ "up_to_date": false, "rebuilt": true, "replaced_unreadable": was_unreadable, "tasks": rebuilt.tasks.len(),

@@ -30,12 +30,13 @@ use codex_orchestrator::{mirror, output, tasks, templates};
 impl flags::PhaseStatus {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let index = ctx.index()?;
         let Some(id) = self.id else {
             if self.json {
-                output::json(&index.tasks);
+                // Every full entry, as the folders give it now (the index may lag a hand edit).
+                output::json(&tasks::rebuild(&ctx.repo)?.tasks);
                 return Ok(Outcome::Ok);
             }
+            let index = ctx.heads()?;
             if index.tasks.is_empty() {
                 output::out("no tasks yet: create one with `cargo xtask task new \"<title>\"`");
                 return Ok(Outcome::Ok);
@@ -54,9 +55,11 @@ impl flags::PhaseStatus {
             return Ok(Outcome::Ok);
         };
         let id = ctx.task_id(&id)?;
-        let Some(entry) = index.tasks.get(id.as_str()) else {
+        let index = ctx.heads()?;
+        if !index.tasks.contains_key(id.as_str()) {
             bail!("there is no task {id} (see `cargo xtask task list`)");
-        };
+        }
+        let entry = &tasks::entry(&tasks::load(&ctx.repo, &id)?);
         let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let idx = nodes
             .iter()
@@ -193,10 +196,12 @@ impl flags::PhaseNext {
                     Finding::error("scaffold/tasks", format!("{err:#}"))
                         .fix("fix the file named, then `cargo xtask phase next`"),
                 );
+                // The stored index is not what the folders say; describing the next task from
+                // it would be wrong (a broken only task would read as "all done").
                 return Ok(render_unmet(
                     self.json,
                     &findings,
-                    Some(&stored),
+                    None,
                     requested.as_ref().map(TaskId::as_str),
                 ));
             }
@@ -450,7 +455,6 @@ fn commit_task_change(
     let run = ctx
         .apply(lock, recorder)?
         .with_context(|| format!("the change to {id} changed no file"))?;
-    ctx.remember(lock, &new_index);
     Ok((run, new_index))
 }
 

@@ -1,7 +1,5 @@
 //! `cargo xtask task new | list | next`.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
@@ -12,7 +10,7 @@ use codex_orchestrator::docs::front_matter;
 use codex_orchestrator::runs::Recorder;
 use codex_orchestrator::task_id::TaskId;
 use codex_orchestrator::tasks::brief::{self, NewBrief};
-use codex_orchestrator::tasks::heads;
+use codex_orchestrator::tasks::fresh;
 use codex_orchestrator::tasks::index::{INDEX_PATH, Index};
 use codex_orchestrator::tasks::phase::Phase;
 use codex_orchestrator::{output, tasks, templates};
@@ -105,7 +103,6 @@ impl flags::TaskNew {
         let recorded = ctx
             .apply(&lock, recorder)?
             .context("creating a task changed no file")?;
-        ctx.remember(&lock, &new_index);
         drop(lock);
         let run = &recorded.id;
         if self.json {
@@ -139,7 +136,6 @@ impl flags::TaskList {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let index = ctx.heads()?;
-        warn_on_drift(&ctx, &index.tasks);
         let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let actionable = graph.actionable(&nodes);
         let rows: Vec<Row<'_>> = index
@@ -200,20 +196,18 @@ impl flags::TaskList {
 impl flags::TaskNext {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        // Fast path: the answer cached with the read cache, when neither the index nor the task
-        // folders changed since (both keyed by file versions; any change is a miss).
-        if drift_known_clean(&ctx)
-            && let Some(cached) = ctx.cached_next()
-        {
-            let next = cached
-                .next
-                .as_ref()
-                .map(|(id, head)| (id.as_str(), head.title.as_str(), head.phase));
-            print_next(self.json, next, cached.total);
-            return Ok(Outcome::Ok);
-        }
-        let index = ctx.heads()?;
-        warn_on_drift(&ctx, &index.tasks);
+        // Fast path: when no task file changed since the last read, the answer cached with it.
+        let index = match ctx.next_or_heads()? {
+            fresh::Read::Next(cached) => {
+                let next = cached
+                    .next
+                    .as_ref()
+                    .map(|(id, head)| (id.as_str(), head.title.as_str(), head.phase));
+                print_next(self.json, next, cached.total);
+                return Ok(Outcome::Ok);
+            }
+            fresh::Read::Heads(heads) => heads,
+        };
         let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
         let next = graph.next(&nodes).map(|idx| {
             let id = nodes[idx].id;
@@ -254,88 +248,4 @@ fn print_next(json_out: bool, next: Option<(&str, &str, Phase)>, total: usize) {
             None => tasks::next::describe_none(total),
         });
     }
-}
-
-/// Warn when task folders and index entries disagree (cheap: one directory listing).
-pub fn warn_on_drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) {
-    for finding in drift(ctx, tasks) {
-        output::warn(format!("{}: {}", finding.0, finding.1));
-    }
-}
-
-/// `(path, problem)` for every folder without an entry and every entry without a folder.
-/// True when the last folder check found nothing and neither the index nor the tasks/ listing
-/// changed since.
-fn drift_known_clean(ctx: &Ctx) -> bool {
-    drift_state(ctx).2
-}
-
-/// The marker file, the current key of the index and the tasks/ listing, and whether the marker
-/// holds that key (the last check found nothing and nothing changed since).
-fn drift_state(ctx: &Ctx) -> (std::path::PathBuf, Option<String>, bool) {
-    let marker = ctx.repo.state_dir().join(heads::CLEAN_FILE);
-    let key = tree_key(ctx);
-    let clean = key.is_some() && std::fs::read_to_string(&marker).ok() == key;
-    (marker, key, clean)
-}
-
-fn tree_key(ctx: &Ctx) -> Option<String> {
-    heads::tree_key(&ctx.repo.path(INDEX_PATH), &ctx.repo.path("tasks"))
-}
-
-pub fn drift<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
-    // Runs on every read command. When neither the index nor the tasks/ listing changed since a
-    // check found nothing, skip the listing (10k folders take a noticeable share of `task next`).
-    let (marker, before, clean) = drift_state(ctx);
-    if clean {
-        return Vec::new();
-    }
-    let res = drift_scan(ctx, tasks);
-    if res.is_empty()
-        && let Some(before) = before
-        && tree_key(ctx).as_ref() == Some(&before)
-    {
-        let _ = heads::write_cache(&marker, &before);
-    }
-    res
-}
-
-/// One directory listing, one index lookup per folder, and a second pass only when some index
-/// entry had no folder (no parsing or sorting on the common path).
-fn drift_scan<E>(ctx: &Ctx, tasks: &BTreeMap<String, E>) -> Vec<(String, String)> {
-    let dir = ctx.repo.path("tasks");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(err) => return vec![("tasks/".to_owned(), format!("cannot list tasks/: {err}"))],
-    };
-    let mut res = Vec::new();
-    let mut matched = 0;
-    for entry in entries.flatten() {
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if tasks.contains_key(name.as_ref()) {
-            matched += 1;
-        } else if !tasks::SHARED_DIRS.contains(&name.as_ref()) && !name.starts_with('.') {
-            let problem = match TaskId::parse(&name) {
-                Ok(_) => format!("not in {INDEX_PATH}; run `cargo xtask index rebuild`"),
-                Err(err) => format!("not a task folder: {err}; rename it or move it out of tasks/"),
-            };
-            res.push((format!("tasks/{}/", name.escape_debug()), problem));
-        }
-    }
-    if matched < tasks.len() {
-        for id in tasks.keys() {
-            if !ctx.repo.path("tasks").join(id).is_dir() {
-                res.push((
-                    INDEX_PATH.to_owned(),
-                    format!("lists {id}, but tasks/{id}/ does not exist; run `cargo xtask index rebuild`"),
-                ));
-            }
-        }
-    }
-    res.sort();
-    res
 }

@@ -362,7 +362,7 @@ fn commands_outside_a_layout_say_to_init() {
     expect![[r#"
         exit 2
         --- stderr
-        error: tasks/index.json is missing: this repository has no task layout yet; run `cargo orchestrator init`
+        error: tasks/ does not exist; run `cargo orchestrator init` to create the layout
     "#]]
     .assert_eq(&run.both());
 }

@@ -5,6 +5,7 @@
 //! artifacts. `build_index` turns those folders into the index, purely; `scan` reads them.
 
 pub mod brief;
+pub mod fresh;
 pub(crate) mod graph;
 pub mod heads;
 pub mod history;
@@ -133,14 +134,29 @@ pub struct Overlay<'a> {
 }
 
 impl Overlay<'_> {
-    /// A file's bytes, `None` when it does not exist.
+    /// A file's bytes, `None` when it does not exist. A symbolic link is followed only when it
+    /// stays inside the repository (see [`check_link`]).
     pub(crate) fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         if let Some(bytes) = self.pending.get(rel) {
             return Ok(Some(bytes.clone()));
         }
-        match std::fs::read(self.repo.path(rel)) {
+        let path = self.repo.path(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => check_link(self.repo, rel)?,
+            Ok(meta) if meta.is_dir() => {
+                bail!("{rel} is a folder; it must be a file: remove or rename the folder")
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err).with_context(|| format!("reading {rel}")),
+        }
+        match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                bail!(
+                    "{rel} is a symbolic link to a file that does not exist; replace the link with the file itself"
+                )
+            }
             Err(err) => Err(err).with_context(|| format!("reading {rel}")),
         }
     }
@@ -172,6 +188,75 @@ impl Overlay<'_> {
     }
 }
 
+/// Refuse a task file that is a symbolic link leading out of the repository: what a task says
+/// must be in the repository's history, not on one machine.
+pub(crate) fn check_link(repo: &Repo, rel: &str) -> Result<()> {
+    let path = repo.path(rel);
+    let target = std::fs::read_link(&path).with_context(|| format!("reading the link {rel}"))?;
+    let inside = match (
+        std::fs::canonicalize(&path),
+        std::fs::canonicalize(&repo.root),
+    ) {
+        (Ok(resolved), Ok(root)) => resolved.starts_with(root),
+        _ => true, // a dangling link: reading it reports that
+    };
+    if !inside {
+        bail!(
+            "{rel} is a symbolic link to {}, outside the repository; a task's files must live in the \
+             repository: replace the link with the file itself",
+            target.display()
+        );
+    }
+    Ok(())
+}
+
+/// The brief of task `id`, parsed: its path, bytes and fields.
+fn read_brief(tree: &Overlay<'_>, id: &TaskId) -> Result<(String, Vec<u8>, Brief)> {
+    let rel = brief_path(id.as_str());
+    let Some(bytes) = tree.read(&rel)? else {
+        bail!(
+            "tasks/{id}/: no brief.md; every task folder needs one (copy patterns/templates/brief.md and fill in \
+             its front matter), or remove the folder"
+        )
+    };
+    let brief = brief::parse(&rel, &bytes)?;
+    Ok((rel, bytes, brief))
+}
+
+/// The events of task `id`'s history, sorted by time.
+fn read_history(tree: &Overlay<'_>, id: &TaskId) -> Result<Vec<Event>> {
+    let rel = history_path(id.as_str());
+    let Some(bytes) = tree.read(&rel)? else {
+        bail!(
+            "{rel} is missing: every task keeps its phase history there; restore it from git \
+             (`git checkout -- {rel}`)"
+        )
+    };
+    let text = crate::docs::front_matter::decode(&rel, &bytes)?;
+    Ok(history::parse(&rel, &text)?)
+}
+
+/// What ordering and listing need of one task, read from its brief and history only (the read
+/// cache's way in: no artifact is read or hashed).
+pub(crate) fn load_head(repo: &Repo, id: &TaskId) -> Result<heads::TaskHead> {
+    let tree = Overlay {
+        repo,
+        pending: &BTreeMap::new(),
+    };
+    let (_, _, brief) = read_brief(&tree, id)?;
+    let history = read_history(&tree, id)?;
+    let ids = |edges: Vec<brief::Edge>| edges.into_iter().map(|e| e.id).collect();
+    Ok(heads::TaskHead {
+        title: brief.title,
+        phase: history::current_phase(&history),
+        milestone: brief.milestone,
+        priority: brief.priority,
+        owner: brief.owner,
+        blocked_by: ids(brief.blocked_by),
+        blocking: ids(brief.blocking),
+    })
+}
+
 /// Read one task folder.
 pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
     load_from(
@@ -185,23 +270,8 @@ pub fn load(repo: &Repo, id: &TaskId) -> Result<TaskSource> {
 
 /// Read one task folder through an overlay.
 pub fn load_from(tree: &Overlay<'_>, id: &TaskId) -> Result<TaskSource> {
-    let brief_rel = brief_path(id.as_str());
-    let Some(brief_bytes) = tree.read(&brief_rel)? else {
-        bail!(
-            "tasks/{id}/: no brief.md; every task folder needs one (copy patterns/templates/brief.md and fill in \
-             its front matter), or remove the folder"
-        )
-    };
-    let brief = brief::parse(&brief_rel, &brief_bytes)?;
-    let history_rel = history_path(id.as_str());
-    let Some(bytes) = tree.read(&history_rel)? else {
-        bail!(
-            "{history_rel} is missing: every task keeps its phase history there; restore it from git \
-             (`git checkout -- {history_rel}`)"
-        )
-    };
-    let text = crate::docs::front_matter::decode(&history_rel, &bytes)?;
-    let history = history::parse(&history_rel, &text)?;
+    let (brief_rel, brief_bytes, brief) = read_brief(tree, id)?;
+    let history = read_history(tree, id)?;
     let mut artifacts = BTreeMap::new();
     let mut subtasks = Subtasks::default();
     artifacts.insert(
