@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::{Outcome, flags};
 use codex_orchestrator::agent::group::{self, Attempted, Member, Options, Progress};
-use codex_orchestrator::agent::runner::{Request, Runner};
+use codex_orchestrator::agent::runner::{self, Request, Runner};
 use codex_orchestrator::agent::worktree::{self, Checkout};
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::output;
@@ -73,18 +73,15 @@ impl flags::GoalsRun {
         let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
         roles.sort_unstable();
         roles.dedup();
-        codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &roles)?;
-        let mut problems = ctx.repo.commit_problems()?;
-        problems.extend(worktree::folder_problem(
-            &ctx.repo.root,
-            &ctx.config.worktree_dir,
-        ));
-        if !problems.is_empty() {
-            anyhow::bail!(
-                "goals run could not finish, so no agent was started:\n  - {}",
-                problems.join("\n  - ")
-            );
-        }
+        runner::preflight(
+            &ctx,
+            "goals run",
+            &roles,
+            runner::Needs {
+                commits: true,
+                worktrees: true,
+            },
+        )?;
         let setup = file_setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());
@@ -298,7 +295,7 @@ fn finish(
     ctx: &Ctx,
     goal: &Goal,
     checkout: &Checkout,
-    done: &mut codex_orchestrator::agent::runner::Done,
+    done: &mut runner::Done,
     keep: bool,
 ) -> Result<(Option<String>, bool)> {
     let run = done.record.id.to_string();

@@ -105,7 +105,12 @@ impl flags::GroupRun {
         let mut roles: Vec<&str> = members.iter().map(|m| m.req.role.as_str()).collect();
         roles.sort_unstable();
         roles.dedup();
-        codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &roles)?;
+        codex_orchestrator::agent::runner::preflight(
+            &ctx,
+            "group run",
+            &roles,
+            Default::default(),
+        )?;
         let runner = Runner::new(&ctx)?;
         let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
         let progress = Progress::new(names.clone(), self.json);

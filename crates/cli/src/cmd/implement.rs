@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::{Outcome, flags};
-use codex_orchestrator::agent::worktree;
+use codex_orchestrator::agent::{runner, worktree};
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::flows::PROMPT_LIMIT;
 use codex_orchestrator::flows::plan::{self, BuilderPlan, Plan, Roles};
@@ -56,7 +56,7 @@ impl flags::Implement {
             phase,
             path: &path,
             plan: &plan,
-            not_ready: not_ready(&ctx),
+            not_ready: not_ready(&ctx)?,
             done: list.counts().1,
             open: task.subtasks.len(),
         };
@@ -162,17 +162,8 @@ fn waves_of(open: &[&SubTask]) -> Vec<Vec<usize>> {
 }
 
 /// What would stop the flow before its first agent, said by the dry run too.
-fn not_ready(ctx: &Ctx) -> Vec<String> {
-    let mut not_ready: Vec<String> = Vec::new();
-    for name in ["builder", "fixer", "reviewer"] {
-        if let Err(err) = codex_orchestrator::agent::runner::preflight(&ctx.repo.root, &[name]) {
-            let err = format!("{err:#}");
-            if !not_ready.contains(&err) {
-                not_ready.push(err);
-            }
-        }
-    }
-    not_ready
+fn not_ready(ctx: &Ctx) -> Result<Vec<String>> {
+    runner::problems(ctx, &implement::ROLES, implement::NEEDS)
 }
 
 /// The plan as `--dry-run` shows it, with what the command knows around it.

@@ -278,21 +278,27 @@ fn roles_on_a_missing_cli(repo: &TestRepo) {
 #[test]
 fn a_missing_agent_cli_is_said_first_and_exits_2() {
     use crate::sop::ID;
-    let missing = |role: &str| {
+    // One problem per adapter, naming every role it plays in the command.
+    let missing = |roles: &str| {
+        let them = if roles.contains(',') {
+            "those roles"
+        } else {
+            "the role"
+        };
         format!(
-            "error: `no-such-agent-cli` is not installed (not found on PATH); adapters/ghost.toml runs it for the role `{role}`: install it (`npm install -g no-such-agent-cli`), or give the role another adapter in adapters/roles.toml\n"
+            "error: `no-such-agent-cli` is not installed (not found on PATH); adapters/ghost.toml runs it for {roles}: install it (`npm install -g no-such-agent-cli`), or give {them} another adapter in adapters/roles.toml\n"
         )
     };
     let repo = crate::sop::task_in("prd");
     roles_on_a_missing_cli(&repo);
     let runs_before = repo.run_ids();
     for (args, role) in [
-        (&["draft", ID][..], "researcher"),
+        (&["draft", ID][..], "the roles `researcher`, `writer`"),
         (
             &["run", "--role", "writer", "--task", "1", "--prompt", "x"],
-            "writer",
+            "the role `writer`",
         ),
-        (&["goals", "run", "1"], "builder"),
+        (&["goals", "run", "1"], "the role `builder`"),
     ] {
         let out = repo.run(args).code(2);
         assert_eq!(out.stdout, "", "{args:?}");
@@ -307,5 +313,67 @@ fn a_missing_agent_cli_is_said_first_and_exits_2() {
     let repo = crate::sop::task_in("implement");
     roles_on_a_missing_cli(&repo);
     let out = repo.run(&["implement", ID]).code(2);
-    assert_eq!(out.stderr, missing("builder"));
+    assert_eq!(
+        out.stderr,
+        missing("the roles `builder`, `fixer`, `reviewer`")
+    );
+}
+
+#[test]
+fn an_agent_cli_that_does_not_answer_its_version_is_refused_with_every_other_problem() {
+    use crate::sop::ID;
+    let repo = crate::sop::task_in("implement");
+    // Installed, but broken: `--version` fails (as a half-finished npm install can).
+    repo.write(
+        "bin/broken-agent",
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'cannot find module' >&2; exit 3; fi\nexit 0\n",
+    );
+    let script = repo.root.join("bin/broken-agent");
+    let mut perms = std::fs::metadata(&script).expect("script").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    repo.write(
+        "adapters/broken.toml",
+        "program = \"bin/broken-agent\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"text\"\nenv = [\"PATH\"]\nversion = [\"--version\"]\ninstall = \"npm install -g broken-agent\"\n",
+    );
+    let roles = repo
+        .read("adapters/roles.toml")
+        .replace("adapter = \"codex\"", "adapter = \"broken\"");
+    repo.write("adapters/roles.toml", roles);
+    // And an operation in progress: both are in one report, before any agent.
+    std::fs::write(
+        repo.root.join(".git/MERGE_HEAD"),
+        "0000000000000000000000000000000000000000\n",
+    )
+    .expect("merge head");
+    repo.write(
+        "group.toml",
+        "[[agent]]\nname = \"one\"\nrole = \"builder\"\nfiles = [\"src/a.rs\"]\nprompt = \"x\"\n",
+    );
+    let runs_before = repo.run_ids();
+    for (args, roles) in [
+        (&["implement", ID][..], "`builder`"),
+        (&["group", "run", "group.toml"][..], "`builder`"),
+    ] {
+        let out = repo.run(args).code(2);
+        assert!(
+            out.stderr.contains("`bin/broken-agent --version` exited with status 3, so the agent CLI is not usable as installed: reinstall it (`npm install -g broken-agent`), or correct `program` / `version` in adapters/broken.toml"),
+            "{args:?} {roles}: {}",
+            out.both()
+        );
+        if args[0] == "implement" {
+            assert!(
+                out.stderr
+                    .contains("implement could not finish, so no agent was started:")
+                    && out.stderr.contains("a merge is in progress"),
+                "{}",
+                out.both()
+            );
+        }
+    }
+    assert_eq!(
+        repo.run_ids(),
+        runs_before,
+        "nothing ran, nothing was recorded"
+    );
 }

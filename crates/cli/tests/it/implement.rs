@@ -65,8 +65,7 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
         the commit has the run id as a `Run:` trailer; at the end, .runs/<RUN>/report.md
 
         not ready (the flow would refuse to start):
-          `codex` is not installed (not found on PATH); adapters/codex.toml runs it for the role `builder`: install it (`npm install -g @openai/codex`), or give the role another adapter in adapters/roles.toml
-          `codex` is not installed (not found on PATH); adapters/codex.toml runs it for the role `fixer`: install it (`npm install -g @openai/codex`), or give the role another adapter in adapters/roles.toml
+          `codex` is not installed (not found on PATH); adapters/codex.toml runs it for the roles `builder`, `fixer`: install it (`npm install -g @openai/codex`), or give those roles another adapter in adapters/roles.toml
           `claude` is not installed (not found on PATH); adapters/claude.toml runs it for the role `reviewer`: install it (`npm install -g @anthropic-ai/claude-code`), or give the role another adapter in adapters/roles.toml
     "#]]
     .assert_eq(&out.both());
@@ -1403,7 +1402,7 @@ fn git_problems_are_refused_before_any_agent_with_the_commands_that_fix_them() {
     let out = repo.run_cmd(cmd).code(2);
     assert!(
         out.stderr
-            .contains("implement would fail at its first commit, so no agent was started")
+            .contains("implement could not finish, so no agent was started")
             && out.stderr.contains(
                 "git has no identity for the commits this flow makes: `git config user.name"
             )

@@ -329,7 +329,7 @@ impl Runner<'_> {
             Some(worktree) => ctx.repo.path(&worktree.path),
             None => ctx.repo.root.clone(),
         };
-        ensure_installed(&adapter, &req.role, &work_root)?;
+        ensure_installed(&adapter, &[req.role.as_str()], &work_root)?;
         let resuming = resumed_thread(req, &adapter)?;
         let prompt = prompt(req, &adapter, resuming.is_some())?;
         let timeout_s = req
@@ -386,9 +386,9 @@ impl Runner<'_> {
         AgentRun {
             pgid: None,
             orchestrator_pid: std::process::id(),
-            version: self
-                .versions
-                .get(&adapter.name, || version(adapter, &settled.work.root, env)),
+            version: self.versions.get(&adapter.name, || {
+                version(adapter, &settled.work.root, env).ok().flatten()
+            }),
             timeout_s: settled.timeout_s,
             env: names,
             signal: None,
@@ -766,20 +766,86 @@ pub fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
     Ok((role.clone(), adapter))
 }
 
-/// Refuse, before any agent starts, when a program of `roles` (their adapters') is not
-/// installed: what the flows and groups check first, so that a missing CLI is the first thing
-/// said (exit 2), not a failed run, a rubric score or a gate.
-pub fn preflight(root: &Path, roles: &[&str]) -> Result<()> {
+/// What a command will need beyond its agents, checked with them before the first one starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    /// It commits (implement, goals run): git identity, signing, no operation in progress.
+    pub commits: bool,
+    /// It makes task worktrees under `worktree_dir`: that folder can be written.
+    pub worktrees: bool,
+}
+
+/// Everything that would stop a command's agents from starting or its end from being reached,
+/// each with its fix: a role or adapter that does not load, an adapter's program not found or
+/// not answering its version command, and what `needs` adds (commits, worktrees).
+pub fn problems(ctx: &Ctx, roles: &[&str], needs: Needs) -> Result<Vec<String>> {
+    let root = &ctx.repo.root;
+    let mut res = Vec::new();
+    // Each adapter with the roles it plays, in the order the roles are given.
+    let mut adapters: Vec<(Adapter, Vec<&str>)> = Vec::new();
     for role in roles {
-        let (_, adapter) = load_role(root, role)?;
-        ensure_installed(&adapter, role, root)?;
+        match load_role(root, role) {
+            Ok((_, adapter)) => match adapters.iter_mut().find(|(a, _)| a.name == adapter.name) {
+                Some((_, played)) => played.push(role),
+                None => adapters.push((adapter, vec![role])),
+            },
+            Err(err) => res.push(format!("{err:#}")),
+        }
     }
-    Ok(())
+    for (adapter, played) in &adapters {
+        match ensure_installed(adapter, played, root) {
+            Err(err) => res.push(format!("{err:#}")),
+            Ok(()) => res.extend(version_problem(adapter, root)),
+        }
+    }
+    if needs.commits {
+        res.extend(ctx.repo.commit_problems()?);
+    }
+    if needs.worktrees {
+        res.extend(crate::agent::worktree::folder_problem(
+            root,
+            &ctx.config.worktree_dir,
+        ));
+    }
+    Ok(res)
+}
+
+/// Refuse, before any agent starts and so before any token is spent, when anything
+/// [`problems`] finds would stop `what` (a command, like `implement`): one report listing every
+/// problem with its fix, exit 2.
+pub fn preflight(ctx: &Ctx, what: &str, roles: &[&str], needs: Needs) -> Result<()> {
+    match problems(ctx, roles, needs)?.as_slice() {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        many => bail!(
+            "{what} could not finish, so no agent was started:\n  - {}",
+            many.join("\n  - ")
+        ),
+    }
+}
+
+/// Why the adapter's version command does not answer, if it does not (when it names one).
+fn version_problem(adapter: &Adapter, root: &Path) -> Option<String> {
+    let env = adapter.environment(std::env::vars_os());
+    let problem = version(adapter, root, &env).err()?;
+    let command = std::iter::once(adapter.program.as_str())
+        .chain(adapter.version.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let install = adapter
+        .install
+        .as_deref()
+        .map_or(String::new(), |how| format!(" (`{how}`)"));
+    Some(format!(
+        "`{command}` {problem}, so the agent CLI is not usable as installed: reinstall it{install}, or correct `program` / `version` in {ADAPTERS_DIR}/{}.toml",
+        adapter.name
+    ))
 }
 
 /// The error for an adapter whose program is not found (on the PATH the agent would get, or at
-/// the path the adapter names): the program, the adapter and role naming it, how to install it.
-fn ensure_installed(adapter: &Adapter, role: &str, root: &Path) -> Result<()> {
+/// the path the adapter names): the program, the adapter and the roles naming it, how to install
+/// it.
+fn ensure_installed(adapter: &Adapter, roles: &[&str], root: &Path) -> Result<()> {
     let program = program(&adapter.program, root);
     let path_var = adapter
         .environment(std::env::vars_os())
@@ -795,8 +861,21 @@ fn ensure_installed(adapter: &Adapter, role: &str, root: &Path) -> Result<()> {
         Some(how) => format!("install it (`{how}`)"),
         None => "install it".to_owned(),
     };
+    let (roles, them) = match roles {
+        [one] => (format!("the role `{one}`"), "the role"),
+        many => (
+            format!(
+                "the roles {}",
+                many.iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "those roles",
+        ),
+    };
     bail!(
-        "`{}` is not installed (not found on PATH); {ADAPTERS_DIR}/{}.toml runs it for the role `{role}`: {install}, or give the role another adapter in {ADAPTERS_DIR}/roles.toml",
+        "`{}` is not installed (not found on PATH); {ADAPTERS_DIR}/{}.toml runs it for {roles}: {install}, or give {them} another adapter in {ADAPTERS_DIR}/roles.toml",
         adapter.program,
         adapter.name
     )
@@ -860,32 +939,38 @@ fn program(name: &str, root: &Path) -> std::ffi::OsString {
     name.into()
 }
 
-/// What `<program> <version args>` prints first (5 s at most), when the adapter says how.
+/// What `<program> <version args>` prints first (15 s at most), `None` when the adapter names
+/// no version command; the error says how it failed (for the preflight).
 fn version(
     adapter: &Adapter,
     root: &Path,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
-) -> Option<String> {
+) -> Result<Option<String>, String> {
     if adapter.version.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let scratch = tempfile_dir()?;
+    let scratch = tempfile_dir().ok_or("could not run: no temporary folder could be made")?;
     let spec = Spec {
         program: program(&adapter.program, root),
         args: adapter.version.iter().map(Into::into).collect(),
         cwd: root.to_path_buf(),
         env: env.to_vec(),
         stdin: None,
-        timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(15),
         grace: Duration::from_millis(500),
         log_dir: scratch.clone(),
         log_limit: 4096,
         marker: None,
     };
-    let res = process::run(&spec, FirstLine(None), None, |_| {})
-        .ok()
-        .filter(|(outcome, _)| outcome.ended == Ended::Completed)
-        .and_then(|(_, first)| first.0);
+    let res = match process::run(&spec, FirstLine(None), None, |_| {}) {
+        Ok((outcome, first)) => match (outcome.ended, outcome.code) {
+            (Ended::Completed, _) => Ok(first.0),
+            (Ended::TimedOut, _) => Err("did not answer within 15 s".to_owned()),
+            (_, Some(code)) => Err(format!("exited with status {code}")),
+            (_, None) => Err("was ended by a signal".to_owned()),
+        },
+        Err(err) => Err(format!("could not be started ({err:#})")),
+    };
     let _ = std::fs::remove_dir_all(&scratch);
     res
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::agent::group::{self, Member, Options, Progress};
-use crate::agent::runner::{Done, Request, Runner, preflight};
+use crate::agent::runner::{Done, Needs, Request, Runner, preflight};
 use crate::ctx::Ctx;
 use crate::flows::{Flow, ended, fit};
 use crate::report::Finding;
@@ -129,8 +129,10 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
     let reviewer = ctx.config.draft_reviewer.trim();
     let roles = ["researcher", "writer", reviewer];
     preflight(
-        &ctx.repo.root,
+        ctx,
+        "draft",
         &roles[..if reviewer.is_empty() { 2 } else { 3 }],
+        Needs::default(),
     )?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     std::fs::create_dir_all(flow.dir.join("research"))
@@ -439,7 +441,7 @@ pub fn artifact(
     gate: &mut dyn FnMut(&str) -> Result<Gate>,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    preflight(&ctx.repo.root, &["writer"])?;
+    preflight(ctx, "draft", &["writer"], Needs::default())?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let artifact = format!("tasks/{id}/{file}");
     let mut out = Drafted {
@@ -489,7 +491,7 @@ pub fn specs(
     today: chrono::NaiveDate,
 ) -> Result<Drafted> {
     let started = std::time::Instant::now();
-    preflight(&ctx.repo.root, &["writer"])?;
+    preflight(ctx, "draft", &["writer"], Needs::default())?;
     let mut flow = Flow::start(ctx, "draft", id)?;
     let mut out = Drafted {
         run: flow.record.id.to_string(),

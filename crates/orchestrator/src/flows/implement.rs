@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::agent::runner::{Runner, preflight};
+use crate::agent::runner::{Needs, Runner, preflight};
 use crate::agent::{tree, worktree};
 use crate::ctx::Ctx;
 use crate::flows::plan::{self, Plan, Roles};
@@ -149,10 +149,18 @@ pub struct Report {
     pub superseded: Vec<String>,
 }
 
+/// The roles the flow runs.
+pub const ROLES: [&str; 3] = ["builder", "fixer", "reviewer"];
+/// What it needs beyond its agents: it commits, in a task worktree.
+pub const NEEDS: Needs = Needs {
+    commits: true,
+    worktrees: true,
+};
+
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
 pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
-    preflight(&ctx.repo.root, &["builder", "fixer", "reviewer"])?;
+    preflight(ctx, "implement", &ROLES, NEEDS)?;
     let threads = if resume {
         interrupted_threads(ctx, task.id)?
     } else {
@@ -160,7 +168,7 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
     };
     let branch = worktree::branch(task.id);
     let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, task.id);
-    git_preflight(ctx, task.id, &branch, &rel)?;
+    branch_preflight(ctx, task.id, &branch, &rel)?;
     let mut flow = Flow::start(ctx, "implement", task.id)?;
     let mut report = Report {
         run: flow.record.id.to_string(),
@@ -307,14 +315,7 @@ fn supersede(ctx: &Ctx, task: &Task<'_>, flow: &mut Flow, report: &mut Report) -
 /// What the flow will need from git, checked before any agent starts: the task's files are
 /// committed where its worktree is cut from (HEAD, or the existing task branch), so the wave
 /// commits can hold the ticked task list. Each refusal gives the commands that fix it.
-fn git_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
-    let problems = ctx.repo.commit_problems()?;
-    if !problems.is_empty() {
-        anyhow::bail!(
-            "implement would fail at its first commit, so no agent was started:\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
+fn branch_preflight(ctx: &Ctx, id: &str, branch: &str, rel: &str) -> Result<()> {
     let sh = ctx.repo.sh()?;
     let folder = format!("tasks/{id}");
     let tasks_md = format!("{folder}/tasks.md");
