@@ -60,6 +60,8 @@ where
     T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Whatever a command records is masked with the repository's secret rules.
+    codex_orchestrator::lints::Secrets::mask_records();
     // Fixes, next steps and help name commands that work in this repository.
     let command = std::env::current_dir().map_or("cargo xtask", |dir| {
         codex_orchestrator::adopt::command_in(&dir)

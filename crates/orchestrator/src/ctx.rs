@@ -75,6 +75,8 @@ impl Ctx {
     pub fn at(repo: Repo) -> Result<Ctx> {
         let config = Governance::load(&repo.root)?;
         check_pin(&config)?;
+        // What this command records is masked with this repository's secret rules.
+        crate::runs::redact::activate(&repo.root);
         let ctx = Ctx { repo, config };
         store::settle(&ctx.repo, ctx.lock_timeout(), &mut |repair| {
             output::note(repair)

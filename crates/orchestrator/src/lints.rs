@@ -466,6 +466,151 @@ impl<'s, 'r> Worker<'s, 'r> {
     }
 }
 
+/// The secret rules of a repository (its own `patterns/lints/` files, else the built-in ones):
+/// what `audit` looks for, used also to mask what the toolkit records and to scan what a commit
+/// stages.
+pub struct Secrets {
+    rules: Vec<Rule>,
+    set: Option<RegexSet>,
+}
+
+impl Secrets {
+    /// The secret rules of the repository at `root`.
+    pub fn load(root: &Path) -> Result<Secrets> {
+        Ok(Secrets::new(load(root)?))
+    }
+
+    /// The shipped secret rules (when the repository's rule files do not load).
+    pub fn built_in() -> Secrets {
+        Secrets::new(parse("built-in secrets.toml", crate::templates::SECRETS).unwrap_or_default())
+    }
+
+    fn new(rules: Vec<Rule>) -> Secrets {
+        let rules: Vec<Rule> = rules.into_iter().filter(|r| r.secret).collect();
+        Secrets {
+            set: candidate_set(&rules),
+            rules,
+        }
+    }
+
+    /// The rules' findings in one file (`path`, repository-relative, for the rules' globs and
+    /// the messages); binary files are skipped, as `audit` skips them.
+    pub fn scan(&self, path: &[u8], bytes: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+            return out;
+        }
+        let Some(hits) = self.hits(bytes) else {
+            return out;
+        };
+        let display = crate::guard::display_path(path);
+        for (idx, rule) in self.rules.iter().enumerate() {
+            if hits.matched(idx) && rule.applies_to(path) {
+                search(rule, bytes, &display, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Where secret values are in `bytes`, as (rule id, byte range), in order and without
+    /// overlaps: the value of an assignment rule (its first capture group), else the whole match;
+    /// a private key's whole block, from its BEGIN line to its END line.
+    pub fn values(&self, bytes: &[u8]) -> Vec<(&str, std::ops::Range<usize>)> {
+        let Some(hits) = self.hits(bytes) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (idx, rule) in self.rules.iter().enumerate() {
+            if !hits.matched(idx) {
+                continue;
+            }
+            for caps in rule.regex.captures_iter(bytes) {
+                let Some(whole) = caps.get(0) else { continue };
+                // The assignment rules (`min_entropy`) capture the value; other rules' groups are
+                // parts of the secret (`sk-(proj-)?…`), so the whole match is masked.
+                let value = match rule.min_entropy {
+                    Some(min) => {
+                        let value = caps.get(1).unwrap_or(whole);
+                        if entropy(value.as_bytes()) < min {
+                            continue;
+                        }
+                        value
+                    }
+                    None => whole,
+                };
+                found.push((rule.id.as_str(), key_block(bytes, value.range())));
+            }
+        }
+        found.sort_by_key(|(_, range)| (range.start, std::cmp::Reverse(range.end)));
+        let mut res: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        for (id, range) in found {
+            match res.last_mut() {
+                Some((_, last)) if range.start < last.end => last.end = last.end.max(range.end),
+                _ => res.push((id, range)),
+            }
+        }
+        res
+    }
+
+    /// Which rules may match `bytes`; `None` when none can.
+    fn hits(&self, bytes: &[u8]) -> Option<regex::bytes::SetMatches> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        match &self.set {
+            Some(set) => {
+                let hits = set.matches(bytes);
+                hits.matched_any().then_some(hits)
+            }
+            // Without a set every rule is searched.
+            None => all_rules(self.rules.len()),
+        }
+    }
+}
+
+impl crate::runs::redact::Finder for Secrets {
+    fn values(&self, bytes: &[u8]) -> Vec<(String, std::ops::Range<usize>)> {
+        Secrets::values(self, bytes)
+            .into_iter()
+            .map(|(id, range)| (id.to_owned(), range))
+            .collect()
+    }
+}
+
+impl Secrets {
+    /// Mask what this process records with the repository's secret rules (the built-in ones
+    /// when its rule files do not load): what the command line sets at start.
+    pub fn mask_records() {
+        crate::runs::redact::set_finder(|root| {
+            std::sync::Arc::new(Secrets::load(root).unwrap_or_else(|_| Secrets::built_in()))
+        });
+    }
+}
+
+/// A set whose every pattern matches (every rule searched), for when no candidate set could be
+/// built.
+fn all_rules(count: usize) -> Option<regex::bytes::SetMatches> {
+    RegexSet::new(std::iter::repeat_n("", count))
+        .ok()
+        .map(|set| set.matches(b""))
+}
+
+/// A private key's whole block when `range` is its BEGIN line (to the end of the matching END
+/// line, or of the text when it has none), else `range`.
+fn key_block(bytes: &[u8], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    if !bytes[range.clone()].starts_with(b"-----BEGIN ") {
+        return range;
+    }
+    let after = &bytes[range.end..];
+    let end = memchr::memmem::find(after, b"-----END ")
+        .and_then(|at| {
+            let close = memchr::memmem::find(&after[at + 9..], b"-----")?;
+            Some(range.end + at + 9 + close + 5)
+        })
+        .unwrap_or(bytes.len());
+    range.start..end
+}
+
 /// The findings of `rule` in the file `display` holding `bytes`.
 fn search(rule: &Rule, bytes: &[u8], display: &str, out: &mut Vec<Finding>) {
     // Matches come in order: lines are counted from the previous match on.
@@ -755,5 +900,41 @@ message = "m"
         assert!(rule(r"(?-u:\b)ab").is_match(b"x ab"));
         assert!(rule(r"^end$").is_match(b"x\nend\ny"));
         assert!(!rule(r"^end$").is_match(b"x end y"));
+    }
+
+    #[test]
+    fn values_are_masked_with_a_fingerprint_and_json_stays_json() {
+        let secrets = Secrets::built_in();
+        use serde_json::{Value, json};
+        let key = format!("sk-proj-{}", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z");
+        let pem = format!(
+            "-----BEGIN {}PRIVATE KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0BAQEF\n-----END PRIVATE KEY-----",
+            ""
+        );
+        let text = format!("line one\nexport OPENAI_API_KEY={key}\n{pem}\nafter ✓\n");
+        let (masked, masks) = crate::runs::redact::mask_text(&secrets, &text);
+        // No part of a value is left: not its tail, not a line of the key's body.
+        for part in ["sk-", "Ab3dEf6h", "MIIEvQ", "kqhkiG9w", "END PRIVATE"] {
+            assert!(!masked.contains(part), "{part}: {masked}");
+        }
+        assert!(masked.ends_with("\nafter ✓\n"), "{masked}");
+        let rules: Vec<(&str, usize)> = masks.iter().map(|m| (m.rule.as_str(), m.line)).collect();
+        assert_eq!(rules, [("secret/openai-key", 2), ("secret/private-key", 3)]);
+        assert!(masked.contains(&format!(
+            "[redacted secret/openai-key {}]",
+            masks[0].fingerprint
+        )));
+        assert_eq!(masks[0].fingerprint.len(), "sha256:".len() + 12);
+
+        let mut value = json!({ "last_message": format!("done, the key is {key}"), "n": 1 });
+        let masks = crate::runs::redact::mask_value(&secrets, &mut value);
+        assert_eq!(masks.len(), 1);
+        let text = value.to_string();
+        assert!(
+            !text.contains(&key) && serde_json::from_str::<Value>(&text).is_ok(),
+            "{text}"
+        );
+        let (same, none) = crate::runs::redact::mask_text(&secrets, "nothing to see");
+        assert_eq!((same.as_str(), none.len()), ("nothing to see", 0));
     }
 }

@@ -12,6 +12,7 @@
 //! Format: git's `Documentation/gitformat-index.txt` (versions 2 and 3: entries sorted by path,
 //! each padded to 8 bytes, extensions after the entries, then the checksum).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use sha2::Digest;
@@ -64,12 +65,19 @@ impl Hash {
 /// The staged state of the paths asked for, read from the index (versions 2 and 3).
 pub struct Staged {
     /// The paths asked for.
-    wanted: Vec<String>,
-    /// The index entries of those paths: object id, mode, stage.
-    found: Vec<(Vec<u8>, Vec<u8>, u32, u16)>,
+    wanted: HashSet<String>,
+    /// The index entries of those paths by path: object id, mode, stage, size (a conflict has
+    /// several).
+    found: HashMap<Vec<u8>, Vec<Entry>>,
     hash: Hash,
     root: PathBuf,
 }
+
+/// One index entry of a wanted path: object id, mode, stage, size in bytes.
+type Entry = (Vec<u8>, u32, u16, u32);
+
+/// The stage recorded for an intent-to-add entry (git's stages are 0 to 3).
+const INTENT_TO_ADD: u16 = 4;
 
 /// A file read front to back through a small buffer that is reused (the index of a large
 /// repository is megabytes; reading it whole costs more in fresh pages than in parsing).
@@ -160,7 +168,8 @@ impl Staged {
         index.consume(12)?;
         // ctime, mtime (8 bytes each), dev, ino, mode, uid, gid, size (4 each), the id, flags.
         let flags_at = 40 + hash.len();
-        let mut found = Vec::new();
+        let wanted: HashSet<String> = wanted.into_iter().collect();
+        let mut found: HashMap<Vec<u8>, Vec<Entry>> = HashMap::new();
         // Most entries differ from every wanted path in length: test that first.
         let mut lengths = [0u64; 64];
         for w in &wanted {
@@ -196,12 +205,19 @@ impl Staged {
                 }
                 if lengths[(name_len / 64) % 64] & (1 << (name_len % 64)) != 0 {
                     let name = &entry[name_at..name_at + name_len];
-                    if wanted.iter().any(|w| w.as_bytes() == name) {
-                        found.push((
-                            name.to_vec(),
+                    // Paths are UTF-8 when asked for; any other name is not wanted.
+                    if std::str::from_utf8(name).is_ok_and(|n| wanted.contains(n)) {
+                        // An intent-to-add entry (`git add -N`) stages nothing real: never `Same`.
+                        let intent = extended && be16(entry, flags_at + 2) & 0x2000 != 0;
+                        found.entry(name.to_vec()).or_default().push((
                             entry[40..flags_at].to_vec(),
                             be32(entry, 24),
-                            (flags >> 12) & 3,
+                            if intent {
+                                INTENT_TO_ADD
+                            } else {
+                                (flags >> 12) & 3
+                            },
+                            be32(entry, 36),
                         ));
                     }
                 }
@@ -237,23 +253,30 @@ impl Staged {
 
     /// What the index stages for `rel` (a repository path); `Unknown` for a path not asked for.
     pub fn read(&self, rel: &str) -> Lookup {
-        if !self.wanted.iter().any(|w| w == rel) {
+        if !self.wanted.contains(rel) {
             return Lookup::Unknown;
         }
-        let mut entries = self.found.iter().filter(|e| e.0 == rel.as_bytes());
-        let Some((_, oid, mode, stage)) = entries.next() else {
+        let Some(entries) = self.found.get(rel.as_bytes()) else {
             return Lookup::Absent;
         };
         // Stage 0 only (a conflict has stages 1–3), and a regular file (not a symlink or a
         // submodule).
-        if *stage != 0 || mode & 0o170000 != 0o100000 || entries.next().is_some() {
-            return Lookup::Unknown;
-        }
-        let path = self.root.join(rel);
-        let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
-        let Some(contents) = is_file.then(|| std::fs::read(&path).ok()).flatten() else {
+        let [(oid, mode, stage, size)] = entries.as_slice() else {
             return Lookup::Unknown;
         };
+        if *stage != 0 || mode & 0o170000 != 0o100000 {
+            return Lookup::Unknown;
+        }
+        // Whatever the working tree holds there (a file, or a link to one), only bytes whose
+        // object id is the staged one are taken: the staged size is read (no probe for the end:
+        // a longer file's first bytes still hash to the staged id only if they are the staged
+        // bytes).
+        let mut contents = vec![0; *size as usize];
+        let read = std::fs::File::open(self.root.join(rel))
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut contents));
+        if read.is_err() {
+            return Lookup::Unknown;
+        }
         if self.hash.blob_id(&contents) == *oid {
             Lookup::Same(contents)
         } else {

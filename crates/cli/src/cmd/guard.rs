@@ -18,6 +18,7 @@ use crate::{Outcome, flags};
 use codex_orchestrator::audit;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::guard::{self, AreaCheck, Policy, changes};
+use codex_orchestrator::lints::Secrets;
 use codex_orchestrator::objects::Objects;
 use codex_orchestrator::output;
 use codex_orchestrator::report::{self, Finding};
@@ -151,7 +152,11 @@ impl flags::SpecGuard {
         {
             override_run = Some(record_override(&ctx, reason, &blocked, &label)?);
         }
-        let allowed = blocked.is_empty() || override_run.is_some();
+        let secrets = match &reader.source {
+            Source::Staged { .. } => SecretCheck::staged(&ctx, &paths, &reader)?,
+            _ => SecretCheck::default(),
+        };
+        let allowed = (blocked.is_empty() || override_run.is_some()) && !secrets.blocks();
         let refreshed = match &reader.source {
             Source::Staged { .. } if allowed => match refresh_index(&ctx, &paths, &reader) {
                 Ok(refreshed) => refreshed,
@@ -176,8 +181,16 @@ impl flags::SpecGuard {
                     "area": c.area, "spec": c.spec, "paths": c.paths, "blocked": !c.findings.is_empty(), "findings": c.findings,
                 })).collect::<Vec<_>>(),
                 "override": override_run.as_ref().map(|run| json!({ "reason": override_reason, "run": run })),
+                "secrets": secrets.findings,
+                "secrets_override": secrets.run.as_ref().map(|run| json!({ "reason": secrets.reason, "run": run })),
             }));
         } else {
+            if !secrets.findings.is_empty() {
+                output::out(secrets.render());
+            }
+            if secrets.blocks() && blocked.is_empty() {
+                return Ok(Outcome::No); // the specs are in order; saying "ok" would mislead
+            }
             output::out(render(
                 &checks,
                 &blocked,
@@ -704,6 +717,118 @@ fn record_override(ctx: &Ctx, reason: &str, blocked: &[&AreaCheck], label: &str)
     let run = recorder.id.to_string();
     ctx.record_only(&lock, recorder)?;
     Ok(run)
+}
+
+/// The variable that lets one commit add what the secret rules find, with the reason.
+const SECRET_OVERRIDE: &str = "SPEC_GUARD_SECRET_OVERRIDE";
+
+/// What the secret rules found in the staged content, and the override that let it through.
+#[derive(Default)]
+struct SecretCheck {
+    findings: Vec<Finding>,
+    /// The run recording the override, when one was given.
+    run: Option<String>,
+    reason: Option<String>,
+}
+
+impl SecretCheck {
+    /// The secret rules `audit` uses (the repository's, else the built-in ones), run over the
+    /// staged content of every path the commit adds or changes; an override with a reason is
+    /// recorded as a run, like a spec override.
+    fn staged(ctx: &Ctx, paths: &[&[u8]], reader: &Reader) -> Result<SecretCheck> {
+        let rules = Secrets::load(&ctx.repo.root).unwrap_or_else(|_| Secrets::built_in());
+        let rels: Vec<String> = paths
+            .iter()
+            .filter_map(|p| std::str::from_utf8(p).ok())
+            .map(str::to_owned)
+            .collect();
+        let staged = Staged::load(&ctx.repo.root, &ctx.repo.git_dir, rels.clone());
+        // Files the index reader has exactly are read and scanned on two threads (a file is a few
+        // system calls, which dominate); the others are asked of git after.
+        let scan = |rels: &[String]| -> (Vec<Finding>, Vec<String>) {
+            let mut found = Vec::new();
+            let mut unknown = Vec::new();
+            for rel in rels {
+                match staged.as_ref().map(|s| s.read(rel)) {
+                    Some(Lookup::Same(bytes)) => found.extend(rules.scan(rel.as_bytes(), &bytes)),
+                    Some(Lookup::Absent) => {} // deleted: adds nothing
+                    Some(Lookup::Unknown) | None => unknown.push(rel.clone()),
+                }
+            }
+            (found, unknown)
+        };
+        let (first, second) = rels.split_at(rels.len() / 2);
+        let ((mut findings, mut unknown), (more, also)) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| scan(first));
+            let mine = scan(second);
+            (
+                other
+                    .join()
+                    .unwrap_or_else(|_| (Vec::new(), first.to_vec())),
+                mine,
+            )
+        });
+        findings.extend(more);
+        unknown.extend(also);
+        for rel in &unknown {
+            if let Some(bytes) = reader.read(rel) {
+                findings.extend(rules.scan(rel.as_bytes(), &bytes));
+            }
+        }
+        findings.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        let reason = std::env::var(SECRET_OVERRIDE)
+            .ok()
+            .filter(|r| !r.trim().is_empty());
+        let run = match &reason {
+            Some(reason) if !findings.is_empty() => {
+                let lock = ctx.lock()?;
+                let mut recorder =
+                    Recorder::start(&ctx.repo, &lock, "spec-guard.secret-override", None);
+                recorder.justify(reason);
+                recorder.event(
+                    "spec-guard.secret-override",
+                    json!({ "reason": reason, "findings": findings }),
+                );
+                let run = recorder.id.to_string();
+                ctx.record_only(&lock, recorder)?;
+                Some(run)
+            }
+            _ => None,
+        };
+        Ok(SecretCheck {
+            findings,
+            run,
+            reason,
+        })
+    }
+
+    /// True when the commit must stop: a secret found and no override.
+    fn blocks(&self) -> bool {
+        !self.findings.is_empty() && self.run.is_none()
+    }
+
+    fn render(&self) -> String {
+        let mut text = format!(
+            "spec-guard: {}: the staged content holds {} secret(s) (the value is never printed)\n",
+            if self.blocks() {
+                "BLOCKED"
+            } else {
+                "allowed by override"
+            },
+            self.findings.len()
+        );
+        text.push_str(&report::render_human(&self.findings));
+        match (&self.run, &self.reason) {
+            (Some(run), Some(reason)) => text.push_str(&format!(
+                "override accepted ({reason}); recorded as run {run}: commit it too (.runs/{run}); `audit` reports the secret while it is in the history\n"
+            )),
+            _ => text.push_str(&format!(
+                "remove the value from the staged files (read it from the environment or a secret store), `git add` them, and commit again\n\
+                 override (a test fixture, a revoked key): {SECRET_OVERRIDE}=\"<why>\" git commit …  (recorded as a run)\n"
+            )),
+        }
+        text.trim_end().to_owned()
+    }
 }
 
 fn render(

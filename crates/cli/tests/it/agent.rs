@@ -153,6 +153,9 @@ fn a_missing_program_is_a_clear_error() {
 
 use crate::support::TestRepo;
 
+/// Why the test roles may run on the scripted agent, which enforces no sandbox.
+pub(crate) const UNCONFINED: &str = "the scripted test agent confines nothing";
+
 /// An initialised repository with an adapter `scripted` (the stand-in agent, Codex's output
 /// format) and a role `bot` using it.
 pub(crate) fn repo_with_bot() -> TestRepo {
@@ -167,7 +170,7 @@ pub(crate) fn repo_with_bot() -> TestRepo {
     let roles = repo.read("adapters/roles.toml");
     repo.write(
         "adapters/roles.toml",
-        format!("{roles}\n[role.bot]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\n"),
+        format!("{roles}\n[role.bot]\nadapter = \"scripted\"\nsandbox = \"workspace-write\"\ntimeout_s = 30\nunconfined = \"{UNCONFINED}\"\n"),
     );
     repo
 }
@@ -831,5 +834,127 @@ fn an_orchestrator_killed_before_the_record_leaves_no_agent_running() {
     assert!(
         closed["ended"].is_string() && closed["status"] != "running",
         "{closed}"
+    );
+}
+
+#[test]
+fn secrets_in_what_an_agent_says_reads_and_writes_are_masked_in_its_record() {
+    let repo = repo_with_bot();
+    // Split, so that this repository's own audit does not find keys in its tests.
+    let key = format!("sk-proj-{}", "Zq8Lm2Xv9Kd4Tr7Bn5Wc3Hy6Jf1Pa0Ue");
+    let aws = format!("AKIA{}", "W8ERTYUIOPASDFGH");
+    let prompt = format!(
+        "{}Use the key {key} for the test.\n",
+        script(&[
+            &format!("write src/config.py aws = \"{aws}\"\\n"),
+            &format!(
+                r#"print {{"type":"item.completed","item":{{"id":"i2","type":"agent_message","text":"Done; the key {key} works."}}}}"#
+            ),
+        ])
+    );
+    let out = repo
+        .run(&["run", "--role", "bot", "--prompt", &prompt])
+        .ok();
+    let (id, run) = record(&repo);
+    let dir = format!(".runs/{id}");
+    for file in ["run.json", "events.jsonl", "prompt.md", "diff.patch"] {
+        let text = repo.read(&format!("{dir}/{file}"));
+        assert!(
+            !text.contains(&key) && !text.contains(&aws),
+            "{file} holds a secret:\n{text}\n{}",
+            out.both()
+        );
+    }
+    // The value is replaced by the rule and a short fingerprint, the same in every file.
+    let last = run["agent"]["summary"]["final_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        last.contains("[redacted secret/openai-key sha256:"),
+        "{run}"
+    );
+    let prompt_md = repo.read(&format!("{dir}/prompt.md"));
+    let fingerprint = &last[last.find("sha256:").unwrap_or_default()..][..19];
+    assert!(prompt_md.contains(fingerprint), "{prompt_md}");
+    let diff = repo.read(&format!("{dir}/diff.patch"));
+    assert!(
+        diff.contains("[redacted secret/aws-access-key sha256:"),
+        "{diff}"
+    );
+    // The events say what was masked where; the agent's own file keeps what it wrote.
+    let events = repo.read(&format!("{dir}/events.jsonl"));
+    for file in ["prompt.md", "diff.patch", "run.json"] {
+        assert!(
+            events
+                .lines()
+                .any(|l| l.contains("\"event\":\"secret.redacted\"")
+                    && l.contains(&format!("\"file\":\"{file}\""))),
+            "{file}: {events}"
+        );
+    }
+    assert!(repo.read("src/config.py").contains(&aws));
+}
+
+#[test]
+fn a_role_on_an_adapter_that_does_not_enforce_its_sandbox_is_refused_unless_it_says_why() {
+    let repo = repo_with_bot();
+    let roles = repo.read("adapters/roles.toml");
+    repo.write(
+        "adapters/roles.toml",
+        roles.replace(&format!("unconfined = \"{UNCONFINED}\"\n"), ""),
+    );
+    let runs_before = repo.run_ids();
+    let out = repo
+        .run(&["run", "--role", "bot", "--prompt", &script(&["print hi"])])
+        .code(2);
+    assert!(
+        out.stderr.contains(
+            "the role `bot` runs in sandbox workspace-write, which adapters/scripted.toml does not enforce"
+        ) && out.stderr.contains("`unconfined = \"<why>\"` under [role.bot]"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(repo.run_ids(), runs_before, "no run recorded");
+    // Saying why lets it run, and every record keeps the reason.
+    repo.write(
+        "adapters/roles.toml",
+        format!(
+            "{}unconfined = \"demo only\"\n",
+            repo.read("adapters/roles.toml")
+        ),
+    );
+    repo.run(&["run", "--role", "bot", "--prompt", &script(&["print hi"])])
+        .ok();
+    let (_, run) = record(&repo);
+    assert_eq!(run["agent"]["confined"], false, "{run}");
+    assert_eq!(run["agent"]["unconfined"], "demo only", "{run}");
+
+    // An agent whose own events say it changed a file outside its tree: recorded, and audit
+    // reports it; so does a record of an unconfined run without the reason.
+    let escape = r#"print {"type":"item.completed","item":{"id":"i1","type":"file_change","changes":[{"path":"../escape.txt","kind":"add"}]}}"#;
+    repo.run(&["run", "--role", "bot", "--prompt", &script(&[escape])])
+        .ok();
+    let (id, mut run) = record(&repo);
+    assert_eq!(
+        run["agent"]["outside"],
+        serde_json::json!(["../escape.txt"]),
+        "{run}"
+    );
+    run["agent"]["unconfined"] = serde_json::Value::Null;
+    repo.write(
+        &format!(".runs/{id}/run.json"),
+        serde_json::to_string_pretty(&run).expect("json"),
+    );
+    let audit = repo.run(&["audit", "--format", "json"]).json();
+    let found: Vec<&str> = audit["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.contains(&id)))
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(
+        found.contains(&"runs/unconfined") && found.contains(&"runs/outside-workspace"),
+        "{audit}"
     );
 }

@@ -59,7 +59,7 @@ fn a_clean_repository_passes_and_the_formats_agree() {
         tasks/specs/governance.md: warning[spec/uncovered]: 26 tracked file(s) in area `governance` have no spec (.githooks/README.md, .githooks/pre-commit, .githooks/pre-merge-commit and 23 more): the hook will block the next change to them
             fix: write tasks/specs/governance.md from patterns/templates/spec.md, have it reviewed, set `status: approved` and `last_review`
         note: HEAD is on main and no commit since patterns/triggers.toml was added: the range check had nothing to do
-        audit: 0 error(s), 1 warning(s) (35 rules)
+        audit: 0 error(s), 1 warning(s) (37 rules)
     "#]]
     .assert_eq(&run.stdout);
     let json = repo.run(&["audit", "--format", "json"]).ok().json();

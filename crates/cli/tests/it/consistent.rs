@@ -266,7 +266,7 @@ fn json_is_json_on_the_paths_that_say_no() {
 fn roles_on_a_missing_cli(repo: &TestRepo) {
     repo.write(
         "adapters/ghost.toml",
-        "program = \"no-such-agent-cli\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\ninstall = \"npm install -g no-such-agent-cli\"\n",
+        "program = \"no-such-agent-cli\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"codex-jsonl\"\nenv = [\"PATH\"]\ninstall = \"npm install -g no-such-agent-cli\"\n\n[enforced]\nread-only = true\nworkspace-write = true\n",
     );
     let roles = repo
         .read("adapters/roles.toml")

@@ -662,3 +662,59 @@ fn without_an_xtask_crate_the_hook_runs_the_installed_binary() {
         run.both()
     );
 }
+
+#[test]
+fn a_staged_secret_is_blocked_named_never_printed_and_an_override_is_recorded() {
+    let repo = hooked();
+    // Split, so that this repository's own audit does not find a key in its tests.
+    let key = format!("AKIA{}", "Q7WERTYUIOPASDFG");
+    repo.write(
+        "src/settings.py",
+        format!("region = 'eu'\naws_key = \"{key}\"\n"),
+    );
+    repo.write("src/fine.py", "x = 1\n");
+    repo.git(&["add", "-A"]);
+    let before = head(&repo);
+    let run = commit(&repo, &["-m", "settings"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert_eq!(head(&repo), before, "nothing committed");
+    assert!(
+        run.stderr.contains("the staged content holds 1 secret(s)")
+            && run.stderr.contains("src/settings.py:2")
+            && run.stderr.contains("secret/aws-access-key")
+            && run.stderr.contains("SPEC_GUARD_SECRET_OVERRIDE=\"<why>\""),
+        "{}",
+        run.both()
+    );
+    assert!(!run.both().contains(&key), "the value is never printed");
+    // Deleting the file from the commit lets it through; a deletion adds nothing.
+    repo.git(&["rm", "-q", "--cached", "src/settings.py"]);
+    commit(&repo, &["-m", "fine"]).ok();
+
+    // An override with a reason goes through and is recorded as a run, without the value.
+    repo.git(&["add", "src/settings.py"]);
+    let run = commit_env(
+        &repo,
+        &["-m", "fixture"],
+        &[(
+            "SPEC_GUARD_SECRET_OVERRIDE",
+            "a revoked key used as a test fixture",
+        )],
+    )
+    .ok();
+    assert!(
+        run.stderr
+            .contains("override accepted (a revoked key used as a test fixture)"),
+        "{}",
+        run.both()
+    );
+    let runs = repo.run_ids();
+    let dir = format!(".runs/{}", runs.last().expect("a run"));
+    let record = repo.read(&format!("{dir}/run.json"));
+    assert!(record.contains("spec-guard.secret-override"), "{record}");
+    let events = repo.read(&format!("{dir}/events.jsonl"));
+    assert!(
+        events.contains("secret/aws-access-key") && !events.contains(&key),
+        "{events}"
+    );
+}

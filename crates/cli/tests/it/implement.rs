@@ -873,7 +873,8 @@ fn scripted_roles(repo: &TestRepo, roles: &[(&str, &str)]) {
     let mut text = String::new();
     for (role, sandbox) in roles {
         text.push_str(&format!(
-            "[role.{role}]\nadapter = \"scripted\"\nsandbox = \"{sandbox}\"\ntimeout_s = 30\n\n"
+            "[role.{role}]\nadapter = \"scripted\"\nsandbox = \"{sandbox}\"\ntimeout_s = 30\nunconfined = \"{}\"\n\n",
+            crate::agent::UNCONFINED
         ));
     }
     repo.write("adapters/roles.toml", text);

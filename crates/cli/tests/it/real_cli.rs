@@ -399,7 +399,9 @@ impl ClaudeRepo {
         let roles = repo.read("adapters/roles.toml");
         repo.write(
             "adapters/roles.toml",
-            format!("{roles}\n[role.claude-builder]\nadapter = \"claude\"\nsandbox = \"{sandbox}\"\ntimeout_s = 120\n"),
+            // Claude Code does not confine its shell tool to the work tree: a writing role says
+            // why it may run so.
+            format!("{roles}\n[role.claude-builder]\nadapter = \"claude\"\nsandbox = \"{sandbox}\"\ntimeout_s = 120\nunconfined = \"a throwaway test repository\"\n"),
         );
         ClaudeRepo {
             repo,
@@ -535,6 +537,11 @@ fn claude_builds_a_file_and_the_run_records_what_it_did() {
         "{record}"
     );
     assert_eq!(repo.read("hello.txt"), "hi\n");
+    assert_eq!(record["agent"]["confined"], false, "{record}");
+    assert_eq!(
+        record["agent"]["unconfined"], "a throwaway test repository",
+        "{record}"
+    );
     let id = record["id"].as_str().unwrap();
     assert!(repo.read(&format!(".runs/{id}/diff.patch")).contains("+hi"));
 }

@@ -238,6 +238,7 @@ const ROOMS: &[&str] = &[
     "agent",
     "audit",
     "flows",
+    "fuzz",
 ];
 
 /// Every `crate::<room>` a source file names outside comments: `(line, room)`.

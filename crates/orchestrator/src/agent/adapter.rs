@@ -132,6 +132,11 @@ pub struct Adapter {
     /// How to install the program, said when it is missing (`npm install -g @openai/codex`).
     #[serde(default)]
     pub install: Option<String>,
+    /// Which sandbox modes the CLI itself enforces (`[enforced]`, `read-only = true`): writes
+    /// confined to the work tree, or none at all. A mode not listed is not enforced, and a role
+    /// asking for it is refused unless it opts out (`unconfined = "<why>"` in roles.toml).
+    #[serde(default)]
+    pub enforced: BTreeMap<String, bool>,
 }
 
 fn yes() -> bool {
@@ -240,18 +245,28 @@ impl Adapter {
             bail!("{path}:{}: `program` is empty", line_of("program"));
         }
         const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
-        if let Some(key) = adapter
-            .sandbox_args
-            .keys()
-            .find(|k| !SANDBOXES.contains(&k.as_str()))
-        {
-            bail!(
-                "{path}:{}: [sandbox_args] `{key}` is not a sandbox; the keys are {}",
-                line_of(key),
-                SANDBOXES.join(", ")
-            );
+        for (table, keys) in [
+            (
+                "sandbox_args",
+                adapter.sandbox_args.keys().collect::<Vec<_>>(),
+            ),
+            ("enforced", adapter.enforced.keys().collect()),
+        ] {
+            if let Some(key) = keys.into_iter().find(|k| !SANDBOXES.contains(&k.as_str())) {
+                bail!(
+                    "{path}:{}: [{table}] `{key}` is not a sandbox; the keys are {}",
+                    line_of(key),
+                    SANDBOXES.join(", ")
+                );
+            }
         }
         Ok(adapter)
+    }
+
+    /// Whether the CLI enforces `sandbox` itself (`danger-full-access` asks for nothing).
+    pub fn enforces(&self, sandbox: Sandbox) -> bool {
+        sandbox == Sandbox::DangerFullAccess
+            || self.enforced.get(sandbox.name()).copied().unwrap_or(false)
     }
 
     /// The arguments for one run, placeholders filled in: `resume_args` when `vars` names a
@@ -357,6 +372,9 @@ pub struct Role {
     pub sandbox: Sandbox,
     /// Seconds before the agent is terminated (default: `agent_timeout_s` of the configuration).
     pub timeout_s: Option<u64>,
+    /// Why the role may run in a sandbox mode its adapter does not enforce (kept in every run's
+    /// record); without it such a role is refused before any agent starts.
+    pub unconfined: Option<String>,
 }
 
 fn read_only() -> Sandbox {

@@ -282,16 +282,18 @@ impl Runner<'_> {
             record: record.clone(),
             armed: true,
         };
-        write_with(
-            &dir.join("prompt.md"),
-            settled.prompt.as_bytes(),
-            Durability::ContentsSynced,
-        )?;
         let (spec, argv) = self.command(req, &settled, &dir, env, marker)?;
-        let events = vec![RunEvent::new(
+        let mut events = vec![RunEvent::new(
             "run.started",
             json!({ "kind": "agent", "task": settled.task, "role": req.role, "adapter": settled.adapter.name, "sandbox": settled.sandbox.name() }),
         )];
+        // The record keeps the prompt with secrets masked (an adapter that reads its prompt from
+        // this file gets it masked too: a secret does not belong in a prompt).
+        write_with(
+            &dir.join("prompt.md"),
+            runs::masked_file(&settled.prompt, "prompt.md", &mut events).as_bytes(),
+            Durability::ContentsSynced,
+        )?;
         record.argv = argv;
         Ok(Prepared {
             settled,
@@ -330,6 +332,9 @@ impl Runner<'_> {
             None => ctx.repo.root.clone(),
         };
         ensure_installed(&adapter, &[req.role.as_str()], &work_root)?;
+        if let Some(problem) = confinement_problem(&req.role, &role, &adapter, sandbox) {
+            bail!("{problem}");
+        }
         let resuming = resumed_thread(req, &adapter)?;
         let prompt = prompt(req, &adapter, resuming.is_some())?;
         let timeout_s = req
@@ -400,6 +405,13 @@ impl Runner<'_> {
             worktree: req.worktree.clone(),
             name: req.name.clone(),
             resumed_thread: settled.resuming.clone(),
+            outside: Vec::new(),
+            confined: Some(adapter.enforces(settled.sandbox)),
+            unconfined: settled
+                .role
+                .unconfined
+                .clone()
+                .filter(|_| !adapter.enforces(settled.sandbox)),
         }
     }
 
@@ -567,13 +579,20 @@ impl Runner<'_> {
             "agent.ended",
             json!({ "status": status.name(), "exit_code": outcome.code, "signal": outcome.signal, "elapsed_ms": outcome.elapsed.as_millis() as u64, "files": run.record.files.len() }),
         ));
+        let patch = runs::masked_file(&patch, "diff.patch", &mut run.events);
         write_with(
             &run.dir.join("diff.patch"),
             patch.as_bytes(),
             Durability::ContentsSynced,
         )?;
+        let (record, masks) = run.record.masked();
+        run.events.extend(runs::redaction_event("run.json", &masks));
         write_events(&run.dir, &run.events)?;
-        write_record(&run.dir, &run.record, Durability::Synced)?;
+        write_with(
+            &run.dir.join("run.json"),
+            record.as_bytes(),
+            Durability::Synced,
+        )?;
         Ok(Done {
             elapsed: outcome.elapsed,
             summary,
@@ -713,8 +732,38 @@ fn close_record(
         agent.stderr_bytes = outcome.stderr.bytes;
         agent.stderr_dropped = outcome.stderr.dropped;
         agent.summary = Some(summary.clone());
+        agent.outside = outside_writes(&run.settled.work.root, summary);
     }
     status
+}
+
+/// The files the agent's events say it changed outside the tree it worked in (a path that
+/// leaves it with `..`, or an absolute path elsewhere): a sandbox that did not hold, or an
+/// agent that ran unconfined. `audit` reports every run that has any.
+fn outside_writes(root: &Path, summary: &Summary) -> Vec<String> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut res: Vec<String> = summary
+        .file_changes
+        .iter()
+        .filter(|(path, _)| {
+            let mut resolved = root.clone();
+            for part in Path::new(path).components() {
+                match part {
+                    std::path::Component::RootDir => resolved = PathBuf::from("/"),
+                    std::path::Component::ParentDir => {
+                        resolved.pop();
+                    }
+                    std::path::Component::Normal(name) => resolved.push(name),
+                    _ => {}
+                }
+            }
+            !resolved.starts_with(&root)
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+    res.sort();
+    res.dedup();
+    res
 }
 
 impl Runner<'_> {
@@ -785,10 +834,18 @@ pub fn problems(ctx: &Ctx, roles: &[&str], needs: Needs) -> Result<Vec<String>> 
     let mut adapters: Vec<(Adapter, Vec<&str>)> = Vec::new();
     for role in roles {
         match load_role(root, role) {
-            Ok((_, adapter)) => match adapters.iter_mut().find(|(a, _)| a.name == adapter.name) {
-                Some((_, played)) => played.push(role),
-                None => adapters.push((adapter, vec![role])),
-            },
+            Ok((played, adapter)) => {
+                match adapters.iter_mut().find(|(a, _)| a.name == adapter.name) {
+                    Some((_, roles)) => {
+                        res.extend(confinement_problem(role, &played, &adapter, played.sandbox));
+                        roles.push(role);
+                    }
+                    None => {
+                        res.extend(confinement_problem(role, &played, &adapter, played.sandbox));
+                        adapters.push((adapter, vec![role]));
+                    }
+                }
+            }
             Err(err) => res.push(format!("{err:#}")),
         }
     }
@@ -822,6 +879,29 @@ pub fn preflight(ctx: &Ctx, what: &str, roles: &[&str], needs: Needs) -> Result<
             many.join("\n  - ")
         ),
     }
+}
+
+/// Why role `name` may not run in `sandbox` with `adapter`: the mode asks for confinement the
+/// adapter's CLI does not enforce, and the role has not opted out (`unconfined = "<why>"`).
+fn confinement_problem(
+    name: &str,
+    role: &Role,
+    adapter: &Adapter,
+    sandbox: Sandbox,
+) -> Option<String> {
+    if adapter.enforces(sandbox)
+        || role
+            .unconfined
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty())
+    {
+        return None;
+    }
+    Some(format!(
+        "the role `{name}` runs in sandbox {}, which {ADAPTERS_DIR}/{}.toml does not enforce (its [enforced] table does not say so: the agent could write outside its work tree): give the role an adapter that enforces it (the shipped codex adapter does), or accept it with `unconfined = \"<why>\"` under [role.{name}] in {ADAPTERS_DIR}/roles.toml (kept in every run's record)",
+        sandbox.name(),
+        adapter.name
+    ))
 }
 
 /// Why the adapter's version command does not answer, if it does not (when it names one).

@@ -129,6 +129,14 @@ pub const RULES: &[Rule] = &[
         summary: "(warning) patterns/triggers.toml names at least one trigger area: an empty or all-commented file turns the spec gate, spec-guard and the range check off.",
     },
     Rule {
+        id: "runs/unconfined",
+        summary: "an agent run whose adapter did not enforce its sandbox carries the role's reason (`unconfined = \"…\"` in adapters/roles.toml).",
+    },
+    Rule {
+        id: "runs/outside-workspace",
+        summary: "no agent run changed files outside the tree it worked in, by what its own events say.",
+    },
+    Rule {
         id: "runs/unjustified",
         summary: "a run with an elevated sandbox (danger-full-access) or a spec-guard override carries a justification.",
     },
@@ -503,6 +511,9 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
                 .fix("restore the record from git history; a run's end is written when it ends"),
             );
         }
+        if let Some(agent) = &record.agent {
+            findings.extend(confinement_findings(&run.id.to_string(), &dir, agent));
+        }
         let elevated = record.sandbox.as_deref() == Some("danger-full-access");
         let overridden = record.kind == "spec-guard.override" || record.kind == range::SETTLE_KIND;
         let justified = record
@@ -542,6 +553,40 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
         }
     }
     Ok(())
+}
+
+/// An agent run that ran unconfined without the role's reason, or changed files outside its
+/// tree.
+fn confinement_findings(id: &str, dir: &str, agent: &runs::AgentRun) -> Vec<Finding> {
+    let mut res = Vec::new();
+    let reason = agent
+        .unconfined
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    if agent.confined == Some(false) && !reason {
+        res.push(
+            Finding::error(
+                "runs/unconfined",
+                format!("agent run {id} ran in a sandbox its adapter does not enforce, and its role gave no reason"),
+            )
+            .at(format!("{dir}/run.json"), None)
+            .fix("give the role an adapter that enforces its sandbox, or `unconfined = \"<why>\"` under its [role.…] in adapters/roles.toml; the runner refuses such a role before it starts, so a record like this was made by hand or by an older toolkit"),
+        );
+    }
+    if !agent.outside.is_empty() {
+        res.push(
+            Finding::error(
+                "runs/outside-workspace",
+                format!(
+                    "agent run {id} changed files outside the tree it worked in: {}",
+                    agent.outside.join(", ")
+                ),
+            )
+            .at(format!("{dir}/run.json"), None)
+            .fix("check those files on the machine that ran it; run the role with an adapter whose sandbox confines writes (see `enforced` in its adapter)"),
+        );
+    }
+    res
 }
 
 /// Every `"run": "R-…"` value in a JSON document.

@@ -198,9 +198,9 @@ pub fn prd(ctx: &Ctx, id: &str, title: &str) -> Result<Drafted> {
         let kept = match result {
             Ok(done) if done.record.status == Status::Completed => {
                 let text = answer(done);
-                write_with(
-                    &ctx.repo.path(&file),
-                    text.as_bytes(),
+                flow.write_file(
+                    &format!("research/{topic}.md"),
+                    &text,
                     Durability::ContentsSynced,
                 )?;
                 files.push(file.clone());

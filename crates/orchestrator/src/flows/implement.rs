@@ -283,8 +283,12 @@ fn finish(
         supersede(ctx, task, flow, report)?;
     }
     flow.event("flow.ended", json!({ "completed": ok }));
-    std::fs::write(flow.dir.join("report.md"), report_markdown(report))
-        .with_context(|| format!("writing {}/report.md", flow.record.id.dir()))?;
+    flow.write_file(
+        "report.md",
+        &report_markdown(report),
+        crate::store::Durability::Renamed,
+    )
+    .with_context(|| format!("writing {}/report.md", flow.record.id.dir()))?;
     flow.record.git_head_after = report.commits.last().cloned();
     flow.record.files = vec![format!("{}/report.md", flow.record.id.dir())];
     flow.finish(if ok {

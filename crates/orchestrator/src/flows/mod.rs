@@ -30,7 +30,10 @@ pub(crate) fn fit(prompt: String, dir: &Path, name: &str) -> Result<String> {
     }
     let path = dir.join("prompts").join(format!("{name}.md"));
     std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
-    write_with(&path, prompt.as_bytes(), Durability::Renamed)?;
+    // Masked like every file of a run folder (the agent reads it: a secret does not belong in a
+    // prompt); the agent's own prompt.md records the masks.
+    let masked = runs::redact::mask(&prompt).0;
+    write_with(&path, masked.as_bytes(), Durability::Renamed)?;
     // The opening, cut at a line end within the first KiB.
     let mut head = String::new();
     for line in prompt.split_inclusive('\n') {
@@ -94,6 +97,28 @@ impl Flow {
             record,
             events: Vec::new(),
         })
+    }
+
+    /// Write `name` (like `report.md`) into the run's folder with every secret value masked, the
+    /// masks recorded as an event.
+    pub(crate) fn write_file(
+        &mut self,
+        name: &str,
+        text: &str,
+        durability: Durability,
+    ) -> Result<()> {
+        let mut events = Vec::new();
+        let text = runs::masked_file(text, name, &mut events);
+        let path = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        write_with(&path, text.as_bytes(), durability)?;
+        for event in events {
+            self.event(&event.event, Value::Object(event.data));
+        }
+        Ok(())
     }
 
     /// Record the event `name` with the fields of `data`.

@@ -187,21 +187,53 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// run.json's text: pretty JSON and a final newline.
+    /// run.json's text: pretty JSON and a final newline, every secret value masked.
     pub(crate) fn to_text(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        self.masked().0
+    }
+
+    /// run.json's text with every secret value masked, and the masks (for a
+    /// [`redaction_event`]).
+    pub(crate) fn masked(&self) -> (String, Vec<redact::Mask>) {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        let masks = redact::mask_json(&mut value);
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
-        text
+        (text, masks)
     }
 }
 
-/// events.jsonl's text: one event per line.
+/// events.jsonl's text: one event per line, every secret value masked; when there were any, a
+/// last `secret.redacted` event says so.
 pub(crate) fn events_text(events: &[RunEvent]) -> String {
     let mut text = String::new();
+    let mut masks = Vec::new();
     for event in events {
-        text.push_str(&serde_json::to_string(event).unwrap_or_default());
+        let mut value = serde_json::to_value(event).unwrap_or_default();
+        masks.extend(redact::mask_json(&mut value));
+        text.push_str(&serde_json::to_string(&value).unwrap_or_default());
         text.push('\n');
     }
+    if let Some(event) = redaction_event("events.jsonl", &masks) {
+        text.push_str(&serde_json::to_string(&event).unwrap_or_default());
+        text.push('\n');
+    }
+    text
+}
+
+/// The `secret.redacted` event for the masks of one file of a run folder, when there are any.
+pub(crate) fn redaction_event(file: &str, masks: &[redact::Mask]) -> Option<RunEvent> {
+    (!masks.is_empty()).then(|| RunEvent::new(REDACTED, redact::event_data(file, masks)))
+}
+
+/// The event that says which secret values a file of the run folder had masked.
+pub const REDACTED: &str = "secret.redacted";
+
+/// `text` for a file of a run folder (`file` names it in the event): every secret value masked,
+/// the masks recorded in `events`.
+pub(crate) fn masked_file(text: &str, file: &str, events: &mut Vec<RunEvent>) -> String {
+    let (text, masks) = redact::mask(text);
+    events.extend(redaction_event(file, &masks));
     text
 }
 
@@ -240,6 +272,16 @@ pub struct AgentRun {
     /// The earlier session it continued (`codex exec resume <thread>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_thread: Option<String>,
+    /// Whether its adapter's CLI enforced the run's sandbox (absent in records made before
+    /// adapters declared it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confined: Option<bool>,
+    /// The role's reason for running unconfined, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfined: Option<String>,
+    /// Files its events say it changed outside the tree it worked in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
 }
 
 /// A linked worktree an agent ran in, on its task branch.
@@ -531,6 +573,7 @@ impl Recorder {
             });
             patch.push_str(&diff::unified(rel, old.as_deref(), new));
         }
+        let patch = masked_file(&patch, "diff.patch", &mut self.events);
         let ended = Utc::now();
         self.record.files = self.paths();
         self.record.ended = Some(timestamp(ended));
@@ -540,8 +583,9 @@ impl Recorder {
             "run.completed",
             serde_json::json!({ "status": "completed", "files": self.record.files.len() }),
         );
+        let (run_json, masks) = self.record.masked();
+        self.events.extend(redaction_event("run.json", &masks));
         let events = events_text(&self.events);
-        let run_json = self.record.to_text();
         let mut writes: Vec<FileWrite> = self
             .writes
             .into_iter()
