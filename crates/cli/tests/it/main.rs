@@ -4,6 +4,7 @@ mod adopt;
 mod agent;
 mod audit;
 mod bad_input;
+mod concurrency;
 mod config;
 mod consistent;
 mod fixes;

@@ -87,22 +87,34 @@ fn group_started_within(pgid: u32, started: &str) -> bool {
 /// during the run, and every process carrying its marker), and dead holders' locks are freed.
 /// A run whose orchestrator lives is never touched. Returns the runs closed and the locks freed.
 pub fn reconcile(ctx: &Ctx) -> Result<(Vec<serde_json::Value>, Vec<locks::Lock>)> {
-    let mut fixed = Vec::new();
-    for stored in runs::list(&ctx.repo)? {
-        let Ok(mut record) = stored.record else {
-            continue;
-        };
-        let live = matches!(
+    // One reconciler at a time: two would both close a run, and collide writing its record.
+    let _lock = ctx.lock()?;
+    let live = |record: &runs::RunRecord| {
+        matches!(
             record.status,
             runs::Status::Pending | runs::Status::Spawned | runs::Status::Running
-        );
+        )
+    };
+    let mut fixed = Vec::new();
+    for stored in runs::list(&ctx.repo)? {
+        let Ok(record) = stored.record else {
+            continue;
+        };
         let orchestrator = match (&record.agent, record.orchestrator_pid) {
             (Some(agent), _) => agent.orchestrator_pid,
             (None, Some(pid)) => pid,
             (None, None) => continue,
         };
         // Never a run whose orchestrator still runs.
-        if !live || locks::alive(orchestrator) {
+        if !live(&record) || locks::alive(orchestrator) {
+            continue;
+        }
+        // The orchestrator may have finished the run after the listing read it: read the record
+        // again now that its orchestrator is gone and nothing else changes it.
+        let Ok(mut record) = runs::read_record(&ctx.repo, &stored.id) else {
+            continue;
+        };
+        if !live(&record) {
             continue;
         }
         let group = record

@@ -649,7 +649,7 @@ pub fn list(repo: &Repo) -> Result<Vec<StoredRun>> {
     Ok(res)
 }
 
-fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
+pub(crate) fn read_record(repo: &Repo, id: &RunId) -> Result<RunRecord, String> {
     let rel = format!("{}/run.json", id.dir());
     let bytes = std::fs::read(repo.path(&rel)).map_err(|err| format!("{rel}: {err}"))?;
     serde_json::from_slice(&bytes)

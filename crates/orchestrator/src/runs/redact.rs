@@ -23,13 +23,16 @@ pub trait Finder: Send + Sync {
     fn values(&self, bytes: &[u8]) -> Vec<(String, Range<usize>)>;
 }
 
+/// Loads the secret rules of the repository at a root.
+type Load = fn(&Path) -> Arc<dyn Finder>;
+
 /// How the secret rules of a repository are loaded (set once per process).
-static LOADER: OnceLock<fn(&Path) -> Arc<dyn Finder>> = OnceLock::new();
+static LOADER: OnceLock<Load> = OnceLock::new();
 
 /// Mask what this process records with the secret rules `load` gives for a repository (the
 /// command line sets `lints::Secrets`; records written before, or by a process that never sets
 /// it, are not masked).
-pub fn set_finder(load: fn(&Path) -> Arc<dyn Finder>) {
+pub fn set_finder(load: Load) {
     let _ = LOADER.set(load);
 }
 
@@ -116,7 +119,8 @@ pub(crate) fn active() -> Option<Arc<dyn Finder>> {
 
 /// The secret rules of the repository at `root`, loaded once per process and root.
 fn secrets(root: &Path) -> Option<Arc<dyn Finder>> {
-    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Arc<dyn Finder>)>>> = OnceLock::new();
+    type Loaded = Mutex<Vec<(PathBuf, Arc<dyn Finder>)>>;
+    static LOADED: OnceLock<Loaded> = OnceLock::new();
     let load = LOADER.get()?;
     let loaded = LOADED.get_or_init(Mutex::default);
     let mut loaded = loaded
