@@ -18,6 +18,8 @@ pub mod config;
 pub mod ctx;
 pub mod docs;
 pub mod flows;
+#[cfg(test)]
+mod fuzz;
 pub mod guard;
 pub mod hash;
 pub mod hooks;

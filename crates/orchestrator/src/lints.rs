@@ -168,7 +168,14 @@ pub(crate) fn parse(rel: &str, text: &str) -> Result<Vec<Rule>> {
         let globs = |list: &[String]| -> Result<(Globs, Vec<Glob>)> {
             let parsed = list
                 .iter()
-                .map(|g| Glob::new(g).map_err(|err| at(format!("glob `{g}`: {err}"))))
+                .map(|g| {
+                    // Building a glob set takes time growing with the square of a glob's length.
+                    let max = crate::tasks::task_list::MAX_GLOB_LEN;
+                    if g.chars().count() > max {
+                        return Err(at(format!("a glob has at most {max} characters")));
+                    }
+                    Glob::new(g).map_err(|err| at(format!("glob `{g}`: {err}")))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let set = Globs::new(parsed.clone()).map_err(|err| at(err.to_string()))?;
             Ok((set, parsed))

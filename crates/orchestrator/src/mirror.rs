@@ -98,7 +98,13 @@ pub(crate) fn append(
             if latest.is_some_and(|s| s.contains(&format!("{source_line}{hash12}\n"))) {
                 return Ok(None);
             }
-            existing.to_owned()
+            // A mirror saved without its last line break still verifies; the new section must
+            // start after it, or the chain would read it as part of the section.
+            let mut text = existing.to_owned();
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text
         }
     };
     let body = String::from_utf8_lossy(entry.content);
@@ -207,10 +213,13 @@ fn line_at(text: &str, offset: usize) -> usize {
 }
 
 fn first_difference_line(a: &str, b: &str) -> usize {
-    a.lines()
-        .zip(b.lines())
+    // Lines with their breaks: a last line cut before its break differs there, not after it.
+    let (a_lines, b_lines) = (a.split_inclusive('\n'), b.split_inclusive('\n'));
+    a_lines
+        .clone()
+        .zip(b_lines.clone())
         .position(|(x, y)| x != y)
-        .map_or_else(|| a.lines().count().min(b.lines().count()) + 1, |i| i + 1)
+        .map_or_else(|| a_lines.count().min(b_lines.count()) + 1, |i| i + 1)
 }
 
 /// The finding for a mirror that was edited by hand.

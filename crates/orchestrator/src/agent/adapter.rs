@@ -203,7 +203,9 @@ impl Adapter {
         ] {
             let list = flat(list);
             for arg in &list {
-                for name in placeholders(arg)? {
+                let names =
+                    placeholders(arg).map_err(|err| anyhow!("{path}:{}: {err}", line_of(arg)))?;
+                for name in names {
                     if !PLACEHOLDERS.contains(&name) {
                         bail!(
                             "{path}:{}: unknown placeholder {{{name}}} in `{arg}`; the placeholders are {}",
@@ -324,13 +326,21 @@ impl Adapter {
 fn placeholders(arg: &str) -> Result<Vec<&str>> {
     let mut res = Vec::new();
     let mut rest = arg;
-    while let Some(at) = rest.find('{') {
-        if rest[at..].starts_with("{{") {
+    // `{{` and `}}` are a literal brace; any other brace opens or closes a placeholder.
+    while let Some(at) = rest.find(['{', '}']) {
+        if rest[at..].starts_with("{{") || rest[at..].starts_with("}}") {
             rest = &rest[at + 2..];
             continue;
         }
+        if rest[at..].starts_with('}') {
+            bail!(
+                "`{arg}` closes a placeholder with }} that was never opened (write }}}} for a brace)"
+            );
+        }
         let Some(end) = rest[at..].find('}') else {
-            bail!("`{arg}` opens a placeholder with {{ but never closes it");
+            bail!(
+                "`{arg}` opens a placeholder with {{ but never closes it (write {{{{ for a brace)"
+            );
         };
         res.push(&rest[at + 1..at + end]);
         rest = &rest[at + end + 1..];
@@ -349,7 +359,9 @@ fn fill(arg: &str, vars: &Vars) -> Option<String> {
             rest = &rest[at + 2..];
             continue;
         }
-        let end = rest[at..].find('}')? + at;
+        // A lone `}` cannot be here (parsing refuses it); treat it as a missing value, not a
+        // panic.
+        let end = rest[at + 1..].find('}')? + at + 1;
         res.push_str(vars.values.get(&rest[at + 1..end])?);
         rest = &rest[end + 1..];
     }

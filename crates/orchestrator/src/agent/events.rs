@@ -60,10 +60,14 @@ impl Codex {
             "turn.completed" => {
                 let usage = event.get("usage").unwrap_or(&Value::Null);
                 let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
-                s.input_tokens += n("input_tokens");
-                s.cached_input_tokens += n("cached_input_tokens");
-                s.output_tokens += n("output_tokens");
-                s.reasoning_output_tokens += n("reasoning_output_tokens");
+                s.input_tokens = s.input_tokens.saturating_add(n("input_tokens"));
+                s.cached_input_tokens = s
+                    .cached_input_tokens
+                    .saturating_add(n("cached_input_tokens"));
+                s.output_tokens = s.output_tokens.saturating_add(n("output_tokens"));
+                s.reasoning_output_tokens = s
+                    .reasoning_output_tokens
+                    .saturating_add(n("reasoning_output_tokens"));
             }
             "turn.failed" => s.errors.push(
                 event
@@ -249,9 +253,11 @@ impl Claude {
                 }
                 let usage = event.get("usage").unwrap_or(&Value::Null);
                 let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
-                s.input_tokens += n("input_tokens");
-                s.cached_input_tokens += n("cache_read_input_tokens");
-                s.output_tokens += n("output_tokens");
+                s.input_tokens = s.input_tokens.saturating_add(n("input_tokens"));
+                s.cached_input_tokens = s
+                    .cached_input_tokens
+                    .saturating_add(n("cache_read_input_tokens"));
+                s.output_tokens = s.output_tokens.saturating_add(n("output_tokens"));
                 if event.get("is_error").and_then(Value::as_bool) == Some(true) {
                     s.errors.push(
                         text(event, "subtype").unwrap_or_else(|| "the run failed".to_owned()),

@@ -29,6 +29,7 @@ use crate::docs::front_matter::{self, spanned_line};
 use crate::docs::{markdown, toml_file};
 use crate::repo::Repo;
 use crate::report::Finding;
+use crate::tasks::task_list::MAX_GLOB_LEN;
 
 /// Where the trigger areas are declared, relative to the repository root.
 pub const TRIGGERS_PATH: &str = "patterns/triggers.toml";
@@ -108,12 +109,21 @@ impl Triggers {
                 globs
                     .iter()
                     .map(|glob| {
-                        Glob::new(glob).map_err(|err| {
-                            // Name the line that holds the glob, not the table's first line.
-                            let glob_line = text[table_start..]
+                        // Name the line that holds the glob, not the table's first line.
+                        let glob_line = || {
+                            text[table_start..]
                                 .find(&format!("\"{glob}\""))
-                                .map_or(line, |at| line_of(table_start + at));
-                            anyhow!("{TRIGGERS_PATH}:{glob_line}: area `{name}`: {err}")
+                                .map_or(line, |at| line_of(table_start + at))
+                        };
+                        let n_chars = glob.chars().count();
+                        if n_chars > MAX_GLOB_LEN {
+                            return Err(anyhow!(
+                                "{TRIGGERS_PATH}:{}: area `{name}`: a glob of {n_chars} characters; globs are at most {MAX_GLOB_LEN}",
+                                glob_line()
+                            ));
+                        }
+                        Glob::new(glob).map_err(|err| {
+                            anyhow!("{TRIGGERS_PATH}:{}: area `{name}`: {err}", glob_line())
                         })
                     })
                     .collect()

@@ -70,21 +70,32 @@ type Key = Option<u64>;
 /// The heads of every task folder as the files are now (see the module documentation). With
 /// `next_only`, the `task next` answer alone when the cache can give it.
 pub(crate) fn read(repo: &Repo, cache: &Path, next_only: bool) -> Result<Read> {
+    let text = std::fs::read_to_string(cache).unwrap_or_default();
+    match read_with(repo, cache, next_only, &text, true) {
+        // A damaged cache only means the folders are read: an id or a line it holds may be what
+        // failed, so an error stands once the folders alone give it (its warnings said already).
+        Err(_) if !text.is_empty() => read_with(repo, cache, next_only, "", false),
+        res => res,
+    }
+}
+
+/// [`read`] with the cache's `text`; `warn`: say what is odd in the tree (a missing index, a
+/// folder that is not a task).
+fn read_with(repo: &Repo, cache: &Path, next_only: bool, text: &str, warn: bool) -> Result<Read> {
     let now = SystemTime::now();
     let tasks_dir = repo.path("tasks");
     let dir = folder_key(&tasks_dir, now)?;
     let index = stat_key(&repo.path(INDEX_PATH), now);
-    if index.is_none() && !repo.path(INDEX_PATH).exists() {
+    if warn && index.is_none() && !repo.path(INDEX_PATH).exists() {
         output::warn(format!(
             "{INDEX_PATH} is missing; this read goes on from the task folders, and \
              `cargo xtask index rebuild` regenerates it"
         ));
     }
-    let text = std::fs::read_to_string(cache).unwrap_or_default();
-    let cached = Cached::parse(&text);
+    let cached = Cached::parse(text);
     let relisted = dir.is_none() || cached.dir != dir;
     let (ids, strays) = if relisted {
-        list_ids(&tasks_dir)?
+        list_ids(&tasks_dir, warn)?
     } else {
         (cached.ids.iter().map(|id| (*id).to_owned()).collect(), 0)
     };
@@ -161,7 +172,7 @@ pub(crate) fn read(repo: &Repo, cache: &Path, next_only: bool) -> Result<Read> {
         && let Some(next) = rows.next_if_order_kept()
     {
         if !unchanged_tree || cached.header() != header {
-            let _ = write_cache(cache, &rows.patched(&header, &text));
+            let _ = write_cache(cache, &rows.patched(&header, text));
         }
         return Ok(Read::Next(next));
     }
@@ -257,8 +268,8 @@ fn stat_all(tasks_dir: &Path, ids: &[String], file: &str, now: SystemTime) -> Ve
 }
 
 /// The task folders under `tasks/`, sorted, and how many other folders it holds (each is
-/// warned about: they are not tasks, and the task commands skip them).
-fn list_ids(tasks_dir: &Path) -> Result<(Vec<String>, usize)> {
+/// warned about when `warn`: they are not tasks, and the task commands skip them).
+fn list_ids(tasks_dir: &Path, warn: bool) -> Result<(Vec<String>, usize)> {
     let entries = std::fs::read_dir(tasks_dir).context("listing tasks/")?;
     let mut ids = Vec::new();
     let mut strays = 0;
@@ -276,10 +287,12 @@ fn list_ids(tasks_dir: &Path) -> Result<(Vec<String>, usize)> {
             Ok(_) => ids.push(name.into_owned()),
             Err(err) => {
                 strays += 1;
-                output::warn(format!(
-                    "tasks/{}/: not a task folder: {err}; rename it or move it out of tasks/",
-                    name.escape_debug()
-                ));
+                if warn {
+                    output::warn(format!(
+                        "tasks/{}/: not a task folder: {err}; rename it or move it out of tasks/",
+                        name.escape_debug()
+                    ));
+                }
             }
         }
     }

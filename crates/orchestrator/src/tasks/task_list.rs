@@ -99,6 +99,11 @@ pub fn files_of(id: &str, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Vec<String>
 
 const RULE: &str = "tasks/format";
 
+/// The longest glob a governed file may name, in characters (real ones are under a hundred):
+/// globset compiles a glob like `LIT/**` in time quadratic in its length (16 000 characters take
+/// over a second), and the spec gate and the hook compile every glob of `Files:`.
+pub(crate) const MAX_GLOB_LEN: usize = 1024;
+
 /// Parse the body of tasks.md (`first_line` = its file line). Returns what parsed and one
 /// finding per malformed line, in line order, saying everything wrong with that line.
 pub fn parse(path: &str, body: &str, first_line: usize) -> (TaskList, Vec<Finding>) {
@@ -344,8 +349,14 @@ fn split_files(text: &str) -> (Vec<String>, Vec<String>) {
         let escapes = entry.starts_with('/')
             || entry.split('/').any(|part| part == "..")
             || entry.contains('\\');
+        let n_chars = entry.chars().count();
         if escapes {
             problems.push(format!("`{entry}` in `Files:` must be a path inside the repository, relative to its root, with `/`"));
+        } else if n_chars > MAX_GLOB_LEN {
+            let start: String = entry.chars().take(40).collect();
+            problems.push(format!(
+                "`{start}…` in `Files:` has {n_chars} characters; a path or glob has at most {MAX_GLOB_LEN}"
+            ));
         } else if let Err(err) = globset::Glob::new(entry) {
             problems.push(format!(
                 "`{entry}` in `Files:` is not a valid glob: {}",
