@@ -3,7 +3,7 @@
 //!
 //! The folders are the truth; `tasks/index.json` is derived from them and lags behind a hand edit
 //! until the next command that writes (or the pre-commit hook) rewrites it. So reads never trust
-//! it. [`read`] checks every task's `brief.md` by size, modification and change times and inode
+//! it. `read` checks every task's `brief.md` by size, modification and change times and inode
 //! (one system call per task, on two threads for large trees), reads again only the tasks whose
 //! files changed, and reports a file that no longer parses with its line.
 //!
