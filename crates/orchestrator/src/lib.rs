@@ -13,6 +13,7 @@
 
 pub mod adopt;
 pub mod agent;
+pub mod answers;
 pub mod audit;
 pub mod config;
 pub mod ctx;

@@ -1,16 +1,15 @@
 //! `cargo xtask task new | list | next`.
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::{Outcome, flags};
+use codex_orchestrator::answers;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::docs::front_matter;
 use codex_orchestrator::runs::Recorder;
 use codex_orchestrator::task_id::TaskId;
 use codex_orchestrator::tasks::brief::{self, NewBrief};
-use codex_orchestrator::tasks::fresh;
 use codex_orchestrator::tasks::index::{INDEX_PATH, Index};
 use codex_orchestrator::tasks::phase::Phase;
 use codex_orchestrator::{output, tasks, templates};
@@ -119,44 +118,10 @@ impl flags::TaskNew {
     }
 }
 
-/// One row of `task list --json`.
-#[derive(Debug, Serialize)]
-struct Row<'a> {
-    id: &'a str,
-    title: &'a str,
-    phase: Phase,
-    milestone: Option<&'a str>,
-    priority: Option<u8>,
-    owner: Option<&'a str>,
-    open_blockers: Vec<&'a str>,
-    actionable: bool,
-}
-
 impl flags::TaskList {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let index = ctx.heads()?;
-        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
-        let actionable = graph.actionable(&nodes);
-        let rows: Vec<Row<'_>> = index
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(idx, (id, entry))| Row {
-                id,
-                title: &entry.title,
-                phase: entry.phase,
-                milestone: entry.milestone.as_deref(),
-                priority: entry.priority,
-                owner: entry.owner.as_deref(),
-                open_blockers: graph
-                    .open_blockers(&nodes, idx)
-                    .into_iter()
-                    .map(|b| nodes[b].id)
-                    .collect(),
-                actionable: actionable.contains(&idx),
-            })
-            .collect();
+        let rows = answers::task_list(&ctx)?;
         if self.json {
             output::json(&rows);
             return Ok(Outcome::Ok);
@@ -182,9 +147,9 @@ impl flags::TaskList {
                 "{:width$}  {:9}  {:9}  {:3}  {:40}  {}\n",
                 row.id,
                 row.phase.name(),
-                row.milestone.unwrap_or("-"),
+                row.milestone.as_deref().unwrap_or("-"),
                 row.priority.map_or("-".to_owned(), |p| p.to_string()),
-                clip(row.title, 40),
+                clip(&row.title, 40),
                 state
             ));
         }
@@ -196,25 +161,15 @@ impl flags::TaskList {
 impl flags::TaskNext {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        // Fast path: when no task file changed since the last read, the answer cached with it.
-        let index = match ctx.next_or_heads()? {
-            fresh::Read::Next(cached) => {
-                let next = cached
-                    .next
-                    .as_ref()
-                    .map(|(id, head)| (id.as_str(), head.title.as_str(), head.phase));
-                print_next(self.json, next, cached.total);
-                return Ok(Outcome::Ok);
-            }
-            fresh::Read::Heads(heads) => heads,
-        };
-        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
-        let next = graph.next(&nodes).map(|idx| {
-            let id = nodes[idx].id;
-            let entry = &index.tasks[id];
-            (id, entry.title.as_str(), entry.phase)
-        });
-        print_next(self.json, next, index.tasks.len());
+        let answer = answers::task_next(&ctx)?;
+        if self.json {
+            output::json(&answer);
+        } else {
+            output::out(match &answer.next {
+                Some(task) => tasks::next::describe_task(&task.id, &task.title, task.phase),
+                None => tasks::next::describe_none(answer.tasks),
+            });
+        }
         Ok(Outcome::Ok)
     }
 }
@@ -227,25 +182,4 @@ fn clip(text: &str, width: usize) -> String {
     let mut res: String = text.chars().take(width - 1).collect();
     res.push('…');
     res
-}
-
-/// `task next --json` / text for one answer.
-fn print_next(json_out: bool, next: Option<(&str, &str, Phase)>, total: usize) {
-    if json_out {
-        let task = next.map(|(id, title, phase)| {
-            json!({
-                "id": id,
-                "title": title,
-                "phase": phase,
-                "todo": phase.todo(),
-                "then": format!("cargo xtask phase next {id}"),
-            })
-        });
-        output::json(&json!({ "next": task, "tasks": total }));
-    } else {
-        output::out(match next {
-            Some((id, title, phase)) => tasks::next::describe_task(id, title, phase),
-            None => tasks::next::describe_none(total),
-        });
-    }
 }
