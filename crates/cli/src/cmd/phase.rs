@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::{Outcome, flags};
+use codex_orchestrator::answers;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::guard::{self, Policy, Triggers};
 use codex_orchestrator::report::{self, Finding, Severity};
@@ -32,8 +33,7 @@ impl flags::PhaseStatus {
         let ctx = Ctx::open()?;
         let Some(id) = self.id else {
             if self.json {
-                // Every full entry, as the folders give it now (the index may lag a hand edit).
-                output::json(&tasks::rebuild(&ctx.repo)?.tasks);
+                output::json(&answers::phase_status_all(&ctx)?);
                 return Ok(Outcome::Ok);
             }
             let index = ctx.heads()?;
@@ -54,26 +54,12 @@ impl flags::PhaseStatus {
             output::out(text.trim_end());
             return Ok(Outcome::Ok);
         };
-        let id = ctx.task_id(&id)?;
-        let index = ctx.heads()?;
-        if !index.tasks.contains_key(id.as_str()) {
-            bail!("there is no task {id} (see `cargo xtask task list`)");
-        }
-        let entry = &tasks::entry(&tasks::load(&ctx.repo, &id)?);
-        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
-        let idx = nodes
-            .iter()
-            .position(|n| n.id == id.as_str())
-            .unwrap_or_default();
-        let open: Vec<&str> = graph
-            .open_blockers(&nodes, idx)
-            .into_iter()
-            .map(|b| nodes[b].id)
-            .collect();
+        let status = answers::phase_status(&ctx, &id)?;
         if self.json {
-            output::json(&json!({ "id": id.as_str(), "open_blockers": open, "task": entry }));
+            output::json(&status);
             return Ok(Outcome::Ok);
         }
+        let (id, entry, open) = (&status.id, &status.task, &status.open_blockers);
         let mut text = format!("{id} — {}\n", entry.title);
         text.push_str(&format!(
             "  phase:     {} ({})\n",

@@ -2,6 +2,8 @@
 //! once here, printed by the command line and served to agents by the MCP server (one code path
 //! per answer, SPEC §9). Each answer is `Serialize`; its JSON is the command's `--json` output.
 
+mod phase;
 mod tasks;
 
+pub use self::phase::{TaskStatus, phase_status, phase_status_all};
 pub use self::tasks::{NextTask, TaskNext, TaskRow, task_list, task_next};
