@@ -193,6 +193,7 @@ pub struct TaskNext {
 #[derive(Debug, Subcommand)]
 pub enum PhaseCmd {
     Status(PhaseStatus),
+    Check(PhaseCheck),
     Next(PhaseNext),
     Approve(PhaseApprove),
     Reopen(PhaseReopen),
@@ -229,6 +230,25 @@ pub struct PhaseNext {
     /// actionable task).
     pub id: Option<String>,
     /// The date gates and mirrors use, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the gate of a task's phase still wants, without moving the task.
+///
+/// Judges the gate as `phase next` would now and prints the same findings, each with the file
+/// and line to fix, without writing anything: exit 0 when the gate would pass, 1 when not. The
+/// MCP server's `gate_check` tool gives agents this answer.
+#[derive(Debug, Args)]
+pub struct PhaseCheck {
+    /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: the next
+    /// actionable task).
+    pub id: Option<String>,
+    /// The date the gate judges freshness on, YYYY-MM-DD (default: today in UTC, or
+    /// $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
     /// Print JSON instead of text.

@@ -121,7 +121,7 @@ where
 fn pin_policy(command: &Command) -> PinPolicy {
     match command {
         Command::Task(TaskCmd::List(_) | TaskCmd::Next(_))
-        | Command::Phase(PhaseCmd::Status(_))
+        | Command::Phase(PhaseCmd::Status(_) | PhaseCmd::Check(_))
         | Command::Runs(RunsCmd::List(_) | RunsCmd::Show(_) | RunsCmd::Diff(_))
         | Command::Index(IndexCmd::Schema(_))
         | Command::Hooks(HooksCmd::Status(_))
@@ -143,6 +143,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Task(TaskCmd::List(cmd)) => cmd.run(),
         Command::Task(TaskCmd::Next(cmd)) => cmd.run(),
         Command::Phase(PhaseCmd::Status(cmd)) => cmd.run(),
+        Command::Phase(PhaseCmd::Check(cmd)) => cmd.run(),
         Command::Phase(PhaseCmd::Next(cmd)) => cmd.run(),
         Command::Phase(PhaseCmd::Approve(cmd)) => cmd.run(),
         Command::Phase(PhaseCmd::Reopen(cmd)) => cmd.run(),

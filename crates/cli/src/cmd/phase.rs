@@ -157,12 +157,48 @@ impl flags::PhaseStatus {
     }
 }
 
+impl flags::PhaseCheck {
+    pub fn run(self) -> Result<Outcome> {
+        let today = codex_orchestrator::ctx::today(self.today.as_deref())?;
+        let ctx = Ctx::open()?;
+        let check = answers::gate_check(&ctx, self.id.as_deref(), today)?;
+        if self.json {
+            output::json(&check);
+        } else {
+            let mut text = match (&check.task, check.phase) {
+                (Some(id), Some(phase)) => format!(
+                    "{id}: {} ({}) gate {}\n",
+                    phase.label(),
+                    phase.name(),
+                    if check.passed {
+                        "would pass"
+                    } else {
+                        "not met"
+                    }
+                ),
+                _ if check.passed => "no task is actionable: nothing to check\n".to_owned(),
+                _ => "the repository's layout is not in order\n".to_owned(),
+            };
+            text.push_str(&report::render_human(&check.findings));
+            if let (true, Some(id)) = (check.passed, &check.task) {
+                text.push_str(&format!("next: cargo xtask phase next {id}\n"));
+            }
+            output::out(text.trim_end());
+        }
+        Ok(if check.passed {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
+    }
+}
+
 impl flags::PhaseNext {
     pub fn run(self) -> Result<Outcome> {
         let today = codex_orchestrator::ctx::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
         let requested = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
-        let mut findings = scaffold_check(&ctx);
+        let mut findings = answers::scaffold_check(&ctx);
         if !findings.is_empty() {
             return Ok(render_unmet(self.json, &findings, None, None));
         }
@@ -192,7 +228,7 @@ impl flags::PhaseNext {
                 ));
             }
         };
-        if let Some(stale) = stale_index_finding(&stored, &index) {
+        if let Some(stale) = answers::stale_index(&stored, &index) {
             findings.push(stale);
         }
         let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
@@ -234,16 +270,7 @@ impl flags::PhaseNext {
             ));
             return Ok(Outcome::No);
         }
-        if let Some(idx) = nodes.iter().position(|n| n.id == id) {
-            for blocker in graph.open_blockers(&nodes, idx) {
-                let other = nodes[blocker].id;
-                findings.push(
-                    Finding::error("scaffold/blocked", format!("{id} is blocked by {other}, which is not done ({})", index.tasks[other].phase.name()))
-                        .at(tasks::brief_path(&id), None)
-                        .fix(format!("finish {other} first (`cargo xtask phase next {other}`), or remove the edge from the briefs")),
-                );
-            }
-        }
+        findings.extend(answers::blocked(&id, &nodes, &graph, &index));
         if findings.iter().any(|f| f.severity == Severity::Error) {
             return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
         }
@@ -276,49 +303,6 @@ impl flags::PhaseNext {
         render_moved(self.json, &findings, &moved);
         Ok(Outcome::Ok)
     }
-}
-
-/// A warning when tasks/index.json differs from the tree, naming the tasks that differ.
-/// Artifact hashes and sub-task counts change with every edit between transitions (which
-/// rewrite them), so only the other fields count here.
-fn stale_index_finding(stored: &Index, tree: &Index) -> Option<Finding> {
-    let same = |a: &tasks::index::TaskEntry, b: &tasks::index::TaskEntry| {
-        a.title == b.title
-            && a.phase == b.phase
-            && a.milestone == b.milestone
-            && a.priority == b.priority
-            && a.owner == b.owner
-            && a.blocked_by == b.blocked_by
-            && a.blocking == b.blocking
-            && a.approvals == b.approvals
-            && a.history == b.history
-            && a.triggers == b.triggers
-    };
-    let mut differing: Vec<&str> = tree
-        .tasks
-        .iter()
-        .filter(|(id, entry)| !stored.tasks.get(*id).is_some_and(|old| same(old, entry)))
-        .map(|(id, _)| id.as_str())
-        .chain(
-            stored
-                .tasks
-                .keys()
-                .filter(|id| !tree.tasks.contains_key(*id))
-                .map(String::as_str),
-        )
-        .collect();
-    if differing.is_empty() {
-        return None;
-    }
-    differing.truncate(3);
-    Some(
-        Finding::warning(
-            "scaffold/index",
-            format!("tasks/index.json is out of date with tasks/ (for {}); this check uses the task folders", differing.join(", ")),
-        )
-        .at(INDEX_PATH, None)
-        .fix("`cargo xtask index rebuild` (a phase transition rewrites it too)"),
-    )
 }
 
 /// What a transition did.
@@ -788,45 +772,4 @@ impl flags::PhaseReopen {
         ));
         Ok(Outcome::Ok)
     }
-}
-
-/// The repository layout every phase relies on.
-fn scaffold_check(ctx: &Ctx) -> Vec<Finding> {
-    let mut res = Vec::new();
-    for dir in [
-        "tasks/",
-        "docs/",
-        "patterns/templates/",
-        "adapters/",
-        ".githooks/",
-    ] {
-        if !ctx.repo.path(dir).is_dir() {
-            res.push(
-                Finding::error("scaffold/layout", format!("{dir} is missing"))
-                    .at(dir, None)
-                    .fix("cargo xtask init"),
-            );
-        }
-    }
-    if ctx.repo.path(".githooks/").is_dir() && !codex_orchestrator::hooks::installed(&ctx.repo) {
-        res.push(
-            Finding::error(
-                "scaffold/hooks",
-                "the spec-guard pre-commit hook is not installed in this clone",
-            )
-            .at(".githooks/pre-commit", None)
-            .fix("cargo xtask hooks install"),
-        );
-    }
-    if !ctx.repo.path(".runs/.gitignore").is_file() {
-        res.push(
-            Finding::error(
-                "scaffold/layout",
-                ".runs/.gitignore is missing (agent logs would be committed)",
-            )
-            .at(".runs/.gitignore", None)
-            .fix("cargo xtask init"),
-        );
-    }
-    res
 }

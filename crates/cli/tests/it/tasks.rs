@@ -312,6 +312,53 @@ fn phase_next_lists_every_unmet_criterion_then_passes() {
 }
 
 #[test]
+fn phase_check_says_what_phase_next_would_and_writes_nothing() {
+    let repo = TestRepo::initialised();
+    repo.run(&["hooks", "install"]).ok();
+    repo.run(&["task", "new", "Cache the build"]).ok();
+    let before = repo.snapshot();
+    // Not met: the same findings as `phase next`, exit 1, nothing written.
+    let check: Value = repo.run(&["phase", "check", "--json"]).code(1).json();
+    let next: Value = repo.run(&["phase", "next", "--json"]).code(1).json();
+    assert_eq!(check["findings"], next["findings"], "{check}\n{next}");
+    assert_eq!(check["task"], "T-0001-cache-the-build");
+    assert_eq!(check["phase"], "scaffold");
+    assert_eq!(check["passed"], false);
+    let text = repo.run(&["phase", "check", "1"]).code(1);
+    assert!(
+        text.stdout
+            .starts_with("T-0001-cache-the-build: Phase 0 (scaffold) gate not met")
+            && text.stdout.contains("error[scaffold/placeholder]"),
+        "{}",
+        text.both()
+    );
+    assert_eq!(repo.snapshot(), before, "a check writes nothing");
+    // Met: it says so and what moves the task, and still writes nothing.
+    repo.write(
+        "tasks/T-0001-cache-the-build/brief.md",
+        brief("title: \"Cache the build\"\n"),
+    );
+    let before = repo.snapshot();
+    let ok = repo.run(&["phase", "check"]).ok();
+    assert!(
+        ok.stdout.contains("gate would pass")
+            && ok
+                .stdout
+                .contains("next: cargo orchestrator phase next T-0001-cache-the-build"),
+        "{}",
+        ok.both()
+    );
+    assert_eq!(repo.snapshot(), before, "a check writes nothing");
+    repo.run(&["phase", "next"]).ok();
+    let unknown = repo.run(&["phase", "check", "T-0009-nope"]).code(2);
+    assert!(
+        unknown.stderr.contains("there is no task T-0009-nope"),
+        "{}",
+        unknown.both()
+    );
+}
+
+#[test]
 fn phase_status_of_all_and_one() {
     let repo = TestRepo::initialised();
     repo.run(&["task", "new", "Alpha", "--owner", "Dana"]).ok();
