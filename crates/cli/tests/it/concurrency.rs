@@ -234,21 +234,12 @@ fn burst(repo: &TestRepo, commands: &[Vec<String>]) -> Vec<Proc> {
 
 /// The most processes that were running at one moment.
 fn most_at_once(procs: &[Proc]) -> usize {
-    let mut edges: Vec<(Instant, bool)> = procs
-        .iter()
-        .flat_map(|p| [(p.ended, false), (p.started, true)])
-        .collect();
-    edges.sort();
-    let (mut running, mut most) = (0usize, 0usize);
-    for (_, start) in edges {
-        if start {
-            running += 1;
-            most = most.max(running);
-        } else {
-            running = running.saturating_sub(1);
-        }
-    }
-    most
+    crate::support::most_overlapping(
+        procs
+            .iter()
+            .flat_map(|p| [(p.ended, false), (p.started, true)])
+            .collect(),
+    )
 }
 
 fn json_file(repo: &TestRepo, rel: &str) -> Value {
@@ -261,20 +252,6 @@ fn history(repo: &TestRepo, id: &str) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("{id}: {l:?}: {err}")))
         .collect()
-}
-
-/// Files an interrupted or racing write may leave: temp files anywhere, or the journal.
-fn leftovers(repo: &TestRepo) -> Vec<String> {
-    let mut res: Vec<String> = repo
-        .snapshot()
-        .into_iter()
-        .map(|(path, _)| path.to_string_lossy().into_owned())
-        .filter(|p| p.ends_with(".tmp"))
-        .collect();
-    if repo.exists(".git/xtask/journal.json") {
-        res.push(".git/xtask/journal.json".to_owned());
-    }
-    res
 }
 
 /// Every run id a text names.
@@ -420,7 +397,7 @@ fn twenty_mixed_commands_at_once_lose_nothing() {
 
     // The store is whole: the index is what the folders say, nothing half-written is left.
     repo.run(&["index", "rebuild", "--check"]).ok();
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_eq!(crate::store::leftovers(&repo), Vec::<String>::new());
     let locks = json_file(&repo, ".runs/locks.json");
     assert_eq!(locks["locks"], serde_json::json!([]), "locks released");
 

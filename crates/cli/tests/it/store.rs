@@ -18,7 +18,7 @@ fn task_ids(repo: &TestRepo) -> Vec<String> {
 }
 
 /// Files a crashed commit may leave: temp files beside their targets, or a journal.
-fn leftovers(repo: &TestRepo) -> Vec<String> {
+pub(crate) fn leftovers(repo: &TestRepo) -> Vec<String> {
     let mut res: Vec<String> = repo
         .snapshot()
         .into_iter()

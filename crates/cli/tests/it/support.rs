@@ -253,7 +253,7 @@ impl TestRepo {
     /// `ended` (UTC, one format, so they compare as text; at an equal time an end counts first).
     /// Runs made one after another give 1, whatever the machine's load.
     pub fn most_running_at_once(&self, runs: &[String]) -> usize {
-        let mut edges: Vec<(String, bool)> = runs
+        let edges: Vec<(String, bool)> = runs
             .iter()
             .flat_map(|id| {
                 let text = self.read(&format!(".runs/{id}/run.json"));
@@ -263,17 +263,7 @@ impl TestRepo {
                 [(at("ended"), false), (at("started"), true)]
             })
             .collect();
-        edges.sort();
-        let (mut running, mut most) = (0usize, 0usize);
-        for (_, start) in edges {
-            if start {
-                running += 1;
-                most = most.max(running);
-            } else {
-                running = running.saturating_sub(1);
-            }
-        }
-        most
+        most_overlapping(edges)
     }
 
     /// A snapshot of every file under the repository (outside .git), for "nothing changed" checks.
@@ -324,4 +314,20 @@ pub fn brief(front: &str) -> String {
     format!(
         "---\n{front}---\n\n# Brief\n\n## Problem\n\nReal text.\n\n## Context\n\nMore text.\n\n## Done looks like\n\nTests pass.\n"
     )
+}
+
+/// The most intervals open at one moment, from their ends `(time, false)` and starts
+/// `(time, true)`; at an equal time an end counts first.
+pub fn most_overlapping<T: Ord>(mut edges: Vec<(T, bool)>) -> usize {
+    edges.sort();
+    let (mut open, mut most) = (0usize, 0usize);
+    for (_, start) in edges {
+        if start {
+            open += 1;
+            most = most.max(open);
+        } else {
+            open = open.saturating_sub(1);
+        }
+    }
+    most
 }

@@ -19,7 +19,7 @@ use crate::docs::toml_file;
 pub const ADAPTERS_DIR: &str = "adapters";
 
 /// The placeholders an argument may use (`thread_id` only in `resume_args`).
-const PLACEHOLDERS: [&str; 12] = [
+pub(crate) const PLACEHOLDERS: [&str; 12] = [
     "prompt",
     "prompt_file",
     "workdir",

@@ -835,15 +835,10 @@ pub fn problems(ctx: &Ctx, roles: &[&str], needs: Needs) -> Result<Vec<String>> 
     for role in roles {
         match load_role(root, role) {
             Ok((played, adapter)) => {
+                res.extend(confinement_problem(role, &played, &adapter, played.sandbox));
                 match adapters.iter_mut().find(|(a, _)| a.name == adapter.name) {
-                    Some((_, roles)) => {
-                        res.extend(confinement_problem(role, &played, &adapter, played.sandbox));
-                        roles.push(role);
-                    }
-                    None => {
-                        res.extend(confinement_problem(role, &played, &adapter, played.sandbox));
-                        adapters.push((adapter, vec![role]));
-                    }
+                    Some((_, roles)) => roles.push(role),
+                    None => adapters.push((adapter, vec![role])),
                 }
             }
             Err(err) => res.push(format!("{err:#}")),

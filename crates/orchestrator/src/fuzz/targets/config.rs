@@ -134,23 +134,13 @@ fn check_adapter_argv(bytes: &[u8]) -> Outcome {
     let Ok(adapter) = Adapter::parse("mine", &text) else {
         return Ok(()); // what parse refuses is the `adapter` target's
     };
-    let all = [
-        "prompt",
-        "prompt_file",
-        "workdir",
-        "model",
-        "reasoning",
-        "sandbox",
-        "schema_file",
-        "last_message_file",
-        "run_dir",
-        "role",
-        "task",
-    ]
-    .into_iter()
-    .fold(Vars::default(), |vars, name| {
-        vars.set(name, format!("<{name}>"))
-    });
+    // Every placeholder of `args` has a value (`thread_id` only resumes).
+    let all = adapter::PLACEHOLDERS
+        .into_iter()
+        .filter(|name| *name != "thread_id")
+        .fold(Vars::default(), |vars, name| {
+            vars.set(name, format!("<{name}>"))
+        });
     let resume = all.clone().set("thread_id", "019a-thread");
     for vars in [Vars::default(), all, resume] {
         if let Err(err) = adapter.argv(&vars) {
