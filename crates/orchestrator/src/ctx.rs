@@ -179,6 +179,39 @@ impl Ctx {
         }
     }
 
+    /// Write a change to one task: `pending` (its history and any other files), plus the index
+    /// with the task's entry recomputed from the tree as it will be, and the run record, in one
+    /// commit. Returns the run (its files say what to commit) and the new index.
+    pub fn commit_task_change(
+        &self,
+        lock: &StateLock,
+        index: &Index,
+        id: &crate::task_id::TaskId,
+        mut recorder: Recorder,
+        mut pending: std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> Result<(Recorded, Index)> {
+        use anyhow::Context;
+        let source = crate::tasks::load_from(
+            &crate::tasks::Overlay {
+                repo: &self.repo,
+                pending: &pending,
+            },
+            id,
+        )?;
+        let mut new_index = index.clone();
+        new_index
+            .tasks
+            .insert(id.to_string(), crate::tasks::entry(&source));
+        pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
+        for (rel, bytes) in &pending {
+            recorder.write(&self.repo, rel, bytes.clone())?;
+        }
+        let run = self
+            .apply(lock, recorder)?
+            .with_context(|| format!("the change to {id} changed no file"))?;
+        Ok((run, new_index))
+    }
+
     /// Apply what `recorder` collected, all-or-nothing. Returns the run and the files it
     /// changed (which say what to commit), or `None` when nothing changed (and no run was
     /// recorded).

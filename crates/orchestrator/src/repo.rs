@@ -348,6 +348,11 @@ fn shell(dir: &Path) -> Result<Shell> {
     Ok(sh)
 }
 
+/// A path given as bytes (git's or the command line's), as the OS takes it.
+pub fn bytes_path(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(OsString::from_vec(bytes.to_vec()))
+}
+
 /// git prints one path and a newline; the path itself may hold newlines or non-UTF-8 bytes.
 fn path_from_git(mut bytes: Vec<u8>) -> PathBuf {
     if bytes.last() == Some(&b'\n') {

@@ -15,6 +15,7 @@ use serde_json::json;
 use xshell::cmd;
 
 use crate::{Outcome, flags};
+use codex_orchestrator::answers;
 use codex_orchestrator::audit;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::guard::{self, AreaCheck, Policy, changes};
@@ -30,15 +31,9 @@ use codex_orchestrator::tasks::task_list;
 /// Where the paths come from, and where specs are read.
 enum Source {
     /// The index against `base`: HEAD, or HEAD's parent when the commit amends HEAD.
-    Staged {
-        base: String,
-    },
+    Staged { base: String },
     /// From the merge base of the range's ends (what a branch changed) to its end.
-    Range {
-        base: String,
-        end: String,
-    },
-    Tree,
+    Range { base: String, end: String },
 }
 
 /// Start `git diff --cached` at the top of the worktree (`root`: git prints paths from there
@@ -74,6 +69,15 @@ impl flags::SpecGuard {
         let ctx = Ctx::open()?;
         if let Some(commit) = &self.settle {
             return self.settle(&ctx, commit, today);
+        }
+        let chosen = usize::from(self.staged)
+            + usize::from(self.range.is_some())
+            + usize::from(!self.paths.is_empty());
+        if chosen != 1 {
+            bail!("say what to check: --staged, --range A..B, or paths (exactly one of them)");
+        }
+        if !self.paths.is_empty() {
+            return self.check_given(&ctx, today);
         }
         let (source, listing, label) = self.collect(&ctx)?;
         // While git lists the staged changes (its own process, on another core), read what does
@@ -177,9 +181,7 @@ impl flags::SpecGuard {
                 "index_refreshed": refreshed,
                 "allowed": allowed,
                 "paths": paths.len(),
-                "areas": checks.iter().map(|c| json!({
-                    "area": c.area, "spec": c.spec, "paths": c.paths, "blocked": !c.findings.is_empty(), "findings": c.findings,
-                })).collect::<Vec<_>>(),
+                "areas": checks,
                 "override": override_run.as_ref().map(|run| json!({ "reason": override_reason, "run": run })),
                 "secrets": secrets.findings,
                 "secrets_override": secrets.run.as_ref().map(|run| json!({ "reason": secrets.reason, "run": run })),
@@ -319,12 +321,6 @@ impl flags::SpecGuard {
 
     fn collect(&self, ctx: &Ctx) -> Result<(Source, Listing, String)> {
         let sh = ctx.repo.sh()?;
-        let chosen = usize::from(self.staged)
-            + usize::from(self.range.is_some())
-            + usize::from(!self.paths.is_empty());
-        if chosen != 1 {
-            bail!("say what to check: --staged, --range A..B, or paths (exactly one of them)");
-        }
         if self.staged {
             // `git commit --amend` replaces HEAD: the commit it makes changes what HEAD's parent
             // had, so that is the base (HEAD alone would hide HEAD's own changes).
@@ -356,19 +352,27 @@ impl flags::SpecGuard {
                 "staged".to_owned(),
             ));
         }
-        if let Some(range) = &self.range {
-            let (base, end) = ctx.repo.range_base(range)?;
-            let out = cmd!(sh, "git diff --name-status -z -M --no-ext-diff --no-textconv --no-color {base} {end} --")
-                .quiet()
-                .output()
-                .context("running git diff for the range")?;
-            changes::parse(&out.stdout)?; // a malformed listing is an error here, not later
-            return Ok((
-                Source::Range { base, end },
-                Listing::Ready(Listed::Git(out.stdout)),
-                format!("in {range}"),
-            ));
-        }
+        // `run` let through exactly one of --staged, --range and paths, and took the paths.
+        let range = self.range.as_deref().unwrap_or_default();
+        let (base, end) = ctx.repo.range_base(range)?;
+        let out = cmd!(
+            sh,
+            "git diff --name-status -z -M --no-ext-diff --no-textconv --no-color {base} {end} --"
+        )
+        .quiet()
+        .output()
+        .context("running git diff for the range")?;
+        changes::parse(&out.stdout)?; // a malformed listing is an error here, not later
+        Ok((
+            Source::Range { base, end },
+            Listing::Ready(Listed::Git(out.stdout)),
+            format!("in {range}"),
+        ))
+    }
+
+    /// Given paths (relative to the current directory): the working tree's rules and specs,
+    /// judged by the same answer the MCP tool `spec_guard_check` gives.
+    fn check_given(&self, ctx: &Ctx, today: chrono::NaiveDate) -> Result<Outcome> {
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let mut paths = Vec::new();
         for path in &self.paths {
@@ -382,31 +386,51 @@ impl flags::SpecGuard {
                         ctx.repo.root.display()
                     )
                 })?;
-            if ctx.repo.path(&rel).is_dir() {
-                // A directory stands for the files in it that git tracks or would add.
-                let dir = rel.as_os_str().to_owned();
-                let out = cmd!(
-                    sh,
-                    "git ls-files -z --cached --others --exclude-standard -- {dir}"
-                )
-                .quiet()
-                .output()
-                .context("listing the directory")?;
-                paths.extend(
-                    out.stdout
-                        .split(|&b| b == 0)
-                        .filter(|p| !p.is_empty())
-                        .map(<[u8]>::to_vec),
-                );
-            } else {
-                paths.push(os_bytes(rel.into_os_string()));
-            }
+            paths.push(os_bytes(rel.into_os_string()));
         }
-        Ok((
-            Source::Tree,
-            Listing::Ready(Listed::Paths(paths)),
-            "given".to_owned(),
-        ))
+        let check = answers::spec_guard_check(ctx, &paths, today)?;
+        for warning in &check.warnings {
+            output::warn(format!(
+                "{}\n  fix: {}",
+                warning.message,
+                warning.fix.as_deref().unwrap_or_default()
+            ));
+        }
+        if !check.allowed && std::env::var_os("SPEC_GUARD_OVERRIDE").is_some() {
+            output::warn(
+                "SPEC_GUARD_OVERRIDE applies to commits only; a range or path check ignores it",
+            );
+        }
+        if self.json {
+            output::json(&json!({
+                "index_refreshed": false,
+                "allowed": check.allowed,
+                "paths": check.paths,
+                "areas": check.areas,
+                "override": null,
+                "secrets": [],
+                "secrets_override": null,
+            }));
+        } else {
+            let blocked: Vec<&AreaCheck> = check
+                .areas
+                .iter()
+                .filter(|c| !c.findings.is_empty())
+                .collect();
+            output::out(render(
+                &check.areas,
+                &blocked,
+                check.paths,
+                "given",
+                None,
+                None,
+            ));
+        }
+        Ok(if check.allowed {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
     }
 }
 
@@ -421,16 +445,14 @@ enum Listing {
     Piped,
 }
 
-/// Listed paths: given, or git's `--name-status -z` output (complete, trailer removed).
+/// Listed paths: git's `--name-status -z` output (complete, trailer removed).
 enum Listed {
-    Paths(Vec<Vec<u8>>),
     Git(Vec<u8>),
 }
 
 impl Listed {
     fn paths(&self) -> Result<Vec<&[u8]>> {
         match self {
-            Listed::Paths(paths) => Ok(paths.iter().map(Vec::as_slice).collect()),
             Listed::Git(out) => Ok(changes::paths(&changes::parse(out)?)),
         }
     }
@@ -543,7 +565,6 @@ fn load_rules(ctx: &Ctx, reader: &Reader, changed: &[&[u8]]) -> Result<guard::Tr
     let rel = guard::TRIGGERS_PATH;
     let unchanged = !changed.contains(&rel.as_bytes());
     let candidates: Vec<(String, Option<Vec<u8>>)> = match &reader.source {
-        Source::Tree => Vec::new(),
         // Not staged for change: the index holds the base's rules, which the index reader can
         // give without a git process.
         Source::Staged { base } if unchanged => vec![(format!("{base}:{rel}"), reader.read(rel))],
@@ -592,7 +613,6 @@ fn rules_in_tree(ctx: &Ctx) -> Option<(String, guard::Triggers)> {
 /// when its bytes are the staged ones, else from git), the range's end, or the working tree.
 struct Reader {
     source: Source,
-    root: std::path::PathBuf,
     staged: Option<Staged>,
     objects: std::cell::RefCell<Objects>,
     /// Every file read so far (the rules and specs are read early, then again by the checks).
@@ -608,7 +628,6 @@ impl Reader {
         };
         Reader {
             source,
-            root: ctx.repo.root.clone(),
             staged,
             objects: std::cell::RefCell::new(Objects::new(&ctx.repo.root)),
             cache: std::cell::RefCell::default(),
@@ -638,7 +657,6 @@ impl Reader {
 
     fn read_uncached(&self, rel: &str) -> Option<Vec<u8>> {
         match &self.source {
-            Source::Tree => std::fs::read(self.root.join(rel)).ok(),
             Source::Staged { .. } => match self.staged.as_ref().map(|s| s.read(rel)) {
                 Some(Lookup::Same(bytes)) => Some(bytes),
                 Some(Lookup::Absent) => None,

@@ -8,25 +8,20 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::{Outcome, flags};
-use codex_orchestrator::answers;
+use codex_orchestrator::answers::{self, Moved, PhaseNext};
 use codex_orchestrator::ctx::Ctx;
-use codex_orchestrator::guard::{self, Policy, Triggers};
 use codex_orchestrator::report::{self, Finding, Severity};
-use codex_orchestrator::runs::{self, Recorded, Recorder};
-use codex_orchestrator::sop::gates::{self, Verdict};
-use codex_orchestrator::store::StateLock;
-use codex_orchestrator::task_id::TaskId;
+use codex_orchestrator::runs::{self, Recorder};
+use codex_orchestrator::sop::gates;
 use codex_orchestrator::tasks::history::{Approval, Event};
-use codex_orchestrator::tasks::index::{INDEX_PATH, Index};
+use codex_orchestrator::tasks::index::Index;
 use codex_orchestrator::tasks::next::describe_next;
 use codex_orchestrator::tasks::phase::Phase;
-use codex_orchestrator::tasks::task_list;
-use codex_orchestrator::{mirror, output, tasks, templates};
+use codex_orchestrator::{output, tasks};
 
 impl flags::PhaseStatus {
     pub fn run(self) -> Result<Outcome> {
@@ -197,309 +192,38 @@ impl flags::PhaseNext {
     pub fn run(self) -> Result<Outcome> {
         let today = codex_orchestrator::ctx::today(self.today.as_deref())?;
         let ctx = Ctx::open()?;
-        let requested = self.id.as_deref().map(|id| ctx.task_id(id)).transpose()?;
-        let mut findings = answers::scaffold_check(&ctx);
-        if !findings.is_empty() {
-            return Ok(render_unmet(self.json, &findings, None, None));
+        let done = answers::phase_next(&ctx, self.id.as_deref(), today, None)?;
+        let outcome = if done.passed() {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        };
+        if self.json {
+            output::json(&done.json());
+            return Ok(outcome);
         }
-        // What the caller saw of the requested task (one small file), to tell a race apart.
-        let seen = requested
-            .as_ref()
-            .and_then(|id| tasks::load(&ctx.repo, id).ok())
-            .map(|source| tasks::history::current_phase(&source.history));
-        // Decide and apply under the lock. The task folders are the truth; the index is derived
-        // from them. A stale or hand-edited index is reported, and a transition rewrites it.
-        let lock = ctx.lock()?;
-        let stored = ctx.index()?;
-        let index = match tasks::rebuild(&ctx.repo) {
-            Ok(tree) => tree,
-            Err(err) => {
-                findings.push(
-                    Finding::error("scaffold/tasks", format!("{err:#}"))
-                        .fix("fix the file named, then `cargo xtask phase next`"),
-                );
-                // The stored index is not what the folders say; describing the next task from
-                // it would be wrong (a broken only task would read as "all done").
-                return Ok(render_unmet(
-                    self.json,
-                    &findings,
-                    None,
-                    requested.as_ref().map(TaskId::as_str),
-                ));
-            }
-        };
-        if let Some(stale) = answers::stale_index(&stored, &index) {
-            findings.push(stale);
-        }
-        let (nodes, graph) = tasks::check_graph(&index.tasks, &tasks::line_from_brief(&ctx.repo))?;
-        let task = match &requested {
-            Some(id) if !index.tasks.contains_key(id.as_str()) => {
-                bail!("there is no task {id} (see `cargo xtask task list`)")
-            }
-            Some(id) => Some(id.to_string()),
-            None => graph.next(&nodes).map(|idx| nodes[idx].id.to_owned()),
-        };
-        let Some(id) = task else {
-            return Ok(render_unmet(self.json, &findings, Some(&index), None));
-        };
-        let entry = &index.tasks[&id];
-        if let Some(seen) = seen
-            && entry.phase != seen
-        {
-            let by = entry
-                .history
-                .last()
-                .map(|t| format!(" (run {})", t.run))
-                .unwrap_or_default();
-            let raced = Finding::error(
-                "phase/raced",
-                format!(
-                    "{id} moved from {} to {} by another command{by} while this one waited; nothing was changed",
-                    seen.name(),
-                    entry.phase.name()
-                ),
-            )
-            .fix(format!("re-check: cargo xtask phase next {id}"));
-            if self.json {
-                return Ok(render_unmet(true, &[raced], Some(&index), Some(&id)));
-            }
-            output::out(format!(
+        match &done {
+            PhaseNext::Unmet {
+                findings,
+                index,
+                task,
+            } => render_unmet(findings, index.as_ref(), task.as_deref()),
+            PhaseNext::Raced { finding, .. } => output::out(format!(
                 "{}\n{}",
-                raced.message,
-                raced.fix.unwrap_or_default()
-            ));
-            return Ok(Outcome::No);
+                finding.message,
+                finding.fix.as_deref().unwrap_or_default()
+            )),
+            PhaseNext::Done { task, .. } => output::out(format!(
+                "{task} is done: nothing left to do (`cargo xtask task next` names the next task)"
+            )),
+            PhaseNext::Moved { findings, moved } => render_moved(findings, moved),
         }
-        findings.extend(answers::blocked(&id, &nodes, &graph, &index));
-        if findings.iter().any(|f| f.severity == Severity::Error) {
-            return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
-        }
-        if entry.phase == Phase::Done {
-            if self.json {
-                return Ok(render_unmet(true, &findings, Some(&index), Some(&id)));
-            }
-            output::out(format!(
-                "{id} is done: nothing left to do (`cargo xtask task next` names the next task)"
-            ));
-            return Ok(Outcome::Ok);
-        }
-        let triggers = guard::load_triggers(&ctx.repo);
-        if triggers.as_ref().is_ok_and(|t| t.areas.is_empty()) {
-            findings.push(guard::no_areas());
-        }
-        let verdict = codex_orchestrator::sop::judge::judge(&ctx, &id, entry, today, &triggers)?;
-        findings.extend(verdict.findings.iter().cloned());
-        if !verdict.passed() {
-            return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
-        }
-        let moved = match transition(&ctx, &lock, &index, &id, &verdict, today, &triggers)? {
-            Ok(moved) => moved,
-            Err(refusal) => {
-                findings.push(refusal);
-                return Ok(render_unmet(self.json, &findings, Some(&index), Some(&id)));
-            }
-        };
-        drop(lock);
-        render_moved(self.json, &findings, &moved);
-        Ok(Outcome::Ok)
+        Ok(outcome)
     }
 }
 
-/// What a transition did.
-struct Moved {
-    id: String,
-    from: Phase,
-    to: Phase,
-    run: Recorded,
-    created: Vec<String>,
-    mirrored: Vec<String>,
-    note: Option<String>,
-    index: Index,
-}
-
-/// Move `id` to its next phase: history, next artifact, mirrors, index and run record in one
-/// commit. `Ok(Err(finding))` when a mirror refuses the append (nothing is written then).
-fn transition(
-    ctx: &Ctx,
-    lock: &StateLock,
-    index: &Index,
-    id: &str,
-    verdict: &Verdict,
-    today: NaiveDate,
-    triggers: &Result<Triggers, String>,
-) -> Result<Result<Moved, Finding>> {
-    let entry = &index.tasks[id];
-    let from = entry.phase;
-    let Some(to) = from.next() else {
-        bail!("{id} is already done")
-    };
-    let mut recorder = Recorder::start(&ctx.repo, lock, "phase.next", Some(id));
-    let mut pending: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let event = tasks::history::transition(
-        &recorder,
-        Some(from),
-        to,
-        verdict.note.clone(),
-        verdict.triggers.clone(),
-    );
-    pending.insert(
-        tasks::history_path(id),
-        appended(&ctx.repo, &tasks::history_path(id), &event.to_line())?,
-    );
-
-    let date = today.format("%Y-%m-%d").to_string();
-    let mut mirrored = Vec::new();
-    for source in &verdict.mirror {
-        match mirror::append_mirror(
-            &ctx.repo,
-            &mut pending,
-            from,
-            id,
-            &entry.title,
-            source,
-            &date,
-        )? {
-            Ok(Some(mirror)) => mirrored.push(format!("{mirror} ({source})")),
-            Ok(None) => {}
-            Err(refusal) => return Ok(Err(refusal)),
-        }
-    }
-
-    let mut created = Vec::new();
-    for (rel, template, area) in next_artifacts(ctx, id, to, triggers, today) {
-        if ctx.repo.path(&rel).exists() {
-            continue;
-        }
-        let text = templates::artifact(&ctx.repo.root, template)?;
-        pending.insert(
-            rel.clone(),
-            templates::fill(&text, id, &entry.title, &date, &area).into_bytes(),
-        );
-        created.push(rel);
-    }
-
-    recorder.event(
-        "phase.transition",
-        json!({ "task": id, "from": from, "to": to, "note": verdict.note, "triggers": verdict.triggers, "created": created, "mirrored": mirrored }),
-    );
-    let (run, new_index) =
-        commit_task_change(ctx, lock, index, &TaskId::parse(id)?, recorder, pending)?;
-    Ok(Ok(Moved {
-        id: id.to_owned(),
-        from,
-        to,
-        run,
-        created,
-        mirrored,
-        note: verdict.note.clone(),
-        index: new_index,
-    }))
-}
-
-/// Write a change to one task: `pending` (its history and any other files), plus the index with
-/// the task's entry recomputed from the tree as it will be, and the run record, in one commit.
-/// Returns the run (its files say what to commit) and the new index.
-fn commit_task_change(
-    ctx: &Ctx,
-    lock: &StateLock,
-    index: &Index,
-    id: &TaskId,
-    mut recorder: Recorder,
-    mut pending: BTreeMap<String, Vec<u8>>,
-) -> Result<(Recorded, Index)> {
-    let source = tasks::load_from(
-        &tasks::Overlay {
-            repo: &ctx.repo,
-            pending: &pending,
-        },
-        id,
-    )?;
-    let mut new_index = index.clone();
-    new_index
-        .tasks
-        .insert(id.to_string(), tasks::entry(&source));
-    pending.insert(INDEX_PATH.to_owned(), new_index.to_text().into_bytes());
-    for (rel, bytes) in &pending {
-        recorder.write(&ctx.repo, rel, bytes.clone())?;
-    }
-    let run = ctx
-        .apply(lock, recorder)?
-        .with_context(|| format!("the change to {id} changed no file"))?;
-    Ok((run, new_index))
-}
-
-/// `rel`'s current text with `line` appended (a newline added first if the file lacks one).
-fn appended(repo: &codex_orchestrator::repo::Repo, rel: &str, line: &str) -> Result<Vec<u8>> {
-    let mut text = match std::fs::read(repo.path(rel)) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(err) => return Err(anyhow::Error::new(err).context(format!("reading {rel}"))),
-    };
-    if !text.is_empty() && !text.ends_with(b"\n") {
-        text.push(b'\n');
-    }
-    text.extend_from_slice(line.as_bytes());
-    text.push(b'\n');
-    Ok(text)
-}
-
-/// The artifacts a task gets on entering `phase`: `(path, template, area)`.
-fn next_artifacts(
-    ctx: &Ctx,
-    id: &str,
-    phase: Phase,
-    triggers: &Result<Triggers, String>,
-    today: NaiveDate,
-) -> Vec<(String, &'static str, String)> {
-    let file = |name: &str| gates::artifact_path(id, name);
-    match phase {
-        Phase::Prd => vec![(file("prd.md"), "prd.md", String::new())],
-        Phase::Tasks => vec![(file("tasks.md"), "tasks.md", String::new())],
-        Phase::Plan => vec![(file("plan.md"), "plan.md", String::new())],
-        Phase::Spec => {
-            // A draft spec for every area the task list hits that has no spec yet.
-            let (Ok(triggers), Ok(text)) = (
-                triggers,
-                std::fs::read_to_string(ctx.repo.path(file("tasks.md"))),
-            ) else {
-                return Vec::new();
-            };
-            let (list, _) = task_list::parse(&file("tasks.md"), &text, 1);
-            let policy = Policy {
-                today,
-                default_max_age: ctx.config.max_spec_age_days,
-                task: Some(id),
-            };
-            let read = |rel: &str| std::fs::read(ctx.repo.path(rel)).ok();
-            guard::check(triggers, &list.files(), policy, &read)
-                .into_iter()
-                .filter(|c| c.findings.iter().any(|f| f.rule == "spec/missing"))
-                .map(|c| (file(&format!("specs/{}.md", c.area)), "spec.md", c.area))
-                .collect()
-        }
-        Phase::Scaffold | Phase::Implement | Phase::Done => Vec::new(),
-    }
-}
-
-fn render_unmet(
-    json_out: bool,
-    findings: &[Finding],
-    index: Option<&Index>,
-    task: Option<&str>,
-) -> Outcome {
+fn render_unmet(findings: &[Finding], index: Option<&Index>, task: Option<&str>) {
     let failed = findings.iter().any(|f| f.severity == Severity::Error);
-    if json_out {
-        let entry = task.and_then(|id| index?.tasks.get(id));
-        output::json(&json!({
-            "passed": !failed,
-            "moved": null,
-            "findings": findings,
-            "task": task,
-            "phase": entry.map(|e| e.phase),
-            "todo": entry.map(|e| e.phase.todo()),
-        }));
-        return if failed { Outcome::No } else { Outcome::Ok };
-    }
     let mut text = String::new();
     if failed {
         let n_errors = findings
@@ -526,23 +250,9 @@ fn render_unmet(
         text.push_str(&format!("\nre-check: {again}"));
     }
     output::out(text.trim_end());
-    if failed { Outcome::No } else { Outcome::Ok }
 }
 
-fn render_moved(json_out: bool, findings: &[Finding], moved: &Moved) {
-    if json_out {
-        output::json(&json!({
-            "passed": true,
-            "moved": { "task": moved.id, "from": moved.from, "to": moved.to, "run": moved.run.id,
-                       "created": moved.created, "mirrored": moved.mirrored, "note": moved.note },
-            "commit": moved.run.to_commit(),
-            "findings": findings,
-            "task": moved.id,
-            "phase": moved.to,
-            "todo": moved.to.todo(),
-        }));
-        return;
-    }
+fn render_moved(findings: &[Finding], moved: &Moved) {
     let mut text = String::from("scaffold check: passed (layout, index, task graph)\n");
     text.push_str(&report::render_human(findings));
     text.push_str(&format!(
@@ -663,10 +373,10 @@ impl flags::PhaseApprove {
         let mut pending = BTreeMap::new();
         pending.insert(
             history_rel.clone(),
-            appended(&ctx.repo, &history_rel, &event.to_line())?,
+            tasks::appended(&ctx.repo, &history_rel, &event.to_line())?,
         );
         recorder.event("phase.approved", json!({ "task": id.as_str(), "phase": phase, "role": role, "name": name, "artifact_sha256": sha }));
-        let (run, new_index) = commit_task_change(&ctx, &lock, &index, &id, recorder, pending)?;
+        let (run, new_index) = ctx.commit_task_change(&lock, &index, &id, recorder, pending)?;
         let what = match (&artifact_rel, &sha) {
             (Some(rel), Some(sha)) => format!("{rel} @ sha256:{}", &sha[..12]),
             _ => format!("{} ({})", phase.label(), phase.name()),
@@ -753,13 +463,13 @@ impl flags::PhaseReopen {
         let mut pending = BTreeMap::new();
         pending.insert(
             history_rel.clone(),
-            appended(&ctx.repo, &history_rel, &event.to_line())?,
+            tasks::appended(&ctx.repo, &history_rel, &event.to_line())?,
         );
         recorder.event(
             "phase.reopened",
             json!({ "task": id.as_str(), "from": from, "to": to, "why": why }),
         );
-        let (run, new_index) = commit_task_change(&ctx, &lock, &index, &id, recorder, pending)?;
+        let (run, new_index) = ctx.commit_task_change(&lock, &index, &id, recorder, pending)?;
         output::out(format!(
             "{id}: {} ({}) → {} ({}), reopened: {why}\n  recorded as run {}\n{}\n{}",
             from.label(),

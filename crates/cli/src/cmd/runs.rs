@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::{Outcome, flags};
 use codex_orchestrator::agent::reconcile::reconcile;
+use codex_orchestrator::answers;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::output;
 use codex_orchestrator::runs::{self, RunId};
@@ -12,16 +13,9 @@ use codex_orchestrator::runs::{self, RunId};
 impl flags::RunsList {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
-        let list = runs::list(&ctx.repo)?;
+        let list = answers::runs_list(&ctx)?;
         if self.json {
-            let rows: Vec<_> = list
-                .iter()
-                .map(|run| match &run.record {
-                    Ok(record) => json!({ "id": run.id, "record": record }),
-                    Err(err) => json!({ "id": run.id, "error": err }),
-                })
-                .collect();
-            output::json(&rows);
+            output::json(&list);
             return Ok(Outcome::Ok);
         }
         if list.is_empty() {
@@ -30,8 +24,8 @@ impl flags::RunsList {
         }
         let mut text = String::new();
         for run in &list {
-            match &run.record {
-                Ok(record) => text.push_str(&format!(
+            match (&run.record, &run.error) {
+                (Some(record), _) => text.push_str(&format!(
                     "{}  {:9}  {:14}  {:24}  {} file(s)  {}\n",
                     run.id,
                     record.status.name(),
@@ -40,7 +34,11 @@ impl flags::RunsList {
                     record.files.len(),
                     record.who.display()
                 )),
-                Err(err) => text.push_str(&format!("{}  unreadable: {err}\n", run.id)),
+                (None, err) => text.push_str(&format!(
+                    "{}  unreadable: {}\n",
+                    run.id,
+                    err.as_deref().unwrap_or_default()
+                )),
             }
         }
         output::out(text.trim_end());
@@ -50,9 +48,9 @@ impl flags::RunsList {
 
 impl flags::RunsShow {
     pub fn run(self) -> Result<Outcome> {
-        let id = RunId::parse(&self.id)?;
+        RunId::parse(&self.id)?; // a bad id is an error before the repository is looked for
         let ctx = Ctx::open()?;
-        let (record, events) = runs::show(&ctx.repo, &id)?;
+        let answers::RunShow { record, events } = answers::run_show(&ctx, &self.id)?;
         if self.json {
             output::json(&json!({ "record": record, "events": events }));
             return Ok(Outcome::Ok);

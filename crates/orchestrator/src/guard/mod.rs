@@ -292,6 +292,20 @@ pub struct AreaCheck {
     pub max_age_days: u32,
 }
 
+/// As the JSON of `spec-guard --json` has it: `area`, `spec`, `paths`, `blocked`, `findings`.
+impl serde::Serialize for AreaCheck {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("AreaCheck", 5)?;
+        out.serialize_field("area", &self.area)?;
+        out.serialize_field("spec", &self.spec)?;
+        out.serialize_field("paths", &self.paths)?;
+        out.serialize_field("blocked", &!self.findings.is_empty())?;
+        out.serialize_field("findings", &self.findings)?;
+        out.end()
+    }
+}
+
 /// The inputs of a check that do not come from files.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {

@@ -184,6 +184,22 @@ pub struct RunRecord {
     /// reconcile` can close the run when that process is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orchestrator_pid: Option<u32>,
+    /// When the command ran at someone else's request (an agent calling the MCP server): who
+    /// asked, and through what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<RequestedBy>,
+}
+
+/// Who asked for a run that a server made on their behalf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedBy {
+    /// The channel: `mcp` for the MCP server.
+    pub via: String,
+    /// The agent run whose agent asked (from `XTASK_RUN` in the server's environment); `None`
+    /// when the server was started by hand (the run's `who` is then the person).
+    pub agent_run: Option<String>,
+    /// The client that asked, as it named itself (`codex-mcp-client`, `claude-code`, …).
+    pub client: Option<String>,
 }
 
 impl RunRecord {
@@ -488,6 +504,7 @@ pub(crate) fn new_record(
         files: Vec::new(),
         agent: None,
         orchestrator_pid: None,
+        requested_by: None,
     }
 }
 
@@ -537,6 +554,11 @@ impl Recorder {
             self.writes.push((rel.to_owned(), old, contents));
         }
         Ok(())
+    }
+
+    /// Record who asked for this run (a server acting for an agent).
+    pub fn requested_by(&mut self, by: RequestedBy) {
+        self.record.requested_by = Some(by);
     }
 
     /// Why an elevated mode or an override was used (kept in run.json).

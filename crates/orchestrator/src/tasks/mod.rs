@@ -52,6 +52,21 @@ pub fn brief_path(id: &str) -> String {
     format!("tasks/{id}/brief.md")
 }
 
+/// `rel`'s current text with `line` appended (a newline added first if the file lacks one).
+pub fn appended(repo: &Repo, rel: &str, line: &str) -> Result<Vec<u8>> {
+    let mut text = match std::fs::read(repo.path(rel)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("reading {rel}"))),
+    };
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(line.as_bytes());
+    text.push(b'\n');
+    Ok(text)
+}
+
 /// Where task `id`'s history lives, repository-relative: `tasks/<ID>/history.jsonl`.
 pub fn history_path(id: &str) -> String {
     format!("tasks/{id}/history.jsonl")
