@@ -46,6 +46,7 @@ pub const COMMANDS: &[&str] = &[
     "score",
     "mirror",
     "config",
+    "mcp",
 ];
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +101,51 @@ pub enum Command {
     /// Print the governance settings in force and where each is set (patterns/governance.toml
     /// and Cargo.toml's [workspace.metadata.governance]).
     Config(Config),
+    /// Serve the governance state to agents over MCP, or register the server for them.
+    #[command(subcommand)]
+    Mcp(McpCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCmd {
+    Serve(McpServe),
+    Install(McpInstall),
+}
+
+/// Run the MCP server on stdin and stdout for this repository (what an agent CLI starts).
+///
+/// Runs `codex-orchestrator-mcp`, found beside this program or on PATH (`cargo install
+/// codex-orchestrator-mcp` installs it). Read tools: task_next, task_list, phase_status,
+/// gate_check, spec_guard_check, audit, runs_list, run_show, score_prd. With --write also
+/// phase_next and record_note, each recorded as a run attributed to the calling agent run.
+/// Approvals, spec-guard overrides and full-access runs are never served.
+#[derive(Debug, Args)]
+pub struct McpServe {
+    /// Also serve the write tools (phase_next, record_note).
+    #[arg(long)]
+    pub write: bool,
+    /// Serve the repository containing DIR (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+/// Register the MCP server for Claude Code (.mcp.json) and Codex (.codex/config.toml).
+///
+/// Adds a `governance` server to each file, keeping what else they hold; a file that already
+/// registers one is left alone. `init` does the same. Codex reads a project's
+/// .codex/config.toml only when the project is trusted (`[projects."<path>"] trust_level =
+/// "trusted"` in ~/.codex/config.toml). Recorded as a run.
+#[derive(Debug, Args)]
+pub struct McpInstall {
+    /// The command that starts the server, if not `codex-orchestrator-mcp` on PATH.
+    #[arg(long, value_name = "PROGRAM")]
+    pub command: Option<String>,
+    /// An argument for it (repeatable), like `--arg=--write`.
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Adopt this repository (or `--path DIR`): the layout, the pinned toolkit version, the CI

@@ -17,7 +17,7 @@ use codex_orchestrator::ctx::{PinPolicy, set_pin_policy};
 use codex_orchestrator::output;
 
 use crate::flags::{
-    Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
+    Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, McpCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
 };
 
 /// What a command concluded, when it could run at all (`Err` means it could not: exit 2).
@@ -126,6 +126,7 @@ fn pin_policy(command: &Command) -> PinPolicy {
         | Command::Index(IndexCmd::Schema(_))
         | Command::Hooks(HooksCmd::Status(_))
         | Command::Score(_)
+        | Command::Mcp(McpCmd::Serve(_))
         | Command::Config(_) => PinPolicy::Warn,
         Command::Init(_)
         | Command::Hooks(HooksCmd::Install(_) | HooksCmd::Uninstall(_) | HooksCmd::Snippet(_)) => {
@@ -167,5 +168,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
         Command::Config(cmd) => cmd.run(),
+        Command::Mcp(McpCmd::Serve(cmd)) => cmd.run(),
+        Command::Mcp(McpCmd::Install(cmd)) => cmd.run(),
     }
 }

@@ -247,6 +247,7 @@ pub fn plan(repo: &Repo, config: &Governance, options: Options) -> Result<Adopti
     if let Some(write) = gitattributes(repo)? {
         writes.push(write);
     }
+    writes.extend(mcp_registration(repo, MCP_COMMAND, &[])?);
     let pin_file = pin_file(repo, &kind);
     if pinned_before.as_deref() != Some(VERSION) {
         writes.push(pin(repo, pin_file)?);
@@ -583,6 +584,86 @@ fn alias(repo: &Repo) -> Result<Option<Write>> {
         contents: doc.to_string(),
         before,
     }))
+}
+
+/// The MCP server's name in the agents' configurations (`mcp__governance__gate_check`).
+pub const MCP_SERVER: &str = "governance";
+/// The command that starts the MCP server (installed beside the CLI).
+pub const MCP_COMMAND: &str = "codex-orchestrator-mcp";
+/// Claude Code's project configuration of MCP servers.
+pub const CLAUDE_MCP_PATH: &str = ".mcp.json";
+/// Codex's project configuration (honoured once the project is trusted).
+pub const CODEX_CONFIG_PATH: &str = ".codex/config.toml";
+
+/// Register the MCP server (`command args…`) for Claude Code (`.mcp.json`) and Codex
+/// (`.codex/config.toml`'s `[mcp_servers.governance]`), keeping whatever else they hold. A file
+/// that already registers a `governance` server is left as it is (the registration is the
+/// team's to change). Codex is told to pass `XTASK_RUN` through, so that the server can
+/// attribute writes to the agent run, and to approve the server's tools without asking (`codex
+/// exec` cannot ask).
+pub fn mcp_registration(repo: &Repo, command: &str, args: &[String]) -> Result<Vec<Write>> {
+    let mut writes = Vec::new();
+    let before = config::read_optional(&repo.root, CLAUDE_MCP_PATH)?;
+    let mut doc: serde_json::Value = match &before {
+        Some(text) => serde_json::from_str(text).map_err(|err| {
+            anyhow::anyhow!(
+                "{CLAUDE_MCP_PATH}:{}:{}: {err}; fix the JSON (or move the file away), then run this again",
+                err.line(),
+                err.column()
+            )
+        })?,
+        None => serde_json::json!({}),
+    };
+    let Some(top) = doc.as_object_mut() else {
+        bail!("{CLAUDE_MCP_PATH}: the top level is not a JSON object; fix it, then run this again");
+    };
+    let servers = top
+        .entry("mcpServers")
+        .or_insert_with(|| serde_json::json!({}));
+    let Some(servers) = servers.as_object_mut() else {
+        bail!("{CLAUDE_MCP_PATH}: `mcpServers` is not a JSON object; fix it, then run this again");
+    };
+    if !servers.contains_key(MCP_SERVER) {
+        servers.insert(
+            MCP_SERVER.to_owned(),
+            serde_json::json!({ "type": "stdio", "command": command, "args": args }),
+        );
+        writes.push(Write {
+            path: CLAUDE_MCP_PATH.to_owned(),
+            what: format!("MCP server `{MCP_SERVER}` for Claude Code"),
+            contents: serde_json::to_string_pretty(&doc)? + "\n",
+            before,
+        });
+    }
+    let before = config::read_optional(&repo.root, CODEX_CONFIG_PATH)?;
+    let mut doc = parse_toml(CODEX_CONFIG_PATH, before.as_deref().unwrap_or_default())?;
+    let registered = doc
+        .get("mcp_servers")
+        .and_then(|s| s.get(MCP_SERVER))
+        .is_some();
+    if !registered {
+        let servers = doc
+            .entry("mcp_servers")
+            .or_insert(toml_edit::table())
+            .as_table_mut()
+            .with_context(|| format!("{CODEX_CONFIG_PATH}: `mcp_servers` is not a table"))?;
+        servers.set_implicit(true);
+        let mut table = toml_edit::Table::new();
+        table["command"] = toml_edit::value(command);
+        table["args"] = toml_edit::value(args.iter().collect::<toml_edit::Array>());
+        table["env_vars"] = toml_edit::value(toml_edit::Array::from_iter(["XTASK_RUN"]));
+        table["default_tools_approval_mode"] = toml_edit::value("approve");
+        servers.insert(MCP_SERVER, toml_edit::Item::Table(table));
+        writes.push(Write {
+            path: CODEX_CONFIG_PATH.to_owned(),
+            what: format!(
+                "[mcp_servers.{MCP_SERVER}] for Codex (used once the project is trusted)"
+            ),
+            contents: doc.to_string(),
+            before,
+        });
+    }
+    Ok(writes)
 }
 
 /// The lines that make the toolkit's commands a subcommand group (`gov`) of a team's own xtask.

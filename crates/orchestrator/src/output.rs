@@ -25,8 +25,16 @@ pub fn set_command(prefix: &'static str, commands: &'static [&'static str]) {
     }
 }
 
+/// Send what [`out`] prints to stderr from now on: for a server whose stdout carries its
+/// protocol (the MCP server), where a stray result line would corrupt the stream.
+pub fn results_to_stderr() {
+    RESULTS_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+static RESULTS_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// `text` with the toolkit's commands spelled as [`set_command`] said.
-fn spelled(text: impl std::fmt::Display) -> String {
+pub fn spelled(text: impl std::fmt::Display) -> String {
     let text = text.to_string();
     match COMMAND.read().ok().and_then(|c| *c) {
         Some((prefix, commands)) if prefix != "cargo xtask" => spell(&text, prefix, commands),
@@ -60,6 +68,9 @@ fn spell(text: &str, prefix: &str, commands: &[&str]) -> String {
 
 /// Print a result line (or block) to stdout.
 pub fn out(text: impl std::fmt::Display) {
+    if RESULTS_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        return note(text);
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", spelled(text));
 }

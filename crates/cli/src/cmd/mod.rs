@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod implement;
 pub mod index;
 pub mod init;
+pub mod mcp;
 pub mod mirror;
 pub mod phase;
 pub mod run;

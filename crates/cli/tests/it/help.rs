@@ -41,6 +41,9 @@ const COMMANDS: &[&[&str]] = &[
     &["runs", "diff"],
     &["runs", "reconcile"],
     &["config"],
+    &["mcp"],
+    &["mcp", "serve"],
+    &["mcp", "install"],
 ];
 
 #[test]

@@ -20,13 +20,15 @@ fn init_creates_the_layout_once() {
           created .runs/.gitignore
           created .github/workflows/governance.yml
           created .gitattributes
+          created .mcp.json
+          created .codex/config.toml
           pinned toolkit_version = "0.1.0" in patterns/governance.toml
           hooks: core.hooksPath: (unset) → .githooks
         recorded as run R-[RUN]
         next: commit the adoption, then `cargo orchestrator task new "<title>"`
           later changes to patterns/, adapters/ or .githooks/ need an approved
           tasks/specs/governance.md (the `governance` trigger area)
-        commit: git add .runs/R-[RUN] tasks/ docs/README.md patterns/ adapters/ .githooks/ .runs/.gitignore .github/workflows/governance.yml .gitattributes
+        commit: git add .runs/R-[RUN] tasks/ docs/README.md patterns/ adapters/ .githooks/ .runs/.gitignore .github/workflows/governance.yml .gitattributes .mcp.json .codex/config.toml
     "#]]
     .assert_eq(&first.both());
     let before = repo.snapshot();

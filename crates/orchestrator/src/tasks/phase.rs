@@ -73,7 +73,7 @@ impl Phase {
     }
 
     /// The artifact this phase produces, relative to the task folder.
-    pub(crate) fn artifact(self) -> Option<&'static str> {
+    pub fn artifact(self) -> Option<&'static str> {
         match self {
             Phase::Scaffold => Some("brief.md"),
             Phase::Prd => Some("prd.md"),
@@ -81,6 +81,32 @@ impl Phase {
             Phase::Spec => Some("specs/"),
             Phase::Plan => Some("plan.md"),
             Phase::Implement | Phase::Done => None,
+        }
+    }
+
+    /// What this phase's exit gate checks before `phase next` moves a task on (the SOP table
+    /// of the README, and the MCP server's phase table).
+    pub fn gate(self) -> &'static str {
+        match self {
+            Phase::Scaffold => {
+                "the layout is present and the spec-guard hook installed in this clone (`cargo xtask hooks install`); the task folders parse and their graph is a DAG; the brief's front matter parses; no placeholder is left"
+            }
+            Phase::Prd => {
+                "sections Summary, Goals, Non-Goals, Functional Requirements, Success Metrics present and non-empty; no placeholder; rubric ≥ `prd_min_score`; current approvals from every role in `prd_required_approvals`"
+            }
+            Phase::Tasks => {
+                "checkbox parents `- [ ] 1.0 …` with sub-tasks `  - [ ] 1.1 …`, each with a `Files:` line (globs allowed); every malformed item is reported with its line"
+            }
+            Phase::Spec => {
+                "for every trigger area of `patterns/triggers.toml` that those files hit: a spec (the task's own, else the shared `tasks/specs/<area>.md`) that parses, is `status: approved` (lowercase, exactly), and whose `last_review` is a real date, not in the future, at most `max_age_days` old. No area hit: passes, and the history says so"
+            }
+            Phase::Plan => {
+                "sections Steps, Validation, Rollback present and non-empty; no placeholder"
+            }
+            Phase::Implement => {
+                "`tasks.md` still has its sub-tasks, every one checked, each backed by a run of the task or a commit made since the task was created that touched its files; every run of the task `completed`; the specs still valid"
+            }
+            Phase::Done => "terminal",
         }
     }
 
