@@ -133,10 +133,12 @@ impl Server {
         self.answer(|ctx| json(answers::task_next(ctx)?)).await
     }
 
-    /// Every task with its phase, owner, priority and what blocks it: `task list --json`.
+    /// Every task with its phase, owner, priority and what blocks it: `{"tasks": …}` holding
+    /// `task list --json` (a structured result is an object).
     #[tool]
     async fn task_list(&self, Parameters(_): Parameters<NoArgs>) -> CallToolResult {
-        self.answer(|ctx| json(answers::task_list(ctx)?)).await
+        self.answer(|ctx| Ok(serde_json::json!({ "tasks": answers::task_list(ctx)? })))
+            .await
     }
 
     /// One task's full status (phase, artifacts, approvals, history, open blockers), or every
@@ -195,7 +197,7 @@ impl Server {
         .await
     }
 
-    /// Every run recorded under .runs/, oldest first: `runs list --json`.
+    /// Every run recorded under .runs/, oldest first: `{"runs": …}` holding `runs list --json`.
     #[tool]
     async fn runs_list(&self, Parameters(_): Parameters<NoArgs>) -> CallToolResult {
         self.answer(|ctx| Ok(serde_json::json!({ "runs": answers::runs_list(ctx)? })))

@@ -12,6 +12,7 @@ mod goals;
 mod help;
 mod hooks;
 mod implement;
+mod mcp;
 mod model;
 mod one_truth;
 mod real_cli;

@@ -21,7 +21,7 @@ const CLAUDE: (&str, &str, &str) = ("@anthropic-ai/claude-code", "2.1.197", "cla
 
 /// The folder holding the CLI's executable, installed on first use; `None` (after printing why)
 /// when it cannot be installed here and `CI` is not set.
-fn installed((package, version, bin): (&str, &str, &str)) -> Option<PathBuf> {
+pub(crate) fn installed((package, version, bin): (&str, &str, &str)) -> Option<PathBuf> {
     static INSTALL: Mutex<()> = Mutex::new(());
     let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -16,35 +16,45 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-orchestrator");
 /// crate so that installing the CLI never installs it; `cargo test --workspace` builds it, and
 /// this builds it once per test run when only this crate's tests were asked for.
 pub fn scripted_agent() -> &'static str {
-    static PATH: LazyLock<String> = LazyLock::new(|| {
-        let dir = Path::new(BIN).parent().expect("the binary's directory");
-        let path = dir.join(format!("scripted-agent{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let profile = if dir.ends_with("debug") {
-            "dev"
-        } else {
-            "release"
-        };
-        let built = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--package",
-                "scripted-agent",
-                "--profile",
-                profile,
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("spawn cargo build --package scripted-agent");
-        assert!(
-            built.success() && path.is_file(),
-            "could not build the scripted agent at {}; run `cargo build --package scripted-agent`",
-            path.display()
-        );
-        path.to_str().expect("UTF-8 target path").to_owned()
-    });
+    static PATH: LazyLock<String> = LazyLock::new(|| built("scripted-agent", "scripted-agent"));
     &PATH
+}
+
+/// The MCP server (crates/mcp), built beside [`BIN`] like [`scripted_agent`].
+pub fn mcp_server() -> &'static str {
+    static PATH: LazyLock<String> =
+        LazyLock::new(|| built("codex-orchestrator-mcp", "codex-orchestrator-mcp"));
+    &PATH
+}
+
+/// Binary `bin` of workspace package `package`, in [`BIN`]'s folder (built there if missing).
+fn built(package: &str, bin: &str) -> String {
+    let dir = Path::new(BIN).parent().expect("the binary's directory");
+    let path = dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = if dir.ends_with("debug") {
+        "dev"
+    } else {
+        "release"
+    };
+    let built = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            package,
+            "--profile",
+            profile,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap_or_else(|err| panic!("spawn cargo build --package {package}: {err}"));
+    assert!(
+        built.success() && path.is_file(),
+        "could not build {bin} at {}; run `cargo build --package {package}`",
+        path.display()
+    );
+    path.to_str().expect("UTF-8 target path").to_owned()
 }
 
 /// A scratch git repository. Dropping it deletes the directory.
