@@ -38,18 +38,18 @@ fn dry_run_prints_waves_specs_prompts_and_gates() {
           1.2 Limiter core (FR-1)  (tasks/T-0001-rate-limit-logins/tasks.md:5)
               files: src/limiter.rs, src/auth/token.rs
               spec gate: security → tasks/specs/security.md: BLOCKS the builder: no spec for area `security` (needed for src/auth/token.rs)
-              prompt: patterns/templates/prompts/builder.md, 697 bytes
+              prompt: patterns/templates/prompts/builder.md, 977 bytes
           1.3 Config (FR-2)  (tasks/T-0001-rate-limit-logins/tasks.md:7)
               files: src/config.rs
-              prompt: patterns/templates/prompts/builder.md, 654 bytes
+              prompt: patterns/templates/prompts/builder.md, 934 bytes
           2.2 Docs (FR-4)  (tasks/T-0001-rate-limit-logins/tasks.md:10)
               files: docs/**
-              prompt: patterns/templates/prompts/builder.md, 646 bytes
+              prompt: patterns/templates/prompts/builder.md, 926 bytes
 
         wave 2 (1 builder):
           2.1 Use the limiter (FR-3)  (tasks/T-0001-rate-limit-logins/tasks.md:9)
               files: src/limiter.rs, src/main.rs
-              prompt: patterns/templates/prompts/builder.md, 677 bytes
+              prompt: patterns/templates/prompts/builder.md, 957 bytes
 
         after each wave, in order:
           specs before          spec-guard passes for the trigger areas of the wave's files, before any builder runs
