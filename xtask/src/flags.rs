@@ -128,8 +128,23 @@ pub struct BenchAdopt {
     pub samples: usize,
 }
 
+/// Latency of `task_next` and `gate_check` over MCP (a warm `codex-orchestrator-mcp`, one JSON-RPC
+/// request at a time on its stdin) against the CLI commands they mirror run as processes
+/// (`task next`, `phase check`), on a generated repository of --size tasks. Goal: the warm
+/// server answers at least 5× faster.
+#[derive(Debug, Args)]
+pub struct BenchMcp {
+    /// Tasks in the generated repository.
+    #[arg(long, default_value_t = 10_000)]
+    pub size: usize,
+    /// Timed calls per tool and per command (medians are reported).
+    #[arg(long, default_value_t = 15)]
+    pub samples: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Mcp(BenchMcp),
     Adopt(BenchAdopt),
     Graph(BenchGraph),
     Hook(BenchHook),

@@ -9,6 +9,7 @@
 pub mod adopt;
 pub mod audit;
 pub mod flows;
+pub mod mcp;
 pub mod runner;
 
 use std::path::{Path, PathBuf};
@@ -153,7 +154,7 @@ pub(crate) fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
 
-fn median(samples: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<Duration> {
+pub(crate) fn median(samples: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<Duration> {
     f()?; // warm the page cache
     let mut times = (0..samples).map(|_| f()).collect::<Result<Vec<_>>>()?;
     times.sort();
@@ -190,7 +191,7 @@ pub(crate) fn median_of(mut times: Vec<Duration>) -> Duration {
 }
 
 /// A repository with `size` tasks and random DAG edges, its index built by the library.
-fn generate(dir: &PathBuf, size: usize) -> Result<()> {
+pub(crate) fn generate(dir: &PathBuf, size: usize) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let sh = Shell::new()?;
     sh.change_dir(dir);
