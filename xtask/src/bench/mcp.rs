@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::{generate, median, ms, ratio, scratch};
+use super::{generate, median, ms, ratio, scratch, time_answered};
 use crate::flags;
 use codex_orchestrator::output;
 use codex_orchestrator_cli::Outcome;
@@ -86,7 +86,7 @@ fn measure(flags: &flags::BenchMcp, exe: &Path, server: &Path, dir: &Path) -> Re
         ("gate_check", json!({}), vec!["phase", "check", "--json"]),
     ] {
         let served = median(flags.samples, || client.call(tool, &args))?;
-        let started = median(flags.samples, || answered(exe, &repo, &cli))?;
+        let started = median(flags.samples, || time_answered(exe, &repo, &cli, &[0, 1]))?;
         let speedup = ratio(started, served);
         output::out(format!(
             "  {tool}: warm server {} vs `{}` as a process {}: {speedup:.1}× faster (goal ≥ 5×: {})",
@@ -175,26 +175,4 @@ impl Client {
         self.child.wait()?;
         Ok(())
     }
-}
-
-/// The wall time of `exe args` in `dir` that answered: exit 0, or 1 (a gate not met is an answer).
-fn answered(exe: &Path, dir: &Path, args: &[&str]) -> Result<Duration> {
-    let started = Instant::now();
-    let out = Command::new(exe)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .output()
-        .with_context(|| format!("running {}", exe.display()))?;
-    let elapsed = started.elapsed();
-    if !matches!(out.status.code(), Some(0 | 1)) {
-        bail!(
-            "`{} {}` failed ({}): {}",
-            exe.display(),
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(elapsed)
 }
