@@ -32,6 +32,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod memo;
 mod resources;
 
 /// The tools that change state; served only with `--write`.
@@ -51,6 +52,8 @@ pub struct Server {
     write: bool,
     /// The agent run this server acts for: `XTASK_RUN` (`<run id>/<pid>`) when an agent started it.
     agent_run: Option<String>,
+    /// Answers kept while nothing under tasks/ changes.
+    memo: std::sync::Arc<std::sync::Mutex<memo::Memo>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -123,6 +126,7 @@ impl Server {
             root: repo.root,
             write,
             agent_run,
+            memo: std::sync::Arc::default(),
             tool_router,
         })
     }
@@ -130,24 +134,29 @@ impl Server {
     /// The next actionable task (the one to work on now) and how many tasks there are: `task next --json`.
     #[tool]
     async fn task_next(&self, Parameters(_): Parameters<NoArgs>) -> CallToolResult {
-        self.answer(|ctx| json(answers::task_next(ctx)?)).await
+        self.kept(|ctx, memo| memo.answer("task_next", || json(answers::task_next(ctx)?)))
+            .await
     }
 
     /// Every task with its phase, owner, priority and what blocks it: `{"tasks": …}` holding
     /// `task list --json` (a structured result is an object).
     #[tool]
     async fn task_list(&self, Parameters(_): Parameters<NoArgs>) -> CallToolResult {
-        self.answer(|ctx| Ok(serde_json::json!({ "tasks": answers::task_list(ctx)? })))
-            .await
+        self.kept(|ctx, memo| {
+            memo.answer("task_list", || {
+                Ok(serde_json::json!({ "tasks": answers::task_list(ctx)? }))
+            })
+        })
+        .await
     }
 
     /// One task's full status (phase, artifacts, approvals, history, open blockers), or every
     /// task's without an id: `phase status [ID] --json`.
     #[tool]
     async fn phase_status(&self, Parameters(args): Parameters<TaskArg>) -> CallToolResult {
-        self.answer(move |ctx| match &args.id {
+        self.kept(move |ctx, memo| match &args.id {
             Some(id) => json(answers::phase_status(ctx, id)?),
-            None => json(answers::phase_status_all(ctx)?),
+            None => memo.answer("phase_status", || json(answers::phase_status_all(ctx)?)),
         })
         .await
     }
@@ -157,9 +166,15 @@ impl Server {
     /// say you are done.
     #[tool]
     async fn gate_check(&self, Parameters(args): Parameters<TaskArg>) -> CallToolResult {
-        self.answer(move |ctx| {
+        self.kept(move |ctx, memo| {
             let today = codex_orchestrator::ctx::today(None)?;
-            json(answers::gate_check(ctx, args.id.as_deref(), today)?)
+            let tasks = || memo.tree(|| answers::TaskTree::read(ctx));
+            json(answers::gate_check_on(
+                ctx,
+                args.id.as_deref(),
+                today,
+                tasks,
+            )?)
         })
         .await
     }
@@ -261,6 +276,23 @@ impl Server {
             agent_run: self.agent_run.clone(),
             client: peer.peer_info().map(|info| info.client_info.name.clone()),
         }
+    }
+
+    /// [`Server::answer`] for answers that depend on `tasks/` alone: `answer` may keep them in
+    /// the memo, which is brought up to date first.
+    async fn kept<F>(&self, answer: F) -> CallToolResult
+    where
+        F: FnOnce(&Ctx, &mut memo::Memo) -> anyhow::Result<Value> + Send + 'static,
+    {
+        let memo = self.memo.clone();
+        let root = self.root.clone();
+        self.answer(move |ctx| {
+            // A panic in an earlier call left the memo as it was: refresh decides anew.
+            let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+            memo.refresh(&root);
+            answer(ctx, &mut memo)
+        })
+        .await
     }
 
     /// Run `answer` on the repository, on the blocking pool (a slow answer does not stall the

@@ -60,14 +60,8 @@ fn server_beside(exe: &Path) -> Result<PathBuf> {
 fn measure(flags: &flags::BenchMcp, exe: &Path, server: &Path, dir: &Path) -> Result<Outcome> {
     let repo = dir.join("repo");
     generate(&repo, flags.size)?;
-    // The hook "installed", so that gate_check judges the task instead of stopping at the layout.
-    let status = Command::new("git")
-        .current_dir(&repo)
-        .args(["config", "core.hooksPath", ".githooks"])
-        .status()?;
-    if !status.success() {
-        bail!("git config core.hooksPath failed");
-    }
+    // The hook installed, so that gate_check judges a task instead of stopping at the layout.
+    time_answered(exe, &repo, &["hooks", "install"], &[0])?;
     // Older than the read cache's racy window, as a tree people work in is.
     std::thread::sleep(Duration::from_millis(2100));
     output::out(format!(
@@ -85,6 +79,13 @@ fn measure(flags: &flags::BenchMcp, exe: &Path, server: &Path, dir: &Path) -> Re
         ("task_next", json!({}), vec!["task", "next", "--json"]),
         ("gate_check", json!({}), vec!["phase", "check", "--json"]),
     ] {
+        // The same answer first: a fast wrong answer would be no result.
+        let out = Command::new(exe).args(&cli).current_dir(&repo).output()?;
+        let by_cli: Value = serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("`{}` printed no JSON", cli.join(" ")))?;
+        if client.value(tool, &args)? != by_cli {
+            bail!("{tool} over MCP differs from `{}`", cli.join(" "));
+        }
         let served = median(flags.samples, || client.call(tool, &args))?;
         let started = median(flags.samples, || time_answered(exe, &repo, &cli, &[0, 1]))?;
         let speedup = ratio(started, served);
@@ -162,12 +163,17 @@ impl Client {
     /// The wall time of one tool call, answered without an error.
     fn call(&mut self, tool: &str, args: &Value) -> Result<Duration> {
         let started = Instant::now();
+        self.value(tool, args)?;
+        Ok(started.elapsed())
+    }
+
+    /// A tool's structured result.
+    fn value(&mut self, tool: &str, args: &Value) -> Result<Value> {
         let reply = self.request("tools/call", json!({ "name": tool, "arguments": args }))?;
-        let elapsed = started.elapsed();
         if reply["result"]["isError"] != false {
             bail!("{tool} failed: {reply}");
         }
-        Ok(elapsed)
+        Ok(reply["result"]["structuredContent"].clone())
     }
 
     fn stop(mut self) -> Result<()> {

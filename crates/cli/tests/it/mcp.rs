@@ -213,48 +213,144 @@ fn the_inspector_lists_the_tools_and_every_read_tool_answers_as_the_cli_does() {
     assert_eq!(repo.git(&["status", "--porcelain", "--ignored"]), before);
 }
 
+/// The server on raw stdio in `repo`, one request at a time.
+struct Session {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    next_id: u64,
+}
+
+impl Session {
+    fn start(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Session {
+        let mut cmd = Command::new(mcp_server());
+        isolate(&mut cmd);
+        cmd.args(args)
+            .current_dir(&repo.root)
+            .env_remove("XTASK_RUN")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut session = Session {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        };
+        session.request(
+            "initialize",
+            json!({"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test-agent","version":"1"}}),
+        );
+        session.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
+        session
+    }
+
+    fn send(&mut self, message: &Value) {
+        use std::io::Write;
+        writeln!(self.stdin, "{message}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        use std::io::BufRead;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}));
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert_ne!(
+                self.stdout.read_line(&mut line).unwrap(),
+                0,
+                "the server hung up"
+            );
+            let reply: Value = serde_json::from_str(&line).unwrap();
+            if reply["id"] == id {
+                return reply;
+            }
+        }
+    }
+
+    /// A tool's structured result (its call must not be an error).
+    fn call(&mut self, tool: &str, args: Value) -> Value {
+        let reply = self.request("tools/call", json!({ "name": tool, "arguments": args }));
+        assert_eq!(reply["result"]["isError"], false, "{tool}: {reply}");
+        reply["result"]["structuredContent"].clone()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_warm_server_answers_from_the_files_as_they_are_right_after_a_change() {
+    let (repo, id) = governed();
+    let mut server = Session::start(&repo, &[], &[]);
+    let cli = |args: &[&str]| repo.run(args).json();
+    assert_eq!(
+        server.call("task_next", json!({})),
+        cli(&["task", "next", "--json"])
+    );
+    assert_eq!(
+        server.call("gate_check", json!({})),
+        cli(&["phase", "check", "--json"])
+    );
+    // Edited in place, then asked at once: the answer is the new one, not the one kept.
+    let brief = format!("tasks/{id}/brief.md");
+    let text = repo.read(&brief);
+    repo.write(
+        &brief,
+        text.replace("title: \"Rate-limit logins\"", "title: \"Throttle logins\""),
+    );
+    let next = server.call("task_next", json!({}));
+    assert_eq!(next["next"]["title"], "Throttle logins", "{next}");
+    assert_eq!(next, cli(&["task", "next", "--json"]));
+    // A new task folder (a new directory under tasks/), then an edit inside it.
+    repo.run(&["task", "new", "Second task"]).ok();
+    let listed = server.call("task_list", json!({}));
+    assert_eq!(listed["tasks"], cli(&["task", "list", "--json"]));
+    assert_eq!(listed["tasks"].as_array().unwrap().len(), 2);
+    let second = listed["tasks"][1]["id"].as_str().unwrap().to_owned();
+    let path = format!("tasks/{second}/brief.md");
+    let text = repo.read(&path);
+    repo.write(
+        &path,
+        text.replace("title: \"Second task\"", "title: \"Second, renamed\""),
+    );
+    let listed = server.call("task_list", json!({}));
+    assert_eq!(listed["tasks"][1]["title"], "Second, renamed", "{listed}");
+    assert_eq!(
+        server.call("phase_status", json!({})),
+        cli(&["phase", "status", "--json"])
+    );
+    assert_eq!(
+        server.call("gate_check", json!({})),
+        cli(&["phase", "check", "--json"])
+    );
+}
+
 #[test]
 fn a_write_through_the_server_is_a_run_attributed_to_the_agent_run_that_asked() {
     let (repo, _) = governed();
-    // An agent run to attribute to: the scripted agent's, recorded as the runner records it.
+    // An agent run to attribute to (any recorded run folder will do for the check).
     let agent_run = repo.run(&["runs", "list", "--json"]).json()[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut server = Command::new(mcp_server());
-    isolate(&mut server);
-    let out = server
-        .args(["--write"])
-        .current_dir(&repo.root)
-        .env("XTASK_RUN", format!("{agent_run}/4242"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = out;
-    {
-        use std::io::Write;
-        let mut stdin = server.stdin.take().unwrap();
-        for line in [
-            json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test-agent","version":"1"}}}),
-            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"record_note","arguments":{"text":"the rate limit needs a spec review"}}}),
-        ] {
-            writeln!(stdin, "{line}").unwrap();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-    }
-    let out = server.wait_with_output().unwrap();
-    let reply: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["id"] == 1)
-        .unwrap_or_else(|| panic!("no reply: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(reply["result"]["isError"], false, "{reply}");
-    let note_run = reply["result"]["structuredContent"]["run"]
-        .as_str()
-        .unwrap();
+    let marker = format!("{agent_run}/4242");
+    let mut server = Session::start(&repo, &["--write"], &[("XTASK_RUN", marker.as_str())]);
+    let noted = server.call(
+        "record_note",
+        json!({ "text": "the rate limit needs a spec review" }),
+    );
+    let note_run = noted["run"].as_str().unwrap();
     let shown = repo.run(&["runs", "show", note_run, "--json"]).ok().json();
     assert_eq!(shown["record"]["kind"], "run.note");
     assert_eq!(

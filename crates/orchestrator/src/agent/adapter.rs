@@ -463,10 +463,16 @@ mod tests {
         assert_eq!(write[..2], ["-p", "hi"]);
         assert_eq!(
             write[write.len() - 2..],
-            ["--allowedTools", "Read Glob Grep Edit Write MultiEdit Bash"]
+            [
+                "--allowedTools",
+                "Read Glob Grep Edit Write MultiEdit Bash mcp__governance"
+            ]
         );
         let read = argv("read-only");
-        assert_eq!(read[read.len() - 2..], ["--allowedTools", "Read Glob Grep"]);
+        assert_eq!(
+            read[read.len() - 2..],
+            ["--allowedTools", "Read Glob Grep mcp__governance"]
+        );
         let err = Adapter::parse(
             "x",
             "program = \"x\"\nargs = [\"{prompt}\"]\nprompt = \"argument\"\noutput = \"text\"\n[sandbox_args]\nreadonly = [\"-r\"]\n",

@@ -135,9 +135,40 @@ pub fn stale_index(stored: &Index, tree: &Index) -> Option<Finding> {
     )
 }
 
+/// The task state a gate check reads: the index rebuilt from the task folders (or why they do
+/// not load) and the stored `tasks/index.json` (when it parses). Both depend on `tasks/` alone,
+/// so a caller that knows nothing under `tasks/` changed may keep one for the next check.
+#[derive(Debug, Clone)]
+pub struct TaskTree {
+    /// The index as the folders give it now.
+    pub tree: Result<Index, String>,
+    /// `tasks/index.json` as stored, for the stale-index warning.
+    pub stored: Option<Index>,
+}
+
+impl TaskTree {
+    /// Read both now.
+    pub fn read(ctx: &Ctx) -> TaskTree {
+        TaskTree {
+            tree: crate::tasks::rebuild(&ctx.repo).map_err(|err| format!("{err:#}")),
+            stored: ctx.index().ok(),
+        }
+    }
+}
+
 /// The gate of task `id`'s phase (or of the next actionable task's), judged on the task folders
 /// as they are, as `phase next` judges it, without taking the state lock or writing anything.
 pub fn gate_check(ctx: &Ctx, id: Option<&str>, today: NaiveDate) -> Result<GateCheck> {
+    gate_check_on(ctx, id, today, || std::sync::Arc::new(TaskTree::read(ctx)))
+}
+
+/// [`gate_check`] on the task state `tasks` gives (asked only once the layout is in order).
+pub fn gate_check_on(
+    ctx: &Ctx,
+    id: Option<&str>,
+    today: NaiveDate,
+    tasks: impl FnOnce() -> std::sync::Arc<TaskTree>,
+) -> Result<GateCheck> {
     let requested = id.map(|id| ctx.task_id(id)).transpose()?;
     let mut res = GateCheck {
         passed: false,
@@ -149,18 +180,19 @@ pub fn gate_check(ctx: &Ctx, id: Option<&str>, today: NaiveDate) -> Result<GateC
     if !res.findings.is_empty() {
         return Ok(res);
     }
-    let index = match crate::tasks::rebuild(&ctx.repo) {
+    let tasks = tasks();
+    let index = match &tasks.tree {
         Ok(index) => index,
         Err(err) => {
             res.findings.push(
-                Finding::error("scaffold/tasks", format!("{err:#}"))
+                Finding::error("scaffold/tasks", err.clone())
                     .fix("fix the file named, then `cargo xtask phase next`"),
             );
             return Ok(res);
         }
     };
-    if let Ok(stored) = ctx.index() {
-        res.findings.extend(stale_index(&stored, &index));
+    if let Some(stored) = &tasks.stored {
+        res.findings.extend(stale_index(stored, index));
     }
     let (nodes, graph) =
         crate::tasks::check_graph(&index.tasks, &crate::tasks::line_from_brief(&ctx.repo))?;
@@ -175,7 +207,7 @@ pub fn gate_check(ctx: &Ctx, id: Option<&str>, today: NaiveDate) -> Result<GateC
     res.task = Some(id.clone());
     res.phase = Some(entry.phase);
     res.todo = Some(entry.phase.todo());
-    res.findings.extend(blocked(&id, &nodes, &graph, &index));
+    res.findings.extend(blocked(&id, &nodes, &graph, index));
     if entry.phase == Phase::Done || res.findings.iter().any(|f| f.severity == Severity::Error) {
         res.passed = entry.phase == Phase::Done;
         return Ok(res);

@@ -11,7 +11,9 @@ mod spec_guard;
 mod tasks;
 
 pub use self::advance::{Moved, PhaseNext, phase_next};
-pub use self::gate::{GateCheck, blocked, gate_check, scaffold_check, stale_index};
+pub use self::gate::{
+    GateCheck, TaskTree, blocked, gate_check, gate_check_on, scaffold_check, stale_index,
+};
 pub use self::phase::{TaskStatus, phase_status, phase_status_all};
 pub use self::runs::{
     NOTE_KIND, PrdScore, RunRow, RunShow, record_note, run_show, runs_list, score_prd,
