@@ -22,6 +22,8 @@ const LIFETIME: Duration = Duration::from_secs(120);
 pub enum Reply {
     /// Call the CLI's shell tool with this command.
     Shell(String),
+    /// Call this tool of the MCP server `governance` with these arguments.
+    Mcp(String, serde_json::Value),
     /// The final message.
     Message(String),
     /// Accept the request and never answer.
@@ -215,7 +217,23 @@ fn serve(
             }
             Reply::Shell(cmd) if messages => {
                 let input = serde_json::json!({ "command": cmd, "description": "run it" });
-                respond_messages(&mut writer, n, Block::Tool(input.to_string()))?;
+                respond_messages(
+                    &mut writer,
+                    n,
+                    Block::Tool("Bash".to_owned(), input.to_string()),
+                )?;
+            }
+            Reply::Mcp(tool, args) if messages => {
+                let name = format!("mcp__governance__{tool}");
+                respond_messages(&mut writer, n, Block::Tool(name, args.to_string()))?;
+            }
+            Reply::Mcp(tool, args) => {
+                // Codex offers an MCP server's tools as a namespace: the call names both.
+                let item = serde_json::json!({
+                    "type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+                    "namespace": "mcp__governance", "name": tool, "arguments": args.to_string(),
+                });
+                respond(&mut writer, n, item)?;
             }
             Reply::Message(text) if messages => {
                 respond_messages(&mut writer, n, Block::Text(text))?;
@@ -270,16 +288,16 @@ fn respond(writer: &mut TcpStream, n: usize, item: serde_json::Value) -> std::io
 }
 
 enum Block {
-    /// A Bash tool call with this JSON input.
-    Tool(String),
+    /// A call of the tool named, with this JSON input.
+    Tool(String, String),
     Text(String),
 }
 
 /// One streamed Messages API response holding `block`.
 fn respond_messages(writer: &mut TcpStream, n: usize, block: Block) -> std::io::Result<()> {
     let (start, delta, stop) = match &block {
-        Block::Tool(input) => (
-            serde_json::json!({ "type": "tool_use", "id": format!("toolu_{n}"), "name": "Bash", "input": {} }),
+        Block::Tool(name, input) => (
+            serde_json::json!({ "type": "tool_use", "id": format!("toolu_{n}"), "name": name, "input": {} }),
             serde_json::json!({ "type": "input_json_delta", "partial_json": input }),
             "tool_use",
         ),

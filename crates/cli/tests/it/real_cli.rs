@@ -798,3 +798,141 @@ fn implement_on_a_real_crate_checks_every_fix_and_ends_done_with_a_clean_audit()
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The model asks the governance MCP server for the next task, then checks a path with
+/// spec-guard, then says it is done (side requests without tools get a plain message).
+fn ask_governance(request: &crate::model::Request) -> Reply {
+    if !request.has_tools() {
+        return Reply::Message("Checking governance".to_owned());
+    }
+    match request.tool_results() {
+        0 => Reply::Mcp("task_next".to_owned(), serde_json::json!({})),
+        1 => Reply::Mcp(
+            "spec_guard_check".to_owned(),
+            serde_json::json!({ "paths": ["patterns/triggers.toml"] }),
+        ),
+        _ => Reply::Message("done: checked".to_owned()),
+    }
+}
+
+/// A task to name, and the MCP server `init` registered pointed at this build's
+/// `codex-orchestrator-mcp` (it is not on PATH in a test).
+fn with_governance_server(repo: &TestRepo) {
+    repo.run(&["task", "new", "Rate-limit logins"]).ok();
+    let server = format!("{:?}", crate::support::mcp_server());
+    for rel in [".mcp.json", ".codex/config.toml"] {
+        let text = repo.read(rel);
+        assert!(text.contains("\"codex-orchestrator-mcp\""), "{rel}: {text}");
+        repo.write(rel, text.replace("\"codex-orchestrator-mcp\"", &server));
+    }
+}
+
+/// The text of the tool results a request carries back: Responses API `function_call_output`
+/// items, or Messages API `tool_result` blocks, in order.
+fn tool_outputs(request: &crate::model::Request) -> Vec<String> {
+    let as_text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut res: Vec<String> = request.body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["type"] == "function_call_output")
+        .map(|i| as_text(&i["output"]))
+        .collect();
+    res.extend(
+        request.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["content"].as_array())
+            .flatten()
+            .filter(|b| b["type"] == "tool_result")
+            .map(|b| as_text(&b["content"])),
+    );
+    res
+}
+
+/// What the governance server answered reached the model, and the run record lists the calls.
+fn check_governance_calls(repo: &TestRepo, record: &serde_json::Value, server: &ModelServer) {
+    let calls = &record["agent"]["summary"]["mcp_calls"];
+    assert_eq!(
+        *calls,
+        serde_json::json!([
+            { "server": "governance", "tool": "task_next", "status": "completed" },
+            { "server": "governance", "tool": "spec_guard_check", "status": "completed" },
+        ]),
+        "{record}"
+    );
+    let next = repo.run(&["task", "next", "--json"]).json();
+    let id = next["next"]["id"].as_str().unwrap().to_owned();
+    let requests = server.requests.lock().unwrap();
+    let with_tools: Vec<_> = requests.iter().filter(|r| r.has_tools()).collect();
+    assert_eq!(with_tools.len(), 3, "{with_tools:?}");
+    let after_first = tool_outputs(with_tools[1]);
+    assert!(
+        after_first.len() == 1
+            && after_first[0].contains(&id)
+            && after_first[0].contains("Rate-limit logins"),
+        "task_next's answer did not reach the model: {after_first:?}"
+    );
+    let after_second = tool_outputs(with_tools[2]);
+    assert!(
+        after_second.len() == 2
+            && after_second[1].contains("tasks/specs/governance.md")
+            && after_second[1]
+                .replace('\\', "")
+                .contains("\"allowed\":false"),
+        "spec_guard_check's answer did not reach the model: {after_second:?}"
+    );
+}
+
+/// Codex, with the server `init` registered in .codex/config.toml (a trusted project), calls
+/// `task_next` and `spec_guard_check`; their real answers go back to the model.
+#[test]
+fn codex_calls_the_governance_mcp_server() {
+    let Some(bin_dir) = installed(CODEX) else {
+        return;
+    };
+    let server = ModelServer::start(ask_governance);
+    let codex = CodexRepo::new(&server, bin_dir, 120);
+    with_governance_server(&codex.repo);
+    // Codex reads a project's .codex/config.toml only once the project is trusted.
+    let config = codex.home.path().join("codex/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[projects.{:?}]\ntrust_level = \"trusted\"\n",
+            codex.repo.root.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = codex.run(&[
+        "run",
+        "--role",
+        "builder",
+        "--prompt",
+        "check the governance state",
+        "--json",
+    ]);
+    let record = out.json();
+    assert_eq!(record["status"], "completed", "{}", out.both());
+    check_governance_calls(&codex.repo, &record, &server);
+}
+
+/// Claude Code, with the server `init` registered in .mcp.json and the adapter allowing
+/// `mcp__governance`, makes the same calls.
+#[test]
+fn claude_calls_the_governance_mcp_server() {
+    let Some(bin_dir) = installed(CLAUDE) else {
+        return;
+    };
+    let _alone = ONE_CLAUDE.lock().unwrap_or_else(|e| e.into_inner());
+    let server = ModelServer::start(ask_governance);
+    let claude = ClaudeRepo::new(&bin_dir, &server, "read-only");
+    with_governance_server(&claude.repo);
+    let record = claude.run(&["--prompt", "check the governance state"]);
+    check_governance_calls(&claude.repo, &record, &server);
+}

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::runs::summary::{Command, Summary};
+use crate::runs::summary::{Command, McpCall, Summary};
 
 /// Parses `codex exec --json` output; each parsed event is also kept for the run's events.
 #[derive(Debug, Default)]
@@ -103,7 +103,13 @@ impl Codex {
                     "error" => s
                         .errors
                         .push(text(item, "message").unwrap_or_else(|| "error".to_owned())),
-                    "reasoning" | "mcp_tool_call" | "web_search" | "todo_list" => {}
+                    "mcp_tool_call" => s.mcp_calls.push(McpCall {
+                        server: text(item, "server").unwrap_or_default(),
+                        tool: text(item, "tool").unwrap_or_default(),
+                        status: text(item, "status"),
+                        id: text(item, "id"),
+                    }),
+                    "reasoning" | "web_search" | "todo_list" => {}
                     _ => s.unknown += 1,
                 }
             }
@@ -239,14 +245,41 @@ impl Claude {
                                         s.file_changes.push((path, "update".to_owned()));
                                     }
                                 }
-                                _ => {}
+                                // `mcp__<server>__<tool>`: a tool of an MCP server.
+                                name => {
+                                    if let Some((server, tool)) = name
+                                        .strip_prefix("mcp__")
+                                        .and_then(|rest| rest.split_once("__"))
+                                    {
+                                        s.mcp_calls.push(McpCall {
+                                            server: server.to_owned(),
+                                            tool: tool.to_owned(),
+                                            status: None,
+                                            id: text(block, "id"),
+                                        });
+                                    }
+                                }
                             }
                         }
                         _ => {}
                     }
                 }
             }
-            "user" => {}
+            "user" => {
+                // Tool results: an MCP call's outcome.
+                let content = event.pointer("/message/content").and_then(Value::as_array);
+                for block in content.into_iter().flatten() {
+                    let id = text(block, "tool_use_id");
+                    if let Some(call) = s
+                        .mcp_calls
+                        .iter_mut()
+                        .find(|c| c.id.is_some() && c.id == id)
+                    {
+                        let failed = block.get("is_error").and_then(Value::as_bool) == Some(true);
+                        call.status = Some(if failed { "failed" } else { "completed" }.to_owned());
+                    }
+                }
+            }
             "result" => {
                 if let Some(result) = text(event, "result") {
                     s.final_message = Some(result);
@@ -287,6 +320,39 @@ mod tests {
 {"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"Wrote f."}]},"session_id":"5f1c-session"}
 {"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"Wrote f.","session_id":"5f1c-session","usage":{"input_tokens":30,"cache_read_input_tokens":4,"output_tokens":12},"total_cost_usd":0.001}
 "#;
+
+    #[test]
+    fn mcp_calls_are_counted_with_their_outcome() {
+        // As Claude Code 2.1.197 and Codex 0.169 print them (tasks/T-0008-…/research.md).
+        let mut claude = Claude::default();
+        for line in [
+            r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_1","name":"mcp__governance__gate_check","input":{}},{"type":"tool_use","id":"toolu_2","name":"mcp__governance__spec_guard_check","input":{"paths":["a"]}}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_1","type":"tool_result","content":"{}"},{"type":"tool_result","content":"error: x","is_error":true,"tool_use_id":"toolu_2"}]}}"#,
+        ] {
+            claude.line(line);
+        }
+        let calls: Vec<(&str, &str, Option<&str>)> = claude
+            .summary
+            .mcp_calls
+            .iter()
+            .map(|c| (c.server.as_str(), c.tool.as_str(), c.status.as_deref()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("governance", "gate_check", Some("completed")),
+                ("governance", "spec_guard_check", Some("failed"))
+            ]
+        );
+        let mut codex = Codex::default();
+        codex.line(r#"{"type":"item.completed","item":{"id":"item_1","type":"mcp_tool_call","server":"governance","tool":"task_next","arguments":{},"result":{"content":[]},"error":null,"status":"completed"}}"#);
+        assert_eq!(codex.summary.mcp_calls[0].tool, "task_next");
+        assert_eq!(
+            codex.summary.mcp_calls[0].status.as_deref(),
+            Some("completed")
+        );
+        assert_eq!(codex.summary.unknown, 0);
+    }
 
     #[test]
     fn a_claude_stream_parses_into_the_same_summary() {
@@ -350,6 +416,7 @@ mod tests {
                         "update",
                     ),
                 ],
+                mcp_calls: [],
                 final_message: Some(
                     "done: wrote hello.txt",
                 ),

@@ -9,6 +9,20 @@ pub struct Command {
     pub exit_code: Option<i64>,
 }
 
+/// A call the agent made to a tool of an MCP server (the toolkit's `governance` server, or any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpCall {
+    /// The server's name in the agent's configuration.
+    pub server: String,
+    /// The tool called.
+    pub tool: String,
+    /// `completed` or `failed` when the stream said; `None` when it did not.
+    pub status: Option<String>,
+    /// The call's id in the stream, to pair it with its result.
+    #[serde(skip)]
+    pub id: Option<String>,
+}
+
 /// What an agent's event stream said, for run.json and the events log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -22,6 +36,9 @@ pub struct Summary {
     pub commands: Vec<Command>,
     /// Files it changed: `(path, add|delete|update)`.
     pub file_changes: Vec<(String, String)>,
+    /// Tools of MCP servers it called, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_calls: Vec<McpCall>,
     /// Its last message.
     pub final_message: Option<String>,
     /// Error items and events, and failed turns.
