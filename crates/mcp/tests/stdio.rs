@@ -101,24 +101,7 @@ fn session(
     });
     std::thread::sleep(Duration::from_millis(1500));
     drop(stdin);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not exit after stdin closed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = exited(&mut child);
     assert!(status.success(), "server exit {status}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let mut by_id = BTreeMap::new();
@@ -134,6 +117,30 @@ fn session(
         }
     }
     (by_id, without, stderr)
+}
+
+/// Wait (at most 30 s) for a server whose stdin was closed to exit by itself: its status and
+/// stderr.
+fn exited(child: &mut std::process::Child) -> (std::process::ExitStatus, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server outlived its client"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
 }
 
 fn call(id: i64, tool: &str, arguments: Value) -> String {
@@ -290,24 +297,7 @@ fn a_client_that_hangs_up_mid_call_leaves_the_server_to_exit_cleanly() {
         writeln!(stdin, "{line}").unwrap();
     }
     drop(stdin); // hang up while the calls run
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server outlived its client"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = exited(&mut child);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.code().is_some(), "killed by a signal: {status}");
     // phase_next on a repository whose hook is not installed moves nothing.
