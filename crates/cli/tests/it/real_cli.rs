@@ -811,19 +811,30 @@ fn ask_governance(request: &crate::model::Request) -> Reply {
             "spec_guard_check".to_owned(),
             serde_json::json!({ "paths": ["patterns/triggers.toml"] }),
         ),
+        2 => Reply::Mcp(
+            "record_note".to_owned(),
+            serde_json::json!({ "text": "the triggers spec is a draft" }),
+        ),
         _ => Reply::Message("done: checked".to_owned()),
     }
 }
 
 /// A task to name, and the MCP server `init` registered pointed at this build's
-/// `codex-orchestrator-mcp` (it is not on PATH in a test).
+/// `codex-orchestrator-mcp` (it is not on PATH in a test), with its write tools.
 fn with_governance_server(repo: &TestRepo) {
     repo.run(&["task", "new", "Rate-limit logins"]).ok();
     let server = format!("{:?}", crate::support::mcp_server());
     for rel in [".mcp.json", ".codex/config.toml"] {
         let text = repo.read(rel);
         assert!(text.contains("\"codex-orchestrator-mcp\""), "{rel}: {text}");
-        repo.write(rel, text.replace("\"codex-orchestrator-mcp\"", &server));
+        let text = text.replace("\"codex-orchestrator-mcp\"", &server);
+        let args = if rel == ".mcp.json" {
+            ("\"args\": []", "\"args\": [\"--write\"]")
+        } else {
+            ("args = []", "args = [\"--write\"]")
+        };
+        assert!(text.contains(args.0), "{rel}: {text}");
+        repo.write(rel, text.replace(args.0, args.1));
     }
 }
 
@@ -862,6 +873,7 @@ fn check_governance_calls(repo: &TestRepo, record: &serde_json::Value, server: &
         serde_json::json!([
             { "server": "governance", "tool": "task_next", "status": "completed" },
             { "server": "governance", "tool": "spec_guard_check", "status": "completed" },
+            { "server": "governance", "tool": "record_note", "status": "completed" },
         ]),
         "{record}"
     );
@@ -869,7 +881,7 @@ fn check_governance_calls(repo: &TestRepo, record: &serde_json::Value, server: &
     let id = next["next"]["id"].as_str().unwrap().to_owned();
     let requests = server.requests.lock().unwrap();
     let with_tools: Vec<_> = requests.iter().filter(|r| r.has_tools()).collect();
-    assert_eq!(with_tools.len(), 3, "{with_tools:?}");
+    assert_eq!(with_tools.len(), 4, "{with_tools:?}");
     let after_first = tool_outputs(with_tools[1]);
     assert!(
         after_first.len() == 1
@@ -885,6 +897,32 @@ fn check_governance_calls(repo: &TestRepo, record: &serde_json::Value, server: &
                 .replace('\\', "")
                 .contains("\"allowed\":false"),
         "spec_guard_check's answer did not reach the model: {after_second:?}"
+    );
+    // The note is a run of its own, attributed to the agent run (XTASK_RUN reached the server
+    // through the agent CLI).
+    let notes: Vec<serde_json::Value> = repo
+        .run(&["runs", "list", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["record"]["kind"] == "run.note")
+        .cloned()
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let by = &notes[0]["record"]["requested_by"];
+    assert_eq!(by["via"], "mcp", "{by}");
+    assert_eq!(by["agent_run"], record["id"], "{by}");
+    let shown = repo
+        .run(&["runs", "show", record["id"].as_str().unwrap(), "--json"])
+        .json();
+    assert!(
+        shown["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "agent.note" && e["text"] == "the triggers spec is a draft"),
+        "{shown}"
     );
 }
 
