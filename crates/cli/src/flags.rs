@@ -114,8 +114,8 @@ pub enum McpCmd {
 
 /// Run the MCP server on stdin and stdout for this repository (what an agent CLI starts).
 ///
-/// Runs `codex-orchestrator-mcp`, found beside this program or on PATH (`cargo install
-/// codex-orchestrator-mcp` installs it). Read tools: task_next, task_list, phase_status,
+/// Runs `codex-orchestrator-mcp`, found beside this program or on PATH (`cargo install --locked
+/// --path crates/mcp` in a clone of the toolkit installs it beside the CLI). Read tools: task_next, task_list, phase_status,
 /// gate_check, spec_guard_check, audit, runs_list, run_show, score_prd. With --write also
 /// phase_next and record_note, each recorded as a run attributed to the calling agent run.
 /// Approvals, spec-guard overrides and full-access runs are never served.

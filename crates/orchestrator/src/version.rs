@@ -32,6 +32,14 @@ pub fn install_command(version: &str, template: &str) -> String {
     }
 }
 
+/// The package of the MCP server (its binary: `codex-orchestrator-mcp`).
+pub const MCP_PACKAGE: &str = "codex-orchestrator-mcp";
+
+/// The command that installs this version's MCP server beside the CLI.
+pub fn install_mcp_command() -> String {
+    format!("cargo install --locked --git {REPOSITORY} --tag v{VERSION} {MCP_PACKAGE}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

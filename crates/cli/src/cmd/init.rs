@@ -147,6 +147,14 @@ fn summary(
     for note in hook_notes {
         text.push_str(&format!("  hooks: {note}\n"));
     }
+    if plan.writes.iter().any(|w| w.path == adopt::CLAUDE_MCP_PATH) {
+        text.push_str(&format!(
+            "  agents: the MCP server `{}` is registered for Claude Code and Codex; it runs `{}`:\n    {}\n",
+            adopt::MCP_SERVER,
+            adopt::MCP_COMMAND,
+            version::install_mcp_command()
+        ));
+    }
     if let Some(recorded) = recorded {
         text.push_str(&format!("recorded as run {}\n", recorded.id));
     }

@@ -16,8 +16,9 @@ impl flags::McpServe {
     pub fn run(self) -> Result<Outcome> {
         let server = server_program().with_context(|| {
             format!(
-                "{} is not installed beside this program or on PATH: `cargo install codex-orchestrator-mcp` installs it",
-                adopt::MCP_COMMAND
+                "{} is not installed beside this program or on PATH; install it: {}",
+                adopt::MCP_COMMAND,
+                codex_orchestrator::version::install_mcp_command()
             )
         })?;
         let mut command = std::process::Command::new(&server);
