@@ -149,7 +149,7 @@ fn summary(
     }
     if plan.writes.iter().any(|w| w.path == adopt::CLAUDE_MCP_PATH) {
         text.push_str(&format!(
-            "  agents: the MCP server `{}` is registered for Claude Code and Codex; it runs `{}`:\n    {}\n",
+            "  agents: MCP server `{}` registered; install `{}` with\n    {}\n",
             adopt::MCP_SERVER,
             adopt::MCP_COMMAND,
             version::install_mcp_command()

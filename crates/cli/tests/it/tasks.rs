@@ -24,7 +24,7 @@ fn init_creates_the_layout_once() {
           created .codex/config.toml
           pinned toolkit_version = "0.1.0" in patterns/governance.toml
           hooks: core.hooksPath: (unset) → .githooks
-          agents: the MCP server `governance` is registered for Claude Code and Codex; it runs `codex-orchestrator-mcp`:
+          agents: MCP server `governance` registered; install `codex-orchestrator-mcp` with
             cargo install --locked --git https://github.com/codex-orchestrator/codex-orchestrator --tag v0.1.0 codex-orchestrator-mcp
         recorded as run R-[RUN]
         next: commit the adoption, then `cargo orchestrator task new "<title>"`
