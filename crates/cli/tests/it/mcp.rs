@@ -366,3 +366,49 @@ fn a_write_through_the_server_is_a_run_attributed_to_the_agent_run_that_asked() 
             .any(|e| e["event"] == "note" && e["text"] == "the rate limit needs a spec review")
     );
 }
+
+#[test]
+fn mcp_install_keeps_what_the_files_hold_and_refuses_a_broken_one() {
+    let repo = TestRepo::new();
+    repo.write(
+        ".mcp.json",
+        "{\"mcpServers\": {\"other\": {\"command\": \"x\"}}}\n",
+    );
+    repo.write(
+        ".codex/config.toml",
+        "# ours\nmodel = \"gpt-x\"\n\n[mcp_servers.other]\ncommand = \"x\"\n",
+    );
+    repo.run(&["init", "--no-hooks"]).ok();
+    let claude: Value = serde_json::from_str(&repo.read(".mcp.json")).unwrap();
+    assert_eq!(claude["mcpServers"]["other"]["command"], "x");
+    assert_eq!(
+        claude["mcpServers"]["governance"]["command"],
+        "codex-orchestrator-mcp"
+    );
+    let codex = repo.read(".codex/config.toml");
+    assert!(
+        codex.starts_with("# ours\nmodel = \"gpt-x\"\n\n[mcp_servers.other]\ncommand = \"x\"\n"),
+        "{codex}"
+    );
+    assert!(
+        codex.contains("[mcp_servers.governance]\ncommand = \"codex-orchestrator-mcp\""),
+        "{codex}"
+    );
+    // Again: nothing to do, nothing recorded.
+    let again = repo.run(&["mcp", "install", "--json"]).ok().json();
+    assert_eq!(again["changes"], json!([]));
+    assert_eq!(again["run"], Value::Null);
+
+    let fresh = TestRepo::initialised();
+    fresh.write(".mcp.json", "{\"mcpServers\": {\n  \"broken\": \n}\n");
+    std::fs::remove_file(fresh.root.join(".codex/config.toml")).unwrap();
+    let before = fresh.snapshot();
+    let out = fresh.run(&["mcp", "install"]).code(2);
+    assert!(out.stderr.contains(".mcp.json:3:1:"), "{}", out.both());
+    assert!(out.stderr.contains("fix the JSON"), "{}", out.both());
+    assert_eq!(
+        fresh.snapshot(),
+        before,
+        "a refused install wrote something"
+    );
+}
