@@ -39,7 +39,7 @@ mod resources;
 pub const WRITE_TOOLS: &[&str] = &["phase_next", "record_note"];
 
 /// What the server says about itself to a client (and to the model, through it).
-const INSTRUCTIONS: &str = "Governance state of this repository (codex-orchestrator). Before you finish: \
+const INSTRUCTIONS: &str = "Before you finish: \
 call gate_check to see what the task's current phase gate still wants, and spec_guard_check on the \
 paths you changed to see whether a trigger area's spec blocks them. task_next names the task to work \
 on. Approvals, spec-guard overrides and full-access runs are never available here: a person gives \
@@ -331,7 +331,11 @@ fn json(value: impl serde::Serialize) -> anyhow::Result<Value> {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        let mut instructions = INSTRUCTIONS.to_owned();
+        let mut instructions = format!(
+            "Repository: {} (codex-orchestrator {}). {INSTRUCTIONS}",
+            self.root.display(),
+            env!("CARGO_PKG_VERSION")
+        );
         if !self.write {
             instructions.push_str(" This server is read-only (started without --write).");
         }
