@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 /// The knobs, with their defaults in `Default`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Governance {
     /// Days after `last_review` before a spec is stale (spec phase, spec-guard, audit).
@@ -81,6 +81,19 @@ pub struct Governance {
     /// mirror; `{version}` is replaced by `toolkit_version`. Empty: `cargo install` from the
     /// toolkit's repository at the tag `v{version}`.
     pub toolkit_install: String,
+    /// `report`'s price table: per model (as the run's `--model` names it), US dollars per
+    /// million input and output tokens. No built-in prices: without an entry, no cost is shown.
+    pub prices: std::collections::BTreeMap<String, Price>,
+}
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Per million input tokens (cached input counts as input).
+    pub input: f64,
+    /// Per million output tokens (reasoning tokens count as output).
+    pub output: f64,
 }
 
 impl Default for Governance {
@@ -109,6 +122,7 @@ impl Default for Governance {
             draft_reviewer: String::new(),
             toolkit_version: String::new(),
             toolkit_install: String::new(),
+            prices: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -326,6 +340,17 @@ impl Governance {
                 crate::version::VERSION
             );
         }
+        for (model, price) in &self.prices {
+            if !(price.input.is_finite() && price.output.is_finite())
+                || price.input < 0.0
+                || price.output < 0.0
+            {
+                bail!(
+                    "{}: prices.{model}: input and output are US dollars per million tokens, 0 or more",
+                    origin.locate(text, "prices")
+                );
+            }
+        }
         for role in &self.prd_required_approvals {
             if role.trim().is_empty() || role.chars().any(char::is_control) {
                 bail!(
@@ -428,7 +453,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`"
+             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`"
         );
     }
 

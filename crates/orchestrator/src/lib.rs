@@ -25,6 +25,7 @@ pub mod guard;
 pub mod hash;
 pub mod hooks;
 pub mod lints;
+pub mod metrics;
 pub mod mirror;
 pub mod objects;
 pub mod output;

@@ -239,6 +239,7 @@ const ROOMS: &[&str] = &[
     "audit",
     "flows",
     "answers",
+    "metrics",
     "fuzz",
 ];
 
