@@ -47,6 +47,7 @@ pub const COMMANDS: &[&str] = &[
     "mirror",
     "config",
     "mcp",
+    "report",
 ];
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +105,10 @@ pub enum Command {
     /// Serve the governance state to agents over MCP, or register the server for them.
     #[command(subcommand)]
     Mcp(McpCmd),
+    #[command(
+        about = "The project's governance figures from tasks/, .runs/ and git: text, --json, --markdown or --html"
+    )]
+    Report(Report),
 }
 
 #[derive(Debug, Subcommand)]
@@ -774,6 +779,32 @@ pub struct Config {
     /// Print JSON instead of text: the settings, and `sources` (key → where it is set).
     #[arg(long)]
     pub json: bool,
+}
+
+/// The project's governance figures, from tasks/, .runs/ and the git log only (no network).
+///
+/// Success metrics (SPEC §11): tasks approved (PRD, task list, specs) before their first
+/// implementation run; agent runs that no manual fix-up commit followed within 7 days;
+/// duplicated edits (diff hunks rewritten by more than one run); hours from brief to approved
+/// plan. Flow figures: time per phase, gate failures, reviews, retries, fixes, timeouts,
+/// spec-guard overrides and full-access runs with their reasons, and agent tokens, wall time and
+/// cost per role, adapter and model (cost from `prices.<model>` in the governance settings:
+/// `input` and `output`, US dollars per million tokens). The README defines each figure.
+#[derive(Debug, Args)]
+pub struct Report {
+    /// Only what happened on or after this day (YYYY-MM-DD, UTC): runs started, commits made,
+    /// tasks with a transition.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only this task (an id or its number).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Print JSON (schemas/report.schema.json).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print Markdown tables, for a CI job summary ($GITHUB_STEP_SUMMARY).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[cfg(test)]

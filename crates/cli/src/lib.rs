@@ -127,6 +127,7 @@ fn pin_policy(command: &Command) -> PinPolicy {
         | Command::Hooks(HooksCmd::Status(_))
         | Command::Score(_)
         | Command::Mcp(McpCmd::Serve(_))
+        | Command::Report(_)
         | Command::Config(_) => PinPolicy::Warn,
         Command::Init(_)
         | Command::Hooks(HooksCmd::Install(_) | HooksCmd::Uninstall(_) | HooksCmd::Snippet(_)) => {
@@ -170,5 +171,6 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Config(cmd) => cmd.run(),
         Command::Mcp(McpCmd::Serve(cmd)) => cmd.run(),
         Command::Mcp(McpCmd::Install(cmd)) => cmd.run(),
+        Command::Report(cmd) => cmd.run(),
     }
 }

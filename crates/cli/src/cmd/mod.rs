@@ -16,6 +16,7 @@ pub mod init;
 pub mod mcp;
 pub mod mirror;
 pub mod phase;
+pub mod report;
 pub mod run;
 pub mod runs;
 pub mod score;

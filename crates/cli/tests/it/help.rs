@@ -44,6 +44,7 @@ const COMMANDS: &[&[&str]] = &[
     &["mcp"],
     &["mcp", "serve"],
     &["mcp", "install"],
+    &["report"],
 ];
 
 #[test]

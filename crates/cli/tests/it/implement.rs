@@ -164,7 +164,7 @@ fn the_review_schema_and_the_parser_agree() {
 /// A task in phase implement (the SOP walked with good artifacts) whose tasks.md is `tasks`,
 /// builder/reviewer/fixer played by the scripted agent through prompt templates, worktrees under
 /// `wt/`, `extra` governance settings, everything committed.
-fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
+pub(crate) fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
     let repo = crate::sop::task_in("implement");
     let id = crate::sop::ID;
     repo.write(&format!("tasks/{id}/tasks.md"), tasks);
@@ -196,16 +196,16 @@ fn implementing(tasks: &str, review: &str, extra: &str) -> TestRepo {
     repo
 }
 
-const TWO_WAVES: &str = "# Tasks\n\n- [ ] 1.0 Count failed logins\n  - [ ] 1.1 Sliding-window counter (FR-1)\n    Files: src/auth/limiter.rs\n  - [ ] 1.2 Answer 429 (FR-2) — Files: src/auth/login.rs\n  - [ ] 1.3 Tune the window (FR-1) — Files: src/auth/limiter.rs\n";
+pub(crate) const TWO_WAVES: &str = "# Tasks\n\n- [ ] 1.0 Count failed logins\n  - [ ] 1.1 Sliding-window counter (FR-1)\n    Files: src/auth/limiter.rs\n  - [ ] 1.2 Answer 429 (FR-2) — Files: src/auth/login.rs\n  - [ ] 1.3 Tune the window (FR-1) — Files: src/auth/limiter.rs\n";
 
-fn verdict(json: &str) -> String {
+pub(crate) fn verdict(json: &str) -> String {
     let text = serde_json::to_string(json).expect("a string");
     format!(
         "agent: print {{\"type\":\"item.completed\",\"item\":{{\"type\":\"agent_message\",\"text\":{text}}}}}\n"
     )
 }
 
-const PASS: &str = r#"{"status":"pass","findings":[]}"#;
+pub(crate) const PASS: &str = r#"{"status":"pass","findings":[]}"#;
 
 #[test]
 fn implement_builds_two_waves_through_every_gate_and_commits_each() {

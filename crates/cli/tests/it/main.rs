@@ -16,6 +16,7 @@ mod mcp;
 mod model;
 mod one_truth;
 mod real_cli;
+mod report;
 mod runs;
 mod sarif;
 mod sop;

@@ -106,7 +106,7 @@ pub fn compute(inputs: &Inputs, prices: &BTreeMap<String, Price>) -> Flow {
                 }
                 "review.ended" => {
                     flow.reviews.cycles += 1;
-                    let verdict = field("verdict").and_then(|v| v.as_str()).unwrap_or("none");
+                    let verdict = verdict(field("verdict").and_then(|v| v.as_str()));
                     *flow.reviews.verdicts.entry(verdict.to_owned()).or_default() += 1;
                 }
                 "fix.ended" => flow.fixes += 1,
@@ -188,6 +188,17 @@ pub fn compute(inputs: &Inputs, prices: &BTreeMap<String, Price>) -> Flow {
         (!costs.is_empty()).then(|| (costs.iter().sum::<f64>() * 10_000.0).round() / 10_000.0);
     flow.agents = agents.into_values().collect();
     flow
+}
+
+/// A review's verdict as the review schema names it (records before 0.1.0 wrote `Pass`,
+/// `ChangesRequired`, `Blocked`); a review without a valid verdict is `no_verdict`.
+fn verdict(recorded: Option<&str>) -> &'static str {
+    match recorded {
+        Some("pass" | "Pass") => "pass",
+        Some("changes_required" | "ChangesRequired") => "changes_required",
+        Some("blocked" | "Blocked") => "blocked",
+        _ => "no_verdict",
+    }
 }
 
 /// The model a run asked for: the value after `--model` or `-m` in its command line.

@@ -187,7 +187,9 @@ fn fixups(inputs: &Inputs) -> Fixups {
         let own = format!("{}/", run.id.dir());
         // Oldest first: the first fix-up is the one reported.
         let fix = inputs.commits.iter().rev().find_map(|commit| {
-            let after = commit.at > ended && commit.at <= ended + window;
+            // git keeps whole seconds: a commit in the second the run ended counts as after it.
+            let ended_s = ended.timestamp();
+            let after = commit.at.timestamp() >= ended_s && commit.at <= ended + window;
             if !after || commit.by_toolkit || commit.files.iter().any(|f| f.starts_with(&own)) {
                 return None;
             }

@@ -122,7 +122,14 @@ impl Wave<'_> {
             Err(format!("the reviewer {}", ended(done)))
         };
         let (verdict_name, findings) = match &verdict {
-            Ok(v) => (format!("{:?}", v.status), v.findings.clone()),
+            // The verdict's name in the review schema: `pass`, `changes_required`, `blocked`.
+            Ok(v) => (
+                serde_json::to_value(v.status)
+                    .ok()
+                    .and_then(|s| s.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                v.findings.clone(),
+            ),
             Err(err) => (err.clone(), Vec::new()),
         };
         self.flow.event("review.ended", json!({ "wave": self.plan.number, "cycle": cycle, "run": done.record.id.to_string(), "verdict": verdict_name, "findings": findings.len() }));

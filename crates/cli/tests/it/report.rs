@@ -1,0 +1,201 @@
+//! `report` on a history made by a real `implement` (scripted agents): its figures match the
+//! run records, a person's later commit to a run's file counts as a fix-up, and `--json` follows
+//! its checked-in schema.
+
+use boon::{Compiler, Schemas};
+use serde_json::Value;
+
+use crate::implement::{PASS, implementing, verdict};
+use crate::support::TestRepo;
+
+const SCHEMA: &str = include_str!("../../../../schemas/report.schema.json");
+
+fn check_schema(doc: &Value) {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
+    let mut schemas = Schemas::new();
+    let mut compiler = Compiler::new();
+    compiler
+        .add_resource("report.schema.json", schema)
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let index = compiler
+        .compile("report.schema.json", &mut schemas)
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    if let Err(err) = schemas.validate(doc, index) {
+        panic!("report --json does not follow its schema: {err:#}\n{doc:#}");
+    }
+}
+
+/// A task implemented in one wave whose first review asks for a change: builder, review, fixer,
+/// review; the branch merged into main.
+fn implemented() -> TestRepo {
+    let changes = r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"no window size"}]}"#;
+    let review = format!(
+        "Review.\n{{{{previous}}}}\n{}{}",
+        verdict(changes).replace("agent: print", "agent: first-review"),
+        verdict(PASS).replace("agent: print", "agent: later-review")
+    );
+    let tasks =
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let repo = implementing(
+        tasks,
+        &review,
+        "[workspace.metadata.governance.prices.default]\ninput = 2.0\noutput = 8.0\n",
+    );
+    let out = repo.run(&["implement", crate::sop::ID, "--json"]).ok();
+    assert_eq!(out.json()["completed"], true, "{}", out.both());
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "the flow's records");
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-edit",
+        &format!("task/{}", crate::sop::ID),
+    ]);
+    repo
+}
+
+#[test]
+fn the_report_of_a_real_implement_matches_its_run_records() {
+    let repo = implemented();
+    let report = repo.run(&["report", "--json"]).ok().json();
+    check_schema(&report);
+    let runs = repo.run(&["runs", "list", "--json"]).json();
+    let agents: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["record"])
+        .filter(|r| r["agent"].is_object())
+        .collect();
+    assert_eq!(agents.len(), 4, "builder, review, fixer, review");
+    let s = &report["success"];
+    // The task entered implement (its gates passed) before the flow's first builder.
+    assert_eq!(s["approved_before_implementation"]["count"], 1, "{s}");
+    assert_eq!(s["approved_before_implementation"]["of"], 1, "{s}");
+    // Nothing was fixed by hand (yet): the flow's commits carry its Run: trailer.
+    let changed = agents
+        .iter()
+        .filter(|r| {
+            r["status"] == "completed" && r["files"].as_array().is_some_and(|f| !f.is_empty())
+        })
+        .count();
+    assert_eq!(s["runs_without_fixup"]["of"], changed, "{s}");
+    assert_eq!(s["runs_without_fixup"]["count"], changed, "{s}");
+    let f = &report["flow"];
+    assert_eq!(f["reviews"]["cycles"], 2, "{f}");
+    assert_eq!(f["reviews"]["verdicts"]["changes_required"], 1, "{f}");
+    assert_eq!(f["reviews"]["verdicts"]["pass"], 1, "{f}");
+    assert_eq!(f["fixes"], 1, "{f}");
+    let by_role = |role: &str| {
+        f["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["role"] == role)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {role} in {f}"))
+    };
+    assert_eq!(by_role("reviewer")["runs"], 2);
+    assert_eq!(by_role("builder")["runs"], 1);
+    assert_eq!(by_role("fixer")["runs"], 1);
+    // Tokens are the records' sums; the price table prices the `default` model.
+    let tokens: u64 = agents
+        .iter()
+        .filter_map(|r| r["agent"]["summary"]["input_tokens"].as_u64())
+        .sum();
+    let summed: u64 = f["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["input_tokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(summed, tokens);
+    assert!(f["cost_usd"].is_number(), "{f}");
+
+    // A person edits a file the fixer changed, after the run: a fix-up of the runs that changed it.
+    repo.write("src/auth/limiter.rs", "// fixed by a person\n");
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "fix the limiter by hand");
+    let after = repo.run(&["report", "--json"]).ok().json();
+    check_schema(&after);
+    let fixups = after["success"]["runs_without_fixup"]["fixups"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let files: Vec<String> = agents
+        .iter()
+        .map(|r| format!("{} {} {} {}", r["id"], r["status"], r["ended"], r["files"]))
+        .collect();
+    assert!(
+        !fixups.is_empty(),
+        "{files:#?}\n{}",
+        repo.git(&["log", "--format=%H %ct %s", "--name-only", "-5"])
+    );
+    for fix in &fixups {
+        assert_eq!(
+            fix["files"],
+            serde_json::json!(["src/auth/limiter.rs"]),
+            "{fix}"
+        );
+        let run = agents
+            .iter()
+            .find(|r| r["id"] == fix["run"])
+            .expect("an agent run");
+        assert!(
+            run["files"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("src/auth/limiter.rs"))
+        );
+    }
+    assert_eq!(
+        after["success"]["runs_without_fixup"]["count"]
+            .as_u64()
+            .unwrap()
+            + fixups.len() as u64,
+        after["success"]["runs_without_fixup"]["of"]
+            .as_u64()
+            .unwrap()
+    );
+
+    // The text and the Markdown say the same.
+    let text = repo.run(&["report"]).ok().stdout;
+    assert!(text.contains("agent runs without a fix-up"), "{text}");
+    assert!(
+        text.contains("reviews: 2 (changes_required 1, pass 1)"),
+        "{text}"
+    );
+    let markdown = repo.run(&["report", "--markdown"]).ok().stdout;
+    assert!(markdown.starts_with("## Governance report"), "{markdown}");
+    assert!(markdown.contains("| reviewer | "), "{markdown}");
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_scopes_are_named() {
+    let repo = TestRepo::initialised();
+    let out = repo.run(&["report", "--since", "yesterday"]).code(2);
+    assert!(
+        out.stderr
+            .contains("--since yesterday: not a date; write it as YYYY-MM-DD"),
+        "{}",
+        out.both()
+    );
+    let out = repo.run(&["report", "--task", "T-9"]).code(2);
+    assert!(
+        out.stderr.contains("there is no task T-9"),
+        "{}",
+        out.both()
+    );
+    let empty = repo.run(&["report", "--json"]).ok().json();
+    check_schema(&empty);
+    assert_eq!(
+        empty["success"]["runs_without_fixup"]["percent"],
+        Value::Null
+    );
+}
