@@ -176,8 +176,18 @@ impl Origin {
     /// The 1-based line of `key` in the settings of `text`.
     fn line_of_key(self, text: &str, key: &str) -> Option<usize> {
         let mut in_table = self.table.is_none();
+        // A key that is a table of its own (`prices`) has a header: `[<table>.prices.<model>]`.
+        let header = match self.table {
+            Some(table) => format!("{}.{key}", table.trim_end_matches(']')),
+            None => format!("[{key}"),
+        };
         for (idx, line) in text.lines().enumerate() {
             let trimmed = line.trim();
+            if trimmed.starts_with(&header)
+                && trimmed[header.len()..].starts_with(['.', ']'])
+            {
+                return Some(idx + 1);
+            }
             if trimmed.starts_with('[') {
                 in_table = self.table.is_some_and(|table| trimmed.starts_with(table));
             } else if in_table && trimmed.split(['=', ' ']).next() == Some(key) {

@@ -39,6 +39,7 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
         parallelism = 2  # patterns/governance.toml:2
         prd_min_score = 8  # default
         prd_required_approvals = ["product","engineering"]  # default
+        prices = {}  # default
         review_max_cycles = 2  # default
         test_command = "cargo test"  # patterns/governance.toml:4
         toolkit_install = ""  # default
