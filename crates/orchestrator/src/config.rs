@@ -183,9 +183,7 @@ impl Origin {
         };
         for (idx, line) in text.lines().enumerate() {
             let trimmed = line.trim();
-            if trimmed.starts_with(&header)
-                && trimmed[header.len()..].starts_with(['.', ']'])
-            {
+            if trimmed.starts_with(&header) && trimmed[header.len()..].starts_with(['.', ']']) {
                 return Some(idx + 1);
             }
             if trimmed.starts_with('[') {

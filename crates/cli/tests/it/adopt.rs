@@ -307,6 +307,15 @@ fn workflow_installs_and_audits(text: &str) {
     assert!(audit.contains("cargo-orchestrator audit --range \"$range\" --format github"));
     let sarif = step("Audit (SARIF)")["run"].as_str().unwrap_or_default();
     assert!(sarif.contains("--format sarif --output audit.sarif"));
+    let summary = step("Governance report (job summary)");
+    assert_eq!(summary["if"], "always()");
+    assert!(
+        summary["run"]
+            .as_str()
+            .is_some_and(|run| run
+                .contains("cargo-orchestrator report --markdown >> \"$GITHUB_STEP_SUMMARY\"")),
+        "{summary}"
+    );
 }
 
 #[test]
