@@ -805,6 +805,10 @@ pub struct Report {
     /// Print Markdown tables, for a CI job summary ($GITHUB_STEP_SUMMARY).
     #[arg(long)]
     pub markdown: bool,
+    /// Write the report as one self-contained HTML page (no network; opens from file://): the
+    /// metrics as charts, the board of tasks by phase, the task graph, the timeline of runs.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "markdown"])]
+    pub html: Option<PathBuf>,
 }
 
 #[cfg(test)]

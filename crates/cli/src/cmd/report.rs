@@ -1,6 +1,6 @@
 //! `cargo xtask report`: the governance figures (`metrics`) as text, JSON or Markdown.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::{Outcome, flags};
 use codex_orchestrator::ctx::Ctx;
@@ -27,8 +27,29 @@ impl flags::Report {
                 "--task and --since: give one of them (a task's report covers its whole history)"
             );
         }
-        let report = metrics::report(&ctx, &Options { since, task })?;
-        if self.json {
+        let options = Options { since, task };
+        let inputs = metrics::Inputs::read(&ctx, &options)?;
+        let report = metrics::compute(&inputs, &ctx, &options);
+        if let Some(path) = &self.html {
+            let page = metrics::html::page(
+                &report,
+                &inputs,
+                &root_from(&ctx, path)?,
+                chrono::Utc::now(),
+            );
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            codex_orchestrator::store::write_atomic(path, page.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            output::out(format!(
+                "report: wrote {} ({} KB): {}",
+                path.display(),
+                page.len().div_ceil(1024),
+                scope(&report)
+            ));
+        } else if self.json {
             output::json(&report);
         } else if self.markdown {
             output::out(markdown(&report));
@@ -37,6 +58,24 @@ impl flags::Report {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// How the page at `path` links to the repository's files: a relative path when it is inside
+/// the repository, else a `file://` URL of the repository's top.
+fn root_from(ctx: &Ctx, path: &std::path::Path) -> Result<String> {
+    let page =
+        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+    let dir = page.parent().unwrap_or(&page);
+    let root = ctx
+        .repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.repo.root.clone());
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Ok(match dir.strip_prefix(&root) {
+        Ok(inside) => "../".repeat(inside.components().count()),
+        Err(_) => format!("file://{}/", root.display()),
+    })
 }
 
 fn share(s: &Share) -> String {

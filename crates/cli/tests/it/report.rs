@@ -1,6 +1,9 @@
 //! `report` on a history made by a real `implement` (scripted agents): its figures match the
 //! run records, a person's later commit to a run's file counts as a fix-up, and `--json` follows
-//! its checked-in schema.
+//! its checked-in schema; the page opens in a real browser.
+
+// Test support: a panic is the failure report, and a skip is said on stderr.
+#![allow(clippy::unwrap_used)]
 
 use boon::{Compiler, Schemas};
 use serde_json::Value;
@@ -198,4 +201,162 @@ fn bad_scopes_are_named() {
         empty["success"]["runs_without_fixup"]["percent"],
         Value::Null
     );
+}
+
+/// Debian's Chromium, when installed (`.ci/run` installs it); `None` after saying why, unless
+/// `CI` is set.
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and Chromium is missing: apt-get install chromium"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: Chromium is not installed (Debian: apt-get install chromium)");
+        }
+    }
+    found
+}
+
+/// Chromium, headless, on `url` with `args`: (stdout, the console messages it logged).
+fn headless(chrome: &std::path::Path, url: &str, args: &[&str]) -> (String, Vec<String>) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("running chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), console)
+}
+
+#[test]
+fn the_page_renders_in_a_real_browser_with_no_script_error() {
+    let Some(chrome) = chromium() else {
+        return;
+    };
+    // The check can fail: a page with a script error is caught.
+    let broken = tempfile::tempdir().unwrap();
+    let bad = broken.path().join("bad.html");
+    std::fs::write(&bad, "<!DOCTYPE html><p>x</p><script>missing();</script>").unwrap();
+    let (_, console) = headless(
+        &chrome,
+        &format!("file://{}", bad.display()),
+        &["--dump-dom"],
+    );
+    assert!(
+        console
+            .iter()
+            .any(|l| l.contains("Uncaught ReferenceError")),
+        "{console:?}"
+    );
+
+    let repo = implemented();
+    let out = repo.run(&["report", "--html", "out/report.html"]).ok();
+    assert!(
+        out.stdout.starts_with("report: wrote out/report.html ("),
+        "{}",
+        out.both()
+    );
+    let page = repo.root.join("out/report.html");
+    let size = std::fs::metadata(&page).unwrap().len();
+    assert!(size < 300 * 1024, "{size} bytes");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page reaches the network"
+    );
+    let url = format!("file://{}", page.display());
+
+    let (dom, console) = headless(&chrome, &url, &["--dump-dom"]);
+    assert!(console.is_empty(), "console: {console:#?}");
+    assert!(
+        dom.contains("data-ready=\"yes\""),
+        "the page's script did not run"
+    );
+    let id = crate::sop::ID;
+    assert!(
+        dom.contains(&format!("<article class=\"card\" data-task=\"{id}\">")),
+        "{dom}"
+    );
+    assert!(dom.contains("<div class=\"column\" data-phase=\"implement\"><h3>implement <span class=\"count\">1</span>"), "{dom}");
+    // Four agent runs and the flow's run as bars; the flow's gates as marks.
+    assert_eq!(dom.matches("<rect class=\"run ").count(), 5, "{dom}");
+    assert!(
+        dom.matches("<path class=\"gate passed\"").count() >= 10,
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<path class=\"gate failed\""),
+        "the first review asked for changes"
+    );
+    for metric in ["m-approved", "m-fixup", "m-duplicated", "m-plan"] {
+        assert!(dom.contains(&format!("id=\"{metric}\"")), "{metric}");
+    }
+    assert!(
+        dom.contains("100.0% <small>(1 of 1)</small>"),
+        "approved before implementation"
+    );
+    // Every link leads to a file of the repository.
+    for href in dom
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+    {
+        let target = page.parent().unwrap().join(href.replace("%2F", "/"));
+        assert!(target.exists(), "{href} → {}", target.display());
+    }
+
+    // What a person sees: a laptop and a phone.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for (name, size) in [
+        ("report-1280.png", "1280,2200"),
+        ("report-phone.png", "390,1600"),
+    ] {
+        let shot = shots.join(name);
+        let _ = std::fs::remove_file(&shot);
+        let (_, console) = headless(
+            &chrome,
+            &url,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                &format!("--window-size={size}"),
+            ],
+        );
+        assert!(console.is_empty(), "{console:?}");
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{name}: {} bytes",
+            png.len()
+        );
+    }
 }

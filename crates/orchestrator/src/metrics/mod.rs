@@ -5,6 +5,7 @@
 //! money go), so each is tested on a fixture history worked out by hand.
 
 pub mod flow;
+pub mod html;
 pub mod inputs;
 pub mod success;
 
