@@ -142,8 +142,25 @@ pub struct BenchMcp {
     pub samples: usize,
 }
 
+/// `report --json` and `report --html` on a generated repository of --tasks tasks (as `bench
+/// graph` makes them) and --runs run records (agent runs with diffs, flow runs with gates and
+/// reviews), against `git log --name-only` of the same repository. Goal: both under 1 s.
+#[derive(Debug, Args)]
+pub struct BenchReport {
+    /// Tasks in the generated repository.
+    #[arg(long, default_value_t = 10_000)]
+    pub tasks: usize,
+    /// Run records in it.
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: usize,
+    /// Timed runs of each (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub samples: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Report(BenchReport),
     Mcp(BenchMcp),
     Adopt(BenchAdopt),
     Graph(BenchGraph),

@@ -10,6 +10,7 @@ pub mod adopt;
 pub mod audit;
 pub mod flows;
 pub mod mcp;
+pub mod report;
 pub mod runner;
 
 use std::path::{Path, PathBuf};

@@ -30,7 +30,9 @@ impl flags::Report {
         let options = Options { since, task };
         let inputs = metrics::Inputs::read(&ctx, &options)?;
         let report = metrics::compute(&inputs, &ctx, &options);
-        if let Some(path) = &self.html {
+        if let Some(shown) = &self.html {
+            let path = &std::path::absolute(shown)
+                .with_context(|| format!("resolving {}", shown.display()))?;
             let page = metrics::html::page(
                 &report,
                 &inputs,
@@ -45,7 +47,7 @@ impl flags::Report {
                 .with_context(|| format!("writing {}", path.display()))?;
             output::out(format!(
                 "report: wrote {} ({} KB): {}",
-                path.display(),
+                shown.display(),
                 page.len().div_ceil(1024),
                 scope(&report)
             ));

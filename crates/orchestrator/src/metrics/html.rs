@@ -15,8 +15,8 @@ use super::inputs::{Inputs, parse_time};
 use super::{Report, Share};
 use crate::tasks::phase::Phase;
 
-/// Done tasks shown on the board (the latest).
-const DONE_SHOWN: usize = 30;
+/// Cards shown per column of the board: done tasks the latest, others the most urgent.
+const CARDS_SHOWN: usize = 40;
 /// Open tasks drawn in the graph (the most urgent).
 const GRAPH_NODES: usize = 150;
 /// Runs drawn on the timeline (the latest).
@@ -221,8 +221,10 @@ fn board(out: &mut String, inputs: &Inputs, now: DateTime<Utc>) {
                 };
                 at(b.1).cmp(&at(a.1))
             });
-            tasks.truncate(DONE_SHOWN);
+        } else {
+            tasks.sort_by_key(|(id, e)| (e.priority.unwrap_or(9), (*id).clone()));
         }
+        tasks.truncate(CARDS_SHOWN);
         let _ = writeln!(
             out,
             "<div class=\"column\" data-phase=\"{}\"><h3>{} <span class=\"count\">{total}</span></h3>",

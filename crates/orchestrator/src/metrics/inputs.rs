@@ -58,52 +58,77 @@ pub const FLOWS: &[&str] = &["implement", "draft"];
 impl Inputs {
     /// Read the repository as `options` scope it.
     pub fn read(ctx: &Ctx, options: &Options) -> Result<Inputs> {
-        let mut tasks = crate::tasks::rebuild(&ctx.repo)?.tasks;
-        if let Some(id) = &options.task {
-            tasks.retain(|t, _| t == id);
-        }
-        if let Some(since) = options.since {
-            // Tasks active in the period: a transition on or after the day.
-            tasks.retain(|_, entry| {
-                entry
-                    .history
-                    .iter()
-                    .any(|t| parse_time(&t.at).is_some_and(|at| at.date_naive() >= since))
-            });
-        }
-        let mut res = Inputs {
-            tasks,
-            ..Inputs::default()
+        // The task folders and the run records are read side by side (two cores; each is most
+        // of the time), while git lists the commits in its own process.
+        let log = log_command(ctx, options.since)?;
+        let (tasks, runs) = std::thread::scope(|scope| {
+            let tasks = scope.spawn(|| read_tasks(ctx, options));
+            let runs = read_runs(ctx, options);
+            (
+                tasks
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the task folders failed"))),
+                runs,
+            )
+        });
+        let mut res = runs?;
+        res.tasks = tasks?;
+        res.commits = match log {
+            Some(child) => commits(child)?,
+            None => Vec::new(),
         };
-        for stored in runs::list(&ctx.repo)? {
-            let record = match stored.record {
-                Ok(record) => record,
-                Err(err) => {
-                    res.unreadable.push(format!("{}: {err}", stored.id));
-                    continue;
-                }
-            };
-            if !in_scope(&record, options) {
-                continue;
-            }
-            let dir = ctx.repo.path(record.id.dir());
-            if FLOWS.contains(&record.kind.as_str()) {
-                let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
-                let events = text
-                    .lines()
-                    .filter_map(|line| serde_json::from_str::<RunEvent>(line).ok())
-                    .collect();
-                res.events.insert(record.id.to_string(), events);
-            }
-            if record.agent.is_some() && !record.files.is_empty() {
-                let patch = std::fs::read_to_string(dir.join("diff.patch")).unwrap_or_default();
-                res.hunks.insert(record.id.to_string(), hunks(&patch));
-            }
-            res.runs.push(record);
-        }
-        res.commits = commits(ctx, options.since)?;
         Ok(res)
     }
+}
+
+/// The tasks as their folders give them, scoped.
+fn read_tasks(ctx: &Ctx, options: &Options) -> Result<BTreeMap<String, TaskEntry>> {
+    let mut tasks = crate::tasks::rebuild(&ctx.repo)?.tasks;
+    if let Some(id) = &options.task {
+        tasks.retain(|t, _| t == id);
+    }
+    if let Some(since) = options.since {
+        // Tasks active in the period: a transition on or after the day.
+        tasks.retain(|_, entry| {
+            entry
+                .history
+                .iter()
+                .any(|t| parse_time(&t.at).is_some_and(|at| at.date_naive() >= since))
+        });
+    }
+    Ok(tasks)
+}
+
+/// The run records in scope, with the events of flow runs and the hunks of agent runs.
+fn read_runs(ctx: &Ctx, options: &Options) -> Result<Inputs> {
+    let mut res = Inputs::default();
+    for stored in runs::list(&ctx.repo)? {
+        let record = match stored.record {
+            Ok(record) => record,
+            Err(err) => {
+                res.unreadable.push(format!("{}: {err}", stored.id));
+                continue;
+            }
+        };
+        if !in_scope(&record, options) {
+            continue;
+        }
+        let dir = ctx.repo.path(record.id.dir());
+        if FLOWS.contains(&record.kind.as_str()) {
+            let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
+            let events = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<RunEvent>(line).ok())
+                .collect();
+            res.events.insert(record.id.to_string(), events);
+        }
+        if record.agent.is_some() && !record.files.is_empty() {
+            let patch = std::fs::read_to_string(dir.join("diff.patch")).unwrap_or_default();
+            res.hunks.insert(record.id.to_string(), hunks(&patch));
+        }
+        res.runs.push(record);
+    }
+    Ok(res)
 }
 
 /// Whether a run is in the report's scope.
@@ -150,10 +175,11 @@ pub fn hunks(patch: &str) -> Vec<Hunk> {
     res
 }
 
-/// Every commit reachable from HEAD (since `since`), with the files it changed.
-fn commits(ctx: &Ctx, since: Option<NaiveDate>) -> Result<Vec<Commit>> {
+/// `git log` of every commit reachable from HEAD (since `since`) with the files it changed,
+/// started; `None` before the first commit.
+fn log_command(ctx: &Ctx, since: Option<NaiveDate>) -> Result<Option<std::process::Child>> {
     if ctx.repo.head().is_none() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut cmd = std::process::Command::new("git");
     cmd.current_dir(&ctx.repo.root)
@@ -162,10 +188,18 @@ fn commits(ctx: &Ctx, since: Option<NaiveDate>) -> Result<Vec<Commit>> {
     if let Some(since) = since {
         cmd.arg(format!("--since={}T00:00:00Z", since.format("%Y-%m-%d")));
     }
-    let out = cmd
+    let child = cmd
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .context("running git log (is git on PATH?)")?;
+    Ok(Some(child))
+}
+
+/// The commits the started `git log` lists.
+fn commits(child: std::process::Child) -> Result<Vec<Commit>> {
+    let out = child.wait_with_output().context("reading git log")?;
     if !out.status.success() {
         anyhow::bail!(
             "git log failed: {}",

@@ -345,9 +345,40 @@ pub fn rebuild(repo: &Repo) -> Result<Index> {
     build_index(&scan(repo)?)
 }
 
-/// Read every task folder.
+/// Read every task folder, in id order; on as many threads as there are cores (up to 4) when
+/// there are many (each folder is a few small reads and parses). The error is the first folder's
+/// in id order, as a sequential read gives it.
 pub(crate) fn scan(repo: &Repo) -> Result<Vec<TaskSource>> {
-    folder_ids(repo)?.iter().map(|id| load(repo, id)).collect()
+    let ids = folder_ids(repo)?;
+    let threads = if ids.len() < 256 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    };
+    if threads == 1 {
+        return ids.iter().map(|id| load(repo, id)).collect();
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = ids
+            .chunks(ids.len().div_ceil(threads))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|id| load(repo, id))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut res = Vec::with_capacity(ids.len());
+        for part in parts {
+            res.extend(
+                part.join().map_err(|_| {
+                    anyhow!("reading the task folders failed (a thread panicked)")
+                })??,
+            );
+        }
+        Ok(res)
+    })
 }
 
 /// The index entry of one task folder.
