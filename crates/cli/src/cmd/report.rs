@@ -80,6 +80,19 @@ fn root_from(ctx: &Ctx, path: &std::path::Path) -> Result<String> {
     })
 }
 
+/// Items a list in the text names (the rest are counted; `--json` lists them all).
+const LISTED: usize = 20;
+
+/// `    … and N more (--json lists them all)` when a list had more than [`LISTED`].
+fn more(out: &mut String, n: usize) {
+    if n > LISTED {
+        out.push_str(&format!(
+            "    … and {} more (--json lists them all)\n",
+            n - LISTED
+        ));
+    }
+}
+
 fn share(s: &Share) -> String {
     match s.percent {
         Some(p) => format!("{} of {} ({p:.1}%)", s.count, s.of),
@@ -155,15 +168,16 @@ fn text(report: &Report) -> String {
         "  approved before implementation  {}\n",
         share(&s.approved_before_implementation.share)
     ));
-    for task in &s.approved_before_implementation.not {
+    for task in s.approved_before_implementation.not.iter().take(LISTED) {
         out.push_str(&format!("    not: {task}\n"));
     }
+    more(&mut out, s.approved_before_implementation.not.len());
     out.push_str(&format!(
         "  agent runs without a fix-up     {} (within {} days)\n",
         share(&s.runs_without_fixup.share),
         s.runs_without_fixup.window_days
     ));
-    for fix in &s.runs_without_fixup.fixups {
+    for fix in s.runs_without_fixup.fixups.iter().take(LISTED) {
         out.push_str(&wrap(
             &format!(
                 "fixed up: {} by commit {} ({})",
@@ -174,6 +188,7 @@ fn text(report: &Report) -> String {
             4,
         ));
     }
+    more(&mut out, s.runs_without_fixup.fixups.len());
     out.push_str(&format!(
         "  duplicated hunk rewrites        {}\n",
         share(&s.duplicated_edits.share)

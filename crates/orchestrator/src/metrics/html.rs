@@ -3,8 +3,9 @@
 //! on a phone. Rendered here from the report and its inputs, so the page holds what the JSON
 //! holds; the script only filters the board and highlights a task in the graph.
 //!
-//! Kept small for large histories: the board shows every open task and the latest done ones, the
-//! graph the most urgent open tasks, the timeline the latest runs (each capped, and said so).
+//! Kept small for large histories: the board shows the most urgent tasks of each phase (the
+//! latest done ones), the graph the most urgent open tasks, the timeline the latest runs, the
+//! metrics name their first items (each capped, and said so; `--json` has everything).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -21,6 +22,22 @@ const CARDS_SHOWN: usize = 40;
 const GRAPH_NODES: usize = 150;
 /// Runs drawn on the timeline (the latest).
 const TIMELINE_RUNS: usize = 300;
+/// Items named in a metric's detail (the rest are counted; `--json` lists them all).
+const LISTED: usize = 20;
+
+/// The first [`LISTED`] of `items`, joined, and how many more there are.
+fn listed(items: &[String], sep: &str) -> String {
+    let mut text = items
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > LISTED {
+        text.push_str(&format!("{sep}and {} more", items.len() - LISTED));
+    }
+    text
+}
 
 /// The page. `root` is how links reach the repository's files from where the page is written
 /// (a relative path ending in `/`, or a `file://` URL); `now` dates ages.
@@ -125,7 +142,7 @@ fn metrics(out: &mut String, report: &Report, root: &str) {
         if not.is_empty() {
             String::new()
         } else {
-            format!("entered implement after it began: {}", not.join(", "))
+            format!("entered implement after it began: {}", listed(&not, ", "))
         },
     );
     let fixups: Vec<String> = s
@@ -152,7 +169,7 @@ fn metrics(out: &mut String, report: &Report, root: &str) {
             s.runs_without_fixup.window_days
         ),
         &s.runs_without_fixup.share,
-        fixups.join("<br>"),
+        listed(&fixups, "<br>"),
     );
     let files: Vec<String> = s
         .duplicated_edits
@@ -164,7 +181,7 @@ fn metrics(out: &mut String, report: &Report, root: &str) {
         "m-duplicated",
         "Duplicated hunk rewrites",
         &s.duplicated_edits.share,
-        files.join(", "),
+        listed(&files, ", "),
     );
     let plan = &s.brief_to_plan;
     let _ = writeln!(
