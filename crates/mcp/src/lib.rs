@@ -205,6 +205,7 @@ impl Server {
             let options = codex_orchestrator::audit::Options {
                 range: args.range.clone(),
                 today,
+                progress: false,
             };
             let result = codex_orchestrator::audit::run(ctx, &options)?;
             Ok(codex_orchestrator::audit::format::json(&result))

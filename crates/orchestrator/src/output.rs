@@ -94,6 +94,102 @@ pub fn warn(text: impl std::fmt::Display) {
     note(format!("{}: {text}", paint("warning", "33")));
 }
 
+/// A long command's progress on stderr: one line redrawn in place (at most ten times a second)
+/// with the stage it is in and, when it counts, a bar; cleared when dropped. Shown only when the
+/// caller wants it (never with `--json`), stderr is a terminal and `CI` is unset: pipes and logs
+/// get nothing.
+pub struct Progress {
+    on: bool,
+    label: &'static str,
+    state: std::sync::Mutex<ProgressState>,
+}
+
+struct ProgressState {
+    stage: String,
+    done: usize,
+    total: usize,
+    drawn: Option<std::time::Instant>,
+}
+
+impl Progress {
+    /// Progress of the command `label` (`audit`, `report`), shown when `wanted` and on a terminal.
+    pub fn new(label: &'static str, wanted: bool) -> Progress {
+        Progress {
+            on: wanted && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+            label,
+            state: std::sync::Mutex::new(ProgressState {
+                stage: String::new(),
+                done: 0,
+                total: 0,
+                drawn: None,
+            }),
+        }
+    }
+
+    /// Enter a stage that counts to `total` (0: it does not count), and show it at once.
+    pub fn stage(&self, what: &str, total: usize) {
+        if !self.on {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            state.stage = what.to_owned();
+            state.done = 0;
+            state.total = total;
+            self.draw(&mut state);
+        }
+    }
+
+    /// One more item of the stage done.
+    pub fn tick(&self) {
+        if !self.on {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            state.done += 1;
+            if state
+                .drawn
+                .is_none_or(|at| at.elapsed() >= std::time::Duration::from_millis(100))
+            {
+                self.draw(&mut state);
+            }
+        }
+    }
+
+    fn draw(&self, state: &mut ProgressState) {
+        let mut line = format!("{}: {}", self.label, state.stage);
+        if let Some(full) = (state.done.min(state.total) * 20).checked_div(state.total) {
+            let width = 20;
+            line.push_str(&format!(
+                " {}/{} [{}{}]",
+                state.done,
+                state.total,
+                "#".repeat(full),
+                "-".repeat(width - full)
+            ));
+        }
+        let line: String = line.chars().take(79).collect();
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[2K{line}");
+        let _ = stderr.flush();
+        state.drawn = Some(std::time::Instant::now());
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        let drawn = self
+            .state
+            .lock()
+            .map(|s| s.drawn.is_some())
+            .unwrap_or(false);
+        if self.on && drawn {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+    }
+}
+
 /// Print the error that stopped a command, with its whole cause chain on one line.
 pub fn error(err: &anyhow::Error) {
     note(format!("{}: {err:#}", paint("error", "31")));

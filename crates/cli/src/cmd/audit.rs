@@ -20,6 +20,8 @@ impl flags::Audit {
             &audit::Options {
                 range: self.range.clone(),
                 today,
+                // The human format on a terminal; never JSON, SARIF or GitHub annotations.
+                progress: matches!(self.format, flags::AuditFormat::Human),
             },
         )?;
         let text = match self.format {

@@ -27,7 +27,11 @@ impl flags::Report {
                 "--task and --since: give one of them (a task's report covers its whole history)"
             );
         }
-        let options = Options { since, task };
+        let options = Options {
+            since,
+            task,
+            progress: !self.json,
+        };
         let inputs = metrics::Inputs::read(&ctx, &options)?;
         let report = metrics::compute(&inputs, &ctx, &options);
         if let Some(shown) = &self.html {

@@ -360,3 +360,67 @@ fn the_page_renders_in_a_real_browser_with_no_script_error() {
         );
     }
 }
+
+/// What `args` writes to stderr when it is a terminal (a pseudo-terminal), with its exit code.
+fn on_a_terminal(repo: &TestRepo, args: &[&str]) -> (i32, String) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let mut cmd = repo.cmd(args);
+    cmd.env_remove("CI")
+        .stderr(slave)
+        .stdout(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut master = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut screen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last writer is gone.
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            screen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&screen).into_owned()
+    });
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (code, reader.join().unwrap())
+}
+
+#[test]
+fn report_and_audit_show_progress_on_a_terminal_only() {
+    let repo = implemented();
+    let (code, screen) = on_a_terminal(&repo, &["report"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("report: reading the runs' events and diffs"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("-]") || screen.contains("#]"),
+        "a bar: {screen:?}"
+    );
+    assert!(
+        screen.ends_with("\r\x1b[2K"),
+        "the line is cleared at the end: {screen:?}"
+    );
+    let (_, screen) = on_a_terminal(&repo, &["audit"]);
+    assert!(
+        screen.contains("audit: lint and secret rules over "),
+        "{screen:?}"
+    );
+    // Never with JSON, never in a pipe.
+    let (_, screen) = on_a_terminal(&repo, &["report", "--json"]);
+    assert!(!screen.contains("report:"), "{screen:?}");
+    let (_, screen) = on_a_terminal(&repo, &["audit", "--format", "json"]);
+    assert!(!screen.contains("audit: "), "{screen:?}");
+    let piped = repo.run(&["report"]).ok();
+    assert!(!piped.raw_stderr.contains('\r'), "{}", piped.both());
+}

@@ -148,6 +148,8 @@ pub struct Options {
     pub range: Option<String>,
     /// `None`: today in UTC.
     pub today: chrono::NaiveDate,
+    /// Show progress on a terminal (`output::Progress`); off for JSON and for servers.
+    pub progress: bool,
 }
 
 /// Every finding of every rule, and the range the history rules covered.
@@ -166,6 +168,8 @@ pub struct Audit {
 pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
+    let progress = crate::output::Progress::new("audit", opts.progress);
+    progress.stage("the index and the specs", 0);
     let index_text = check_index(ctx, &mut findings);
     let tracked = tracked_files(ctx)?;
     let policy = Policy {
@@ -201,12 +205,15 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
                 .fix("fix patterns/triggers.toml (see its header comment)"),
         ),
     }
+    progress.stage("the commits of the range", 0);
     let range = resolve_range(ctx, opts.range.as_deref(), &mut notes)?;
     if let Some((base, end)) = &range {
         findings.extend(range::check(ctx, base, end, &mut notes)?);
         findings.extend(history::check(ctx, base, end)?);
     }
+    progress.stage("the run records", 0);
     check_runs(ctx, index_text.as_deref(), &mut findings)?;
+    progress.stage("the tasks", 0);
     // The mirrors' earlier text: at the range's start, else HEAD's (for uncommitted rewrites).
     let head = ctx.repo.head();
     let base = range
@@ -215,6 +222,10 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Audit> {
         .or(head.as_deref());
     let task_findings = tasks::check(ctx, opts.today, base, &findings)?;
     findings.extend(task_findings);
+    progress.stage(
+        &format!("lint and secret rules over {} files", tracked.len()),
+        0,
+    );
     let lint_rules = lints::load(&ctx.repo.root)?;
     findings.extend(lints::scan(&ctx.repo.root, &tracked, &lint_rules));
     Ok(Audit {

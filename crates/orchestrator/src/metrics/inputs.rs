@@ -61,9 +61,11 @@ impl Inputs {
         // The task folders and the run records are read side by side (two cores; each is most
         // of the time), while git lists the commits in its own process.
         let log = log_command(ctx, options.since)?;
+        let progress = crate::output::Progress::new("report", options.progress);
+        progress.stage("reading the task folders and the run records", 0);
         let (tasks, runs) = std::thread::scope(|scope| {
             let tasks = scope.spawn(|| read_tasks(ctx, options));
-            let runs = read_runs(ctx, options);
+            let runs = read_runs(ctx, options, &progress);
             (
                 tasks
                     .join()
@@ -73,6 +75,7 @@ impl Inputs {
         });
         let mut res = runs?;
         res.tasks = tasks?;
+        progress.stage("reading the git log", 0);
         res.commits = match log {
             Some(child) => commits(child)?,
             None => Vec::new(),
@@ -100,9 +103,12 @@ fn read_tasks(ctx: &Ctx, options: &Options) -> Result<BTreeMap<String, TaskEntry
 }
 
 /// The run records in scope, with the events of flow runs and the hunks of agent runs.
-fn read_runs(ctx: &Ctx, options: &Options) -> Result<Inputs> {
+fn read_runs(ctx: &Ctx, options: &Options, progress: &crate::output::Progress) -> Result<Inputs> {
     let mut res = Inputs::default();
-    for stored in runs::list(&ctx.repo)? {
+    let stored = runs::list(&ctx.repo)?;
+    progress.stage("reading the runs' events and diffs", stored.len());
+    for stored in stored {
+        progress.tick();
         let record = match stored.record {
             Ok(record) => record,
             Err(err) => {

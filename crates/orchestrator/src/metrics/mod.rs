@@ -27,6 +27,8 @@ pub struct Options {
     pub since: Option<NaiveDate>,
     /// Only this task (a full id).
     pub task: Option<String>,
+    /// Show progress on a terminal (`output::Progress`); off for JSON.
+    pub progress: bool,
 }
 
 /// The whole report: `report --json`.
