@@ -650,7 +650,6 @@ fn reconcile_closes_the_runs_of_a_killed_orchestrator_and_never_a_live_one() {
 /// stdout keeps only the summary.
 #[test]
 fn a_group_on_a_terminal_shows_a_live_board() {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
     use std::io::Read;
 
     let repo = repo_with_bot();
@@ -658,29 +657,9 @@ fn a_group_on_a_terminal_shows_a_live_board() {
         "group.toml",
         "[[agent]]\nname = \"slow\"\nrole = \"bot\"\nprompt = \"agent: sleep 500\"\n\n[[agent]]\nname = \"quick\"\nrole = \"bot\"\nprompt = \"agent: print hi\"\n",
     );
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let name = ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap();
     let mut cmd = repo.cmd(&["group", "run", "group.toml"]);
-    cmd.env_remove("CI").stderr(slave);
-    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
-    drop(cmd);
-    let mut master = std::fs::File::from(master);
-    let reader = std::thread::spawn(move || {
-        let mut screen = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last writer is gone.
-        while let Ok(n @ 1..) = master.read(&mut buf) {
-            screen.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&screen).into_owned()
-    });
+    cmd.stdout(std::process::Stdio::piped());
+    let (mut child, reader) = crate::support::with_terminal_stderr(cmd);
     let mut stdout = String::new();
     child
         .stdout

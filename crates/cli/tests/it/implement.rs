@@ -289,16 +289,24 @@ fn implement_builds_two_waves_through_every_gate_and_commits_each() {
     assert!(!repo.exists("src/auth/limiter.rs"));
 }
 
-#[test]
-fn a_review_that_asks_for_changes_gets_a_fixer_then_passes() {
+/// A one-sub-task list and a reviewer whose first verdict asks for a change and whose second
+/// passes: `(tasks.md, review prompt)`.
+pub(crate) fn changes_then_pass() -> (&'static str, String) {
     let changes = r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"no window size"}]}"#;
     let review = format!(
         "Review.\n{{{{previous}}}}\n{}{}",
         verdict(changes).replace("agent: print", "agent: first-review"),
         verdict(PASS).replace("agent: print", "agent: later-review")
     );
-    let tasks =
-        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    (
+        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n",
+        review,
+    )
+}
+
+#[test]
+fn a_review_that_asks_for_changes_gets_a_fixer_then_passes() {
+    let (tasks, review) = changes_then_pass();
     let repo = implementing(tasks, &review, "");
     let out = repo.run(&["implement", crate::sop::ID, "--json"]).ok();
     let report = out.json();

@@ -8,7 +8,7 @@
 use boon::{Compiler, Schemas};
 use serde_json::Value;
 
-use crate::implement::{PASS, implementing, verdict};
+use crate::implement::{changes_then_pass, implementing};
 use crate::support::TestRepo;
 
 const SCHEMA: &str = include_str!("../../../../schemas/report.schema.json");
@@ -31,14 +31,7 @@ fn check_schema(doc: &Value) {
 /// A task implemented in one wave whose first review asks for a change: builder, review, fixer,
 /// review; the branch merged into main.
 fn implemented() -> TestRepo {
-    let changes = r#"{"status":"changes_required","findings":[{"severity":"error","file":"src/auth/limiter.rs","line":1,"message":"no window size"}]}"#;
-    let review = format!(
-        "Review.\n{{{{previous}}}}\n{}{}",
-        verdict(changes).replace("agent: print", "agent: first-review"),
-        verdict(PASS).replace("agent: print", "agent: later-review")
-    );
-    let tasks =
-        "# Tasks\n\n- [ ] 1.0 Count\n  - [ ] 1.1 Counter (FR-1) — Files: src/auth/limiter.rs\n";
+    let (tasks, review) = changes_then_pass();
     let repo = implementing(
         tasks,
         &review,
@@ -363,35 +356,11 @@ fn the_page_renders_in_a_real_browser_with_no_script_error() {
 
 /// What `args` writes to stderr when it is a terminal (a pseudo-terminal), with its exit code.
 fn on_a_terminal(repo: &TestRepo, args: &[&str]) -> (i32, String) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    use std::io::Read;
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let name = ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap();
     let mut cmd = repo.cmd(args);
-    cmd.env_remove("CI")
-        .stderr(slave)
-        .stdout(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    drop(cmd);
-    let mut master = std::fs::File::from(master);
-    let reader = std::thread::spawn(move || {
-        let mut screen = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last writer is gone.
-        while let Ok(n @ 1..) = master.read(&mut buf) {
-            screen.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&screen).into_owned()
-    });
+    cmd.stdout(std::process::Stdio::null());
+    let (mut child, screen) = crate::support::with_terminal_stderr(cmd);
     let code = child.wait().unwrap().code().unwrap_or(-1);
-    (code, reader.join().unwrap())
+    (code, screen.join().unwrap())
 }
 
 #[test]

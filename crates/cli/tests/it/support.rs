@@ -341,3 +341,35 @@ pub fn most_overlapping<T: Ord>(mut edges: Vec<(T, bool)>) -> usize {
     }
     most
 }
+
+/// Start `cmd` with its stderr on a pseudo-terminal (and `CI` unset, as on a person's machine):
+/// the child, and a thread that returns everything the terminal showed once the child is gone.
+pub fn with_terminal_stderr(
+    mut cmd: Command,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().expect("a UTF-8 pty name"))
+        .expect("the pty's other end");
+    cmd.env_remove("CI").stderr(slave);
+    let child = cmd.spawn().expect("spawn");
+    drop(cmd);
+    let mut master = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut screen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last writer is gone.
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            screen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&screen).into_owned()
+    });
+    (child, reader)
+}
