@@ -166,7 +166,14 @@ fn text(report: &Report) -> String {
             (n > 0).then(|| format!("{} {n}", p.name()))
         })
         .collect();
-    out.push_str(&format!("tasks by phase: {}\n", phases.join(" · ")));
+    out.push_str(&format!(
+        "tasks by phase: {}\n",
+        if phases.is_empty() {
+            "none yet".to_owned()
+        } else {
+            phases.join(" · ")
+        }
+    ));
     out.push_str("\nsuccess metrics\n");
     out.push_str(&format!(
         "  approved before implementation  {}\n",
@@ -208,6 +215,9 @@ fn text(report: &Report) -> String {
         out.push_str(&format!("    longest: {worst}\n"));
     }
     out.push_str("\nflow\n  hours per phase (median / worst):\n");
+    if f.phases.is_empty() {
+        out.push_str("    none yet (no task has left a phase)\n");
+    }
     for phase in codex_orchestrator::tasks::phase::Phase::ALL {
         let Some(d) = f.phases.get(phase.name()) else {
             continue;
@@ -317,8 +327,14 @@ fn markdown(report: &Report) -> String {
     let f = &report.flow;
     let mut out = format!("## Governance report\n\n{}\n\n", scope(report));
     out.push_str("| phase | tasks |\n| --- | ---: |\n");
-    for (phase, n) in &report.tasks.by_phase {
-        out.push_str(&format!("| {phase} | {n} |\n"));
+    for phase in codex_orchestrator::tasks::phase::Phase::ALL {
+        let n = report
+            .tasks
+            .by_phase
+            .get(phase.name())
+            .copied()
+            .unwrap_or(0);
+        out.push_str(&format!("| {} | {n} |\n", phase.name()));
     }
     out.push_str("\n### Success metrics\n\n| metric | value |\n| --- | --- |\n");
     out.push_str(&format!(
