@@ -97,6 +97,18 @@ fn more(out: &mut String, n: usize) {
     }
 }
 
+/// `name count, …` of a count per name, or `none`.
+fn counted(map: &std::collections::BTreeMap<String, usize>) -> String {
+    if map.is_empty() {
+        "none".to_owned()
+    } else {
+        map.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 fn share(s: &Share) -> String {
     match s.percent {
         Some(p) => format!("{} of {} ({p:.1}%)", s.count, s.of),
@@ -230,16 +242,6 @@ fn text(report: &Report) -> String {
             ));
         }
     }
-    let counted = |map: &std::collections::BTreeMap<String, usize>| {
-        if map.is_empty() {
-            "none".to_owned()
-        } else {
-            map.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
     out.push_str(&format!("  gate failures: {}\n", counted(&f.gate_failures)));
     out.push_str(&format!(
         "  reviews: {} ({})\n",
@@ -347,15 +349,7 @@ fn markdown(report: &Report) -> String {
     ));
     out.push_str(&format!(
         "\n### Flow\n\n- gate failures: {}\n- reviews: {}; retries {}; fixes {}; timeouts {}\n- overrides: {}; full-access runs: {}\n",
-        if f.gate_failures.is_empty() {
-            "none".to_owned()
-        } else {
-            f.gate_failures
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        counted(&f.gate_failures),
         f.reviews.cycles,
         f.retries,
         f.fixes,

@@ -56,10 +56,11 @@ pub fn run_show(ctx: &Ctx, id: &str) -> Result<RunShow> {
     let id = RunId::parse(id)?;
     let (record, mut events) = runs::show(&ctx.repo, &id)?;
     if record.agent.is_some() {
+        let wanted = id.to_string();
         let notes = runs::list(&ctx.repo)?.into_iter().filter_map(|run| {
             let record = run.record.ok()?;
             let by = record.requested_by.as_ref()?.agent_run.as_deref()?;
-            (record.kind == NOTE_KIND && by == id.to_string()).then_some(run.id)
+            (record.kind == NOTE_KIND && by == wanted).then_some(run.id)
         });
         for note in notes {
             let (_, noted) = runs::show(&ctx.repo, &note)?;

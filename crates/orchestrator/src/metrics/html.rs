@@ -59,8 +59,9 @@ pub fn page(report: &Report, inputs: &Inputs, root: &str, now: DateTime<Utc>) ->
         now.format("%Y-%m-%d %H:%M UTC")
     );
     metrics(&mut out, report, root);
-    board(&mut out, inputs, now);
-    graph(&mut out, inputs);
+    let blocked = blockers(inputs);
+    board(&mut out, inputs, &blocked, now);
+    graph(&mut out, inputs, &blocked);
     timeline(&mut out, inputs);
     flow(&mut out, report, root);
     out.push_str("</main>\n");
@@ -203,7 +204,7 @@ fn metrics(out: &mut String, report: &Report, root: &str) {
 }
 
 /// The tasks' open blockers: what they wait for that is not done.
-fn blockers(inputs: &Inputs) -> BTreeMap<&str, BTreeSet<&str>> {
+fn blockers(inputs: &Inputs) -> Blocked<'_> {
     let open = |id: &str| inputs.tasks.get(id).is_some_and(|e| e.phase != Phase::Done);
     let mut res: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (id, entry) in &inputs.tasks {
@@ -221,8 +222,10 @@ fn blockers(inputs: &Inputs) -> BTreeMap<&str, BTreeSet<&str>> {
     res
 }
 
-fn board(out: &mut String, inputs: &Inputs, now: DateTime<Utc>) {
-    let blocked = blockers(inputs);
+/// What each task waits for, by task: [`blockers`].
+type Blocked<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
+fn board(out: &mut String, inputs: &Inputs, blocked: &Blocked<'_>, now: DateTime<Utc>) {
     out.push_str("<section id=\"board\"><h2>Tasks by phase</h2><input id=\"filter\" type=\"search\" placeholder=\"Filter tasks\" aria-label=\"Filter tasks\"><div class=\"columns\">\n");
     for phase in Phase::ALL {
         let mut tasks: Vec<(&String, &crate::tasks::index::TaskEntry)> = inputs
@@ -310,7 +313,7 @@ fn short(id: &str) -> &str {
     }
 }
 
-fn graph(out: &mut String, inputs: &Inputs) {
+fn graph(out: &mut String, inputs: &Inputs, blocked: &Blocked<'_>) {
     let mut open: Vec<(&String, &crate::tasks::index::TaskEntry)> = inputs
         .tasks
         .iter()
@@ -320,7 +323,6 @@ fn graph(out: &mut String, inputs: &Inputs) {
     open.sort_by_key(|(id, e)| (e.priority.unwrap_or(9), (*id).clone()));
     open.truncate(GRAPH_NODES);
     let shown: BTreeSet<&str> = open.iter().map(|(id, _)| id.as_str()).collect();
-    let blocked = blockers(inputs);
     // Depth: the longest chain of shown blockers above a task.
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
     fn depth_of<'a>(
@@ -349,7 +351,7 @@ fn graph(out: &mut String, inputs: &Inputs) {
         d
     }
     for (id, _) in &open {
-        depth_of(id, &blocked, &shown, &mut depth, 0);
+        depth_of(id, blocked, &shown, &mut depth, 0);
     }
     let mut rows: BTreeMap<usize, usize> = BTreeMap::new();
     let mut at: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
