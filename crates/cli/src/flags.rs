@@ -462,6 +462,56 @@ pub struct GroupRun {
 #[derive(Debug, Subcommand)]
 pub enum GoalsCmd {
     Run(GoalsRun),
+    Plan(GoalsPlan),
+}
+
+/// Plan goals for CI jobs: waves of goals that may run at once, as a GitHub Actions matrix.
+///
+/// Goals are given as for `goals run` (ids, or `--file goals.toml`). Goals whose task lists'
+/// `Files:` could overlap never share a wave (the rule `implement` uses for sub-tasks); a goal
+/// without files runs alone. A goal of a later wave builds on the branches of the earlier goals
+/// it overlaps. The plan starts from HEAD; its id is a hash of its content, so the bundles of
+/// its jobs (`goals run --goal ID --plan FILE --bundle OUT`) name it and `runs import` refuses
+/// those of another plan.
+///
+/// `--out FILE` writes the plan file the jobs and the import read; `--emit-matrix` prints the
+/// job matrix (`{"include":[{"goal","title","wave"}]}`), of one wave with `--wave N`;
+/// `--github-output FILE` appends `wave<N>=<matrix>` for waves 1 to `--max-waves` (empty for a
+/// wave without goals) and `plan=<id>` to FILE (`$GITHUB_OUTPUT`). Exit 2 when the goals are
+/// not valid or need more waves than `--max-waves`.
+#[derive(Debug, Args)]
+pub struct GoalsPlan {
+    /// Task ids (full, or the number when it is unique).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub ids: Vec<String>,
+    /// A goals file (TOML), as for `goals run`.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The role of goals given as ids.
+    #[arg(long, default_value = "builder")]
+    pub role: String,
+    /// Write the plan file (JSON) that the jobs and `runs import` read.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the GitHub Actions job matrix.
+    #[arg(long)]
+    pub emit_matrix: bool,
+    /// Only this wave's goals in the matrix (waves count from 1).
+    #[arg(long, value_name = "N", requires = "emit_matrix")]
+    pub wave: Option<usize>,
+    /// Refuse a plan of more waves than this (a workflow has a fixed number of wave jobs).
+    #[arg(long, value_name = "N")]
+    pub max_waves: Option<usize>,
+    /// Append `wave<N>=<matrix>` (N from 1 to --max-waves, default 3) and `plan=<id>` to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub github_output: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long, conflicts_with = "emit_matrix")]
+    pub json: bool,
 }
 
 /// Run tasks' agents in parallel, each in its own git worktree on a branch `task/<ID>`.
@@ -478,15 +528,37 @@ pub enum GoalsCmd {
 /// commits exactly the files its run changed on the task branch (hooks run; the run id is in a
 /// `Run:` trailer) and removes the worktree (`--keep` keeps it); a failed goal keeps its
 /// worktree and says where. Exit 0 when every goal completed and was committed, 1 otherwise.
+///
+/// In a CI job, `--goal ID --plan FILE --bundle OUT` runs that one goal of a plan (`goals
+/// plan --out`) the same way, from the plan's base (the checkout must be there) or, for a goal
+/// that builds on earlier ones, from their branches, read from their bundles in `--after DIR`.
+/// It then writes OUT: the task branch as a git bundle, the run folders the job made and a
+/// manifest of their hashes, the job (GitHub Actions' variables, or `--job`), the toolkit
+/// version. A goal that failed still writes its bundle (its records are evidence), and exits 1.
 #[derive(Debug, Args)]
 pub struct GoalsRun {
     /// Task ids (full, or the number when it is unique).
     #[arg(
         value_name = "ID",
-        required_unless_present = "file",
-        conflicts_with = "file"
+        required_unless_present_any = ["file", "goal"],
+        conflicts_with_all = ["file", "goal"]
     )]
     pub ids: Vec<String>,
+    /// Run this one goal of `--plan` and write `--bundle` (a CI job of a fanned-out plan).
+    #[arg(long, value_name = "ID", requires_all = ["plan", "bundle"], conflicts_with = "file")]
+    pub goal: Option<String>,
+    /// The plan file `goals plan --out` wrote.
+    #[arg(long, value_name = "FILE", requires = "goal")]
+    pub plan: Option<PathBuf>,
+    /// Where to write the goal's bundle (`<ID>.bundle` by convention).
+    #[arg(long, value_name = "OUT", requires = "goal")]
+    pub bundle: Option<PathBuf>,
+    /// A folder holding the bundles of earlier waves (searched for `*.bundle`).
+    #[arg(long, value_name = "DIR", requires = "goal")]
+    pub after: Option<PathBuf>,
+    /// The job's name in the bundle, where the CI is not GitHub Actions.
+    #[arg(long, value_name = "NAME", requires = "goal")]
+    pub job: Option<String>,
     /// A goals file (TOML) instead of ids.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -726,6 +798,32 @@ pub enum RunsCmd {
     Show(RunsShow),
     Diff(RunsDiff),
     Reconcile(RunsReconcile),
+    Import(RunsImport),
+}
+
+/// Bring home the bundles of a fanned-out plan's jobs: every check first, then the branches and
+/// run records.
+///
+/// Each bundle (a file, or a folder searched for `*.bundle`) is checked before anything is
+/// written: its files against its manifest's hashes; that it belongs to the plan (`--plan`, else
+/// the plan the bundles share) and its goal once; that the toolkit version that made it is the
+/// repository's pin; that its run ids are new here and among the bundles; that its branch
+/// descends from the plan's base and from the earlier goals it builds on; and that no two
+/// bundles changed the same file without one building on the other. Any failure refuses the
+/// whole import, naming the bundle (exit 1), and writes nothing. Then the task branches are
+/// created and each run folder is written byte for byte with an `imported.json` (bundle, job,
+/// hashes) that `audit` checks it against from then on. A bundle imported before is skipped.
+#[derive(Debug, Args)]
+pub struct RunsImport {
+    /// Bundle files, or folders holding them.
+    #[arg(value_name = "BUNDLE", required = true)]
+    pub bundles: Vec<PathBuf>,
+    /// The plan file the jobs ran (`goals plan --out`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Close the runs of orchestrators that are gone (crashed, killed) and free their locks.

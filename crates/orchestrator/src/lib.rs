@@ -18,6 +18,7 @@ pub mod audit;
 pub mod config;
 pub mod ctx;
 pub mod docs;
+pub mod fanout;
 pub mod flows;
 #[cfg(test)]
 mod fuzz;

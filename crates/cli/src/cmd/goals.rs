@@ -1,5 +1,7 @@
 //! `cargo xtask goals run <IDs…|--file goals.toml> [--jobs N] [--keep]`: tasks' agents at once,
-//! each in its own worktree on `task/<ID>`, committed there by the orchestrator.
+//! each in its own worktree on `task/<ID>`, committed there by the orchestrator; `goals run
+//! --goal ID --plan FILE --bundle OUT`: one goal of a fanned-out plan in a CI job, packed into a
+//! bundle; `goals plan`: the waves and the job matrix.
 //!
 //! Load (goals, tasks, worktrees made one after the other: git's worktree bookkeeping is shared)
 //! → run (the agent group: bounded, retried, each run recorded in this repository's .runs/) →
@@ -19,6 +21,9 @@ use codex_orchestrator::agent::group::{self, Attempted, Member, Options, Progres
 use codex_orchestrator::agent::runner::{self, Request, Runner};
 use codex_orchestrator::agent::worktree::{self, Checkout};
 use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::fanout::bundle::Job;
+use codex_orchestrator::fanout::job;
+use codex_orchestrator::fanout::plan::{GoalInput as Goal, Plan};
 use codex_orchestrator::output;
 use codex_orchestrator::runs::{Status, Worktree};
 
@@ -42,15 +47,6 @@ struct GoalTable {
     timeout_s: Option<u64>,
 }
 
-/// A goal, resolved: its task, role, prompt (`None`: the goal template) and timeout.
-struct Goal {
-    task: String,
-    title: String,
-    role: String,
-    prompt: Option<String>,
-    timeout_s: Option<u64>,
-}
-
 /// How one goal ended.
 struct Ended {
     task: String,
@@ -68,13 +64,119 @@ struct Ended {
 
 impl flags::GoalsRun {
     pub fn run(self) -> Result<Outcome> {
+        if let Some(goal) = self.goal.clone() {
+            return self.run_job(&goal);
+        }
         let ctx = Ctx::open()?;
-        let (goals, file_jobs, retries, file_setup) = self.goals(&ctx)?;
+        let (goals, file_jobs, retries, file_setup) =
+            resolve(&ctx, &self.ids, self.file.as_deref(), &self.role)?;
+        let jobs = self
+            .jobs
+            .or(file_jobs)
+            .unwrap_or(ctx.config.parallelism as usize)
+            .max(1);
+        let (ended, ran) = run_goals(&ctx, &goals, jobs, retries, file_setup, self.keep, self.json)?;
+        let ok = ended.iter().all(|e| e.problem.is_none());
+        report(&ended, &ran, jobs, self.json, None);
+        Ok(if ok { Outcome::Ok } else { Outcome::No })
+    }
+
+    /// One goal of a plan, as a CI job runs it, and its bundle.
+    fn run_job(&self, goal: &str) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let (Some(plan_path), Some(out)) = (self.plan.as_deref(), self.bundle.as_deref()) else {
+            bail!("--goal needs --plan FILE and --bundle OUT");
+        };
+        let plan = Plan::read(plan_path)?;
+        let id = ctx.task_id(goal)?;
+        let planned = plan
+            .goal(id.as_str())
+            .with_context(|| {
+                format!(
+                    "goal {id} is not in the plan {} (its goals: {})",
+                    plan_path.display(),
+                    plan.goals
+                        .iter()
+                        .map(|g| g.task.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?
+            .clone();
+        let version = codex_orchestrator::version::VERSION;
+        if plan.toolkit_version != version {
+            bail!(
+                "{}: planned by toolkit {}, but this is {version}: run the jobs with the toolkit that planned (install the repository's pinned version)",
+                plan_path.display(),
+                plan.toolkit_version
+            );
+        }
+        let before = job::run_folders(&ctx.repo)?;
+        let start = job::prepare(&ctx.repo, &plan, &planned, self.after.as_deref())?;
+        for note in &start.notes {
+            output::note(note);
+        }
+        let goals = [Goal {
+            task: planned.task.clone(),
+            title: planned.title.clone(),
+            role: planned.role.clone(),
+            prompt: planned.prompt.clone(),
+            timeout_s: planned.timeout_s,
+        }];
+        let (ended, ran) = run_goals(
+            &ctx,
+            &goals,
+            1,
+            plan.retries,
+            plan.setup.clone(),
+            false,
+            self.json,
+        )?;
+        let end = &ended[0];
+        let ending = job::Ending {
+            tip: end.commit.clone(),
+            problem: end.problem.clone(),
+        };
+        let manifest = job::pack(
+            &ctx.repo,
+            &plan,
+            &planned,
+            &start.commit,
+            &ending,
+            Job::here(&plan.base, self.job.as_deref()),
+            &before,
+            out,
+        )?;
+        let bundle = json!({
+            "path": out.display().to_string(), "status": manifest.status, "tip": manifest.tip,
+            "start": manifest.start, "runs": manifest.runs, "job": manifest.job,
+            "plan": manifest.plan,
+        });
+        report(&ended, &ran, 1, self.json, Some(bundle));
+        Ok(if end.problem.is_none() {
+            Outcome::Ok
+        } else {
+            Outcome::No
+        })
+    }
+
+}
+
+/// Run `goals`: worktrees, the agent group, and the commit of each goal that completed.
+fn run_goals(
+    ctx: &Ctx,
+    goals: &[Goal],
+    jobs: usize,
+    retries: u32,
+    setup: Option<String>,
+    keep: bool,
+    json: bool,
+) -> Result<(Vec<Ended>, group::Ran)> {
         let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
         roles.sort_unstable();
         roles.dedup();
         runner::preflight(
-            &ctx,
+            ctx,
             "goals run",
             &roles,
             runner::Needs {
@@ -82,7 +184,7 @@ impl flags::GoalsRun {
                 worktrees: true,
             },
         )?;
-        let setup = file_setup
+        let setup = setup
             .or_else(|| Some(ctx.config.worktree_setup.clone()))
             .filter(|s| !s.trim().is_empty());
 
@@ -90,7 +192,7 @@ impl flags::GoalsRun {
         let mut members = Vec::new();
         let mut checkouts: Vec<Option<Checkout>> = Vec::new();
         let mut early: Vec<Option<String>> = Vec::new();
-        for goal in &goals {
+        for goal in goals {
             let branch = worktree::branch(&goal.task);
             let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, &goal.task);
             let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
@@ -132,13 +234,8 @@ impl flags::GoalsRun {
         // The agents of the goals whose worktree is ready.
         let ready: Vec<usize> = (0..goals.len()).filter(|&i| early[i].is_none()).collect();
         let mut runnable: Vec<Member> = ready.iter().map(|&i| members[i].clone()).collect();
-        let jobs = self
-            .jobs
-            .or(file_jobs)
-            .unwrap_or(ctx.config.parallelism as usize)
-            .max(1);
-        let runner = Runner::new(&ctx)?;
-        let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), self.json);
+        let runner = Runner::new(ctx)?;
+        let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), json);
         let ran = group::run(
             &runner,
             &mut runnable,
@@ -191,7 +288,7 @@ impl flags::GoalsRun {
                                 .collect::<String>()
                         ));
                     } else if let Some(checkout) = &checkouts[idx] {
-                        match finish(&ctx, goal, checkout, &mut done, self.keep) {
+                        match finish(ctx, goal, checkout, &mut done, keep) {
                             Ok((commit, removed)) => {
                                 end.commit = commit;
                                 if removed {
@@ -205,16 +302,19 @@ impl flags::GoalsRun {
             }
             ended.push(end);
         }
-        let ok = ended.iter().all(|e| e.problem.is_none());
-        report(&ended, &ran, jobs, self.json);
-        Ok(if ok { Outcome::Ok } else { Outcome::No })
-    }
+        Ok((ended, ran))
+}
 
-    /// The goals from the ids or the goals file, each task checked.
-    #[allow(clippy::type_complexity)]
-    fn goals(&self, ctx: &Ctx) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
+/// The goals from the ids or the goals file, each task checked.
+#[allow(clippy::type_complexity)]
+fn resolve(
+    ctx: &Ctx,
+    ids: &[String],
+    file: Option<&Path>,
+    role: &str,
+) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
         let index = ctx.index()?;
-        let resolve = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
+        let one = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
             let id = ctx.task_id(text)?;
             let title = index
                 .tasks
@@ -229,12 +329,11 @@ impl flags::GoalsRun {
                 timeout_s,
             })
         };
-        let (goals, jobs, retries, setup) = match &self.file {
+        let (goals, jobs, retries, setup) = match file {
             None => {
-                let goals = self
-                    .ids
+                let goals = ids
                     .iter()
-                    .map(|id| resolve(id, self.role.clone(), None, None))
+                    .map(|id| one(id, role.to_owned(), None, None))
                     .collect::<Result<Vec<_>>>()?;
                 (goals, None, 1, None)
             }
@@ -262,9 +361,9 @@ impl flags::GoalsRun {
                             table.task
                         ),
                     };
-                    let role = table.role.unwrap_or_else(|| self.role.clone());
+                    let role = table.role.unwrap_or_else(|| role.to_owned());
                     goals.push(
-                        resolve(&table.task, role, prompt, table.timeout_s)
+                        one(&table.task, role, prompt, table.timeout_s)
                             .with_context(|| format!("{label}: goal `{}`", table.task))?,
                     );
                 }
@@ -286,7 +385,6 @@ impl flags::GoalsRun {
         }
         Ok((goals, jobs, retries, setup))
     }
-}
 
 /// A completed goal: commit its run's files on the task branch, record the commit, remove the
 /// worktree unless `keep`. Returns the commit (`None`: the agent changed nothing) and whether
@@ -325,7 +423,8 @@ fn finish(
     Ok((commit, true))
 }
 
-fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool) {
+/// The goals' outcome, and the bundle a CI job wrote.
+fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool, bundle: Option<serde_json::Value>) {
     let completed = ended.iter().filter(|e| e.problem.is_none()).count();
     if json {
         let goals: Vec<serde_json::Value> = ended
@@ -338,10 +437,14 @@ fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool) {
                 })
             })
             .collect();
-        output::json(&json!({
+        let mut value = json!({
             "goals": goals, "completed": completed, "jobs": jobs,
             "wall_s": ran.wall.as_secs_f64(), "agent_time_s": ran.agent_time.as_secs_f64(),
-        }));
+        });
+        if let Some(bundle) = bundle {
+            value["bundle"] = bundle;
+        }
+        output::json(&value);
         return;
     }
     let mut text = format!(
@@ -379,5 +482,94 @@ fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool) {
             ));
         }
     }
-    output::out(text);
+    if let Some(b) = bundle {
+        let tip = b["tip"]
+            .as_str()
+            .map(|t| format!(", tip {}", &t[..t.len().min(12)]))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "\nbundle: {} ({}{tip}, {} run folder(s), {}): bring it home with `runs import`",
+            b["path"].as_str().unwrap_or_default(),
+            b["status"].as_str().unwrap_or_default(),
+            b["runs"].as_array().map_or(0, Vec::len),
+            format_args!("job {} on {}", b["job"]["id"].as_str().unwrap_or_default(), b["job"]["runner"].as_str().unwrap_or_default()),
+        ));
+    }
+    output::out(output::spelled(text));
+}
+
+impl flags::GoalsPlan {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let (goals, _, retries, setup) =
+            resolve(&ctx, &self.ids, self.file.as_deref(), &self.role)?;
+        let plan = codex_orchestrator::fanout::plan::build(&ctx, goals, retries, setup)?;
+        if let Some(max) = self.max_waves
+            && plan.waves > max
+        {
+            bail!(
+                "these goals need {} waves, more than --max-waves {max} (the workflow's wave jobs): plan fewer goals at once, or narrow the overlapping `Files:` of their task lists",
+                plan.waves
+            );
+        }
+        if let Some(out) = &self.out {
+            codex_orchestrator::store::write_atomic(out, plan.text().as_bytes())
+                .with_context(|| format!("writing the plan {}", out.display()))?;
+        }
+        if let Some(file) = &self.github_output {
+            let mut lines = format!("plan={}\n", plan.id);
+            for wave in 1..=self.max_waves.unwrap_or(3) {
+                let matrix = plan.matrix(Some(wave));
+                let empty = matrix["include"].as_array().is_none_or(Vec::is_empty);
+                lines.push_str(&format!(
+                    "wave{wave}={}\n",
+                    if empty { String::new() } else { matrix.to_string() }
+                ));
+            }
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .and_then(|mut f| f.write_all(lines.as_bytes()))
+                .with_context(|| format!("appending to {}", file.display()))?;
+        }
+        if self.emit_matrix {
+            output::out(plan.matrix(self.wave).to_string());
+        } else if self.json {
+            output::json(&plan);
+        } else {
+            output::out(output::spelled(plan_text(&plan, self.out.as_deref())));
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+fn plan_text(plan: &Plan, out: Option<&Path>) -> String {
+    let mut text = format!(
+        "plan {} from {}: {} goal(s) in {} wave(s)",
+        plan.short_id(),
+        &plan.base[..plan.base.len().min(12)],
+        plan.goals.len(),
+        plan.waves
+    );
+    for (wave, goals) in plan.by_wave() {
+        text.push_str(&format!("\n  wave {wave}:"));
+        for goal in goals {
+            text.push_str(&format!("\n    {}  {}", goal.task, goal.title));
+            if !goal.after.is_empty() {
+                text.push_str(&format!("\n      builds on {}", goal.after.join(", ")));
+            }
+        }
+    }
+    match out {
+        Some(path) => text.push_str(&format!(
+            "\nwrote {}: each job runs `cargo xtask goals run --goal ID --plan {} --bundle ID.bundle`; `cargo xtask runs import --plan {} BUNDLE…` brings them home",
+            path.display(),
+            path.display(),
+            path.display()
+        )),
+        None => text.push_str("\nnothing written: --out FILE writes the plan the jobs read"),
+    }
+    text
 }

@@ -1,13 +1,16 @@
-//! `cargo xtask runs list | show | diff`.
+//! `cargo xtask runs list | show | diff | reconcile | import`.
 
 use anyhow::Result;
+use std::time::Instant;
 use serde_json::json;
 
 use crate::{Outcome, flags};
 use codex_orchestrator::agent::reconcile::reconcile;
 use codex_orchestrator::answers;
 use codex_orchestrator::ctx::Ctx;
+use codex_orchestrator::fanout::{import, plan::Plan};
 use codex_orchestrator::output;
+use codex_orchestrator::report;
 use codex_orchestrator::runs::{self, RunId};
 
 impl flags::RunsList {
@@ -50,11 +53,16 @@ impl flags::RunsShow {
     pub fn run(self) -> Result<Outcome> {
         RunId::parse(&self.id)?; // a bad id is an error before the repository is looked for
         let ctx = Ctx::open()?;
-        let answers::RunShow { record, events } = answers::run_show(&ctx, &self.id)?;
+        let show = answers::run_show(&ctx, &self.id)?;
         if self.json {
-            output::json(&json!({ "record": record, "events": events }));
+            output::json(&show);
             return Ok(Outcome::Ok);
         }
+        let answers::RunShow {
+            record,
+            events,
+            imported,
+        } = show;
         let mut text = format!("run {}\n", record.id);
         text.push_str(&format!("  kind:    {}\n", record.kind));
         text.push_str(&format!(
@@ -71,6 +79,19 @@ impl flags::RunsShow {
             record.who.display(),
             record.host
         ));
+        if let Some(from) = &imported {
+            text.push_str(&format!(
+                "  from:    {} (bundle {}, goal {}{})\n",
+                from.job.display(),
+                from.bundle,
+                from.goal,
+                from.job
+                    .url
+                    .as_deref()
+                    .map(|u| format!(", {u}"))
+                    .unwrap_or_default()
+            ));
+        }
         text.push_str(&format!("  started: {}\n", record.started));
         text.push_str(&format!(
             "  ended:   {}\n",
@@ -141,5 +162,59 @@ impl flags::RunsReconcile {
             output::out(text);
         }
         Ok(Outcome::Ok)
+    }
+}
+
+impl flags::RunsImport {
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Ctx::open()?;
+        let plan = self.plan.as_deref().map(Plan::read).transpose()?;
+        let started = Instant::now();
+        let outcome = import::import(&ctx, &self.bundles, plan.as_ref())?;
+        let seconds = started.elapsed().as_secs_f64();
+        let refused = !outcome.refused.is_empty();
+        if self.json {
+            output::json(&json!({
+                "imported": !refused,
+                "refused": outcome.refused,
+                "bundles": outcome.brought,
+                "run": outcome.recorded.as_ref().map(|r| r.id.to_string()),
+                "seconds": seconds,
+            }));
+        } else if refused {
+            let bundles: std::collections::BTreeSet<_> =
+                outcome.refused.iter().filter_map(|f| f.path.clone()).collect();
+            output::out(format!(
+                "{}\nimport refused: {} problem(s) in {} bundle(s); nothing was written",
+                report::render_human(&outcome.refused).trim_end(),
+                outcome.refused.len(),
+                bundles.len()
+            ));
+        } else {
+            let fresh = outcome.brought.iter().filter(|b| !b.already).count();
+            let mut text = format!(
+                "imported {fresh} bundle(s) in {seconds:.2} s ({} imported before)",
+                outcome.brought.len() - fresh
+            );
+            for b in &outcome.brought {
+                let branch = match (&b.branch, &b.tip) {
+                    (Some(branch), Some(tip)) => format!(" → {branch} at {}", &tip[..tip.len().min(12)]),
+                    _ => String::new(),
+                };
+                text.push_str(&format!(
+                    "\n  {}: {}{branch}, {} run(s), {}{}",
+                    b.goal,
+                    b.status,
+                    b.runs.len(),
+                    b.job.display(),
+                    if b.already { " (imported before)" } else { "" }
+                ));
+            }
+            if let Some(recorded) = &outcome.recorded {
+                text.push_str(&format!("\n{}", recorded.commit_line()));
+            }
+            output::out(text);
+        }
+        Ok(if refused { Outcome::No } else { Outcome::Ok })
     }
 }

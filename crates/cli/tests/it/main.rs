@@ -7,6 +7,7 @@ mod bad_input;
 mod concurrency;
 mod config;
 mod consistent;
+mod fanout;
 mod fixes;
 mod goals;
 mod help;

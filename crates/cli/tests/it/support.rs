@@ -125,6 +125,24 @@ impl TestRepo {
         repo
     }
 
+    /// A clone of `origin` (`git clone`, the test identity): a CI runner's fresh checkout.
+    pub fn clone_of(origin: &TestRepo) -> TestRepo {
+        let dir = tempfile::Builder::new()
+            .prefix("xtask-it-clone-")
+            .tempdir()
+            .expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir").join("repo");
+        let mut cmd = Command::new("git");
+        cmd.args(["clone", "-q"]).arg(&origin.root).arg(&root);
+        isolate(&mut cmd);
+        let out = cmd.output().expect("spawn git clone");
+        assert!(out.status.success(), "git clone: {out:?}");
+        let repo = TestRepo { _dir: dir, root };
+        repo.git(&["config", "user.name", "Test User"]);
+        repo.git(&["config", "user.email", "test@example.com"]);
+        repo
+    }
+
     /// A repository after `cargo xtask init --no-hooks` (tests install the hook when they need
     /// it).
     pub fn initialised() -> TestRepo {

@@ -48,6 +48,9 @@ pub struct RunShow {
     pub record: RunRecord,
     /// Its events.jsonl, in order.
     pub events: Vec<RunEvent>,
+    /// Where it came from, when `runs import` brought it home from a CI job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<runs::imported::ImportedRun>,
 }
 
 /// The run `id` (checked to be a run id before any path is made of it). An agent run's events
@@ -80,7 +83,13 @@ pub fn run_show(ctx: &Ctx, id: &str) -> Result<RunShow> {
         }
         events.sort_by(|a, b| a.ts.cmp(&b.ts));
     }
-    Ok(RunShow { record, events })
+    let imported =
+        runs::imported::ImportedRun::read(&ctx.repo.root, &id.dir()).map_err(anyhow::Error::msg)?;
+    Ok(RunShow {
+        record,
+        events,
+        imported,
+    })
 }
 
 /// The kind of run a note is recorded as.

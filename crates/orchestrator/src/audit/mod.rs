@@ -546,6 +546,7 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
             );
         }
     }
+    imported_runs(ctx, &stored, findings);
     // Runs that the index's histories and approvals name.
     if let Some(text) = index_text
         && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
@@ -564,6 +565,50 @@ fn check_runs(ctx: &Ctx, index_text: Option<&str>, findings: &mut Vec<Finding>) 
         }
     }
     Ok(())
+}
+
+/// Runs brought home by `runs import`: each file as it arrived (`runs/imported`), and every
+/// finding about the run names the job it came from.
+fn imported_runs(ctx: &Ctx, stored: &[runs::StoredRun], findings: &mut Vec<Finding>) {
+    use crate::runs::imported::{self, IMPORTED, ImportedRun};
+    for run in stored {
+        let dir = run.id.dir();
+        let from = match ImportedRun::read(&ctx.repo.root, &dir) {
+            Ok(Some(from)) => from,
+            Ok(None) => continue,
+            Err(reason) => {
+                findings.push(
+                    Finding::error("runs/imported", reason)
+                        .at(format!("{dir}/{IMPORTED}"), None)
+                        .fix(format!("`git checkout HEAD -- {dir}` restores the folder as it was imported")),
+                );
+                continue;
+            }
+        };
+        let job = from.job.display();
+        let prefix = format!("{dir}/");
+        for finding in findings.iter_mut() {
+            if finding.path.as_deref().is_some_and(|p| p.starts_with(&prefix)) {
+                finding.message.push_str(&format!(" (imported from {job})"));
+            }
+        }
+        let changed = imported::changed_since(&ctx.repo.root, &dir, &from);
+        if !changed.is_empty() {
+            findings.push(
+                Finding::error(
+                    "runs/imported",
+                    format!(
+                        "run {} came from {job} (bundle {}), and changed since it was imported: {}",
+                        run.id,
+                        from.bundle,
+                        changed.join(", ")
+                    ),
+                )
+                .at(format!("{dir}/{IMPORTED}"), None)
+                .fix(format!("run records are written by the toolkit only: `git checkout HEAD -- {dir}` restores the folder as it was imported")),
+            );
+        }
+    }
 }
 
 /// An agent run that ran unconfined without the role's reason, or changed files outside its

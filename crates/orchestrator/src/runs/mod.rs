@@ -7,6 +7,7 @@
 //! torn events line or a half-written run.json: both are written whole, by rename.
 
 pub mod diff;
+pub mod imported;
 pub(crate) mod redact;
 pub(crate) mod summary;
 
@@ -754,7 +755,8 @@ pub fn patch(repo: &Repo, id: &RunId) -> Result<String> {
     std::fs::read_to_string(repo.path(&rel)).with_context(|| format!("reading {rel}"))
 }
 
-fn hostname() -> String {
+/// This machine's name (`unknown` when none is found).
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .ok()
