@@ -180,6 +180,10 @@ pub struct Init {
     /// Do not touch git hooks (for a hook manager: see `hooks snippet`).
     #[arg(long)]
     pub no_hooks: bool,
+    /// Also write .github/workflows/goals.yml: goals fanned out as CI jobs (plan → a matrix job
+    /// per wave → import, audit, push), dispatched by hand with the goals as input.
+    #[arg(long)]
+    pub fan_out: bool,
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,

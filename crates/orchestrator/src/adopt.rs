@@ -30,6 +30,8 @@ use crate::version::{self, VERSION};
 pub const MANIFEST_PATH: &str = "patterns/toolkit.json";
 /// The CI workflow `init` writes in an adopted repository.
 pub const WORKFLOW_PATH: &str = ".github/workflows/governance.yml";
+/// The fan-out workflow `init --fan-out` writes (goals as CI jobs, SPEC §12).
+pub const GOALS_WORKFLOW_PATH: &str = ".github/workflows/goals.yml";
 /// Where Cargo reads the `xtask` alias.
 pub const CARGO_CONFIG_PATH: &str = ".cargo/config.toml";
 /// The alias that makes `cargo xtask …` run the installed toolkit (`cargo orchestrator …`).
@@ -87,6 +89,9 @@ pub struct Options {
     /// Leave git hooks alone (`--no-hooks`): for teams that call the toolkit from a hook
     /// manager.
     pub no_hooks: bool,
+    /// Also write the fan-out workflow (`--fan-out`); on `--upgrade` it is upgraded when it is
+    /// there.
+    pub fan_out: bool,
 }
 
 /// One file `init` writes.
@@ -233,7 +238,7 @@ pub fn plan(repo: &Repo, config: &Governance, options: Options) -> Result<Adopti
     let mut manifest = read_manifest(repo)?;
     let mut writes = Vec::new();
     let mut kept = Vec::new();
-    for (path, contents) in files(repo, &kind, config)? {
+    for (path, contents) in files(repo, &kind, config, options.fan_out)? {
         place(
             repo,
             path,
@@ -388,17 +393,26 @@ fn hooks_conflict(repo: &Repo) -> Result<()> {
 }
 
 /// Every file of the layout with what this version writes there.
-fn files(repo: &Repo, kind: &Kind, config: &Governance) -> Result<Vec<(&'static str, String)>> {
+fn files(
+    repo: &Repo,
+    kind: &Kind,
+    config: &Governance,
+    fan_out: bool,
+) -> Result<Vec<(&'static str, String)>> {
     let mut res = templates::layout();
     if *kind != Kind::Toolkit {
         let install = version::install_command(VERSION, &config.toolkit_install);
+        let values = [("version", VERSION), ("install", install.as_str())];
         res.push((
             WORKFLOW_PATH,
-            templates::render(
-                templates::ADOPTED_WORKFLOW,
-                &[("version", VERSION), ("install", &install)],
-            ),
+            templates::render(templates::ADOPTED_WORKFLOW, &values),
         ));
+        if fan_out || repo.path(GOALS_WORKFLOW_PATH).exists() {
+            res.push((
+                GOALS_WORKFLOW_PATH,
+                templates::render(templates::GOALS_WORKFLOW, &values),
+            ));
+        }
     }
     if let Some((_, index)) = res.iter_mut().find(|(path, _)| *path == INDEX_PATH)
         && !repo.path(INDEX_PATH).exists()

@@ -198,6 +198,10 @@ fn layout_without_prompts() -> Vec<(&'static str, String)> {
 /// and runs `audit` with annotations and SARIF; `{{version}}` and `{{install}}` are filled in.
 pub const ADOPTED_WORKFLOW: &str = include_str!("../templates/adopted-workflow.yml");
 
+/// The fan-out workflow `init --fan-out` writes (SPEC §12): plan → a matrix job per wave →
+/// import, audit and push; `{{version}}` and `{{install}}` are filled in.
+pub const GOALS_WORKFLOW: &str = include_str!("../templates/goals-workflow.yml");
+
 /// Lines `init` makes sure `.gitattributes` holds.
 pub const GITATTRIBUTES: &str = include_str!("../templates/gitattributes");
 

@@ -75,7 +75,9 @@ impl flags::GoalsRun {
             .or(file_jobs)
             .unwrap_or(ctx.config.parallelism as usize)
             .max(1);
-        let (ended, ran) = run_goals(&ctx, &goals, jobs, retries, file_setup, self.keep, self.json)?;
+        let (ended, ran) = run_goals(
+            &ctx, &goals, jobs, retries, file_setup, self.keep, self.json,
+        )?;
         let ok = ended.iter().all(|e| e.problem.is_none());
         report(&ended, &ran, jobs, self.json, None);
         Ok(if ok { Outcome::Ok } else { Outcome::No })
@@ -159,7 +161,6 @@ impl flags::GoalsRun {
             Outcome::No
         })
     }
-
 }
 
 /// Run `goals`: worktrees, the agent group, and the commit of each goal that completed.
@@ -172,137 +173,137 @@ fn run_goals(
     keep: bool,
     json: bool,
 ) -> Result<(Vec<Ended>, group::Ran)> {
-        let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
-        roles.sort_unstable();
-        roles.dedup();
-        runner::preflight(
-            ctx,
-            "goals run",
-            &roles,
-            runner::Needs {
-                commits: true,
-                worktrees: true,
-            },
-        )?;
-        let setup = setup
-            .or_else(|| Some(ctx.config.worktree_setup.clone()))
-            .filter(|s| !s.trim().is_empty());
+    let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    runner::preflight(
+        ctx,
+        "goals run",
+        &roles,
+        runner::Needs {
+            commits: true,
+            worktrees: true,
+        },
+    )?;
+    let setup = setup
+        .or_else(|| Some(ctx.config.worktree_setup.clone()))
+        .filter(|s| !s.trim().is_empty());
 
-        // Worktrees first, one after the other.
-        let mut members = Vec::new();
-        let mut checkouts: Vec<Option<Checkout>> = Vec::new();
-        let mut early: Vec<Option<String>> = Vec::new();
-        for goal in goals {
-            let branch = worktree::branch(&goal.task);
-            let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, &goal.task);
-            let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
-            let prompt = match &goal.prompt {
-                Some(text) => text.clone(),
-                None => codex_orchestrator::templates::render(
-                    &codex_orchestrator::templates::prompt(&ctx.repo.root, "goal.md")
-                        .context("reading patterns/templates/prompts/goal.md")?,
-                    &[
-                        ("id", &goal.task),
-                        ("title", &goal.title),
-                        ("branch", &branch),
-                        ("role", &goal.role),
-                    ],
-                ),
-            };
-            members.push(Member {
-                name: goal.task.clone(),
-                files: Vec::new(),
-                req: Request {
-                    timeout: goal.timeout_s,
-                    worktree: Some(Worktree { path: rel, branch }),
-                    setup: setup.clone(),
-                    ..Request::new(&goal.role, Some(&goal.task), prompt)
-                },
-            });
-            match checkout {
-                Ok(checkout) => {
-                    checkouts.push(Some(checkout));
-                    early.push(None);
-                }
-                Err(err) => {
-                    checkouts.push(None);
-                    early.push(Some(format!("no worktree: {err:#}")));
-                }
+    // Worktrees first, one after the other.
+    let mut members = Vec::new();
+    let mut checkouts: Vec<Option<Checkout>> = Vec::new();
+    let mut early: Vec<Option<String>> = Vec::new();
+    for goal in goals {
+        let branch = worktree::branch(&goal.task);
+        let rel = worktree::task_path(&ctx.repo.root, &ctx.config.worktree_dir, &goal.task);
+        let checkout = worktree::ensure(&ctx.repo, &ctx.repo.path(&rel), &branch);
+        let prompt = match &goal.prompt {
+            Some(text) => text.clone(),
+            None => codex_orchestrator::templates::render(
+                &codex_orchestrator::templates::prompt(&ctx.repo.root, "goal.md")
+                    .context("reading patterns/templates/prompts/goal.md")?,
+                &[
+                    ("id", &goal.task),
+                    ("title", &goal.title),
+                    ("branch", &branch),
+                    ("role", &goal.role),
+                ],
+            ),
+        };
+        members.push(Member {
+            name: goal.task.clone(),
+            files: Vec::new(),
+            req: Request {
+                timeout: goal.timeout_s,
+                worktree: Some(Worktree { path: rel, branch }),
+                setup: setup.clone(),
+                ..Request::new(&goal.role, Some(&goal.task), prompt)
+            },
+        });
+        match checkout {
+            Ok(checkout) => {
+                checkouts.push(Some(checkout));
+                early.push(None);
+            }
+            Err(err) => {
+                checkouts.push(None);
+                early.push(Some(format!("no worktree: {err:#}")));
             }
         }
+    }
 
-        // The agents of the goals whose worktree is ready.
-        let ready: Vec<usize> = (0..goals.len()).filter(|&i| early[i].is_none()).collect();
-        let mut runnable: Vec<Member> = ready.iter().map(|&i| members[i].clone()).collect();
-        let runner = Runner::new(ctx)?;
-        let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), json);
-        let ran = group::run(
-            &runner,
-            &mut runnable,
-            Options {
-                jobs,
-                retries,
-                wait: Some(Duration::ZERO),
-            },
-            &progress,
-        );
-        let mut results: Vec<Option<Attempted>> = (0..goals.len()).map(|_| None).collect();
-        for (&idx, result) in ready.iter().zip(ran.last.iter().cloned()) {
-            results[idx] = Some(result);
-        }
+    // The agents of the goals whose worktree is ready.
+    let ready: Vec<usize> = (0..goals.len()).filter(|&i| early[i].is_none()).collect();
+    let mut runnable: Vec<Member> = ready.iter().map(|&i| members[i].clone()).collect();
+    let runner = Runner::new(ctx)?;
+    let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), json);
+    let ran = group::run(
+        &runner,
+        &mut runnable,
+        Options {
+            jobs,
+            retries,
+            wait: Some(Duration::ZERO),
+        },
+        &progress,
+    );
+    let mut results: Vec<Option<Attempted>> = (0..goals.len()).map(|_| None).collect();
+    for (&idx, result) in ready.iter().zip(ran.last.iter().cloned()) {
+        results[idx] = Some(result);
+    }
 
-        // Apply: commit what completed, remove its worktree; keep the others.
-        let mut ended = Vec::new();
-        for (idx, goal) in goals.iter().enumerate() {
-            let branch = worktree::branch(&goal.task);
-            let mut end = Ended {
-                task: goal.task.clone(),
-                branch: branch.clone(),
-                kept: checkouts[idx].as_ref().map(|c| c.path.clone()),
-                reused: checkouts[idx].as_ref().is_some_and(|c| c.reused),
-                status: "error".to_owned(),
-                run: None,
-                commit: None,
-                problem: early[idx].clone(),
-            };
-            match results[idx].take() {
-                None => {}
-                Some(Err(err)) => end.problem = Some(format!("could not run: {err}")),
-                Some(Ok(mut done)) => {
-                    end.status = done.record.status.name().to_owned();
-                    end.run = Some(done.record.id.to_string());
-                    if done.record.status != Status::Completed {
-                        let tail: Vec<String> = done
-                            .log_tail(5)
-                            .into_iter()
-                            .flat_map(|(log, lines)| {
-                                lines.into_iter().map(move |l| format!("{log}: {l}"))
-                            })
-                            .collect();
-                        end.problem = Some(format!(
-                            "ended `{}` (run {}){}",
-                            end.status,
-                            done.record.id,
-                            tail.iter()
-                                .map(|l| format!("\n    {l}"))
-                                .collect::<String>()
-                        ));
-                    } else if let Some(checkout) = &checkouts[idx] {
-                        match finish(ctx, goal, checkout, &mut done, keep) {
-                            Ok((commit, removed)) => {
-                                end.commit = commit;
-                                if removed {
-                                    end.kept = None;
-                                }
+    // Apply: commit what completed, remove its worktree; keep the others.
+    let mut ended = Vec::new();
+    for (idx, goal) in goals.iter().enumerate() {
+        let branch = worktree::branch(&goal.task);
+        let mut end = Ended {
+            task: goal.task.clone(),
+            branch: branch.clone(),
+            kept: checkouts[idx].as_ref().map(|c| c.path.clone()),
+            reused: checkouts[idx].as_ref().is_some_and(|c| c.reused),
+            status: "error".to_owned(),
+            run: None,
+            commit: None,
+            problem: early[idx].clone(),
+        };
+        match results[idx].take() {
+            None => {}
+            Some(Err(err)) => end.problem = Some(format!("could not run: {err}")),
+            Some(Ok(mut done)) => {
+                end.status = done.record.status.name().to_owned();
+                end.run = Some(done.record.id.to_string());
+                if done.record.status != Status::Completed {
+                    let tail: Vec<String> = done
+                        .log_tail(5)
+                        .into_iter()
+                        .flat_map(|(log, lines)| {
+                            lines.into_iter().map(move |l| format!("{log}: {l}"))
+                        })
+                        .collect();
+                    end.problem = Some(format!(
+                        "ended `{}` (run {}){}",
+                        end.status,
+                        done.record.id,
+                        tail.iter()
+                            .map(|l| format!("\n    {l}"))
+                            .collect::<String>()
+                    ));
+                } else if let Some(checkout) = &checkouts[idx] {
+                    match finish(ctx, goal, checkout, &mut done, keep) {
+                        Ok((commit, removed)) => {
+                            end.commit = commit;
+                            if removed {
+                                end.kept = None;
                             }
-                            Err(err) => end.problem = Some(format!("{err:#}")),
                         }
+                        Err(err) => end.problem = Some(format!("{err:#}")),
                     }
                 }
             }
-            ended.push(end);
         }
-        Ok((ended, ran))
+        ended.push(end);
+    }
+    Ok((ended, ran))
 }
 
 /// The goals from the ids or the goals file, each task checked.
@@ -313,78 +314,78 @@ fn resolve(
     file: Option<&Path>,
     role: &str,
 ) -> Result<(Vec<Goal>, Option<usize>, u32, Option<String>)> {
-        let index = ctx.index()?;
-        let one = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
-            let id = ctx.task_id(text)?;
-            let title = index
-                .tasks
-                .get(id.as_str())
-                .map(|t| t.title.clone())
-                .unwrap_or_else(|| id.to_string());
-            Ok(Goal {
-                task: id.to_string(),
-                title,
-                role,
-                prompt,
-                timeout_s,
-            })
-        };
-        let (goals, jobs, retries, setup) = match file {
-            None => {
-                let goals = ids
-                    .iter()
-                    .map(|id| one(id, role.to_owned(), None, None))
-                    .collect::<Result<Vec<_>>>()?;
-                (goals, None, 1, None)
+    let index = ctx.index()?;
+    let one = |text: &str, role: String, prompt, timeout_s| -> Result<Goal> {
+        let id = ctx.task_id(text)?;
+        let title = index
+            .tasks
+            .get(id.as_str())
+            .map(|t| t.title.clone())
+            .unwrap_or_else(|| id.to_string());
+        Ok(Goal {
+            task: id.to_string(),
+            title,
+            role,
+            prompt,
+            timeout_s,
+        })
+    };
+    let (goals, jobs, retries, setup) = match file {
+        None => {
+            let goals = ids
+                .iter()
+                .map(|id| one(id, role.to_owned(), None, None))
+                .collect::<Result<Vec<_>>>()?;
+            (goals, None, 1, None)
+        }
+        Some(file) => {
+            let label = file.display().to_string();
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the goals file {label}"))?;
+            let parsed: GoalsFile = codex_orchestrator::docs::toml_file::parse(&label, &text)?;
+            if parsed.goal.is_empty() {
+                bail!("{label}: no [[goal]] tables; each needs at least `task`");
             }
-            Some(file) => {
-                let label = file.display().to_string();
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading the goals file {label}"))?;
-                let parsed: GoalsFile = codex_orchestrator::docs::toml_file::parse(&label, &text)?;
-                if parsed.goal.is_empty() {
-                    bail!("{label}: no [[goal]] tables; each needs at least `task`");
-                }
-                let base = file.parent().unwrap_or(Path::new("."));
-                let mut goals = Vec::new();
-                for table in parsed.goal {
-                    let prompt = match (table.prompt, &table.prompt_file) {
-                        (Some(text), None) => Some(text),
-                        (None, Some(rel)) => {
-                            Some(std::fs::read_to_string(base.join(rel)).with_context(|| {
-                                format!("{label}: goal `{}`: reading {}", table.task, rel.display())
-                            })?)
-                        }
-                        (None, None) => None,
-                        (Some(_), Some(_)) => bail!(
-                            "{label}: goal `{}` has both `prompt` and `prompt_file`; keep one",
-                            table.task
-                        ),
-                    };
-                    let role = table.role.unwrap_or_else(|| role.to_owned());
-                    goals.push(
-                        one(&table.task, role, prompt, table.timeout_s)
-                            .with_context(|| format!("{label}: goal `{}`", table.task))?,
-                    );
-                }
-                (
-                    goals,
-                    parsed.jobs,
-                    parsed.retries.unwrap_or(1),
-                    parsed.setup,
-                )
-            }
-        };
-        for (idx, goal) in goals.iter().enumerate() {
-            if goals[..idx].iter().any(|g| g.task == goal.task) {
-                bail!(
-                    "task {} is named twice; a task has one worktree, so one goal",
-                    goal.task
+            let base = file.parent().unwrap_or(Path::new("."));
+            let mut goals = Vec::new();
+            for table in parsed.goal {
+                let prompt = match (table.prompt, &table.prompt_file) {
+                    (Some(text), None) => Some(text),
+                    (None, Some(rel)) => {
+                        Some(std::fs::read_to_string(base.join(rel)).with_context(|| {
+                            format!("{label}: goal `{}`: reading {}", table.task, rel.display())
+                        })?)
+                    }
+                    (None, None) => None,
+                    (Some(_), Some(_)) => bail!(
+                        "{label}: goal `{}` has both `prompt` and `prompt_file`; keep one",
+                        table.task
+                    ),
+                };
+                let role = table.role.unwrap_or_else(|| role.to_owned());
+                goals.push(
+                    one(&table.task, role, prompt, table.timeout_s)
+                        .with_context(|| format!("{label}: goal `{}`", table.task))?,
                 );
             }
+            (
+                goals,
+                parsed.jobs,
+                parsed.retries.unwrap_or(1),
+                parsed.setup,
+            )
         }
-        Ok((goals, jobs, retries, setup))
+    };
+    for (idx, goal) in goals.iter().enumerate() {
+        if goals[..idx].iter().any(|g| g.task == goal.task) {
+            bail!(
+                "task {} is named twice; a task has one worktree, so one goal",
+                goal.task
+            );
+        }
     }
+    Ok((goals, jobs, retries, setup))
+}
 
 /// A completed goal: commit its run's files on the task branch, record the commit, remove the
 /// worktree unless `keep`. Returns the commit (`None`: the agent changed nothing) and whether
@@ -424,7 +425,13 @@ fn finish(
 }
 
 /// The goals' outcome, and the bundle a CI job wrote.
-fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool, bundle: Option<serde_json::Value>) {
+fn report(
+    ended: &[Ended],
+    ran: &group::Ran,
+    jobs: usize,
+    json: bool,
+    bundle: Option<serde_json::Value>,
+) {
     let completed = ended.iter().filter(|e| e.problem.is_none()).count();
     if json {
         let goals: Vec<serde_json::Value> = ended
@@ -492,7 +499,11 @@ fn report(ended: &[Ended], ran: &group::Ran, jobs: usize, json: bool, bundle: Op
             b["path"].as_str().unwrap_or_default(),
             b["status"].as_str().unwrap_or_default(),
             b["runs"].as_array().map_or(0, Vec::len),
-            format_args!("job {} on {}", b["job"]["id"].as_str().unwrap_or_default(), b["job"]["runner"].as_str().unwrap_or_default()),
+            format_args!(
+                "job {} on {}",
+                b["job"]["id"].as_str().unwrap_or_default(),
+                b["job"]["runner"].as_str().unwrap_or_default()
+            ),
         ));
     }
     output::out(output::spelled(text));
@@ -523,7 +534,11 @@ impl flags::GoalsPlan {
                 let empty = matrix["include"].as_array().is_none_or(Vec::is_empty);
                 lines.push_str(&format!(
                     "wave{wave}={}\n",
-                    if empty { String::new() } else { matrix.to_string() }
+                    if empty {
+                        String::new()
+                    } else {
+                        matrix.to_string()
+                    }
                 ));
             }
             use std::io::Write as _;

@@ -31,6 +31,7 @@ impl flags::Init {
         let options = Options {
             upgrade: self.upgrade,
             no_hooks: self.no_hooks,
+            fan_out: self.fan_out,
         };
         let plan = adopt::plan(&ctx.repo, &ctx.config, options)?;
         let kind = if self.upgrade { "init.upgrade" } else { "init" };

@@ -1,8 +1,8 @@
 //! `cargo xtask runs list | show | diff | reconcile | import`.
 
 use anyhow::Result;
-use std::time::Instant;
 use serde_json::json;
+use std::time::Instant;
 
 use crate::{Outcome, flags};
 use codex_orchestrator::agent::reconcile::reconcile;
@@ -182,8 +182,11 @@ impl flags::RunsImport {
                 "seconds": seconds,
             }));
         } else if refused {
-            let bundles: std::collections::BTreeSet<_> =
-                outcome.refused.iter().filter_map(|f| f.path.clone()).collect();
+            let bundles: std::collections::BTreeSet<_> = outcome
+                .refused
+                .iter()
+                .filter_map(|f| f.path.clone())
+                .collect();
             output::out(format!(
                 "{}\nimport refused: {} problem(s) in {} bundle(s); nothing was written",
                 report::render_human(&outcome.refused).trim_end(),
@@ -198,7 +201,9 @@ impl flags::RunsImport {
             );
             for b in &outcome.brought {
                 let branch = match (&b.branch, &b.tip) {
-                    (Some(branch), Some(tip)) => format!(" → {branch} at {}", &tip[..tip.len().min(12)]),
+                    (Some(branch), Some(tip)) => {
+                        format!(" → {branch} at {}", &tip[..tip.len().min(12)])
+                    }
                     _ => String::new(),
                 };
                 text.push_str(&format!(

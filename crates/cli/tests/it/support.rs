@@ -131,7 +131,11 @@ impl TestRepo {
             .prefix("xtask-it-clone-")
             .tempdir()
             .expect("temp dir");
-        let root = dir.path().canonicalize().expect("canonical temp dir").join("repo");
+        let root = dir
+            .path()
+            .canonicalize()
+            .expect("canonical temp dir")
+            .join("repo");
         let mut cmd = Command::new("git");
         cmd.args(["clone", "-q"]).arg(&origin.root).arg(&root);
         isolate(&mut cmd);

@@ -238,6 +238,7 @@ const ROOMS: &[&str] = &[
     "agent",
     "audit",
     "flows",
+    "fanout",
     "answers",
     "metrics",
     "fuzz",

@@ -580,7 +580,9 @@ fn imported_runs(ctx: &Ctx, stored: &[runs::StoredRun], findings: &mut Vec<Findi
                 findings.push(
                     Finding::error("runs/imported", reason)
                         .at(format!("{dir}/{IMPORTED}"), None)
-                        .fix(format!("`git checkout HEAD -- {dir}` restores the folder as it was imported")),
+                        .fix(format!(
+                            "`git checkout HEAD -- {dir}` restores the folder as it was imported"
+                        )),
                 );
                 continue;
             }
@@ -588,7 +590,11 @@ fn imported_runs(ctx: &Ctx, stored: &[runs::StoredRun], findings: &mut Vec<Findi
         let job = from.job.display();
         let prefix = format!("{dir}/");
         for finding in findings.iter_mut() {
-            if finding.path.as_deref().is_some_and(|p| p.starts_with(&prefix)) {
+            if finding
+                .path
+                .as_deref()
+                .is_some_and(|p| p.starts_with(&prefix))
+            {
                 finding.message.push_str(&format!(" (imported from {job})"));
             }
         }

@@ -14,8 +14,8 @@ use std::path::{Component, Path};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-pub use crate::runs::imported::Job;
 use crate::runs::RunId;
+pub use crate::runs::imported::Job;
 
 /// The manifest's format.
 pub const FORMAT: u32 = 1;
@@ -144,9 +144,9 @@ pub fn read_bytes(label: &str, bytes: &[u8]) -> Result<Bundle> {
     let mut runs = Vec::new();
     let mut seen: BTreeMap<String, Member> = BTreeMap::new();
     let mut archive = tar::Archive::new(bytes);
-    let entries = archive
-        .entries()
-        .with_context(|| format!("{label}: not a bundle (a tar written by `goals run --bundle`)"))?;
+    let entries = archive.entries().with_context(|| {
+        format!("{label}: not a bundle (a tar written by `goals run --bundle`)")
+    })?;
     for entry in entries {
         let mut entry =
             entry.with_context(|| format!("{label}: not a bundle, or a truncated one"))?;
@@ -181,17 +181,15 @@ pub fn read_bytes(label: &str, bytes: &[u8]) -> Result<Bundle> {
         } else if let Some((run, rel)) = run_member(&name) {
             runs.push((run, rel, data));
         } else {
-            bail!("{label}: {name} does not belong in a bundle (only {MANIFEST}, {BRANCH} and runs/<RUN-ID>/…)");
+            bail!(
+                "{label}: {name} does not belong in a bundle (only {MANIFEST}, {BRANCH} and runs/<RUN-ID>/…)"
+            );
         }
     }
-    let text = manifest_text
-        .with_context(|| format!("{label}: not a bundle: it has no {MANIFEST}"))?;
+    let text =
+        manifest_text.with_context(|| format!("{label}: not a bundle: it has no {MANIFEST}"))?;
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|err| {
-        anyhow::anyhow!(
-            "{label}: {MANIFEST}:{}:{}: {err}",
-            err.line(),
-            err.column()
-        )
+        anyhow::anyhow!("{label}: {MANIFEST}:{}:{}: {err}", err.line(), err.column())
     })?;
     if manifest.format != FORMAT {
         bail!(
@@ -211,7 +209,9 @@ pub fn read_bytes(label: &str, bytes: &[u8]) -> Result<Bundle> {
         }
     }
     if let Some(extra) = seen.keys().find(|name| !manifest.files.contains_key(*name)) {
-        bail!("{label}: {extra} is not listed in its manifest: it was added after the job wrote it");
+        bail!(
+            "{label}: {extra} is not listed in its manifest: it was added after the job wrote it"
+        );
     }
     let mut folders: Vec<&str> = runs.iter().map(|(run, _, _)| run.as_str()).collect();
     folders.dedup();
@@ -232,14 +232,22 @@ pub fn read_bytes(label: &str, bytes: &[u8]) -> Result<Bundle> {
     crate::task_id::TaskId::parse(&manifest.goal)
         .with_context(|| format!("{label}: its manifest's goal"))?;
     if manifest.branch != crate::agent::worktree::branch(&manifest.goal) {
-        bail!("{label}: branch {} is not the goal's branch", manifest.branch);
+        bail!(
+            "{label}: branch {} is not the goal's branch",
+            manifest.branch
+        );
     }
     for commit in [&manifest.base, &manifest.start]
         .into_iter()
         .chain(manifest.tip.as_ref())
     {
-        if !(commit.len() == 40 || commit.len() == 64) || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
-            bail!("{label}: `{}` in its manifest is not a commit id", commit.escape_debug());
+        if !(commit.len() == 40 || commit.len() == 64)
+            || !commit.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            bail!(
+                "{label}: `{}` in its manifest is not a commit id",
+                commit.escape_debug()
+            );
         }
     }
     Ok(Bundle {
@@ -266,7 +274,8 @@ fn run_member(name: &str) -> Option<(String, String)> {
 pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
     let mut res = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             collect(path, &mut found)?;

@@ -17,11 +17,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::bundle::{self, Bundle};
-use crate::runs::imported::{IMPORTED, ImportedRun, Job};
 use super::git;
 use super::plan::Plan;
 use crate::ctx::Ctx;
 use crate::report::Finding;
+use crate::runs::imported::{IMPORTED, ImportedRun, Job};
 use crate::runs::{Recorded, Recorder, RunRecord};
 use crate::store::{self, FileWrite};
 
@@ -173,7 +173,11 @@ fn decide(
         return refused;
     };
     let (plan_id, base, from) = match plan {
-        Some(plan) => (plan.id.as_str(), plan.base.as_str(), "the plan given".to_owned()),
+        Some(plan) => (
+            plan.id.as_str(),
+            plan.base.as_str(),
+            "the plan given".to_owned(),
+        ),
         None => (
             first.manifest.plan.as_str(),
             first.manifest.base.as_str(),
@@ -220,7 +224,11 @@ fn decide(
             refused.push(
                 Finding::error(
                     "import/plan",
-                    format!("a second bundle of goal {} (the first: {})", m.goal, other.display()),
+                    format!(
+                        "a second bundle of goal {} (the first: {})",
+                        m.goal,
+                        other.display()
+                    ),
                 )
                 .at(at(path), None)
                 .fix("keep one bundle per goal (the job attempt you trust) and import again"),
@@ -285,7 +293,9 @@ fn decide(
                         format!("runs/{run}/run.json names run {}", record.id),
                     )
                     .at(at(path), None)
-                    .fix("a run record names its own folder: download the bundle again from its job"),
+                    .fix(
+                        "a run record names its own folder: download the bundle again from its job",
+                    ),
                 ),
                 Err(err) => refused.push(
                     Finding::error(
@@ -313,7 +323,12 @@ impl Quarantine {
     fn new(ctx: &Ctx) -> Result<Quarantine> {
         let objects = PathBuf::from(git::text(
             &ctx.repo.root,
-            &["rev-parse", "--path-format=absolute", "--git-path", "objects"],
+            &[
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                "objects",
+            ],
         )?);
         let dir = objects.join(format!("incoming-import-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -343,7 +358,10 @@ impl Quarantine {
         let mut moves = Vec::new();
         let mut indexes = Vec::new();
         for entry in walk(&self.dir)? {
-            let rel = entry.strip_prefix(&self.dir).unwrap_or(&entry).to_path_buf();
+            let rel = entry
+                .strip_prefix(&self.dir)
+                .unwrap_or(&entry)
+                .to_path_buf();
             if rel.extension().is_some_and(|e| e == "idx") {
                 indexes.push(rel);
             } else {
@@ -443,7 +461,11 @@ fn decide_git(
     for (i, result) in unbundled {
         let (path, b) = &bundles[i];
         let m = &b.manifest;
-        let want = format!("{} refs/heads/{}", m.tip.as_deref().unwrap_or_default(), m.branch);
+        let want = format!(
+            "{} refs/heads/{}",
+            m.tip.as_deref().unwrap_or_default(),
+            m.branch
+        );
         match result {
             Ok(out) if String::from_utf8_lossy(&out).lines().any(|l| l.trim() == want) => {}
             Ok(out) => refused.push(
@@ -486,7 +508,10 @@ fn decide_git(
             parents.insert(commit, ids.collect());
         }
     }
-    let graph = Graph { parents, base: base.clone() };
+    let graph = Graph {
+        parents,
+        base: base.clone(),
+    };
     let existing = task_branches(ctx)?;
     let tips: HashMap<&str, &str> = bundles
         .iter()
@@ -514,10 +539,11 @@ fn decide_git(
         }
         if let Some(goal) = plan.and_then(|p| p.goal(&m.goal)) {
             for earlier in &goal.after {
-                let earlier_tip = tips
-                    .get(earlier.as_str())
-                    .copied()
-                    .or_else(|| existing.get(&crate::agent::worktree::branch(earlier)).map(String::as_str));
+                let earlier_tip = tips.get(earlier.as_str()).copied().or_else(|| {
+                    existing
+                        .get(&crate::agent::worktree::branch(earlier))
+                        .map(String::as_str)
+                });
                 if let Some(earlier_tip) = earlier_tip
                     && !graph.descends(&m.start, earlier_tip)
                 {
@@ -562,10 +588,21 @@ fn decide_git(
     let mut lines = String::new();
     for &i in &committed {
         let m = &bundles[i].1.manifest;
-        lines.push_str(&format!("{} {}\n", m.tip.as_deref().unwrap_or_default(), m.start));
+        lines.push_str(&format!(
+            "{} {}\n",
+            m.tip.as_deref().unwrap_or_default(),
+            m.start
+        ));
     }
     let out = q.git(
-        &["diff-tree", "--stdin", "-r", "--name-only", "--always", "--no-renames"],
+        &[
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--name-only",
+            "--always",
+            "--no-renames",
+        ],
         Some(lines.as_bytes()),
     )?;
     let mut changed: Vec<BTreeSet<String>> = vec![BTreeSet::new(); committed.len()];
@@ -590,8 +627,14 @@ fn decide_git(
     for (file, owners) in by_file {
         for (a, &x) in owners.iter().enumerate() {
             for &y in &owners[a + 1..] {
-                let (mx, my) = (&bundles[committed[x]].1.manifest, &bundles[committed[y]].1.manifest);
-                let (tx, ty) = (mx.tip.as_deref().unwrap_or_default(), my.tip.as_deref().unwrap_or_default());
+                let (mx, my) = (
+                    &bundles[committed[x]].1.manifest,
+                    &bundles[committed[y]].1.manifest,
+                );
+                let (tx, ty) = (
+                    mx.tip.as_deref().unwrap_or_default(),
+                    my.tip.as_deref().unwrap_or_default(),
+                );
                 if graph.descends(&my.start, tx) || graph.descends(&mx.start, ty) {
                     continue;
                 }
@@ -656,7 +699,11 @@ impl Graph {
 fn task_branches(ctx: &Ctx) -> Result<HashMap<String, String>> {
     let out = git::text(
         &ctx.repo.root,
-        &["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/task/"],
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads/task/",
+        ],
     )?;
     Ok(out
         .lines()
@@ -681,8 +728,13 @@ fn create_branches(ctx: &Ctx, bundles: &[&(PathBuf, Bundle)]) -> Result<()> {
         }
     }
     if !lines.is_empty() {
-        git::run(&ctx.repo.root, &["update-ref", "--stdin"], Some(lines.as_bytes()), &[])
-            .context("creating the task branches")?;
+        git::run(
+            &ctx.repo.root,
+            &["update-ref", "--stdin"],
+            Some(lines.as_bytes()),
+            &[],
+        )
+        .context("creating the task branches")?;
     }
     Ok(())
 }

@@ -27,7 +27,12 @@ pub struct Start {
 
 /// Make `task/<ID>` for `goal` of `plan` in `repo`, whose HEAD must be the plan's base; the
 /// bundles of the goals it builds on are searched for in `after`.
-pub fn prepare(repo: &Repo, plan: &Plan, goal: &PlannedGoal, after: Option<&Path>) -> Result<Start> {
+pub fn prepare(
+    repo: &Repo,
+    plan: &Plan,
+    goal: &PlannedGoal,
+    after: Option<&Path>,
+) -> Result<Start> {
     let head = repo.head().unwrap_or_default();
     if head != plan.base {
         bail!(
@@ -87,18 +92,27 @@ pub fn prepare(repo: &Repo, plan: &Plan, goal: &PlannedGoal, after: Option<&Path
             for next in rest {
                 let tree = git::text(&repo.root, &["merge-tree", "--write-tree", &current, next])
                     .with_context(|| {
-                        format!(
-                            "the work of the goals {} builds on does not merge cleanly ({} and {})",
-                            goal.task,
-                            short(&current),
-                            short(next)
-                        )
-                    })?;
+                    format!(
+                        "the work of the goals {} builds on does not merge cleanly ({} and {})",
+                        goal.task,
+                        short(&current),
+                        short(next)
+                    )
+                })?;
                 let tree = tree.lines().next().unwrap_or_default().to_owned();
                 let message = format!("{}: the earlier goals it builds on, merged", goal.task);
                 current = git::text(
                     &repo.root,
-                    &["commit-tree", &tree, "-p", &current, "-p", next, "-m", &message],
+                    &[
+                        "commit-tree",
+                        &tree,
+                        "-p",
+                        &current,
+                        "-p",
+                        next,
+                        "-m",
+                        &message,
+                    ],
                 )?;
             }
             current
@@ -156,7 +170,8 @@ pub fn pack(
                 .unwrap_or(&file)
                 .to_string_lossy()
                 .replace('\\', "/");
-            let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let data =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             runs.push((id.clone(), rel, data));
         }
         ids.push(id);

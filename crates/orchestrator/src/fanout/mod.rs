@@ -9,6 +9,6 @@
 
 pub mod bundle;
 mod git;
-pub mod job;
 pub mod import;
+pub mod job;
 pub mod plan;

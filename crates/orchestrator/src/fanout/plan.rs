@@ -265,7 +265,10 @@ mod tests {
     }
 
     fn shape(plan: &Plan) -> Vec<(usize, Vec<String>)> {
-        plan.goals.iter().map(|g| (g.wave, g.after.clone())).collect()
+        plan.goals
+            .iter()
+            .map(|g| (g.wave, g.after.clone()))
+            .collect()
     }
 
     #[test]
@@ -298,7 +301,11 @@ mod tests {
         let plan = plan(&[&["a"], &[], &["b"]]);
         assert_eq!(
             shape(&plan),
-            vec![(1, vec![]), (2, vec!["T-0".to_owned()]), (3, vec!["T-1".to_owned()])]
+            vec![
+                (1, vec![]),
+                (2, vec!["T-0".to_owned()]),
+                (3, vec!["T-1".to_owned()])
+            ]
         );
     }
 
