@@ -158,8 +158,31 @@ pub struct BenchReport {
     pub samples: usize,
 }
 
+/// Goals fanned out over simulated CI runners (fresh clones, one job per slot at a time, all
+/// slots at once) against the ideal wall time (agent time / slots); then `runs import` of their
+/// bundles and of --many generated bundles. Goal: 1,000 bundles import in under 10 s.
+#[derive(Debug, Args)]
+pub struct BenchFanout {
+    /// Goals in the plan.
+    #[arg(long, default_value_t = 16)]
+    pub goals: usize,
+    /// Simulated runners.
+    #[arg(long, default_value_t = 4)]
+    pub runners: usize,
+    /// Jobs each runner runs at once (each on its own checkout).
+    #[arg(long, default_value_t = 2)]
+    pub slots: usize,
+    /// Seconds each goal's agent sleeps.
+    #[arg(long, default_value_t = 1.0)]
+    pub agent_s: f64,
+    /// Generated bundles imported after the real ones.
+    #[arg(long, default_value_t = 1000)]
+    pub many: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Fanout(BenchFanout),
     Report(BenchReport),
     Mcp(BenchMcp),
     Adopt(BenchAdopt),

@@ -8,6 +8,7 @@
 
 pub mod adopt;
 pub mod audit;
+pub mod fanout;
 pub mod flows;
 pub mod mcp;
 pub mod report;

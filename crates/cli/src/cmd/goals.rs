@@ -579,10 +579,8 @@ fn plan_text(plan: &Plan, out: Option<&Path>) -> String {
     }
     match out {
         Some(path) => text.push_str(&format!(
-            "\nwrote {}: each job runs `cargo xtask goals run --goal ID --plan {} --bundle ID.bundle`; `cargo xtask runs import --plan {} BUNDLE…` brings them home",
+            "\nwrote {0}\n  a job per goal: cargo xtask goals run --goal ID --plan {0} --bundle ID.bundle\n  then, here:     cargo xtask runs import --plan {0} BUNDLE…",
             path.display(),
-            path.display(),
-            path.display()
         )),
         None => text.push_str("\nnothing written: --out FILE writes the plan the jobs read"),
     }

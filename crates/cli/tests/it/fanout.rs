@@ -560,8 +560,8 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
 fn bundle_manifest(bytes: &[u8]) -> serde_json::Value {
     // The manifest is the tar's first member: a 512-byte header, then its text.
     let size = std::str::from_utf8(&bytes[124..135]).expect("a tar header's size field");
-    let size = usize::from_str_radix(size.trim_matches(char::from(0)).trim(), 8)
-        .expect("an octal size");
+    let size =
+        usize::from_str_radix(size.trim_matches(char::from(0)).trim(), 8).expect("an octal size");
     serde_json::from_slice(&bytes[512..512 + size]).expect("the manifest")
 }
 

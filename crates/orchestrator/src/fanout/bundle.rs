@@ -304,3 +304,57 @@ fn collect(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> Result<()> {
     }
     Ok(())
 }
+
+/// A git bundle taken apart: what it needs, what it names, and its pack.
+#[derive(Debug)]
+pub(crate) struct GitBundle<'a> {
+    /// Commits it was made against (`-<id>` lines): they must be in the repository.
+    pub prerequisites: Vec<String>,
+    /// `(id, ref)` of every ref it carries.
+    pub refs: Vec<(String, String)>,
+    /// The pack of its objects.
+    pub pack: &'a [u8],
+}
+
+/// Take a git bundle (v2 or v3, as `git bundle create` writes it) apart.
+pub(crate) fn git_bundle(bytes: &[u8]) -> Result<GitBundle<'_>> {
+    let mut rest = bytes;
+    let line = |rest: &mut &[u8]| -> Result<String> {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .context("the git bundle's header is cut short")?;
+        let text = String::from_utf8_lossy(&rest[..end]).into_owned();
+        *rest = &rest[end + 1..];
+        Ok(text)
+    };
+    let signature = line(&mut rest)?;
+    if signature != "# v2 git bundle" && signature != "# v3 git bundle" {
+        bail!("{BRANCH} is not a git bundle");
+    }
+    let (mut prerequisites, mut refs) = (Vec::new(), Vec::new());
+    loop {
+        let text = line(&mut rest)?;
+        if text.is_empty() {
+            break;
+        }
+        if text.starts_with('@') {
+            continue; // a v3 capability (the object format)
+        }
+        if let Some(pre) = text.strip_prefix('-') {
+            prerequisites.push(pre.split(' ').next().unwrap_or_default().to_owned());
+        } else if let Some((id, name)) = text.split_once(' ') {
+            refs.push((id.to_owned(), name.to_owned()));
+        } else {
+            bail!("{BRANCH}: a header line that is no ref: {text}");
+        }
+    }
+    if !rest.starts_with(b"PACK") {
+        bail!("{BRANCH}: no pack after the header");
+    }
+    Ok(GitBundle {
+        prerequisites,
+        refs,
+        pack: rest,
+    })
+}

@@ -62,7 +62,7 @@ pub struct Outcome {
 pub fn import(ctx: &Ctx, paths: &[PathBuf], plan: Option<&Plan>) -> Result<Outcome> {
     let files = bundle::expand(paths)?;
     let lock = ctx.lock()?;
-    let read = read_all(&files);
+    let read = on_every_core(&files, |path| bundle::read(path));
     let mut refused = Vec::new();
     let mut bundles = Vec::new();
     for (path, result) in files.iter().zip(read) {
@@ -123,37 +123,41 @@ pub fn import(ctx: &Ctx, paths: &[PathBuf], plan: Option<&Plan>) -> Result<Outco
     })
 }
 
-/// Every bundle read and checked against its manifest, on every core.
-fn read_all(files: &[PathBuf]) -> Vec<Result<Bundle>> {
+/// `f` of every item, on every core, in the items' order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
-        .min(files.len().max(1));
-    let mut slots: Vec<Option<Result<Bundle>>> = (0..files.len()).map(|_| None).collect();
+        .min(items.len().max(1));
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
+        let f = &f;
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 scope.spawn(move || {
-                    files
+                    items
                         .iter()
                         .enumerate()
                         .skip(t)
                         .step_by(threads)
-                        .map(|(i, path)| (i, bundle::read(path)))
+                        .map(|(i, item)| (i, f(item)))
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
         for handle in handles {
-            for (i, result) in handle.join().unwrap_or_default() {
-                slots[i] = Some(result);
+            match handle.join() {
+                Ok(done) => {
+                    for (i, result) in done {
+                        slots[i] = Some(result);
+                    }
+                }
+                // Every slot is filled unless `f` panicked; then so does the caller.
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
     });
-    slots
-        .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(anyhow::anyhow!("not read"))))
-        .collect()
+    slots.into_iter().flatten().collect()
 }
 
 fn at(path: &Path) -> String {
@@ -431,63 +435,106 @@ fn decide_git(
     let committed: Vec<usize> = (0..bundles.len())
         .filter(|&i| bundles[i].1.branch.is_some())
         .collect();
-    // Unbundle on every core: each is a git process indexing one pack.
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(committed.len().max(1));
-    let mut unbundled: Vec<(usize, Result<Vec<u8>>)> = Vec::new();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let committed = &committed;
-                scope.spawn(move || {
-                    committed
-                        .iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&i| {
-                            let bytes = bundles[i].1.branch.as_deref().unwrap_or_default();
-                            (i, q.git(&["bundle", "unbundle", "-"], Some(bytes)))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for handle in handles {
-            unbundled.extend(handle.join().unwrap_or_default());
-        }
-    });
-    for (i, result) in unbundled {
+    // Each git bundle taken apart: it names the tip its manifest names, and what it was made
+    // against is here.
+    let mut packs: Vec<(usize, &[u8])> = Vec::new();
+    let mut needs: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in &committed {
         let (path, b) = &bundles[i];
         let m = &b.manifest;
-        let want = format!(
-            "{} refs/heads/{}",
-            m.tip.as_deref().unwrap_or_default(),
-            m.branch
+        let parts = match bundle::git_bundle(b.branch.as_deref().unwrap_or_default()) {
+            Ok(parts) => parts,
+            Err(err) => {
+                refused.push(
+                    Finding::error("import/bundle", format!("{err:#}"))
+                        .at(at(path), None)
+                        .fix("download the bundle again from its job"),
+                );
+                continue;
+            }
+        };
+        let want = (
+            m.tip.clone().unwrap_or_default(),
+            format!("refs/heads/{}", m.branch),
         );
-        match result {
-            Ok(out) if String::from_utf8_lossy(&out).lines().any(|l| l.trim() == want) => {}
-            Ok(out) => refused.push(
+        if parts.refs != [want.clone()] {
+            let named: Vec<String> = parts
+                .refs
+                .iter()
+                .map(|(id, r)| format!("{r} at {id}"))
+                .collect();
+            refused.push(
                 Finding::error(
                     "import/bundle",
                     format!(
-                        "its git bundle holds {}, not {want} as its manifest says",
-                        String::from_utf8_lossy(&out).trim()
+                        "its git bundle holds {}, not {} at {} as its manifest says",
+                        named.join(", "),
+                        want.1,
+                        want.0
                     ),
                 )
                 .at(at(path), None)
                 .fix("download the bundle again from its job"),
-            ),
-            Err(err) => refused.push(
-                Finding::error(
-                    "import/ancestry",
-                    format!("its branch cannot be read here: {err:#}"),
-                )
-                .at(at(path), None)
-                .fix("its branch needs commits this repository does not have: it was not made from this plan's base; import it where the plan was made"),
-            ),
+            );
+            continue;
         }
+        for pre in parts.prerequisites {
+            needs.entry(pre).or_default().push(i);
+        }
+        packs.push((i, parts.pack));
+    }
+    if !needs.is_empty() {
+        let list: String = needs.keys().map(|id| format!("{id}\n")).collect();
+        let out = git::run(
+            &ctx.repo.root,
+            &["cat-file", "--batch-check=%(objectname)"],
+            Some(list.as_bytes()),
+            &[],
+        )?;
+        for line in String::from_utf8_lossy(&out).lines() {
+            let Some(missing) = line.strip_suffix(" missing") else {
+                continue;
+            };
+            for &i in needs.get(missing).into_iter().flatten() {
+                refused.push(
+                    Finding::error(
+                        "import/ancestry",
+                        format!("its branch was made on commit {missing}, which this repository does not have"),
+                    )
+                    .at(at(&bundles[i].0), None)
+                    .fix("it was not made from this plan's base: import it where the plan was made (with its history: fetch-depth: 0)"),
+                );
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Ok(refused);
+    }
+    // The objects, into the quarantine: every bundle's pack joined into one, indexed by one git
+    // process (a process per bundle costs milliseconds each; a pack per bundle slows every
+    // later lookup). A pack that will not join or index is found bundle by bundle and named.
+    match joined_pack(&packs) {
+        Ok(_) if packs.is_empty() => {}
+        Ok(joined) => {
+            if q.git(
+                &["index-pack", "--stdin", "--fix-thin", "--strict"],
+                Some(&joined),
+            )
+            .is_err()
+            {
+                for ((i, _), result) in packs.iter().zip(on_every_core(&packs, |(_, pack)| {
+                    q.git(
+                        &["index-pack", "--stdin", "--fix-thin", "--strict"],
+                        Some(pack),
+                    )
+                })) {
+                    if let Err(err) = result {
+                        refused.push(unreadable_objects(&bundles[*i].0, &format!("{err:#}")));
+                    }
+                }
+            }
+        }
+        Err((i, why)) => refused.push(unreadable_objects(&bundles[i].0, &why)),
     }
     if !refused.is_empty() {
         return Ok(refused);
@@ -658,6 +705,54 @@ fn decide_git(
         }
     }
     Ok(refused)
+}
+
+/// The finding for a bundle whose branch's objects cannot be read.
+fn unreadable_objects(path: &Path, why: &str) -> Finding {
+    Finding::error(
+        "import/bundle",
+        format!("its branch's objects cannot be read: {why}"),
+    )
+    .at(at(path), None)
+    .fix("download the bundle again from its job")
+}
+
+/// One pack of the objects of every pack in `packs` (`(bundle index, pack)`): their entries one
+/// after the other (an entry's offset to its delta base is relative, so it holds), the summed
+/// count, a new checksum. Each pack's own checksum is verified first; a bad one names its bundle.
+fn joined_pack(packs: &[(usize, &[u8])]) -> Result<Vec<u8>, (usize, String)> {
+    use sha1::{Digest, Sha1};
+    let mut count: u64 = 0;
+    let mut version = None;
+    let mut body = Vec::new();
+    for &(i, pack) in packs {
+        if pack.len() < 32 || &pack[..4] != b"PACK" {
+            return Err((i, "its pack is cut short".to_owned()));
+        }
+        let (entries, trailer) = pack.split_at(pack.len() - 20);
+        if Sha1::digest(entries).as_slice() != trailer {
+            return Err((
+                i,
+                "its pack does not match its checksum (damaged or altered)".to_owned(),
+            ));
+        }
+        let v = &pack[4..8];
+        if *version.get_or_insert(v) != v {
+            return Err((i, "its pack's version differs from the others'".to_owned()));
+        }
+        count += u64::from(u32::from_be_bytes([pack[8], pack[9], pack[10], pack[11]]));
+        body.extend_from_slice(&entries[12..]);
+    }
+    let count =
+        u32::try_from(count).map_err(|_| (0, "too many objects for one pack".to_owned()))?;
+    let mut joined = Vec::with_capacity(body.len() + 32);
+    joined.extend_from_slice(b"PACK");
+    joined.extend_from_slice(version.unwrap_or(&[0, 0, 0, 2]));
+    joined.extend_from_slice(&count.to_be_bytes());
+    joined.extend_from_slice(&body);
+    let sum = Sha1::digest(&joined);
+    joined.extend_from_slice(&sum);
+    Ok(joined)
 }
 
 /// Commits since the base and their parents.

@@ -134,7 +134,7 @@ pub struct Ending {
 }
 
 /// Write the bundle of `goal` to `out`: its branch since the plan's base, and the run folders
-/// the job made (those not in `before`).
+/// the job made for it (those not in `before`, about its task).
 #[allow(clippy::too_many_arguments)]
 pub fn pack(
     repo: &Repo,
@@ -160,7 +160,12 @@ pub fn pack(
     let mut ids = Vec::new();
     for run in crate::runs::list(repo)? {
         let id = run.id.to_string();
-        if before.contains(&id) {
+        // Another goal's runs, where two jobs share a checkout, stay out of this bundle.
+        let other = run
+            .record
+            .as_ref()
+            .is_ok_and(|r| r.task.as_deref() != Some(goal.task.as_str()));
+        if before.contains(&id) || other {
             continue;
         }
         let dir = repo.path(run.id.dir());

@@ -365,8 +365,9 @@ impl Recorded {
             }
         };
         let mut res: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut push = |path: String| {
-            if !res.contains(&path) {
+            if seen.insert(path.clone()) {
                 res.push(path);
             }
         };
@@ -381,17 +382,15 @@ impl Recorded {
             .iter()
             .filter(|f| task_folder(f).is_none())
             .collect();
+        let mut under: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for file in &others {
+            if let Some(dir) = top(file) {
+                *under.entry(dir).or_default() += 1;
+            }
+        }
         for file in &others {
             match top(file) {
-                Some(dir)
-                    if others
-                        .iter()
-                        .filter(|f| top(f).as_ref() == Some(&dir))
-                        .count()
-                        >= 3 =>
-                {
-                    push(dir)
-                }
+                Some(dir) if under.get(&dir).is_some_and(|&n| n >= 3) => push(dir),
                 _ => push((*file).clone()),
             }
         }
