@@ -568,10 +568,11 @@ fn plan_text(plan: &Plan, out: Option<&Path>) -> String {
         plan.goals.len(),
         plan.waves
     );
+    let width = plan.goals.iter().map(|g| g.task.len()).max().unwrap_or(0);
     for (wave, goals) in plan.by_wave() {
         text.push_str(&format!("\n  wave {wave}:"));
         for goal in goals {
-            text.push_str(&format!("\n    {}  {}", goal.task, goal.title));
+            text.push_str(&format!("\n    {:width$}  {}", goal.task, goal.title));
             if !goal.after.is_empty() {
                 text.push_str(&format!("\n      builds on {}", goal.after.join(", ")));
             }

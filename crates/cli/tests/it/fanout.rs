@@ -166,9 +166,26 @@ fn four_runners_fan_out_and_the_records_come_home_verified() {
         goals,
         ids[..4].iter().map(String::as_str).collect::<Vec<_>>()
     );
-    // Planning writes nothing in the repository (the plan goes where --out says).
+    // Planning writes nothing in the repository but the plan, where --out says (a bare file
+    // name is the current folder).
     let status = origin.git(&["status", "--porcelain"]);
     assert_eq!(status, "?? goals.toml\n");
+    let out = origin
+        .run(&[
+            "goals",
+            "plan",
+            "--file",
+            "goals.toml",
+            "--out",
+            "bare.json",
+        ])
+        .ok();
+    assert!(out.stdout.contains("2 wave(s)"), "{}", out.stdout);
+    assert_eq!(
+        origin.read("bare.json"),
+        std::fs::read_to_string(&plan).unwrap()
+    );
+    std::fs::remove_file(origin.root.join("bare.json")).unwrap();
 
     // Wave 1: four runners, one goal each, at the same time.
     let bundles = work.path().join("bundles");

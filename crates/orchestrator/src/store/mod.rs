@@ -325,7 +325,12 @@ pub(crate) fn write_with(path: &Path, contents: &[u8], durability: Durability) -
     if durability == Durability::Synced
         && let Some(dir) = path.parent()
     {
-        sync_dir(dir)?;
+        // A bare file name's folder is the current one.
+        sync_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })?;
     }
     Ok(())
 }
