@@ -173,6 +173,10 @@ fn layout_without_prompts() -> Vec<(&'static str, String)> {
             include_str!("../templates/adapters/claude.toml").to_owned(),
         ),
         (
+            "adapters/gemini.toml",
+            include_str!("../templates/adapters/gemini.toml").to_owned(),
+        ),
+        (
             "adapters/exec.toml",
             include_str!("../templates/adapters/exec.toml").to_owned(),
         ),

@@ -2,7 +2,8 @@
 //! per connection, and bounded (it stops when dropped, and by itself after `LIFETIME`).
 //!
 //! It speaks the streaming Responses API the Codex CLI uses (`POST /v1/responses`, server-sent
-//! events). What it answers is the test's script: a function of the request (its JSON body) to
+//! events), the Messages API of Claude Code (`POST /v1/messages`) and the Gemini API of Gemini
+//! CLI (`POST /v1beta/models/<model>:streamGenerateContent?alt=sse`, and `:generateContent`). What it answers is the test's script: a function of the request (its JSON body) to
 //! a [`Reply`]: run a shell command (a function call), answer with a message, never answer, or
 //! fail with an HTTP status.
 
@@ -57,7 +58,19 @@ impl Request {
                 .filter(|block| block["type"] == "tool_result")
                 .count()
         });
-        responses + messages
+        // Gemini: `functionResponse` parts (a resumed history may repeat one: counted once).
+        let mut gemini: Vec<String> = self.body["contents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["parts"].as_array())
+            .flatten()
+            .filter(|p| p.get("functionResponse").is_some())
+            .map(|p| p["functionResponse"]["id"].to_string())
+            .collect();
+        gemini.sort();
+        gemini.dedup();
+        responses + messages + gemini.len()
     }
 
     /// Whether the request offers tools (the agent's own turns do; side requests, such as a
@@ -175,6 +188,8 @@ fn serve(
         };
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let messages = path.contains("/messages");
+        let streams = path.contains(":streamGenerateContent");
+        let gemini = streams || path.contains(":generateContent");
         if method == "POST" && path.contains("/messages/count_tokens") {
             let text = r#"{"input_tokens":100}"#;
             write!(
@@ -184,7 +199,7 @@ fn serve(
             )?;
             continue;
         }
-        if method != "POST" || !(path.ends_with("/responses") || messages) {
+        if method != "POST" || !(path.ends_with("/responses") || messages || gemini) {
             let text = "not found";
             write!(
                 writer,
@@ -205,15 +220,29 @@ fn serve(
                 return Ok(());
             }
             Reply::Error(status, message) => {
-                let body =
+                let body = if gemini {
+                    serde_json::json!({ "error": { "code": status, "message": message, "status": "INTERNAL" } })
+                } else {
                     serde_json::json!({ "error": { "message": message, "type": "server_error" } })
-                        .to_string();
+                }
+                .to_string();
                 write!(
                     writer,
                     "HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 )?;
                 return Ok(());
+            }
+            reply if gemini => {
+                let part = match reply {
+                    Reply::Shell(cmd) => serde_json::json!({ "functionCall": {
+                        "name": "run_shell_command", "args": { "command": cmd } } }),
+                    Reply::Mcp(tool, args) => serde_json::json!({ "functionCall": {
+                        "name": format!("mcp_governance_{tool}"), "args": args } }),
+                    Reply::Message(text) => serde_json::json!({ "text": text }),
+                    Reply::Hang | Reply::Error(..) => unreachable!("answered above"),
+                };
+                respond_gemini(&mut writer, n, part, streams)?;
             }
             Reply::Shell(cmd) if messages => {
                 let input = serde_json::json!({ "command": cmd, "description": "run it" });
@@ -334,6 +363,32 @@ fn stream(writer: &mut TcpStream, events: &[serde_json::Value]) -> std::io::Resu
     write!(
         writer,
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{text}",
+        text.len()
+    )?;
+    writer.flush()
+}
+
+/// One Gemini API response holding `part`: server-sent events (`data: <json>`, each on one line)
+/// for `:streamGenerateContent`, the same object as JSON for `:generateContent`.
+fn respond_gemini(
+    writer: &mut TcpStream,
+    n: usize,
+    part: serde_json::Value,
+    streams: bool,
+) -> std::io::Result<()> {
+    let chunk = serde_json::json!({
+        "candidates": [{ "content": { "role": "model", "parts": [part] }, "index": 0, "finishReason": "STOP" }],
+        "modelVersion": "gemini-2.5-flash", "responseId": format!("mock-{n}"),
+        "usageMetadata": { "promptTokenCount": 100, "candidatesTokenCount": 7, "totalTokenCount": 107 },
+    });
+    let (kind, text) = if streams {
+        ("text/event-stream", format!("data: {chunk}\r\n\r\n"))
+    } else {
+        ("application/json", chunk.to_string())
+    };
+    write!(
+        writer,
+        "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{text}",
         text.len()
     )?;
     writer.flush()

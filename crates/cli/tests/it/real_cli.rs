@@ -1,5 +1,6 @@
-//! The real Codex CLI, installed from the npm registry (pinned) into a cache under target/, run
-//! through the shipped adapter (adapters/codex.toml) against the scripted model server. Only the
+//! The real Codex CLI, Claude Code and Gemini CLI, installed from the npm registry (pinned) into
+//! a cache under target/, run through the shipped adapters (adapters/codex.toml, claude.toml,
+//! gemini.toml) against the scripted model server. Only the
 //! model is scripted: flags, stdin handling, the event stream and the sandbox are the real ones.
 //!
 //! Without npm each test prints `skipped: <reason>` and passes; with `CI` set a missing npm or
@@ -18,6 +19,7 @@ use crate::support::TestRepo;
 
 const CODEX: (&str, &str, &str) = ("@openai/codex", "0.169.0", "codex");
 const CLAUDE: (&str, &str, &str) = ("@anthropic-ai/claude-code", "2.1.197", "claude");
+const GEMINI: (&str, &str, &str) = ("@google/gemini-cli", "0.61.0", "gemini");
 
 /// The folder holding the CLI's executable, installed on first use; `None` (after printing why)
 /// when it cannot be installed here and `CI` is not set.
@@ -973,4 +975,254 @@ fn claude_calls_the_governance_mcp_server() {
     with_governance_server(&claude.repo);
     let record = claude.run(&["--prompt", "check the governance state"]);
     check_governance_calls(&claude.repo, &record, &server);
+}
+
+/// A repository whose `gem` role (with `sandbox`, `timeout_s`) runs the real Gemini CLI through
+/// the shipped adapter, with a scratch HOME whose settings point it at `server` the way the
+/// adapter's comment tells a team to (API-key auth, one attempt, no usage statistics).
+struct GeminiRepo {
+    repo: TestRepo,
+    bin_dir: PathBuf,
+    home: tempfile::TempDir,
+    port: u16,
+}
+
+impl GeminiRepo {
+    fn new(bin_dir: &Path, server: &ModelServer, sandbox: &str, timeout_s: u64) -> GeminiRepo {
+        let repo = TestRepo::initialised();
+        repo.write("README.md", "# demo\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "init"]);
+        let roles = repo.read("adapters/roles.toml");
+        repo.write(
+            "adapters/roles.toml",
+            format!("{roles}\n[role.gem]\nadapter = \"gemini\"\nmodel = \"gemini-2.5-flash\"\nsandbox = \"{sandbox}\"\ntimeout_s = {timeout_s}\nunconfined = \"a throwaway test repository\"\n"),
+        );
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+        std::fs::write(
+            home.path().join(".gemini/settings.json"),
+            r#"{
+  "security": { "auth": { "selectedType": "gemini-api-key" } },
+  "privacy": { "usageStatisticsEnabled": false },
+  "telemetry": { "enabled": false },
+  "general": { "enableAutoUpdate": false, "enableAutoUpdateNotification": false, "maxAttempts": 1 }
+}
+"#,
+        )
+        .unwrap();
+        GeminiRepo {
+            repo,
+            bin_dir: bin_dir.to_owned(),
+            home,
+            port: server.port,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut all = vec!["run", "--role", "gem", "--json"];
+        all.extend_from_slice(args);
+        let mut cmd = self.repo.cmd(&all);
+        cmd.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                self.bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", self.home.path())
+        .env("TMPDIR", self.home.path().join("tmp"))
+        .env("GEMINI_API_KEY", "test-key")
+        .env(
+            "GOOGLE_GEMINI_BASE_URL",
+            format!("http://127.0.0.1:{}", self.port),
+        );
+        cmd
+    }
+
+    /// `run --role gem --json` with `args`: the outcome.
+    fn run(&self, args: &[&str]) -> crate::support::Run {
+        self.repo.run_cmd(self.command(args))
+    }
+
+    /// The logs of run `id`, for a failure's message.
+    fn logs(&self, id: &str) -> String {
+        ["stdout.log", "stderr.log"]
+            .map(|log| {
+                std::fs::read_to_string(self.repo.root.join(format!(".runs/{id}/{log}")))
+                    .unwrap_or_default()
+            })
+            .join("\n")
+    }
+}
+
+#[test]
+fn gemini_builds_a_file_and_the_run_records_what_it_did() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(write_hello);
+    let gemini = GeminiRepo::new(&bin_dir, &server, "workspace-write", 120);
+    let out = gemini.run(&["--prompt", "write hello.txt"]);
+    let record = out.json();
+    let id = record["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        record["status"],
+        "completed",
+        "{}\n{}",
+        out.both(),
+        gemini.logs(&id)
+    );
+    assert_eq!(record["agent"]["version"], "0.61.0");
+    let summary = &record["agent"]["summary"];
+    assert!(
+        summary["thread_id"].as_str().is_some_and(|t| t.len() >= 16),
+        "{summary}"
+    );
+    assert!(
+        summary["commands"][0]["command"]
+            .as_str()
+            .unwrap()
+            .contains("hello.txt"),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["final_message"], "done: wrote hello.txt",
+        "{summary}"
+    );
+    assert!(summary["input_tokens"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(
+        record["files"],
+        serde_json::json!(["hello.txt"]),
+        "{record}"
+    );
+    assert_eq!(gemini.repo.read("hello.txt"), "hi\n");
+    let argv = record["argv"].to_string();
+    assert!(
+        argv.contains("--approval-mode") && argv.contains("yolo"),
+        "{argv}"
+    );
+    assert_eq!(record["agent"]["confined"], false, "{record}");
+    assert!(
+        gemini
+            .repo
+            .read(&format!(".runs/{id}/diff.patch"))
+            .contains("+hi")
+    );
+    // The prompt reached the model on the Gemini API, on the pinned model.
+    let requests = server.requests.lock().unwrap();
+    assert!(
+        requests[0]
+            .path
+            .starts_with("/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+        "{}",
+        requests[0].path
+    );
+    assert!(requests[0].text().contains("write hello.txt"));
+}
+
+/// Read-only: no `--approval-mode yolo`, so the CLI registers no shell tool; the same script
+/// changes nothing, and the adapter says the CLI enforces it (the run is confined).
+#[test]
+fn gemini_read_only_cannot_write() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(write_hello);
+    let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 120);
+    let out = gemini.run(&["--prompt", "write hello.txt"]);
+    let record = out.json();
+    let id = record["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        record["status"],
+        "completed",
+        "{}\n{}",
+        out.both(),
+        gemini.logs(&id)
+    );
+    assert_eq!(record["files"], serde_json::json!([]), "{record}");
+    assert!(!gemini.repo.exists("hello.txt"));
+    assert!(!record["argv"].to_string().contains("yolo"), "{record}");
+    assert_eq!(record["agent"]["confined"], true, "{record}");
+    // The model was told the tool does not exist.
+    let requests = server.requests.lock().unwrap();
+    assert!(
+        requests.iter().any(|r| r.text().contains("not found")),
+        "the shell call was refused"
+    );
+}
+
+#[test]
+fn gemini_that_gets_no_answer_times_out_and_leaves_no_process() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(|_| Reply::Hang);
+    let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 4);
+    let started = std::time::Instant::now();
+    let out = gemini.run(&["--prompt", "write hello.txt"]).code(1);
+    let record = out.json();
+    assert_eq!(record["status"], "timed_out", "{}", out.both());
+    assert!(started.elapsed() < Duration::from_secs(40));
+    assert!(!server.requests.lock().unwrap().is_empty());
+    let id = record["id"].as_str().unwrap();
+    assert!(leftovers(id).is_empty(), "processes of {id} outlived it");
+}
+
+#[test]
+fn gemini_whose_model_fails_ends_failed_with_the_error_recorded() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(|_| Reply::Error(500, "the model is down".to_owned()));
+    let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 60);
+    let out = gemini.run(&["--prompt", "write hello.txt"]).code(1);
+    let record = out.json();
+    assert_eq!(record["status"], "failed", "{}", out.both());
+    let errors = record["agent"]["summary"]["errors"].to_string();
+    assert!(errors.contains("the model is down"), "{record}");
+    assert!(!gemini.repo.exists("hello.txt"));
+}
+
+/// `run --continue <RUN>` through Gemini CLI: `--resume <session>` sends the earlier exchange
+/// again with the new message.
+#[test]
+fn gemini_continues_the_session_of_an_earlier_run() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(remember_a_word);
+    let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 120);
+    let first = gemini
+        .run(&["--prompt", "remember the word plum"])
+        .ok()
+        .json();
+    let session = first["agent"]["summary"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = gemini.run(&[
+        "--continue",
+        first["id"].as_str().unwrap(),
+        "--prompt",
+        "which word?",
+    ]);
+    let second = out.json();
+    assert_eq!(second["status"], "completed", "{}", out.both());
+    assert_eq!(
+        second["agent"]["resumed_thread"],
+        session.as_str(),
+        "{second}"
+    );
+    assert_eq!(second["agent"]["summary"]["final_message"], "plum");
+    let requests = server.requests.lock().unwrap();
+    assert!(
+        requests.iter().any(|r| {
+            let text = r.text();
+            text.contains("which word") && text.contains("remember the word plum")
+        }),
+        "the resumed session carries the first exchange"
+    );
 }

@@ -54,6 +54,8 @@ pub enum Format {
     CodexJsonl,
     /// `claude-stream-json`: `claude -p --output-format stream-json --verbose`.
     ClaudeStreamJson,
+    /// `gemini-stream-json`: `gemini -p … --output-format stream-json`.
+    GeminiStreamJson,
     /// `text`: plain output; the log is the output, its last lines the final message.
     Text,
 }
@@ -132,6 +134,14 @@ pub struct Adapter {
     /// How to install the program, said when it is missing (`npm install -g @openai/codex`).
     #[serde(default)]
     pub install: Option<String>,
+    /// The versions of the program this adapter was written for: comparisons joined by commas
+    /// (`">=0.61.0, <0.70.0"`), checked against what `version` prints (`adapters check`).
+    #[serde(default)]
+    pub versions: Option<String>,
+    /// A recorded sample of the program's output (a file beside the adapter, or inline text)
+    /// that `adapters check` parses with `output`.
+    #[serde(default)]
+    pub sample: Option<String>,
     /// Which sandbox modes the CLI itself enforces (`[enforced]`, `read-only = true`): writes
     /// confined to the work tree, or none at all. A mode not listed is not enforced, and a role
     /// asking for it is refused unless it opts out (`unconfined = "<why>"` in roles.toml).

@@ -156,11 +156,130 @@ impl Text {
     }
 }
 
+/// Parses `gemini -p … --output-format stream-json`: one JSON event per line, `init` (the
+/// session id, for `--resume`), `message` (the user's prompt; the assistant's text in `delta`
+/// pieces, joined), `tool_use` (`run_shell_command`'s command, `write_file` / `replace` paths,
+/// `mcp_<server>_<tool>` calls), `tool_result` (its status and error), `result` (the status, its
+/// error, token counts in `stats`). A stream without a `result` event did not finish, whatever the
+/// exit code (Gemini CLI exits 0 on SIGTERM, printing no result).
+#[derive(Debug, Default)]
+pub struct Gemini {
+    /// What the stream said so far.
+    pub summary: Summary,
+    /// Every JSON event, in order, with the time it arrived.
+    pub events: Vec<(String, Value)>,
+    /// The assistant's text since its last tool call.
+    current: String,
+    /// The `result` event came.
+    ended: bool,
+}
+
+impl Gemini {
+    pub(crate) fn line(&mut self, line: &str) {
+        if let Some(event) = json_event(line, &mut self.summary) {
+            self.apply(&event);
+            self.events.push((now(), event));
+        }
+    }
+
+    fn apply(&mut self, event: &Value) {
+        let s = &mut self.summary;
+        match event.get("type").and_then(Value::as_str).unwrap_or("") {
+            "init" => s.thread_id = text(event, "session_id"),
+            "message" if event.get("role").and_then(Value::as_str) == Some("assistant") => {
+                if event.get("delta").and_then(Value::as_bool) != Some(true) {
+                    self.current.clear();
+                }
+                self.current
+                    .push_str(event.get("content").and_then(Value::as_str).unwrap_or(""));
+                s.final_message = Some(self.current.clone());
+            }
+            "message" => {}
+            "tool_use" => {
+                s.turns += 1;
+                self.current.clear();
+                let input = event.get("parameters").unwrap_or(&Value::Null);
+                match event.get("tool_name").and_then(Value::as_str).unwrap_or("") {
+                    "run_shell_command" => s.commands.push(Command {
+                        command: text(input, "command").unwrap_or_default(),
+                        exit_code: None,
+                    }),
+                    "write_file" | "replace" => {
+                        if let Some(path) = text(input, "file_path") {
+                            s.file_changes.push((path, "update".to_owned()));
+                        }
+                    }
+                    name => {
+                        // `mcp_<server>_<tool>`: a tool of an MCP server.
+                        if let Some((server, tool)) = name
+                            .strip_prefix("mcp_")
+                            .and_then(|rest| rest.split_once('_'))
+                        {
+                            s.mcp_calls.push(McpCall {
+                                server: server.to_owned(),
+                                tool: tool.to_owned(),
+                                status: None,
+                                id: text(event, "tool_id"),
+                            });
+                        }
+                    }
+                }
+            }
+            "tool_result" => {
+                let id = text(event, "tool_id");
+                let failed = event.get("status").and_then(Value::as_str) == Some("error");
+                if let Some(call) = s
+                    .mcp_calls
+                    .iter_mut()
+                    .find(|c| c.id.is_some() && c.id == id)
+                {
+                    call.status = Some(if failed { "failed" } else { "completed" }.to_owned());
+                }
+                if failed
+                    && let Some(message) = event.pointer("/error/message").and_then(Value::as_str)
+                {
+                    s.errors.push(format!("tool: {message}"));
+                }
+            }
+            "result" => {
+                self.ended = true;
+                let stats = event.get("stats").unwrap_or(&Value::Null);
+                let n = |key: &str| stats.get(key).and_then(Value::as_u64).unwrap_or(0);
+                s.input_tokens = s.input_tokens.saturating_add(n("input_tokens"));
+                s.cached_input_tokens = s.cached_input_tokens.saturating_add(n("cached"));
+                s.output_tokens = s.output_tokens.saturating_add(n("output_tokens"));
+                if event.get("status").and_then(Value::as_str) != Some("success") {
+                    let why = event
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .or_else(|| event.pointer("/error/type").and_then(Value::as_str))
+                        .unwrap_or("the run failed");
+                    s.errors.push(why.to_owned());
+                    s.unfinished = Some(format!("the agent's result is an error: {why}"));
+                }
+            }
+            "error" => s
+                .errors
+                .push(text(event, "message").unwrap_or_else(|| event.to_string())),
+            _ => s.unknown += 1,
+        }
+    }
+
+    fn finish(mut self) -> (Summary, Vec<(String, Value)>) {
+        if !self.ended && self.summary.unfinished.is_none() {
+            self.summary.unfinished =
+                Some("the stream ended without its `result` event".to_owned());
+        }
+        (self.summary, self.events)
+    }
+}
+
 /// The parser of an adapter's output format.
 #[derive(Debug)]
 pub(crate) enum Parser {
     Codex(Codex),
     Claude(Claude),
+    Gemini(Gemini),
     Text(Text),
 }
 
@@ -169,6 +288,7 @@ impl Parser {
         match format {
             super::adapter::Format::CodexJsonl => Parser::Codex(Codex::default()),
             super::adapter::Format::ClaudeStreamJson => Parser::Claude(Claude::default()),
+            super::adapter::Format::GeminiStreamJson => Parser::Gemini(Gemini::default()),
             super::adapter::Format::Text => Parser::Text(Text::default()),
         }
     }
@@ -178,6 +298,7 @@ impl Parser {
         match self {
             Parser::Codex(p) => (p.summary, p.events),
             Parser::Claude(p) => (p.summary, p.events),
+            Parser::Gemini(p) => p.finish(),
             Parser::Text(p) => (p.summary, Vec::new()),
         }
     }
@@ -206,6 +327,7 @@ impl super::process::Lines for Parser {
         match self {
             Parser::Codex(p) => p.line(line),
             Parser::Claude(p) => p.line(line),
+            Parser::Gemini(p) => p.line(line),
             Parser::Text(p) => p.line(line),
         }
     }
@@ -321,6 +443,86 @@ mod tests {
 {"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"Wrote f.","session_id":"5f1c-session","usage":{"input_tokens":30,"cache_read_input_tokens":4,"output_tokens":12},"total_cost_usd":0.001}
 "#;
 
+    /// What `gemini -p … --output-format stream-json` (0.61.0) printed for one shell command
+    /// and an answer in two pieces (../shared/notes/gemini-cli.md §6).
+    pub(crate) const GEMINI_STREAM: &str = r#"{"type":"init","timestamp":"2026-12-06T22:57:01.199Z","session_id":"0b6c2f7e-1111-4222-8333-944445555666","model":"gemini-2.5-flash"}
+{"type":"message","timestamp":"2026-12-06T22:57:01.200Z","role":"user","content":"make out.txt"}
+{"type":"tool_use","timestamp":"2026-12-06T22:57:01.300Z","tool_name":"run_shell_command","tool_id":"run_shell_command__run_shell_command_1796597821227_0","parameters":{"command":"echo hi > out.txt"}}
+{"type":"tool_result","timestamp":"2026-12-06T22:57:01.400Z","tool_id":"run_shell_command__run_shell_command_1796597821227_0","status":"success","output":""}
+{"type":"tool_use","timestamp":"2026-12-06T22:57:01.500Z","tool_name":"write_file","tool_id":"write_file_1","parameters":{"file_path":"notes.md","content":"x"}}
+{"type":"tool_result","timestamp":"2026-12-06T22:57:01.600Z","tool_id":"write_file_1","status":"success","output":""}
+{"type":"message","timestamp":"2026-12-06T22:57:01.700Z","role":"assistant","content":"do","delta":true}
+{"type":"message","timestamp":"2026-12-06T22:57:01.800Z","role":"assistant","content":"ne","delta":true}
+{"type":"result","timestamp":"2026-12-06T22:57:01.900Z","status":"success","stats":{"total_tokens":30,"input_tokens":24,"output_tokens":6,"cached":2,"input":24,"duration_ms":142,"tool_calls":2}}
+"#;
+
+    fn gemini(stream: &str) -> Summary {
+        let mut parser = Parser::new(super::super::adapter::Format::GeminiStreamJson);
+        for line in stream.lines() {
+            super::super::process::Lines::line(&mut parser, line);
+        }
+        parser.finish().0
+    }
+
+    #[test]
+    fn a_gemini_stream_becomes_the_run_summary() {
+        let s = gemini(GEMINI_STREAM);
+        assert_eq!(
+            s.thread_id.as_deref(),
+            Some("0b6c2f7e-1111-4222-8333-944445555666")
+        );
+        assert_eq!(s.final_message.as_deref(), Some("done"));
+        assert_eq!(s.commands.len(), 1);
+        assert_eq!(s.commands[0].command, "echo hi > out.txt");
+        assert_eq!(
+            s.file_changes,
+            vec![("notes.md".to_owned(), "update".to_owned())]
+        );
+        assert_eq!(
+            (s.input_tokens, s.cached_input_tokens, s.output_tokens),
+            (24, 2, 6)
+        );
+        assert_eq!(s.unfinished, None);
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn a_gemini_stream_without_its_result_or_with_an_error_did_not_finish() {
+        // Killed by SIGTERM: exit 0, no result event.
+        let cut: String = GEMINI_STREAM
+            .lines()
+            .take(4)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = gemini(&cut);
+        assert!(
+            s.unfinished
+                .as_deref()
+                .is_some_and(|u| u.contains("without")),
+            "{s:?}"
+        );
+        let failed = r#"{"type":"init","session_id":"s"}
+{"type":"result","status":"error","error":{"type":"unknown","message":"[API Error: the model is down]"},"stats":{}}
+"#;
+        let s = gemini(failed);
+        assert_eq!(s.errors, vec!["[API Error: the model is down]".to_owned()]);
+        assert!(
+            s.unfinished
+                .as_deref()
+                .is_some_and(|u| u.contains("model is down"))
+        );
+        // MCP calls, with their outcome.
+        let mcp = r#"{"type":"tool_use","tool_name":"mcp_governance_gate_check","tool_id":"t1","parameters":{}}
+{"type":"tool_result","tool_id":"t1","status":"error","output":"","error":{"type":"unhandled_exception","message":"boom"}}
+{"type":"result","status":"success","stats":{}}
+"#;
+        let s = gemini(mcp);
+        assert_eq!(s.mcp_calls.len(), 1);
+        assert_eq!(s.mcp_calls[0].tool, "gate_check");
+        assert_eq!(s.mcp_calls[0].status.as_deref(), Some("failed"));
+        assert_eq!(s.errors, vec!["tool: boom".to_owned()]);
+    }
+
     #[test]
     fn mcp_calls_are_counted_with_their_outcome() {
         // As Claude Code 2.1.197 and Codex 0.169 print them (tasks/T-0008-…/research.md).
@@ -426,6 +628,7 @@ mod tests {
                 turns: 1,
                 unknown: 1,
                 torn: 1,
+                unfinished: None,
             }
         "#]]
         .assert_debug_eq(&codex.summary);

@@ -712,6 +712,8 @@ fn close_record(
     files: Vec<String>,
 ) -> Status {
     let status = match outcome.ended {
+        // An exit 0 whose stream says the run did not finish (no result, or an error in it).
+        Ended::Completed if summary.unfinished.is_some() => Status::Failed,
         Ended::Completed => Status::Completed,
         Ended::Failed => Status::Failed,
         Ended::TimedOut => Status::TimedOut,

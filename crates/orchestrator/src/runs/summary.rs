@@ -48,4 +48,8 @@ pub struct Summary {
     pub unknown: u32,
     /// Lines that were not JSON objects.
     pub torn: u32,
+    /// Why the stream says the run did not finish, though the agent exited 0 (Gemini CLI ends a
+    /// run with a `result` event; without one, or with an error in it, the run failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
 }
