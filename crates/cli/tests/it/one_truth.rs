@@ -148,7 +148,7 @@ fn the_guides_walk_with_commits_leaves_audit_clean_and_done_work_does_not_expire
         audit.stdout.contains("audit: 0 error(s), 1 warning(s)")
             && audit
                 .stdout
-                .contains("warning[spec/uncovered]: 26 tracked file(s) in area `governance`"),
+                .contains("warning[spec/uncovered]: 27 tracked file(s) in area `governance`"),
         "{}",
         audit.both()
     );

@@ -15,7 +15,7 @@ fn init_creates_the_layout_once() {
           created tasks/ (3 files)
           created docs/README.md
           created patterns/ (17 files)
-          created adapters/ (5 files)
+          created adapters/ (6 files)
           created .githooks/ (3 files)
           created .runs/.gitignore
           created .github/workflows/governance.yml
