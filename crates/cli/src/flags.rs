@@ -48,6 +48,7 @@ pub const COMMANDS: &[&str] = &[
     "config",
     "mcp",
     "report",
+    "adapters",
 ];
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +110,47 @@ pub enum Command {
         about = "The project's governance figures from tasks/, .runs/ and git: text, --json, --markdown or --html"
     )]
     Report(Report),
+    /// Check the agent CLI adapters against the CLIs installed here.
+    #[command(subcommand)]
+    Adapters(AdaptersCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdaptersCmd {
+    Check(AdaptersCheck),
+}
+
+/// Check adapters (adapters/<NAME>.toml) against the CLIs installed here, without spending
+/// tokens.
+///
+/// For each adapter: it parses (every placeholder known); its program is found on PATH; its
+/// version command answers and the version lies in the adapter's `versions` range; every flag
+/// it passes (`args`, `resume_args`, `sandbox_args`) is an option in the CLI's `--help` (of the
+/// subcommand the arguments start with, like `codex exec --help`); its recorded `sample`
+/// parses with its `output` format into a finished run. `implement`, `draft`, `goals run` and
+/// `group run` make the same checks of the adapters their roles use before their first agent.
+///
+/// `--live` then runs one short real agent run through the adapter (recorded as a run): with
+/// `--model-server URL` the CLI is pointed at that endpoint through the adapter's
+/// `base_url_env`; without it the CLI uses the model it is configured for, and spends tokens.
+/// Exit 0 when every adapter checked is ready, 1 when one is not.
+#[derive(Debug, Args)]
+pub struct AdaptersCheck {
+    /// The adapter to check (default: every adapter a role in adapters/roles.toml uses).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Also make one short real run through the adapter.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: the model endpoint to point the CLI at (a scripted model, a proxy).
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub model_server: Option<String>,
+    /// With --live: the role to run as (default: the first role using the adapter).
+    #[arg(long, value_name = "ROLE", requires = "live")]
+    pub role: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,7 +17,8 @@ use codex_orchestrator::ctx::{PinPolicy, set_pin_policy};
 use codex_orchestrator::output;
 
 use crate::flags::{
-    Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, McpCmd, PhaseCmd, RunsCmd, TaskCmd, Xtask,
+    AdaptersCmd, Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, McpCmd, PhaseCmd, RunsCmd,
+    TaskCmd, Xtask,
 };
 
 /// What a command concluded, when it could run at all (`Err` means it could not: exit 2).
@@ -170,6 +171,7 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Runs(RunsCmd::Diff(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Import(cmd)) => cmd.run(),
+        Command::Adapters(AdaptersCmd::Check(cmd)) => cmd.run(),
         Command::Config(cmd) => cmd.run(),
         Command::Mcp(McpCmd::Serve(cmd)) => cmd.run(),
         Command::Mcp(McpCmd::Install(cmd)) => cmd.run(),

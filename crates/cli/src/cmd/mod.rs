@@ -3,6 +3,7 @@
 //! This is the only layer that touches the disk, git and the terminal on purpose; the decisions
 //! it relies on (graph order, index building, parsing) are pure functions in the rooms below.
 
+pub mod adapters;
 pub mod audit;
 pub mod config;
 pub mod draft;

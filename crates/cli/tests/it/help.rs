@@ -42,6 +42,7 @@ const COMMANDS: &[&[&str]] = &[
     &["runs", "diff"],
     &["runs", "reconcile"],
     &["runs", "import"],
+    &["adapters", "check"],
     &["config"],
     &["mcp"],
     &["mcp", "serve"],

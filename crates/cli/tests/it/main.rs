@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real git repositories in temp dirs, the real `xtask` binary.
 
+mod adapters;
 mod adopt;
 mod agent;
 mod audit;

@@ -1226,3 +1226,50 @@ fn gemini_continues_the_session_of_an_earlier_run() {
         "the resumed session carries the first exchange"
     );
 }
+
+/// `adapters check gemini --live --model-server URL`: the cheap checks against the installed CLI,
+/// then one short real run pointed at the scripted model through the adapter's `base_url_env`.
+#[test]
+fn adapters_check_gemini_live_against_the_scripted_model() {
+    let Some(bin_dir) = installed(GEMINI) else {
+        return;
+    };
+    let server = ModelServer::start(|_| Reply::Message("ready".to_owned()));
+    let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 120);
+    // The environment of the repository's Gemini runs, without the endpoint: --model-server
+    // gives it.
+    let mut env = gemini.command(&[]);
+    env.env_remove("GOOGLE_GEMINI_BASE_URL");
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let args = [
+        "adapters",
+        "check",
+        "gemini",
+        "--live",
+        "--model-server",
+        &url,
+        "--role",
+        "gem",
+    ];
+    let mut all = gemini.repo.cmd(&args);
+    for (key, value) in env.get_envs() {
+        match value {
+            Some(value) => all.env(key, value),
+            None => all.env_remove(key),
+        };
+    }
+    let out = gemini.repo.run_cmd(all).ok();
+    assert_eq!(
+        out.stdout,
+        "gemini: ready (version 0.61.0, 6 flag(s) found in its help)\n",
+        "{}",
+        out.both()
+    );
+    // The live run is recorded, and it reached the scripted model.
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
+    let runs = gemini.repo.run_ids();
+    let record = gemini
+        .repo
+        .read(&format!(".runs/{}/run.json", runs.last().unwrap()));
+    assert!(record.contains("\"final_message\": \"ready\""), "{record}");
+}

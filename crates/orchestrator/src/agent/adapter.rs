@@ -138,6 +138,10 @@ pub struct Adapter {
     /// (`">=0.61.0, <0.70.0"`), checked against what `version` prints (`adapters check`).
     #[serde(default)]
     pub versions: Option<String>,
+    /// The environment variable that points the CLI at a model endpoint
+    /// (`GOOGLE_GEMINI_BASE_URL`), set by `adapters check --live --model-server URL`.
+    #[serde(default)]
+    pub base_url_env: Option<String>,
     /// A recorded sample of the program's output (a file beside the adapter, or inline text)
     /// that `adapters check` parses with `output`.
     #[serde(default)]
@@ -180,7 +184,7 @@ impl Vars {
 
 impl Adapter {
     /// Read and parse `adapters/<name>.toml` of the repository at `root`.
-    pub(crate) fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
+    pub fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
         let rel = format!("{ADAPTERS_DIR}/{name}.toml");
         let text = std::fs::read_to_string(root.join(&rel)).with_context(|| {
             format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")

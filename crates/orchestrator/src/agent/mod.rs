@@ -2,6 +2,7 @@
 //! their output formats (`events`). Only this room spawns agents.
 
 pub mod adapter;
+pub mod check;
 pub mod events;
 pub mod group;
 pub(crate) mod locks;

@@ -80,6 +80,9 @@ pub struct Request {
     /// An earlier session of the agent to continue (its thread id), when the adapter has
     /// `resume_args`; otherwise the prompt starts a new one.
     pub resume_thread: Option<String>,
+    /// Variables set for this run over what the adapter passes (`adapters check --live
+    /// --model-server`: the endpoint the CLI is pointed at).
+    pub env: Env,
 }
 
 impl Request {
@@ -101,6 +104,7 @@ impl Request {
             schema_file: None,
             name: None,
             resume_thread: None,
+            env: Vec::new(),
         }
     }
 }
@@ -270,7 +274,11 @@ impl Runner<'_> {
     fn prepare(&self, req: &Request) -> Result<Prepared> {
         let settled = self.settle(req)?;
         let (mut record, dir) = self.open_record(req, &settled)?;
-        let (env, marker) = environment(&settled.adapter, &record);
+        let (mut env, marker) = environment(&settled.adapter, &record);
+        for (name, value) in &req.env {
+            env.retain(|(n, _)| n != name);
+            env.push((name.clone(), value.clone()));
+        }
         record.agent = Some(self.agent_run(req, &settled, &env));
         // While the agent runs the record is replaced atomically but not synced: a crash leaves the
         // old state or the new, and the final record is synced with the folder.
@@ -617,7 +625,7 @@ impl Runner<'_> {
 }
 
 /// An agent's environment.
-type Env = Vec<(std::ffi::OsString, std::ffi::OsString)>;
+pub type Env = Vec<(std::ffi::OsString, std::ffi::OsString)>;
 
 /// The agent's environment as its adapter passes it, plus [`MARKER`], which marks every process
 /// of this run, also one that leaves the agent's process group: the runner and `runs reconcile`
@@ -849,7 +857,30 @@ pub fn problems(ctx: &Ctx, roles: &[&str], needs: Needs) -> Result<Vec<String>> 
     for (adapter, played) in &adapters {
         match ensure_installed(adapter, played, root) {
             Err(err) => res.push(format!("{err:#}")),
-            Ok(()) => res.extend(version_problem(adapter, root)),
+            Ok(()) => match version_problem(adapter, root) {
+                Some(problem) => res.push(problem),
+                // Installed and answering: its version range, flags and sample
+                // (`adapters check`).
+                None => res.extend(
+                    super::check::check(root, &adapter.name)
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == crate::report::Severity::Error)
+                        .map(|f| {
+                            let at = match (&f.path, f.line) {
+                                (Some(path), Some(line)) => format!("{path}:{line}: "),
+                                (Some(path), None) => format!("{path}: "),
+                                _ => String::new(),
+                            };
+                            let fix = f
+                                .fix
+                                .as_deref()
+                                .map(|x| format!(": {x}"))
+                                .unwrap_or_default();
+                            format!("{at}{}{fix}", f.message)
+                        }),
+                ),
+            },
         }
     }
     if needs.commits {
@@ -1009,7 +1040,7 @@ fn write_events(dir: &Path, events: &[RunEvent]) -> Result<()> {
 }
 
 /// A relative program is resolved against the repository root when it is there, else on PATH.
-fn program(name: &str, root: &Path) -> std::ffi::OsString {
+pub(crate) fn program(name: &str, root: &Path) -> std::ffi::OsString {
     if name.contains('/') && !Path::new(name).is_absolute() && root.join(name).exists() {
         return root.join(name).into_os_string();
     }
@@ -1052,7 +1083,7 @@ fn version(
     res
 }
 
-fn tempfile_dir() -> Option<PathBuf> {
+pub(crate) fn tempfile_dir() -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "xtask-version-{}-{}",
         std::process::id(),
