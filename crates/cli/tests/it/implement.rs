@@ -1472,3 +1472,78 @@ pub(crate) fn gate_lines(report: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// A mixed team: the builder on one adapter, the reviewer on a second, the fixer on a third (each
+/// a scripted agent under its own adapter name); every run record and the report name the
+/// adapter of each role.
+#[test]
+fn implement_with_a_different_adapter_per_role_records_each() {
+    let (tasks, review) = changes_then_pass();
+    let repo = implementing(tasks, &review, "");
+    let scripted = repo.read("adapters/scripted.toml");
+    let mut roles = repo.read("adapters/roles.toml");
+    for (role, adapter) in [
+        ("builder", "alpha"),
+        ("reviewer", "beta"),
+        ("fixer", "gamma"),
+    ] {
+        repo.write(&format!("adapters/{adapter}.toml"), &scripted);
+        roles = roles.replace(
+            &format!("[role.{role}]\nadapter = \"scripted\""),
+            &format!("[role.{role}]\nadapter = \"{adapter}\""),
+        );
+    }
+    repo.write("adapters/roles.toml", roles);
+    repo.git(&["add", "-A"]);
+    crate::audit::no_verify(&repo, "a mixed team");
+    let out = repo.run(&["implement", crate::sop::ID, "--json"]).ok();
+    let report = out.json();
+    assert_eq!(report["completed"], true, "{}", out.both());
+    let mut played: Vec<String> = report["agent_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            let record: serde_json::Value = serde_json::from_str(
+                &repo.read(&format!(".runs/{}/run.json", run.as_str().unwrap())),
+            )
+            .unwrap();
+            format!(
+                "{} {}",
+                record["role"].as_str().unwrap(),
+                record["adapter"].as_str().unwrap()
+            )
+        })
+        .collect();
+    played.sort();
+    assert_eq!(
+        played,
+        [
+            "builder alpha",
+            "fixer gamma",
+            "reviewer beta",
+            "reviewer beta"
+        ]
+    );
+    // The report counts each role on its adapter.
+    let figures = repo.run(&["report", "--json"]).ok().json();
+    let mut agents: Vec<String> = figures["flow"]["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a["role"].as_str().unwrap(),
+                a["adapter"].as_str().unwrap(),
+                a["runs"]
+            )
+        })
+        .collect();
+    agents.sort();
+    assert_eq!(
+        agents,
+        ["builder alpha 1", "fixer gamma 1", "reviewer beta 2"],
+        "{figures}"
+    );
+}
