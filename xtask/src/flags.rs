@@ -180,8 +180,21 @@ pub struct BenchFanout {
     pub many: usize,
 }
 
+/// Each adapter output format's event parser on a generated stream of --mb megabytes, in MB/s,
+/// against bare JSON parsing of the same lines.
+#[derive(Debug, Args)]
+pub struct BenchParse {
+    /// Megabytes per stream.
+    #[arg(long, default_value_t = 50)]
+    pub mb: usize,
+    /// Timed runs of each (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub samples: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Parse(BenchParse),
     Fanout(BenchFanout),
     Report(BenchReport),
     Mcp(BenchMcp),

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Err(err) => return codex_orchestrator_cli::usage_exit(&err),
     };
     Outcome::exit_code(match bench.command {
+        BenchCmd::Parse(cmd) => cmd.run(),
         BenchCmd::Fanout(cmd) => cmd.run(),
         BenchCmd::Report(cmd) => cmd.run(),
         BenchCmd::Mcp(cmd) => cmd.run(),

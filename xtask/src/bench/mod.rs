@@ -11,6 +11,7 @@ pub mod audit;
 pub mod fanout;
 pub mod flows;
 pub mod mcp;
+pub mod parse;
 pub mod report;
 pub mod runner;
 

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::adapter::{ADAPTERS_DIR, Adapter, Arg};
-use super::events::Parser;
 use super::process::{self, Ended, Lines, Spec};
 use crate::report::Finding;
 
@@ -201,11 +200,7 @@ pub fn check(root: &Path, name: &str) -> Checked {
     if let Some(sample) = &adapter.sample {
         let path = root.join(ADAPTERS_DIR).join(sample);
         let stream = std::fs::read_to_string(&path).unwrap_or_else(|_| sample.clone());
-        let mut parser = Parser::new(adapter.output);
-        for line in stream.lines() {
-            parser.line(line);
-        }
-        let (summary, _) = parser.finish();
+        let (summary, _) = super::events::summarize(adapter.output, stream.lines());
         if summary.final_message.is_none() || summary.unfinished.is_some() || summary.torn > 0 {
             res.findings.push(
                 Finding::error(

@@ -151,8 +151,15 @@ impl Text {
             self.tail.pop_front();
         }
         self.tail.push_back(line.chars().take(400).collect());
-        let message: Vec<&str> = self.tail.iter().map(String::as_str).collect();
-        self.summary.final_message = Some(message.join("\n"));
+    }
+
+    /// The summary, the tail of the output as the final message.
+    fn finish(mut self) -> Summary {
+        if !self.tail.is_empty() {
+            let message: Vec<&str> = self.tail.iter().map(String::as_str).collect();
+            self.summary.final_message = Some(message.join("\n"));
+        }
+        self.summary
     }
 }
 
@@ -299,9 +306,24 @@ impl Parser {
             Parser::Codex(p) => (p.summary, p.events),
             Parser::Claude(p) => (p.summary, p.events),
             Parser::Gemini(p) => p.finish(),
-            Parser::Text(p) => (p.summary, Vec::new()),
+            Parser::Text(p) => (p.finish(), Vec::new()),
         }
     }
+}
+
+/// What a whole stream of `format` says, parsed line by line as the runner parses an agent's
+/// stdout (for `adapters check` and the parsing benchmark).
+pub fn summarize<'a>(
+    format: super::adapter::Format,
+    lines: impl IntoIterator<Item = &'a str>,
+) -> (Summary, usize) {
+    use super::process::Lines;
+    let mut parser = Parser::new(format);
+    for line in lines {
+        parser.line(line);
+    }
+    let (summary, events) = parser.finish();
+    (summary, events.len())
 }
 
 /// What the stdout log of a run whose orchestrator died says (thread id, tokens, final
