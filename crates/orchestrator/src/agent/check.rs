@@ -220,6 +220,73 @@ pub fn check(root: &Path, name: &str) -> Checked {
     res
 }
 
+/// The errors of [`check`] as the flows' preflight lists them (`file:line: what: fix`). They
+/// are kept in the state folder (`<git-dir>/xtask/adapter-checks.json`) under a key of the
+/// adapter's text and the program's path, size and time, so a flow pays for the CLI's `--help`
+/// once per installed version, not at every start.
+pub(crate) fn problems(root: &Path, state: &Path, name: &str) -> Vec<String> {
+    let key = cache_key(root, name);
+    let file = state.join("adapter-checks.json");
+    let mut cache: BTreeMap<String, Vec<String>> = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if let Some(known) = key.as_ref().and_then(|k| cache.get(k)) {
+        return known.clone();
+    }
+    let found: Vec<String> = check(root, name)
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::report::Severity::Error)
+        .map(|f| {
+            let at = match (&f.path, f.line) {
+                (Some(path), Some(line)) => format!("{path}:{line}: "),
+                (Some(path), None) => format!("{path}: "),
+                _ => String::new(),
+            };
+            let fix = f.fix.as_deref().map(|x| format!(": {x}")).unwrap_or_default();
+            format!("{at}{}{fix}", f.message)
+        })
+        .collect();
+    if let Some(key) = key {
+        cache.retain(|k, _| !k.starts_with(&format!("{name}\t")));
+        cache.insert(key, found.clone());
+        if let Ok(text) = serde_json::to_vec(&cache) {
+            let _ = std::fs::create_dir_all(state);
+            let _ = crate::store::write_with(&file, &text, crate::store::Durability::Renamed);
+        }
+    }
+    found
+}
+
+/// What a check of adapter `name` depends on: its text, and its program's path, size and time.
+fn cache_key(root: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read(root.join(ADAPTERS_DIR).join(format!("{name}.toml"))).ok()?;
+    let adapter = Adapter::parse(name, &String::from_utf8_lossy(&text)).ok()?;
+    let env = adapter.environment(std::env::vars_os());
+    let path_var = env
+        .iter()
+        .find(|(n, _)| n == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    let program = super::runner::program(&adapter.program, root);
+    let found = crate::repo::find_program(Path::new(&program), &path_var)?;
+    let meta = std::fs::metadata(std::fs::canonicalize(&found).ok()?).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!(
+        "{name}\t{}\t{}\t{}\t{modified}",
+        crate::hash::sha256_hex(&text),
+        found.display(),
+        meta.len()
+    ))
+}
+
 /// The `output = "…"` the adapter's text names.
 fn output_name(text: &str) -> String {
     text.lines()

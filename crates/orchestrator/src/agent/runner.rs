@@ -861,25 +861,11 @@ pub fn problems(ctx: &Ctx, roles: &[&str], needs: Needs) -> Result<Vec<String>> 
                 Some(problem) => res.push(problem),
                 // Installed and answering: its version range, flags and sample
                 // (`adapters check`).
-                None => res.extend(
-                    super::check::check(root, &adapter.name)
-                        .findings
-                        .iter()
-                        .filter(|f| f.severity == crate::report::Severity::Error)
-                        .map(|f| {
-                            let at = match (&f.path, f.line) {
-                                (Some(path), Some(line)) => format!("{path}:{line}: "),
-                                (Some(path), None) => format!("{path}: "),
-                                _ => String::new(),
-                            };
-                            let fix = f
-                                .fix
-                                .as_deref()
-                                .map(|x| format!(": {x}"))
-                                .unwrap_or_default();
-                            format!("{at}{}{fix}", f.message)
-                        }),
-                ),
+                None => res.extend(super::check::problems(
+                    root,
+                    &ctx.repo.state_dir(),
+                    &adapter.name,
+                )),
             },
         }
     }
