@@ -56,7 +56,9 @@ fn measure(flags: &flags::BenchRunner, exe: &Path, dir: &Path) -> Result<Outcome
     let roles = std::fs::read_to_string(dir.join("adapters/roles.toml"))?;
     std::fs::write(
         dir.join("adapters/roles.toml"),
-        format!("{roles}\n[role.sleeper]\nadapter = \"exec\"\nsandbox = \"read-only\"\nunconfined = \"the bench's agents only sleep\"\n"),
+        format!(
+            "{roles}\n[role.sleeper]\nadapter = \"exec\"\nsandbox = \"read-only\"\nunconfined = \"the bench's agents only sleep\"\n"
+        ),
     )?;
     xshell::cmd!(sh, "git add -A").quiet().run()?;
     xshell::cmd!(sh, "git commit -q --no-verify -m bench")

@@ -166,7 +166,11 @@ fn a_flow_refuses_an_adapter_that_fails_its_check_before_any_agent() {
     // The check is kept per adapter text and program: the same refusal again, from the cache,
     // then a corrected adapter runs.
     let again = repo.run(&["group", "run", "g.toml"]).code(2);
-    assert!(again.stderr.contains("`--yolo` is not an option"), "{}", again.both());
+    assert!(
+        again.stderr.contains("`--yolo` is not an option"),
+        "{}",
+        again.both()
+    );
     repo.write("adapters/mine.toml", adapter("", "\"-p\", \"{prompt}\""));
     repo.run(&["group", "run", "g.toml"]).ok();
 }

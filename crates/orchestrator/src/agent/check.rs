@@ -244,7 +244,11 @@ pub(crate) fn problems(root: &Path, state: &Path, name: &str) -> Vec<String> {
                 (Some(path), None) => format!("{path}: "),
                 _ => String::new(),
             };
-            let fix = f.fix.as_deref().map(|x| format!(": {x}")).unwrap_or_default();
+            let fix = f
+                .fix
+                .as_deref()
+                .map(|x| format!(": {x}"))
+                .unwrap_or_default();
             format!("{at}{}{fix}", f.message)
         })
         .collect();
