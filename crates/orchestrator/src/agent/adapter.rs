@@ -183,6 +183,17 @@ impl Vars {
 }
 
 impl Adapter {
+    /// The `PATH` the agent gets (its environment's, else this process's): where its program is
+    /// looked for.
+    pub(crate) fn path_var(&self) -> OsString {
+        self.environment(std::env::vars_os())
+            .into_iter()
+            .find(|(name, _)| name == "PATH")
+            .map(|(_, value)| value)
+            .or_else(|| std::env::var_os("PATH"))
+            .unwrap_or_default()
+    }
+
     /// Read and parse `adapters/<name>.toml` of the repository at `root`.
     pub fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
         let rel = format!("{ADAPTERS_DIR}/{name}.toml");

@@ -61,13 +61,7 @@ pub fn check(root: &Path, name: &str) -> Checked {
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).map(|i| i + 1);
     let env = adapter.environment(std::env::vars_os());
     let program = super::runner::program(&adapter.program, root);
-    let path_var = env
-        .iter()
-        .find(|(n, _)| n == "PATH")
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var_os("PATH"))
-        .unwrap_or_default();
-    if crate::repo::find_program(Path::new(&program), &path_var).is_none() {
+    if crate::repo::find_program(Path::new(&program), &adapter.path_var()).is_none() {
         let install = adapter
             .install
             .as_deref()
@@ -267,15 +261,8 @@ pub(crate) fn problems(root: &Path, state: &Path, name: &str) -> Vec<String> {
 fn cache_key(root: &Path, name: &str) -> Option<String> {
     let text = std::fs::read(root.join(ADAPTERS_DIR).join(format!("{name}.toml"))).ok()?;
     let adapter = Adapter::parse(name, &String::from_utf8_lossy(&text)).ok()?;
-    let env = adapter.environment(std::env::vars_os());
-    let path_var = env
-        .iter()
-        .find(|(n, _)| n == "PATH")
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var_os("PATH"))
-        .unwrap_or_default();
     let program = super::runner::program(&adapter.program, root);
-    let found = crate::repo::find_program(Path::new(&program), &path_var)?;
+    let found = crate::repo::find_program(Path::new(&program), &adapter.path_var())?;
     let meta = std::fs::metadata(std::fs::canonicalize(&found).ok()?).ok()?;
     let modified = meta
         .modified()

@@ -163,6 +163,65 @@ impl Text {
     }
 }
 
+/// How a CLI names its tools: the shell, the file writers, and an MCP server's tool
+/// (`<prefix><server><separator><tool>`).
+struct ToolNames {
+    shell: &'static str,
+    writes: &'static [&'static str],
+    mcp_prefix: &'static str,
+    mcp_separator: &'static str,
+}
+
+const CLAUDE_TOOLS: ToolNames = ToolNames {
+    shell: "Bash",
+    writes: &["Write", "Edit", "MultiEdit"],
+    mcp_prefix: "mcp__",
+    mcp_separator: "__",
+};
+
+const GEMINI_TOOLS: ToolNames = ToolNames {
+    shell: "run_shell_command",
+    writes: &["write_file", "replace"],
+    mcp_prefix: "mcp_",
+    mcp_separator: "_",
+};
+
+/// One tool call into the summary: a command, a file change, or an MCP call (`id` pairs it with
+/// its result).
+fn tool_call(s: &mut Summary, names: &ToolNames, name: &str, input: &Value, id: Option<String>) {
+    if name == names.shell {
+        s.commands.push(Command {
+            command: text(input, "command").unwrap_or_default(),
+            exit_code: None,
+        });
+    } else if names.writes.contains(&name) {
+        if let Some(path) = text(input, "file_path") {
+            s.file_changes.push((path, "update".to_owned()));
+        }
+    } else if let Some((server, tool)) = name
+        .strip_prefix(names.mcp_prefix)
+        .and_then(|rest| rest.split_once(names.mcp_separator))
+    {
+        s.mcp_calls.push(McpCall {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            status: None,
+            id,
+        });
+    }
+}
+
+/// The outcome of the MCP call `id`, when its result came.
+fn mcp_outcome(s: &mut Summary, id: Option<String>, failed: bool) {
+    if let Some(call) = s
+        .mcp_calls
+        .iter_mut()
+        .find(|c| c.id.is_some() && c.id == id)
+    {
+        call.status = Some(if failed { "failed" } else { "completed" }.to_owned());
+    }
+}
+
 /// Parses `gemini -p … --output-format stream-json`: one JSON event per line, `init` (the
 /// session id, for `--resume`), `message` (the user's prompt; the assistant's text in `delta`
 /// pieces, joined), `tool_use` (`run_shell_command`'s command, `write_file` / `replace` paths,
@@ -205,43 +264,17 @@ impl Gemini {
             "tool_use" => {
                 s.turns += 1;
                 self.current.clear();
-                let input = event.get("parameters").unwrap_or(&Value::Null);
-                match event.get("tool_name").and_then(Value::as_str).unwrap_or("") {
-                    "run_shell_command" => s.commands.push(Command {
-                        command: text(input, "command").unwrap_or_default(),
-                        exit_code: None,
-                    }),
-                    "write_file" | "replace" => {
-                        if let Some(path) = text(input, "file_path") {
-                            s.file_changes.push((path, "update".to_owned()));
-                        }
-                    }
-                    name => {
-                        // `mcp_<server>_<tool>`: a tool of an MCP server.
-                        if let Some((server, tool)) = name
-                            .strip_prefix("mcp_")
-                            .and_then(|rest| rest.split_once('_'))
-                        {
-                            s.mcp_calls.push(McpCall {
-                                server: server.to_owned(),
-                                tool: tool.to_owned(),
-                                status: None,
-                                id: text(event, "tool_id"),
-                            });
-                        }
-                    }
-                }
+                tool_call(
+                    s,
+                    &GEMINI_TOOLS,
+                    event.get("tool_name").and_then(Value::as_str).unwrap_or(""),
+                    event.get("parameters").unwrap_or(&Value::Null),
+                    text(event, "tool_id"),
+                );
             }
             "tool_result" => {
-                let id = text(event, "tool_id");
                 let failed = event.get("status").and_then(Value::as_str) == Some("error");
-                if let Some(call) = s
-                    .mcp_calls
-                    .iter_mut()
-                    .find(|c| c.id.is_some() && c.id == id)
-                {
-                    call.status = Some(if failed { "failed" } else { "completed" }.to_owned());
-                }
+                mcp_outcome(s, text(event, "tool_id"), failed);
                 if failed
                     && let Some(message) = event.pointer("/error/message").and_then(Value::as_str)
                 {
@@ -378,32 +411,13 @@ impl Claude {
                     match block.get("type").and_then(Value::as_str).unwrap_or("") {
                         "text" => s.final_message = text(block, "text"),
                         "tool_use" => {
-                            let input = block.get("input").unwrap_or(&Value::Null);
-                            match block.get("name").and_then(Value::as_str).unwrap_or("") {
-                                "Bash" => s.commands.push(Command {
-                                    command: text(input, "command").unwrap_or_default(),
-                                    exit_code: None,
-                                }),
-                                "Write" | "Edit" | "MultiEdit" => {
-                                    if let Some(path) = text(input, "file_path") {
-                                        s.file_changes.push((path, "update".to_owned()));
-                                    }
-                                }
-                                // `mcp__<server>__<tool>`: a tool of an MCP server.
-                                name => {
-                                    if let Some((server, tool)) = name
-                                        .strip_prefix("mcp__")
-                                        .and_then(|rest| rest.split_once("__"))
-                                    {
-                                        s.mcp_calls.push(McpCall {
-                                            server: server.to_owned(),
-                                            tool: tool.to_owned(),
-                                            status: None,
-                                            id: text(block, "id"),
-                                        });
-                                    }
-                                }
-                            }
+                            tool_call(
+                                s,
+                                &CLAUDE_TOOLS,
+                                block.get("name").and_then(Value::as_str).unwrap_or(""),
+                                block.get("input").unwrap_or(&Value::Null),
+                                text(block, "id"),
+                            );
                         }
                         _ => {}
                     }
@@ -413,15 +427,8 @@ impl Claude {
                 // Tool results: an MCP call's outcome.
                 let content = event.pointer("/message/content").and_then(Value::as_array);
                 for block in content.into_iter().flatten() {
-                    let id = text(block, "tool_use_id");
-                    if let Some(call) = s
-                        .mcp_calls
-                        .iter_mut()
-                        .find(|c| c.id.is_some() && c.id == id)
-                    {
-                        let failed = block.get("is_error").and_then(Value::as_bool) == Some(true);
-                        call.status = Some(if failed { "failed" } else { "completed" }.to_owned());
-                    }
+                    let failed = block.get("is_error").and_then(Value::as_bool) == Some(true);
+                    mcp_outcome(s, text(block, "tool_use_id"), failed);
                 }
             }
             "result" => {

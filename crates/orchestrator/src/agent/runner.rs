@@ -941,14 +941,7 @@ fn version_problem(adapter: &Adapter, root: &Path) -> Option<String> {
 /// it.
 fn ensure_installed(adapter: &Adapter, roles: &[&str], root: &Path) -> Result<()> {
     let program = program(&adapter.program, root);
-    let path_var = adapter
-        .environment(std::env::vars_os())
-        .into_iter()
-        .find(|(name, _)| name == "PATH")
-        .map(|(_, value)| value)
-        .or_else(|| std::env::var_os("PATH"))
-        .unwrap_or_default();
-    if crate::repo::find_program(Path::new(&program), &path_var).is_some() {
+    if crate::repo::find_program(Path::new(&program), &adapter.path_var()).is_some() {
         return Ok(());
     }
     let install = match &adapter.install {
