@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "codex-orchestrator",
     bin_name = "cargo xtask",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("XTASK_BUILD_COMMIT"), ")"),
     max_term_width = 100
 )]
 pub struct Xtask {
@@ -49,6 +49,8 @@ pub const COMMANDS: &[&str] = &[
     "mcp",
     "report",
     "adapters",
+    "completions",
+    "man",
 ];
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +115,42 @@ pub enum Command {
     /// Check the agent CLI adapters against the CLIs installed here.
     #[command(subcommand)]
     Adapters(AdaptersCmd),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(Completions),
+    /// Print the man page (roff): `cargo-orchestrator man > cargo-orchestrator.1`.
+    Man(Man),
 }
+
+/// Print the completion script of a shell, generated from the same definitions as `--help`.
+///
+/// Enable it once per shell (for the installed `cargo-orchestrator`):
+///
+///   bash:  cargo-orchestrator completions bash > ~/.local/share/bash-completion/completions/cargo-orchestrator
+///   zsh:   cargo-orchestrator completions zsh > "${fpath[1]}/_cargo-orchestrator"
+///   fish:  cargo-orchestrator completions fish > ~/.config/fish/completions/cargo-orchestrator.fish
+///   PowerShell: cargo-orchestrator completions powershell >> $PROFILE
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// A shell `completions` writes for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+/// Print the man page (roff) of every command, generated from the same definitions as `--help`.
+///
+/// `cargo-orchestrator man > ~/.local/share/man/man1/cargo-orchestrator.1`, then `man
+/// cargo-orchestrator`.
+#[derive(Debug, Args)]
+pub struct Man {}
 
 #[derive(Debug, Subcommand)]
 pub enum AdaptersCmd {

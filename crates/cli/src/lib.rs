@@ -172,6 +172,8 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Import(cmd)) => cmd.run(),
         Command::Adapters(AdaptersCmd::Check(cmd)) => cmd.run(),
+        Command::Completions(cmd) => cmd.run(),
+        Command::Man(cmd) => cmd.run(),
         Command::Config(cmd) => cmd.run(),
         Command::Mcp(McpCmd::Serve(cmd)) => cmd.run(),
         Command::Mcp(McpCmd::Install(cmd)) => cmd.run(),

@@ -21,4 +21,5 @@ pub mod report;
 pub mod run;
 pub mod runs;
 pub mod score;
+pub mod shell;
 pub mod task;

@@ -43,6 +43,8 @@ const COMMANDS: &[&[&str]] = &[
     &["runs", "reconcile"],
     &["runs", "import"],
     &["adapters", "check"],
+    &["completions"],
+    &["man"],
     &["config"],
     &["mcp"],
     &["mcp", "serve"],

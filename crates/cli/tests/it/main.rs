@@ -21,6 +21,7 @@ mod real_cli;
 mod report;
 mod runs;
 mod sarif;
+mod shell;
 mod sop;
 mod store;
 mod support;

@@ -1,0 +1,135 @@
+//! `completions`, `man` and `--version`: what the installed tool gives a shell and `man`, tried
+//! in a real bash and rendered by the real `man` where they are installed.
+
+use std::process::{Command, Stdio};
+
+use crate::support::{BIN, TestRepo};
+
+#[test]
+fn version_names_the_version_and_the_commit_it_was_built_from() {
+    let repo = TestRepo::new();
+    let out = repo.run(&["--version"]).ok();
+    let line = out.raw_stdout.trim();
+    let version = env!("CARGO_PKG_VERSION");
+    let commit = line
+        .strip_prefix(&format!("codex-orchestrator {version} ("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    if commit == "unknown" {
+        return; // built outside a git checkout
+    }
+    let hash = commit.trim_end_matches("-dirty");
+    assert_eq!(hash.len(), 12, "{line}");
+    // It is a commit of the repository the binary was built from.
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let found = Command::new("git")
+        .args(["cat-file", "-e", &format!("{hash}^{{commit}}")])
+        .current_dir(workspace)
+        .status()
+        .expect("git");
+    assert!(found.success(), "{hash} is not a commit of {workspace}");
+}
+
+/// Complete `words` (the last one being typed) with the bash completion script, in a real bash.
+fn complete_in_bash(script: &str, words: &[&str]) -> Vec<String> {
+    let words_quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "{script}\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n_cargo_orchestrator cargo-orchestrator '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        words_quoted.join(" "),
+        words.len() - 1,
+        words.join(" "),
+        words[words.len() - 1],
+        words[words.len().saturating_sub(2)],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("bash");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_commands_and_flags_from_the_generated_script() {
+    let repo = TestRepo::new();
+    let script = repo.run(&["completions", "bash"]).ok().raw_stdout;
+    // Registered for the installed binary.
+    let out = Command::new("bash")
+        .args([
+            "--norc",
+            "--noprofile",
+            "-c",
+            &format!("{script}\ncomplete -p cargo-orchestrator"),
+        ])
+        .output()
+        .expect("bash");
+    let registered = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        registered.contains("-F _cargo_orchestrator"),
+        "{registered}"
+    );
+    assert!(
+        registered.trim_end().ends_with("cargo-orchestrator"),
+        "{registered}"
+    );
+    // Commands, subcommands and flags.
+    let top = complete_in_bash(&script, &["cargo-orchestrator", "ph"]);
+    assert_eq!(top, ["phase"]);
+    let sub = complete_in_bash(&script, &["cargo-orchestrator", "phase", "n"]);
+    assert_eq!(sub, ["next"]);
+    let flags = complete_in_bash(&script, &["cargo-orchestrator", "goals", "plan", "--emit"]);
+    assert_eq!(flags, ["--emit-matrix"]);
+    let shells = complete_in_bash(&script, &["cargo-orchestrator", "completions", "f"]);
+    assert_eq!(shells, ["fish"]);
+}
+
+#[test]
+fn every_shell_gets_a_script_and_man_renders_the_page() {
+    let repo = TestRepo::new();
+    for (shell, checker) in [("zsh", "zsh"), ("fish", "fish"), ("powershell", "pwsh")] {
+        let script = repo.run(&["completions", shell]).ok().raw_stdout;
+        assert!(script.contains("cargo-orchestrator"), "{shell}");
+        assert!(
+            script.contains("emit-matrix"),
+            "{shell}: every flag is in it"
+        );
+        // Where the shell is installed, its own parser reads the script.
+        if Command::new(checker).arg("--version").output().is_ok() {
+            let file = repo.root.join(format!("completion.{shell}"));
+            std::fs::write(&file, &script).unwrap();
+            let args: Vec<String> = match shell {
+                "powershell" => vec![
+                    "-NoProfile".into(),
+                    "-Command".into(),
+                    format!(". {}", file.display()),
+                ],
+                _ => vec!["-n".into(), file.display().to_string()],
+            };
+            let status = Command::new(checker).args(&args).status().unwrap();
+            assert!(status.success(), "{checker} rejects the {shell} script");
+        }
+    }
+    let page = repo.run(&["man"]).ok().raw_stdout;
+    assert!(page.starts_with(".ie \\n(.g"), "roff");
+    assert!(page.contains(".TH cargo-orchestrator 1"), "{page}");
+    // Rendered by the real man, when it is installed.
+    if Command::new("man").arg("--version").output().is_ok() {
+        let file = repo.root.join("cargo-orchestrator.1");
+        std::fs::write(&file, &page).unwrap();
+        let out = Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("SUBCOMMANDS"), "{text}");
+        assert!(text.contains("cargo-orchestrator-adapters(1)"), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    }
+    let _ = BIN;
+}
