@@ -123,7 +123,9 @@ pub enum Command {
 
 /// Print the completion script of a shell, generated from the same definitions as `--help`.
 ///
-/// Enable it once per shell (for the installed `cargo-orchestrator`):
+/// For completion that also offers the repository's task ids, roles, adapters and run ids, let
+/// the shell ask the binary instead: `source <(COMPLETE=bash cargo-orchestrator)` in ~/.bashrc
+/// (`COMPLETE=zsh`, `fish`, `powershell` alike). The static script, once per shell:
 ///
 ///   bash:  cargo-orchestrator completions bash > ~/.local/share/bash-completion/completions/cargo-orchestrator
 ///   zsh:   cargo-orchestrator completions zsh > "${fpath[1]}/_cargo-orchestrator"
@@ -174,7 +176,7 @@ pub enum AdaptersCmd {
 #[derive(Debug, Args)]
 pub struct AdaptersCheck {
     /// The adapter to check (default: every adapter a role in adapters/roles.toml uses).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::adapters))]
     pub name: Option<String>,
     /// Also make one short real run through the adapter.
     #[arg(long)]
@@ -184,6 +186,7 @@ pub struct AdaptersCheck {
     pub model_server: Option<String>,
     /// With --live: the role to run as (default: the first role using the adapter).
     #[arg(long, value_name = "ROLE", requires = "live")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::roles))]
     pub role: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -337,6 +340,7 @@ pub enum PhaseCmd {
 #[derive(Debug, Args)]
 pub struct PhaseStatus {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: all tasks).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -362,6 +366,7 @@ pub struct PhaseStatus {
 pub struct PhaseNext {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: the next
     /// actionable task).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: Option<String>,
     /// The date gates and mirrors use, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
@@ -380,6 +385,7 @@ pub struct PhaseNext {
 pub struct PhaseCheck {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: the next
     /// actionable task).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: Option<String>,
     /// The date the gate judges freshness on, YYYY-MM-DD (default: today in UTC, or
     /// $XTASK_TODAY).
@@ -398,6 +404,7 @@ pub struct PhaseCheck {
 #[derive(Debug, Args)]
 pub struct PhaseApprove {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: String,
     /// The role approving, like `product` or `engineering`.
     #[arg(long, value_name = "ROLE")]
@@ -414,6 +421,7 @@ pub struct PhaseApprove {
 #[derive(Debug, Args)]
 pub struct PhaseReopen {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: String,
     /// The phase to go back to: scaffold, prd, tasks, spec, plan or implement.
     #[arg(long, value_name = "PHASE", value_parser = parse_phase)]
@@ -485,9 +493,11 @@ pub enum AuditFormat {
 pub struct Run {
     /// Role from adapters/roles.toml (researcher, writer, builder, tester, reviewer, fixer, …).
     #[arg(long)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::roles))]
     pub role: String,
     /// The task this run works for (its ID, or just its number).
     #[arg(long, value_name = "ID")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub task: Option<String>,
     /// The prompt.
     #[arg(long, value_name = "TEXT", conflicts_with = "prompt_file")]
@@ -570,12 +580,14 @@ pub struct GoalsPlan {
         required_unless_present = "file",
         conflicts_with = "file"
     )]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub ids: Vec<String>,
     /// A goals file (TOML), as for `goals run`.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// The role of goals given as ids.
     #[arg(long, default_value = "builder")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::roles))]
     pub role: String,
     /// Write the plan file (JSON) that the jobs and `runs import` read.
     #[arg(long, value_name = "FILE")]
@@ -626,6 +638,7 @@ pub struct GoalsRun {
         required_unless_present_any = ["file", "goal"],
         conflicts_with_all = ["file", "goal"]
     )]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub ids: Vec<String>,
     /// Run this one goal of `--plan` and write `--bundle` (a CI job of a fanned-out plan).
     #[arg(long, value_name = "ID", requires_all = ["plan", "bundle"], conflicts_with = "file")]
@@ -647,6 +660,7 @@ pub struct GoalsRun {
     pub file: Option<PathBuf>,
     /// The role of goals given as ids.
     #[arg(long, default_value = "builder")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::roles))]
     pub role: String,
     /// Goals at once (default: the file's `jobs`, else `parallelism` of the configuration).
     #[arg(long, value_name = "N")]
@@ -674,6 +688,7 @@ pub struct GoalsRun {
 #[derive(Debug, Args)]
 pub struct Implement {
     /// The task (full id, or its number when unique).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: String,
     /// Print the plan (waves, prompts, gates) without starting or writing anything.
     #[arg(long)]
@@ -713,6 +728,7 @@ pub struct Implement {
 #[derive(Debug, Args)]
 pub struct Draft {
     /// The task (full id, or its number when unique).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: String,
     /// Print the outcome as JSON.
     #[arg(long)]
@@ -842,6 +858,7 @@ pub struct Score {
 #[derive(Debug, Args)]
 pub struct Mirror {
     /// Task ID, or just its number (`T-0007`, `7`) when that is unique (default: every task).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub id: Option<String>,
     /// The date of new sections, YYYY-MM-DD (default: today in UTC, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
@@ -935,6 +952,7 @@ pub struct RunsList {
 #[derive(Debug, Args)]
 pub struct RunsShow {
     /// Run ID, like R-20261123T101500Z-1a2b.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::run_ids))]
     pub id: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -945,6 +963,7 @@ pub struct RunsShow {
 #[derive(Debug, Args)]
 pub struct RunsDiff {
     /// Run ID, like R-20261123T101500Z-1a2b.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::run_ids))]
     pub id: String,
     /// Print {"id", "patch"} as JSON.
     #[arg(long)]
@@ -979,6 +998,7 @@ pub struct Report {
     pub since: Option<String>,
     /// Only this task (an id or its number).
     #[arg(long, value_name = "ID")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::cmd::shell::task_ids))]
     pub task: Option<String>,
     /// Print JSON (schemas/report.schema.json).
     #[arg(long, conflicts_with = "markdown")]

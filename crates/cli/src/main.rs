@@ -4,6 +4,12 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash cargo-orchestrator …`) is answered and the
+    // process ends here; otherwise this returns at once.
+    clap_complete::CompleteEnv::with_factory(
+        codex_orchestrator_cli::cmd::shell::completion_command,
+    )
+    .complete();
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if args.first().is_some_and(|arg| arg == "orchestrator") {
         args.remove(0);

@@ -1,5 +1,7 @@
 //! `completions <SHELL>` and `man`: what a shell and `man` need, generated from the clap
-//! definitions in `flags.rs`, so they cannot disagree with `--help`.
+//! definitions in `flags.rs`, so they cannot disagree with `--help`; and the values completed
+//! from the repository (task ids, roles, adapters, run ids) when a shell asks the binary itself
+//! (`source <(COMPLETE=bash cargo-orchestrator)`).
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
@@ -76,4 +78,87 @@ fn named(command: clap::Command, bin: &str) -> clap::Command {
         command = command.mut_subcommand(&name, |sub| named(sub, &sub_bin));
     }
     command
+}
+
+/// The command a shell completes against (`COMPLETE=<shell> cargo-orchestrator …`): the same
+/// definitions, named for the installed binary.
+pub fn completion_command() -> clap::Command {
+    named(flags::Xtask::command().name(BIN), BIN)
+}
+
+/// Task ids of the repository here, each with its title.
+pub fn task_ids() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(repo) = codex_orchestrator::repo::Repo::discover() else {
+        return Vec::new();
+    };
+    let titles = codex_orchestrator::ctx::Ctx::at(repo.clone())
+        .ok()
+        .and_then(|ctx| ctx.index().ok())
+        .map(|index| index.tasks)
+        .unwrap_or_default();
+    codex_orchestrator::tasks::folder_ids(&repo)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| {
+            let title = titles.get(id.as_str()).map(|t| t.title.clone());
+            clap_complete::CompletionCandidate::new(id.to_string()).help(title.map(Into::into))
+        })
+        .collect()
+}
+
+/// The roles of adapters/roles.toml here, each with its adapter.
+pub fn roles() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(repo) = codex_orchestrator::repo::Repo::discover() else {
+        return Vec::new();
+    };
+    let path = repo.path("adapters/roles.toml");
+    let Some(roles) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| codex_orchestrator::agent::adapter::parse_roles(&text).ok())
+    else {
+        return Vec::new();
+    };
+    roles
+        .into_iter()
+        .map(|(name, role)| {
+            clap_complete::CompletionCandidate::new(name).help(Some(role.adapter.into()))
+        })
+        .collect()
+}
+
+/// The adapters in adapters/ here.
+pub fn adapters() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(repo) = codex_orchestrator::repo::Repo::discover() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = std::fs::read_dir(repo.path("adapters"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".toml")?;
+            (stem != "roles").then(|| stem.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(clap_complete::CompletionCandidate::new)
+        .collect()
+}
+
+/// The run ids under .runs/ here, newest first.
+pub fn run_ids() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(repo) = codex_orchestrator::repo::Repo::discover() else {
+        return Vec::new();
+    };
+    let mut runs = codex_orchestrator::runs::list(&repo).unwrap_or_default();
+    runs.reverse();
+    runs.into_iter()
+        .map(|run| {
+            let kind = run.record.ok().map(|r| r.kind);
+            clap_complete::CompletionCandidate::new(run.id.to_string()).help(kind.map(Into::into))
+        })
+        .collect()
 }

@@ -131,5 +131,62 @@ fn every_shell_gets_a_script_and_man_renders_the_page() {
         assert!(text.contains("cargo-orchestrator-adapters(1)"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     }
-    let _ = BIN;
+}
+
+/// Complete `words` in a real bash through the dynamic registration (`COMPLETE=bash <bin>`),
+/// in `repo`: the binary itself answers with the repository's values.
+fn complete_dynamic(repo: &TestRepo, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source <(COMPLETE=bash '{BIN}')\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_TYPE=9\n_clap_complete_cargo_orchestrator cargo-orchestrator '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["--norc", "--noprofile", "-c", &program])
+        .current_dir(&repo.root);
+    crate::support::isolate(&mut cmd);
+    let out = cmd.output().expect("bash");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_the_repositorys_task_ids_roles_adapters_and_runs() {
+    let repo = TestRepo::initialised();
+    let mut ids = Vec::new();
+    for title in ["login rate limit", "audit log"] {
+        let out = repo.run(&["task", "new", title, "--json"]).ok();
+        ids.push(out.json()["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        complete_dynamic(&repo, &["cargo-orchestrator", "phase", "next", "T-"]),
+        ids
+    );
+    assert_eq!(
+        complete_dynamic(&repo, &["cargo-orchestrator", "implement", "T-0002"]),
+        [ids[1].clone()]
+    );
+    assert_eq!(
+        complete_dynamic(&repo, &["cargo-orchestrator", "run", "--role", "rev"]),
+        ["reviewer"]
+    );
+    assert_eq!(
+        complete_dynamic(&repo, &["cargo-orchestrator", "adapters", "check", "c"]),
+        ["claude", "codex"]
+    );
+    let runs = repo.run_ids();
+    let mut shown = complete_dynamic(&repo, &["cargo-orchestrator", "runs", "show", "R-"]);
+    shown.sort();
+    assert_eq!(shown, runs);
+    // Commands too, from the same definitions.
+    assert_eq!(
+        complete_dynamic(&repo, &["cargo-orchestrator", "ph"]),
+        ["phase"]
+    );
 }
