@@ -127,10 +127,10 @@ pub enum Command {
 /// the shell ask the binary instead: `source <(COMPLETE=bash cargo-orchestrator)` in ~/.bashrc
 /// (`COMPLETE=zsh`, `fish`, `powershell` alike). The static script, once per shell:
 ///
-///   bash:  cargo-orchestrator completions bash > ~/.local/share/bash-completion/completions/cargo-orchestrator
-///   zsh:   cargo-orchestrator completions zsh > "${fpath[1]}/_cargo-orchestrator"
-///   fish:  cargo-orchestrator completions fish > ~/.config/fish/completions/cargo-orchestrator.fish
-///   PowerShell: cargo-orchestrator completions powershell >> $PROFILE
+///   bash:  `cargo-orchestrator completions bash > ~/.local/share/bash-completion/completions/cargo-orchestrator`
+///   zsh:   `cargo-orchestrator completions zsh > "${fpath[1]}/_cargo-orchestrator"`
+///   fish:  `cargo-orchestrator completions fish > ~/.config/fish/completions/cargo-orchestrator.fish`
+///   PowerShell: `cargo-orchestrator completions powershell >> $PROFILE`
 #[derive(Debug, Args)]
 pub struct Completions {
     /// The shell.
