@@ -190,3 +190,26 @@ fn bash_completes_the_repositorys_task_ids_roles_adapters_and_runs() {
         ["phase"]
     );
 }
+
+/// Help wraps at the terminal's width: at 80 columns no line of any command's help is longer.
+#[test]
+fn help_fits_an_80_column_terminal() {
+    let repo = TestRepo::new();
+    for args in crate::help::COMMANDS {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--help");
+        let mut cmd = repo.cmd(&all);
+        cmd.env("COLUMNS", "80");
+        let out = repo.run_cmd(cmd).ok();
+        let longest = out
+            .raw_stdout
+            .lines()
+            .max_by_key(|l| l.chars().count())
+            .unwrap_or_default();
+        assert!(
+            longest.chars().count() <= 80,
+            "{args:?}: {} characters: {longest}",
+            longest.chars().count()
+        );
+    }
+}

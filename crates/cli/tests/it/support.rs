@@ -333,6 +333,8 @@ pub fn isolate(cmd: &mut Command) {
         // The detected Cargo check honours it; the machine's network is no part of a test.
         .env_remove("CARGO_NET_OFFLINE")
         .env("NO_COLOR", "1")
+        // Help is wrapped at the terminal's width, which a test does not have.
+        .env_remove("COLUMNS")
         .env("USER", "tester")
         .env("TZ", "UTC")
         // Hooks installed in test repositories run this build of the toolkit.
