@@ -277,9 +277,10 @@ pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
         let meta =
             std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
-            let mut found = Vec::new();
-            collect(path, &mut found)?;
-            found.sort();
+            let found: Vec<std::path::PathBuf> = super::files_under(path)?
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == EXTENSION))
+                .collect();
             if found.is_empty() {
                 bail!("{}: no *.{EXTENSION} file in this folder", path.display());
             }
@@ -289,20 +290,6 @@ pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
         }
     }
     Ok(res)
-}
-
-fn collect(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect(&path, found)?;
-        } else if kind.is_file() && path.extension().is_some_and(|e| e == EXTENSION) {
-            found.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// A git bundle taken apart: what it needs, what it names, and its pack.

@@ -361,7 +361,7 @@ impl Quarantine {
     fn admit(self) -> Result<()> {
         let mut moves = Vec::new();
         let mut indexes = Vec::new();
-        for entry in walk(&self.dir)? {
+        for entry in super::files_under(&self.dir)? {
             let rel = entry
                 .strip_prefix(&self.dir)
                 .unwrap_or(&entry)
@@ -391,19 +391,6 @@ impl Drop for Quarantine {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut res = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            res.extend(walk(&path)?);
-        } else {
-            res.push(path);
-        }
-    }
-    Ok(res)
 }
 
 /// The checks that need the branches' objects: the base is here, each branch unbundles (its

@@ -169,7 +169,7 @@ pub fn pack(
             continue;
         }
         let dir = repo.path(run.id.dir());
-        for file in files_under(&dir)? {
+        for file in super::files_under(&dir)? {
             let rel = file
                 .strip_prefix(&dir)
                 .unwrap_or(&file)
@@ -211,21 +211,6 @@ pub fn run_folders(repo: &Repo) -> Result<BTreeSet<String>> {
         .into_iter()
         .map(|r| r.id.to_string())
         .collect())
-}
-
-fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    let mut res = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            res.extend(files_under(&entry.path())?);
-        } else if kind.is_file() {
-            res.push(entry.path());
-        }
-    }
-    res.sort();
-    Ok(res)
 }
 
 fn short(commit: &str) -> &str {

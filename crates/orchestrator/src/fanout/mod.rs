@@ -12,3 +12,23 @@ mod git;
 pub mod import;
 pub mod job;
 pub mod plan;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Every regular file under `dir`, at any depth, sorted (symbolic links are not followed).
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut res = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            res.extend(files_under(&entry.path())?);
+        } else if kind.is_file() {
+            res.push(entry.path());
+        }
+    }
+    res.sort();
+    Ok(res)
+}
