@@ -145,7 +145,7 @@ fn text(checked: &[Checked]) -> String {
             one.adapter,
             if errors == 0 { "ready" } else { "not ready" },
             one.version.as_deref().unwrap_or("unknown"),
-            one.flags_checked
+            one.flags_found
         ));
         if !one.findings.is_empty() {
             text.push_str(&report::render_human(&one.findings));

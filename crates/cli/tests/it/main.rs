@@ -27,3 +27,4 @@ mod store;
 mod support;
 mod tasks;
 mod tidy;
+mod transcripts;

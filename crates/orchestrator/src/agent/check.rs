@@ -22,8 +22,8 @@ pub struct Checked {
     pub adapter: String,
     /// The version its program printed, when it answered.
     pub version: Option<String>,
-    /// The flags found in the CLI's help, and those that were not checked (no usable help).
-    pub flags_checked: usize,
+    /// How many of the adapter's flags its CLI's help names.
+    pub flags_found: usize,
     /// The problems, with the fix; empty when the adapter is ready.
     pub findings: Vec<Finding>,
 }
@@ -36,7 +36,7 @@ pub fn check(root: &Path, name: &str) -> Checked {
     let mut res = Checked {
         adapter: name.to_owned(),
         version: None,
-        flags_checked: 0,
+        flags_found: 0,
         findings: Vec::new(),
     };
     let adapter = match Adapter::load(root, name) {
@@ -172,8 +172,9 @@ pub fn check(root: &Path, name: &str) -> Checked {
             }
         };
         for flag in flags {
-            res.flags_checked += 1;
-            if !mentions(&help, &flag) {
+            if mentions(&help, &flag) {
+                res.flags_found += 1;
+            } else {
                 res.findings.push(
                     Finding::error(
                         RULE,
