@@ -20,11 +20,51 @@ use clap::{Args, Parser, Subcommand};
     name = "codex-orchestrator",
     bin_name = "cargo xtask",
     version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("XTASK_BUILD_COMMIT"), ")"),
-    max_term_width = 100
+    max_term_width = 100,
+    styles = clap::builder::Styles::styled()
 )]
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour the output (`auto`: on a terminal, unless `NO_COLOR` is set)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+}
+
+/// The values of `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// The choice in `args` (`--color WHEN` or `--color=WHEN`, before any `--`), read before
+    /// clap parses so that its own help and errors follow it too; `None` when absent or not one
+    /// of the values (clap then says so).
+    pub fn in_args(args: &[std::ffi::OsString]) -> Option<ColorWhen> {
+        let mut words = args.iter().map(|a| a.to_str().unwrap_or_default());
+        let mut found = None;
+        while let Some(word) = words.next() {
+            let value = match word {
+                "--" => break,
+                "--color" => words.next().unwrap_or_default(),
+                _ => match word.strip_prefix("--color=") {
+                    Some(value) => value,
+                    None => continue,
+                },
+            };
+            found = <ColorWhen as clap::ValueEnum>::from_str(value, false).ok();
+        }
+        found
+    }
 }
 
 /// The name of every command in [`Command`], for the messages that name them (a test keeps the

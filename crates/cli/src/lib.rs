@@ -77,8 +77,19 @@ where
         }
         .run()
     } else {
+        let color = flags::ColorWhen::in_args(&args).unwrap_or(flags::ColorWhen::Auto);
+        output::set_color(match color {
+            flags::ColorWhen::Auto => output::Color::Auto,
+            flags::ColorWhen::Always => output::Color::Always,
+            flags::ColorWhen::Never => output::Color::Never,
+        });
         let parsed = Xtask::command()
             .bin_name(command)
+            .color(match color {
+                flags::ColorWhen::Auto => clap::ColorChoice::Auto,
+                flags::ColorWhen::Always => clap::ColorChoice::Always,
+                flags::ColorWhen::Never => clap::ColorChoice::Never,
+            })
             .try_get_matches_from(std::iter::once(OsString::from("xtask")).chain(args))
             .and_then(|matches| Xtask::from_arg_matches(&matches));
         match parsed {

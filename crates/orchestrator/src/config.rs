@@ -205,10 +205,12 @@ impl Origin {
 
     /// A TOML or type error in `text`, naming the file, the line and the key.
     fn error(self, text: &str, err: &toml::de::Error) -> anyhow::Error {
-        let message = err
-            .message()
-            .trim_end_matches('.')
-            .replace("u64", "a whole number");
+        let message = format!(
+            "{}; correct it (`cargo xtask config` lists every setting with its default)",
+            err.message()
+                .trim_end_matches('.')
+                .replace("u64", "a whole number")
+        );
         let Some(span) = err.span() else {
             return anyhow::anyhow!("{}: {message}", self.path);
         };
@@ -461,7 +463,7 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`"
+             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`; correct it (`cargo xtask config` lists every setting with its default)"
         );
     }
 

@@ -1,8 +1,9 @@
 //! The only place that writes to stdout and stderr.
 //!
 //! Results go to stdout, diagnostics and progress to stderr. A closed stdout (`| head`) is not an
-//! error worth a panic: writes to it are dropped silently. Colour only when stderr is a terminal
-//! and `NO_COLOR` is unset.
+//! error worth a panic: writes to it are dropped silently. Colour (the severity of findings and
+//! errors, the `fix:` lines) as [`set_color`] says: by default only on a terminal and never with
+//! `NO_COLOR`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
@@ -66,13 +67,82 @@ fn spell(text: &str, prefix: &str, commands: &[&str]) -> String {
     res
 }
 
+/// When output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set (non-empty) or `TERM` is `dumb`.
+    Auto,
+    /// Always, even into a pipe or with `NO_COLOR` (the user asked for it).
+    Always,
+    /// Never.
+    Never,
+}
+
+static COLOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Colour output as `choice` says from now on (`--color`).
+pub fn set_color(choice: Color) {
+    let n = match choice {
+        Color::Auto => 0,
+        Color::Always => 1,
+        Color::Never => 2,
+    };
+    COLOR.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether text for a stream that `is_terminal` or not is coloured.
+pub fn colour_on(is_terminal: bool) -> bool {
+    match COLOR.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            is_terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// `text` with the severities of findings (`error[…]`, `warning[…]`) in red and yellow and each
+/// `fix:` in green, line by line; nothing else changes.
+fn coloured(text: &str) -> String {
+    let mut res = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let marked =
+            [("error[", "31"), ("warning[", "33")]
+                .into_iter()
+                .find_map(|(word, colour)| {
+                    let at = body.find(word)?;
+                    // At the start, or after `path[:line]: `.
+                    (at == 0 || body[..at].ends_with(": ")).then_some((at, word.len() - 1, colour))
+                });
+        if let Some((at, len, colour)) = marked {
+            res.push_str(&line[..at]);
+            res.push_str(&paint_always(&line[at..at + len], colour));
+            res.push_str(&line[at + len..]);
+        } else if let Some(rest) = line.strip_prefix("    fix:") {
+            res.push_str("    ");
+            res.push_str(&paint_always("fix:", "32"));
+            res.push_str(rest);
+        } else {
+            res.push_str(line);
+        }
+    }
+    res
+}
+
 /// Print a result line (or block) to stdout.
 pub fn out(text: impl std::fmt::Display) {
     if RESULTS_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
         return note(text);
     }
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{}", spelled(text));
+    let mut text = spelled(text);
+    if colour_on(stdout.is_terminal()) {
+        text = coloured(&text);
+    }
+    let _ = writeln!(stdout, "{text}");
 }
 
 /// Print a value as pretty JSON to stdout.
@@ -86,12 +156,66 @@ pub fn json(value: &impl Serialize) {
 /// Print a diagnostic line to stderr.
 pub fn note(text: impl std::fmt::Display) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}", spelled(text));
+    let mut text = spelled(text);
+    if colour_on(stderr.is_terminal()) {
+        text = coloured(&text);
+    }
+    let _ = writeln!(stderr, "{text}");
 }
 
 /// Print a warning to stderr.
 pub fn warn(text: impl std::fmt::Display) {
     note(format!("{}: {text}", paint("warning", "33")));
+}
+
+/// `rows` (the first one the header) as a plain-text table: each column as wide as its widest
+/// cell, measured in terminal cells so that wide and emoji characters line up, two spaces
+/// between columns, the last column not padded.
+pub fn table(rows: &[Vec<String>]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.width())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut res = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[c] - cell.width() + 2));
+            }
+        }
+        res.push_str(line.trim_end());
+        res.push('\n');
+    }
+    res
+}
+
+/// `text` cut to at most `width` terminal cells, with `…` marking the cut (for table columns).
+pub fn clip(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut res = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        res.push(c);
+        used += w;
+    }
+    res.push('…');
+    res
 }
 
 /// A long command's progress on stderr: one line redrawn in place (at most ten times a second)
@@ -195,19 +319,47 @@ pub fn error(err: &anyhow::Error) {
     note(format!("{}: {err:#}", paint("error", "31")));
 }
 
-/// Wrap `word` in an ANSI colour when stderr is a terminal and `NO_COLOR` is unset.
+/// Wrap `word`, printed on stderr, in an ANSI colour when [`colour_on`] says so.
 fn paint(word: &str, colour: &str) -> String {
-    let colour_ok = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stderr().is_terminal();
-    if colour_ok {
-        format!("\x1b[1;{colour}m{word}\x1b[0m")
+    if colour_on(std::io::stderr().is_terminal()) {
+        paint_always(word, colour)
     } else {
         word.to_owned()
     }
 }
 
+fn paint_always(word: &str, colour: &str) -> String {
+    format!("\x1b[1;{colour}m{word}\x1b[0m")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tables_line_up_in_terminal_cells() {
+        let rows = vec![
+            vec!["ID".to_owned(), "TITLE".to_owned(), "STATE".to_owned()],
+            vec!["T-1".to_owned(), "🚀 launch".to_owned(), "ready".to_owned()],
+            vec!["T-22".to_owned(), "日本語".to_owned(), "done".to_owned()],
+            vec!["T-3".to_owned(), "plain".to_owned(), String::new()],
+        ];
+        assert_eq!(
+            super::table(&rows),
+            "ID    TITLE      STATE\nT-1   🚀 launch  ready\nT-22  日本語     done\nT-3   plain\n"
+        );
+        assert_eq!(super::clip("日本語テキスト", 7), "日本語…");
+        assert_eq!(super::clip("short", 7), "short");
+        assert_eq!(super::clip("🚀🚀🚀🚀🚀", 6), "🚀🚀…");
+    }
+
+    #[test]
+    fn only_severities_and_fixes_are_coloured() {
+        let text = "src/a.rs:3: error[spec/missing]: no spec\n    fix: write it\nerror[x]: y\nnot an error[z] here\nplain\n";
+        assert_eq!(
+            super::coloured(text),
+            "src/a.rs:3: \x1b[1;31merror\x1b[0m[spec/missing]: no spec\n    \x1b[1;32mfix:\x1b[0m write it\n\x1b[1;31merror\x1b[0m[x]: y\nnot an error[z] here\nplain\n"
+        );
+    }
+
     #[test]
     fn only_the_toolkits_commands_are_respelled() {
         let text = "fix: `cargo xtask phase next T-1`, then cargo xtask spec-guard --staged; \

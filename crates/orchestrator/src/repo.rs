@@ -291,11 +291,13 @@ impl Repo {
         let end = end.trim_start_matches('.');
         for rev in [start, end] {
             if rev.is_empty() || rev.starts_with('-') {
-                bail!("--range `{range}`: both ends must be revisions, like origin/main..HEAD");
+                bail!(
+                    "--range `{range}`: both ends must be revisions; write it like origin/main..HEAD"
+                );
             }
             if !self.is_commit(rev) {
                 bail!(
-                    "--range `{range}`: `{rev}` is not a commit here (in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
+                    "--range `{range}`: `{rev}` is not a commit here; check the name (`git log --oneline`), and in CI fetch enough history (actions/checkout with fetch-depth: 0)"
                 );
             }
         }

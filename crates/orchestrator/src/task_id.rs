@@ -20,8 +20,9 @@ impl TaskId {
             Ok(TaskId(text.to_owned()))
         } else {
             bail!(
-                "`{}` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, \
-                 a slug of lowercase letters, digits and single hyphens; at most {MAX_LEN} characters)",
+                "`{}` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, \
+                 a slug of lowercase letters, digits and single hyphens; at most {MAX_LEN} characters), as \
+                 `cargo xtask task list` shows them",
                 text.escape_debug()
             )
         }

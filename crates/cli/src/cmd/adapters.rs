@@ -2,7 +2,7 @@
 //! the CLIs installed here (the checks live in `agent::check`), then, with `--live`, one short
 //! real run through each.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::{Outcome, flags};
@@ -21,11 +21,19 @@ impl flags::AdaptersCheck {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let root = &ctx.repo.root;
-        let roles_text = std::fs::read_to_string(root.join(ADAPTERS_DIR).join("roles.toml"))
-            .with_context(|| format!("reading {ADAPTERS_DIR}/roles.toml"))?;
-        let roles = adapter::parse_roles(&roles_text)?;
+        let roles = adapter::read_roles(root)?;
         let names: Vec<String> = match &self.name {
-            Some(name) => vec![name.clone()],
+            Some(name) => {
+                // A name typed wrong is a usage error, not an adapter that is not ready.
+                if !root
+                    .join(ADAPTERS_DIR)
+                    .join(format!("{name}.toml"))
+                    .is_file()
+                {
+                    adapter::Adapter::load(root, name)?;
+                }
+                vec![name.clone()]
+            }
             None => {
                 let mut used: Vec<String> = roles.values().map(|r| r.adapter.clone()).collect();
                 used.sort();

@@ -44,6 +44,11 @@ impl flags::GroupRun {
     pub fn run(self) -> Result<Outcome> {
         let ctx = Ctx::open()?;
         let label = self.file.display().to_string();
+        if !self.file.exists() {
+            bail!(
+                "{label}: no such group file; write one with an [[agent]] table per agent (`cargo xtask group run --help` shows the fields)"
+            );
+        }
         let text = std::fs::read_to_string(&self.file)
             .with_context(|| format!("reading the group file {label}"))?;
         let group: GroupFile = codex_orchestrator::docs::toml_file::parse(&label, &text)?;

@@ -36,17 +36,19 @@ impl flags::PhaseStatus {
                 output::out("no tasks yet: create one with `cargo xtask task new \"<title>\"`");
                 return Ok(Outcome::Ok);
             }
-            let width = index.tasks.keys().map(String::len).max().unwrap_or(0);
-            let mut text = String::new();
-            for (id, entry) in &index.tasks {
-                text.push_str(&format!(
-                    "{id:width$}  {:14}  {:9}  {}\n",
-                    entry.phase.label(),
-                    entry.phase.name(),
-                    entry.title
-                ));
-            }
-            output::out(text.trim_end());
+            let rows: Vec<Vec<String>> = index
+                .tasks
+                .iter()
+                .map(|(id, entry)| {
+                    vec![
+                        id.clone(),
+                        entry.phase.label().to_owned(),
+                        entry.phase.name().to_owned(),
+                        entry.title.clone(),
+                    ]
+                })
+                .collect();
+            output::out(output::table(&rows).trim_end());
             return Ok(Outcome::Ok);
         };
         let status = answers::phase_status(&ctx, &id)?;

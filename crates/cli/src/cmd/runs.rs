@@ -25,26 +25,24 @@ impl flags::RunsList {
             output::out("no runs recorded under .runs/");
             return Ok(Outcome::Ok);
         }
-        let mut text = String::new();
-        for run in &list {
-            match (&run.record, &run.error) {
-                (Some(record), _) => text.push_str(&format!(
-                    "{}  {:9}  {:14}  {:24}  {} file(s)  {}\n",
-                    run.id,
-                    record.status.name(),
-                    record.kind,
-                    record.task.as_deref().unwrap_or("-"),
-                    record.files.len(),
-                    record.who.display()
-                )),
-                (None, err) => text.push_str(&format!(
-                    "{}  unreadable: {}\n",
-                    run.id,
-                    err.as_deref().unwrap_or_default()
-                )),
-            }
-        }
-        output::out(text.trim_end());
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|run| match (&run.record, &run.error) {
+                (Some(record), _) => vec![
+                    run.id.to_string(),
+                    record.status.name().to_owned(),
+                    record.kind.clone(),
+                    record.task.clone().unwrap_or_else(|| "-".to_owned()),
+                    format!("{} file(s)", record.files.len()),
+                    record.who.display(),
+                ],
+                (None, err) => vec![
+                    run.id.to_string(),
+                    format!("unreadable: {}", err.as_deref().unwrap_or_default()),
+                ],
+            })
+            .collect();
+        output::out(output::table(&rows).trim_end());
         Ok(Outcome::Ok)
     }
 }

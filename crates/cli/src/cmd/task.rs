@@ -17,7 +17,7 @@ use codex_orchestrator::{output, tasks, templates};
 impl flags::TaskNew {
     pub fn run(self) -> Result<Outcome> {
         if let Some(problem) = brief::title_problem(&self.title) {
-            bail!("{problem}");
+            bail!("`task new <TITLE>`: {problem}");
         }
         for (flag, value) in [("--milestone", &self.milestone), ("--owner", &self.owner)] {
             if let Some(value) = value
@@ -130,11 +130,11 @@ impl flags::TaskList {
             output::out("no tasks yet: create one with `cargo xtask task new \"<title>\"`");
             return Ok(Outcome::Ok);
         }
-        let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
-        let mut text = format!(
-            "{:width$}  {:9}  {:9}  {:3}  {:40}  STATE\n",
-            "ID", "PHASE", "MILESTONE", "PRI", "TITLE"
-        );
+        let mut table = vec![
+            ["ID", "PHASE", "MILESTONE", "PRI", "TITLE", "STATE"]
+                .map(str::to_owned)
+                .to_vec(),
+        ];
         for row in &rows {
             let state = if row.phase == Phase::Done {
                 "done".to_owned()
@@ -143,16 +143,16 @@ impl flags::TaskList {
             } else {
                 format!("blocked by {}", row.open_blockers.join(", "))
             };
-            text.push_str(&format!(
-                "{:width$}  {:9}  {:9}  {:3}  {:40}  {}\n",
-                row.id,
-                row.phase.name(),
-                row.milestone.as_deref().unwrap_or("-"),
+            table.push(vec![
+                row.id.clone(),
+                row.phase.name().to_owned(),
+                row.milestone.clone().unwrap_or_else(|| "-".to_owned()),
                 row.priority.map_or("-".to_owned(), |p| p.to_string()),
-                clip(&row.title, 40),
-                state
-            ));
+                output::clip(&row.title, 40),
+                state,
+            ]);
         }
+        let text = output::table(&table);
         output::out(text.trim_end());
         Ok(Outcome::Ok)
     }
@@ -172,14 +172,4 @@ impl flags::TaskNext {
         }
         Ok(Outcome::Ok)
     }
-}
-
-/// `text` cut to `width` characters, with `…` marking the cut (for table columns).
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut res: String = text.chars().take(width - 1).collect();
-    res.push('…');
-    res
 }

@@ -386,7 +386,7 @@ fn full_access_needs_a_reason_and_bad_roles_are_named() {
         .code(2);
     assert!(
         out.stderr
-            .contains("no role `wizard` in adapters/roles.toml; the roles are: bot, builder"),
+            .contains("adapters/roles.toml: no role `wizard`; use one of bot, builder"),
         "{}",
         out.both()
     );
@@ -529,7 +529,7 @@ fn a_group_that_still_fails_names_each_failure() {
     );
     let out = repo.run(&["group", "run", "missing.toml"]).code(2);
     assert!(
-        out.stderr.contains("reading the group file missing.toml"),
+        out.stderr.contains("missing.toml: no such group file"),
         "{}",
         out.both()
     );

@@ -77,15 +77,15 @@ fn bad_front_matter_names_file_line_and_column() {
         == unknown key: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:3:1: unknown field `status`, expected one of title, milestone, priority, owner, blocked_by, blocking; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:3:1: unknown field `status`, expected one of title, milestone, priority, owner, blocked_by, blocking; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == duplicate key: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:4:1: field `priority` appears twice; keep one of them; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:4:1: field `priority` appears twice; keep one of them; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == wrong type: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:3:11: `priority` must be a whole number; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:3:11: `priority` must be a whole number; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == priority out of range: cargo xtask index rebuild
         exit 2
         --- stderr
@@ -93,19 +93,19 @@ fn bad_front_matter_names_file_line_and_column() {
         == blocked_by not a list: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:3:13: `blocked_by` must be a list, like [T-0001-first, T-0002-second]; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:3:13: `blocked_by` must be a list, like [T-0001-first, T-0002-second]; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == malformed YAML: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:2:8: `title` must be a single text value (wrap it in double quotes); brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:2:8: `title` must be a single text value (wrap it in double quotes); use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == missing title: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:2:1: missing field `title`; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:2:1: missing field `title`; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == missing fence: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:1: no front matter: the first line must be `---`, followed by fields like `title: …` and a closing `---`; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:1: no front matter: the first line must be `---`, followed by fields like `title: …` and a closing `---`; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == unclosed fence: cargo xtask index rebuild
         exit 2
         --- stderr
@@ -113,7 +113,7 @@ fn bad_front_matter_names_file_line_and_column() {
         == empty file: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:1: empty file; a document starts with front matter: a line `---`, fields like `title: …`, then `---`; brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
+        error: tasks/T-0001-alpha/brief.md:1: empty file; write its front matter: a line `---`, fields like `title: …`, then `---`; use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)
         == non-UTF-8: cargo xtask index rebuild
         exit 2
         --- stderr
@@ -121,7 +121,7 @@ fn bad_front_matter_names_file_line_and_column() {
         == hostile id in blocked_by: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/T-0001-alpha/brief.md:3: blocked_by: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: tasks/T-0001-alpha/brief.md:3: blocked_by: `../../etc` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
     "#]].assert_eq(&report);
 }
 
@@ -223,7 +223,7 @@ fn broken_index_is_reported_and_never_overwritten() {
         == hostile id in index: cargo xtask task new gamma
         exit 2
         --- stderr
-        error: tasks/index.json:35: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters); nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
+        error: tasks/index.json:35: `../../etc` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them; nothing was changed; `cargo orchestrator index rebuild` regenerates the index from tasks/
     "#]].assert_eq(&report);
 }
 
@@ -290,7 +290,7 @@ fn graph_problems_name_the_files() {
         == folder that is not a task id: cargo xtask index rebuild
         exit 2
         --- stderr
-        error: tasks/my task/: not a task folder: `my task` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters); rename it or move it out of tasks/
+        error: tasks/my task/: not a task folder: `my task` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them; rename it or move it out of tasks/
     "#]].assert_eq(&report);
 }
 
@@ -325,58 +325,58 @@ fn hostile_ids_are_rejected_before_touching_the_disk() {
         == phase status: cargo xtask phase status ../../etc
         exit 2
         --- stderr
-        error: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `../../etc` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by ../../etc
         exit 2
         --- stderr
-        error: `../../etc` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `../../etc` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         -- "T-0001-alpha/../../x"
         == phase status: cargo xtask phase status T-0001-alpha/../../x
         exit 2
         --- stderr
-        error: `T-0001-alpha/../../x` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-alpha/../../x` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by T-0001-alpha/../../x
         exit 2
         --- stderr
-        error: `T-0001-alpha/../../x` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-alpha/../../x` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         -- "T-0001-al pha"
         == phase status: cargo xtask phase status T-0001-al pha
         exit 2
         --- stderr
-        error: `T-0001-al pha` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-al pha` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by T-0001-al pha
         exit 2
         --- stderr
-        error: `T-0001-al pha` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-al pha` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         -- "T-0001-a\nb"
         == phase status: cargo xtask phase status T-0001-a
         b
         exit 2
         --- stderr
-        error: `T-0001-a\nb` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-a\nb` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by T-0001-a
         b
         exit 2
         --- stderr
-        error: `T-0001-a\nb` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-0001-a\nb` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         -- ""
         == phase status: cargo xtask phase status 
         exit 2
         --- stderr
-        error: `` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by 
         exit 2
         --- stderr
-        error: `` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         -- "T-1-short"
         == phase status: cargo xtask phase status T-1-short
         exit 2
         --- stderr
-        error: `T-1-short` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-1-short` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == blocked-by: cargo xtask task new gamma --blocked-by T-1-short
         exit 2
         --- stderr
-        error: `T-1-short` is not a task id: ids look like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters)
+        error: `T-1-short` is not a task id; use one like T-0007-login-rate-limit (`T-`, 4 or more digits, `-`, a slug of lowercase letters, digits and single hyphens; at most 80 characters), as `cargo orchestrator task list` shows them
         == run id: cargo xtask runs show ../../etc/passwd
         exit 2
         --- stderr
@@ -415,7 +415,7 @@ fn bad_configuration_names_the_key() {
     expect![[r#"
         exit 2
         --- stderr
-        error: Cargo.toml:5: [workspace.metadata.governance] lock_timeout_s: invalid type: string "soon", expected a whole number
+        error: Cargo.toml:5: [workspace.metadata.governance] lock_timeout_s: invalid type: string "soon", expected a whole number; correct it (`cargo orchestrator config` lists every setting with its default)
     "#]].assert_eq(&run.both());
 }
 
@@ -436,6 +436,7 @@ fn hostile_arguments_never_panic() {
         long.as_str(),
     ];
     let mut checked = 0;
+    let mut wrong = Vec::new();
     for input in inputs {
         for args in [
             vec!["phase", "status", input],
@@ -453,10 +454,26 @@ fn hostile_arguments_never_panic() {
             let run = repo.run(&args);
             assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.both());
             assert!([0, 1, 2].contains(&run.code), "{args:?}: {}", run.both());
+            // clap's usage errors have clap's shape (what, the usage, `--help`).
+            let clap = run.stderr.contains("For more information, try '--help'");
+            for line in run.stderr.lines().filter(|_| !clap) {
+                if let Some(message) = line.strip_prefix("error: ")
+                    && let Err(why) = shape(message)
+                {
+                    wrong.push(format!("{why}: {args:?}: {line}"));
+                }
+            }
             checked += 1;
         }
     }
     assert_eq!(checked, inputs.len() * 11);
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "errors not in the shape:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// A task id typed wrong is a usage error (exit 2, naming it) before any gate runs: in a
@@ -489,4 +506,195 @@ fn an_unknown_task_is_named_before_any_gate() {
             run.both()
         );
     }
+}
+
+/// Bad input to the commands outside the task store: each names what is wrong, where, and the
+/// fix, exits 2, and changes nothing.
+#[test]
+fn every_command_names_what_where_and_the_fix() {
+    let plain = |name: &str, args: &[&str]| -> String {
+        let repo = TestRepo::new();
+        let before = repo.snapshot();
+        let run = repo.run(args).code(2);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.both());
+        assert_eq!(before, repo.snapshot(), "{name}: files changed");
+        format!("== {name}: cargo xtask {}\n{}", args.join(" "), run.both())
+    };
+    let mut report = String::new();
+    report.push_str(&plain("not adopted", &["task", "list"]));
+    report.push_str(&plain("no roles to check", &["adapters", "check"]));
+    report.push_str(&plain(
+        "no roles to run",
+        &["run", "--role", "builder", "--prompt", "x"],
+    ));
+    report.push_str(&plain(
+        "an unknown colour",
+        &["--color=sometimes", "task", "list"],
+    ));
+    for (name, args) in [
+        ("a PRD that is not there", &["score", "nothere.md"][..]),
+        (
+            "a bundle that is not there",
+            &["runs", "import", "nothere.bundle"],
+        ),
+        (
+            "a plan that is not there",
+            &[
+                "goals",
+                "run",
+                "--goal",
+                "1",
+                "--plan",
+                "nothere.json",
+                "--bundle",
+                "x",
+            ],
+        ),
+        ("a date that is not one", &["report", "--since", "notadate"]),
+        (
+            "a run that is not there",
+            &["runs", "show", "R-20261123T101500Z-abcd"],
+        ),
+        (
+            "an unknown role",
+            &["run", "--role", "nosuch", "--prompt", "x"],
+        ),
+        ("an unknown adapter", &["adapters", "check", "nosuch"]),
+        (
+            "a range that is not one",
+            &["spec-guard", "--range", "nosuch..HEAD"],
+        ),
+        (
+            "a group file that is not there",
+            &["group", "run", "nothere.toml"],
+        ),
+    ] {
+        report.push_str(&case(name, |_| {}, args, 2));
+    }
+    expect![[r#"
+        == not adopted: cargo xtask task list
+        exit 2
+        --- stderr
+        error: tasks/ does not exist; run `cargo orchestrator init` to create the layout
+        == no roles to check: cargo xtask adapters check
+        exit 2
+        --- stderr
+        error: adapters/roles.toml: no such file; run `cargo orchestrator init` (it writes the shipped adapters and roles)
+        == no roles to run: cargo xtask run --role builder --prompt x
+        exit 2
+        --- stderr
+        error: adapters/roles.toml: no such file; run `cargo orchestrator init` (it writes the shipped adapters and roles)
+        == an unknown colour: cargo xtask --color=sometimes task list
+        exit 2
+        --- stderr
+        error: invalid value 'sometimes' for '--color <WHEN>'
+          [possible values: auto, always, never]
+
+        For more information, try '--help'.
+        == a PRD that is not there: cargo xtask score nothere.md
+        exit 2
+        --- stderr
+        error: nothere.md: no such file; give the path of a task's PRD, like tasks/<ID>/prd.md
+        == a bundle that is not there: cargo xtask runs import nothere.bundle
+        exit 2
+        --- stderr
+        error: nothere.bundle: no such file; give the bundles the jobs of `cargo orchestrator goals run --goal` wrote, or their folder
+        == a plan that is not there: cargo xtask goals run --goal 1 --plan nothere.json --bundle x
+        exit 2
+        --- stderr
+        error: nothere.json: no such plan file; write it with `cargo orchestrator goals plan <ID…> --out nothere.json`
+        == a date that is not one: cargo xtask report --since notadate
+        exit 2
+        --- stderr
+        error: --since notadate: not a date; write it as YYYY-MM-DD
+        == a run that is not there: cargo xtask runs show R-20261123T101500Z-abcd
+        exit 2
+        --- stderr
+        error: no run R-[RUN] under .runs/ (see `cargo orchestrator runs list`)
+        == an unknown role: cargo xtask run --role nosuch --prompt x
+        exit 2
+        --- stderr
+        error: adapters/roles.toml: no role `nosuch`; use one of builder, fixer, researcher, reviewer, tester, writer or add it there
+        == an unknown adapter: cargo xtask adapters check nosuch
+        exit 2
+        --- stderr
+        error: adapters/nosuch.toml: no such adapter; use one of claude, codex, exec, gemini or write it (docs/adapters.md)
+        == a range that is not one: cargo xtask spec-guard --range nosuch..HEAD
+        exit 2
+        --- stderr
+        error: --range `nosuch..HEAD`: `nosuch` is not a commit here; check the name (`git log --oneline`), and in CI fetch enough history (actions/checkout with fetch-depth: 0)
+        == a group file that is not there: cargo xtask group run nothere.toml
+        exit 2
+        --- stderr
+        error: nothere.toml: no such group file; write one with an [[agent]] table per agent (`cargo orchestrator group run --help` shows the fields)
+    "#]].assert_eq(&report);
+}
+
+/// Every error message in this file's goldens has the one shape users can rely on: `error:`,
+/// where (a file with its line, an argument, a value), what is wrong, and the fix (a clause that
+/// says what to do, or the command to run). clap's usage errors have clap's shape: what, the
+/// usage, and `--help`.
+#[test]
+fn every_error_in_these_goldens_has_one_shape() {
+    let source = include_str!("bad_input.rs");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for line in source.lines().map(str::trim) {
+        let Some(message) = line.strip_prefix("error: ") else {
+            continue;
+        };
+        checked += 1;
+        // clap's usage errors: the usage or a tip follows, and `--help`.
+        if message.starts_with("invalid value") || message.starts_with("unexpected argument") {
+            continue;
+        }
+        if let Err(why) = shape(message) {
+            wrong.push(format!("{why}: error: {message}"));
+        }
+    }
+    assert!(checked > 40, "only {checked} error lines found");
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} errors are not in the shape:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// `Ok` when `message` (after `error: `) names where and says the fix.
+fn shape(message: &str) -> Result<(), &'static str> {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    static WHERE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?x)
+            [\w.\-]*/[\w.\-/ ]*      # a path with a folder
+          | [\w.\-]+\.(md|json|jsonl|toml|yml|yaml|bundle|txt)\b   # a file
+          | --[a-z][a-z-]*        # a flag
+          | `[^`]*`               # a value, quoted
+          | \bT-\d{4}             # a task
+          | \bR-\d{8}             # a run
+        ",
+        )
+        .expect("regex")
+    });
+    static FIX: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?x)
+            (;\ |\(|:\ |,\ |\ —\ )(then\ |or\ |and\ )?
+            (use|add|remove|rename|correct|save|see|run|keep|wrap|update|install|copy|edit|write
+             |set|create|commit|pass|give|fix|choose|delete|move|drop|re-run|stage|resolve|check
+             |take|name|mark|approve|leave|put|turn|type|try|quote|point|list|ask)\b
+          | `cargo\ (xtask|orchestrator)\ [^`]+`\ (regenerates|writes|creates|lists)
+        ",
+        )
+        .expect("regex")
+    });
+    if !WHERE.is_match(message) {
+        return Err("no where");
+    }
+    if !FIX.is_match(message) {
+        return Err("no fix");
+    }
+    Ok(())
 }

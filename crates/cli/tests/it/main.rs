@@ -14,6 +14,7 @@ mod goals;
 mod help;
 mod hooks;
 mod implement;
+mod manners;
 mod mcp;
 mod model;
 mod one_truth;

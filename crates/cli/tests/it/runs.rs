@@ -16,8 +16,8 @@ fn every_change_is_a_run_that_can_be_listed_shown_and_diffed() {
 
     expect![[r#"
         exit 0
-        R-[RUN]  completed  init            -                         35 file(s)  Test User <test@example.com>
-        R-[RUN]  completed  task.new        T-0001-record-me          3 file(s)  Test User <test@example.com>
+        R-[RUN]  completed  init      -                 35 file(s)  Test User <test@example.com>
+        R-[RUN]  completed  task.new  T-0001-record-me  3 file(s)   Test User <test@example.com>
     "#]]
     .assert_eq(&repo.run(&["runs", "list"]).ok().both());
     let list: Value = repo.run(&["runs", "list", "--json"]).ok().json();

@@ -161,7 +161,7 @@ fn titles_with_quotes_newlines_and_emoji() {
     expect![[r#"
         exit 2
         --- stderr
-        error: the title spans several lines; a title is one line (put details in the brief's body)
+        error: `task new <TITLE>`: the title spans several lines; a title is one line (put details in the brief's body)
     "#]]
     .assert_eq(&run.both());
     let run = repo.run(&["task", "new", "  "]).code(2);
@@ -221,12 +221,12 @@ fn next_follows_milestone_then_priority_then_id() {
     let list = repo.run(&["task", "list"]).ok();
     expect![[r#"
         exit 0
-        ID                   PHASE      MILESTONE  PRI  TITLE                                     STATE
-        T-0001-no-milestone  scaffold   -          0    no milestone                              ready
-        T-0002-m10-urgent    scaffold   M10        0    m10 urgent                                ready
-        T-0003-m2-later      scaffold   M2         5    m2 later                                  ready
-        T-0004-m2-sooner     scaffold   M2         1    m2 sooner                                 ready
-        T-0005-m2-blocked    scaffold   M2         0    m2 blocked                                blocked by T-0001-no-milestone
+        ID                   PHASE     MILESTONE  PRI  TITLE         STATE
+        T-0001-no-milestone  scaffold  -          0    no milestone  ready
+        T-0002-m10-urgent    scaffold  M10        0    m10 urgent    ready
+        T-0003-m2-later      scaffold  M2         5    m2 later      ready
+        T-0004-m2-sooner     scaffold  M2         1    m2 sooner     ready
+        T-0005-m2-blocked    scaffold  M2         0    m2 blocked    blocked by T-0001-no-milestone
     "#]]
     .assert_eq(&list.both());
     let text = repo.run(&["task", "next"]).ok();
@@ -370,8 +370,8 @@ fn phase_status_of_all_and_one() {
         .ok();
     expect![[r#"
         exit 0
-        T-0001-alpha  Phase 0         scaffold   Alpha
-        T-0002-beta   Phase 0         scaffold   Beta
+        T-0001-alpha  Phase 0  scaffold  Alpha
+        T-0002-beta   Phase 0  scaffold  Beta
     "#]]
     .assert_eq(&repo.run(&["phase", "status"]).ok().both());
     expect![[r#"

@@ -197,9 +197,22 @@ impl Adapter {
     /// Read and parse `adapters/<name>.toml` of the repository at `root`.
     pub fn load(root: &std::path::Path, name: &str) -> Result<Adapter> {
         let rel = format!("{ADAPTERS_DIR}/{name}.toml");
-        let text = std::fs::read_to_string(root.join(&rel)).with_context(|| {
-            format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
-        })?;
+        let text = match std::fs::read_to_string(root.join(&rel)) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let known = names(root);
+                if known.is_empty() {
+                    bail!(
+                        "{rel}: no such adapter, and no adapters/ here; run `cargo xtask init` (it writes the shipped adapters and roles)"
+                    );
+                }
+                bail!(
+                    "{rel}: no such adapter; use one of {} or write it (docs/adapters.md)",
+                    known.join(", ")
+                );
+            }
+            Err(err) => return Err(err).with_context(|| format!("reading {rel}")),
+        };
         Adapter::parse(name, &text)
     }
 
@@ -423,6 +436,35 @@ fn read_only() -> Sandbox {
 struct RolesFile {
     #[serde(default)]
     role: BTreeMap<String, Role>,
+}
+
+/// The adapters of the repository at `root`: the names of `adapters/*.toml` but the roles file,
+/// sorted.
+pub fn names(root: &std::path::Path) -> Vec<String> {
+    let mut res: Vec<String> = std::fs::read_dir(root.join(ADAPTERS_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.strip_suffix(".toml")?.to_owned();
+            (name != "roles").then_some(name)
+        })
+        .collect();
+    res.sort();
+    res
+}
+
+/// Read and parse `adapters/roles.toml` of the repository at `root`.
+pub fn read_roles(root: &std::path::Path) -> Result<BTreeMap<String, Role>> {
+    let rel = format!("{ADAPTERS_DIR}/roles.toml");
+    let text = match std::fs::read_to_string(root.join(&rel)) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{rel}: no such file; run `cargo xtask init` (it writes the shipped adapters and roles)"
+        ),
+        Err(err) => return Err(err).with_context(|| format!("reading {rel}")),
+    };
+    parse_roles(&text)
 }
 
 /// Parse `adapters/roles.toml`: role name → role. A role may not default to

@@ -809,15 +809,10 @@ impl Runner<'_> {
 
 /// The role `name` of adapters/roles.toml and its adapter.
 pub fn load_role(root: &Path, name: &str) -> Result<(Role, Adapter)> {
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel)).with_context(|| {
-            format!("reading {rel} (`cargo xtask init` writes the shipped adapters and roles)")
-        })
-    };
-    let roles = adapter::parse_roles(&read(&format!("{ADAPTERS_DIR}/roles.toml"))?)?;
+    let roles = adapter::read_roles(root)?;
     let Some(role) = roles.get(name) else {
         bail!(
-            "no role `{name}` in {ADAPTERS_DIR}/roles.toml; the roles are: {}",
+            "{ADAPTERS_DIR}/roles.toml: no role `{name}`; use one of {} or add it there",
             roles.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     };

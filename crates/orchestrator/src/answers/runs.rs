@@ -142,7 +142,7 @@ pub struct PrdScore {
 /// traceability criterion). `shown` is how messages name it; `min` is the gate's minimum.
 pub fn score_prd(path: &Path, shown: &str, min: u8) -> Result<PrdScore> {
     if !path.is_file() {
-        bail!("{shown}: no such file");
+        bail!("{shown}: no such file; give the path of a task's PRD, like tasks/<ID>/prd.md");
     }
     if path.file_name().is_none_or(|name| name != "prd.md") {
         bail!(

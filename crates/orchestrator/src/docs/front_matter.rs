@@ -98,7 +98,7 @@ pub fn split<'a>(path: &str, text: &'a str) -> Result<Parts<'a>, DocError> {
     if text.trim().is_empty() {
         return Err(at(
             1,
-            "empty file; a document starts with front matter: a line `---`, fields like `title: …`, then `---`"
+            "empty file; write its front matter: a line `---`, fields like `title: …`, then `---`"
                 .to_owned(),
         ));
     }
@@ -278,7 +278,7 @@ mod tests {
         let cases = [
             (
                 "",
-                "doc.md:1: empty file; a document starts with front matter: a line `---`, fields like `title: …`, then `---`",
+                "doc.md:1: empty file; write its front matter: a line `---`, fields like `title: …`, then `---`",
             ),
             (
                 "title: x\n",

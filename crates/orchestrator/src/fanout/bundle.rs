@@ -274,15 +274,24 @@ fn run_member(name: &str) -> Option<(String, String)> {
 pub fn expand(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
     let mut res = Vec::new();
     for path in paths {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{}: no such file; give the bundles the jobs of `cargo xtask goals run --goal` wrote, or their folder",
+                path.display()
+            ),
+            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+        };
         if meta.is_dir() {
             let found: Vec<std::path::PathBuf> = super::files_under(path)?
                 .into_iter()
                 .filter(|p| p.extension().is_some_and(|e| e == EXTENSION))
                 .collect();
             if found.is_empty() {
-                bail!("{}: no *.{EXTENSION} file in this folder", path.display());
+                bail!(
+                    "{}: no *.{EXTENSION} file in this folder; give the folder the jobs' bundles were downloaded to",
+                    path.display()
+                );
             }
             res.extend(found);
         } else {

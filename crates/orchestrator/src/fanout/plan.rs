@@ -193,6 +193,11 @@ impl Plan {
     /// Read a plan file: it parses, its format is known and its id matches its content.
     pub fn read(path: &Path) -> Result<Plan> {
         let label = path.display();
+        if !path.exists() {
+            bail!(
+                "{label}: no such plan file; write it with `cargo xtask goals plan <ID…> --out {label}`"
+            );
+        }
         let bytes = std::fs::read(path).with_context(|| format!("reading the plan {label}"))?;
         let plan: Plan = serde_json::from_slice(&bytes).map_err(|err| {
             anyhow::anyhow!(

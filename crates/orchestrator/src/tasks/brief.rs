@@ -57,7 +57,7 @@ pub struct Brief {
 }
 
 /// What each field means, for error messages.
-pub(crate) const FIELDS_HELP: &str = "brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), \
+pub(crate) const FIELDS_HELP: &str = "use the brief fields: title (one line, required), milestone (text), priority (0-9, 0 first), \
                                owner (text), blocked_by and blocking (lists of task ids like T-0001-slug)";
 
 /// The YAML block always starts on line 2 (line 1 is `---`), and saphyr counts from 1.
@@ -140,7 +140,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Brief, DocError> {
 /// Why `title` cannot be a task title, if it cannot.
 pub fn title_problem(title: &str) -> Option<String> {
     if title.trim().is_empty() {
-        return Some("the title is empty".to_owned());
+        return Some(
+            "the title is empty; give the task a one-line title, like \"Rate-limit logins\""
+                .to_owned(),
+        );
     }
     if title.contains(['\n', '\r']) {
         return Some(
