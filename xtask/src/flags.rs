@@ -192,8 +192,21 @@ pub struct BenchParse {
     pub samples: usize,
 }
 
+/// Start-up of the installed binary (`--version`, and `task next` in an adopted repository with
+/// no task) against `git --version`, interleaved in the same run. Goal: within 2 ms of git.
+#[derive(Debug, Args)]
+pub struct BenchStartup {
+    /// The installed toolkit (default: `cargo-orchestrator` on PATH).
+    #[arg(long, value_name = "BIN")]
+    pub installed: Option<PathBuf>,
+    /// Timed rounds (medians are reported).
+    #[arg(long, default_value_t = 101)]
+    pub samples: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    Startup(BenchStartup),
     Parse(BenchParse),
     Fanout(BenchFanout),
     Report(BenchReport),

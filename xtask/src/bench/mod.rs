@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod parse;
 pub mod report;
 pub mod runner;
+pub mod startup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
