@@ -89,6 +89,7 @@ pub const COMMANDS: &[&str] = &[
     "mcp",
     "report",
     "adapters",
+    "worktrees",
     "completions",
     "man",
 ];
@@ -155,6 +156,9 @@ pub enum Command {
     /// Check the agent CLI adapters against the CLIs installed here.
     #[command(subcommand)]
     Adapters(AdaptersCmd),
+    /// List the task worktrees and remove those past the retention policy.
+    #[command(subcommand)]
+    Worktrees(WorktreesCmd),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(Completions),
     /// Print the man page (roff): `cargo-orchestrator man > cargo-orchestrator.1`.
@@ -193,6 +197,53 @@ pub enum CompletionShell {
 /// cargo-orchestrator`.
 #[derive(Debug, Args)]
 pub struct Man {}
+
+#[derive(Debug, Subcommand)]
+pub enum WorktreesCmd {
+    List(WorktreesList),
+    Gc(WorktreesGc),
+}
+
+/// List the task worktrees the toolkit made (`implement`, `goals run`) and the folders under
+/// `worktree_dir` git no longer knows: task, branch, age in days (since git last wrote its
+/// index), size on disk, uncommitted changes, and state: `running` (a run holds it), `orphaned`
+/// (git, the folder or the task is gone), `merged` (HEAD holds its branch), `failed` (its last
+/// agent run did not complete), else `idle`.
+#[derive(Debug, Args)]
+pub struct WorktreesList {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Remove the task worktrees the retention policy names, each removal recorded in one run.
+///
+/// The policy (settings, overridable here): orphans always; merged ones when
+/// `worktree_gc_merged` (default true); those unused for more than `worktree_keep_days` (14);
+/// then the oldest until all take at most `worktree_max_total_mb` (0: no cap). Never one a run
+/// is using; never one with uncommitted changes unless `--force --why`. Branches stay: no commit
+/// is lost. `implement` and `goals run` apply the policy when they end.
+#[derive(Debug, Args)]
+pub struct WorktreesGc {
+    /// Say what would go and why; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove worktrees unused for more than DAYS (instead of `worktree_keep_days`).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<f64>,
+    /// Remove the oldest until all take at most MB MiB (instead of `worktree_max_total_mb`).
+    #[arg(long, value_name = "MB")]
+    pub max_total_mb: Option<u64>,
+    /// Also remove worktrees with uncommitted changes (they are lost); needs --why.
+    #[arg(long, requires = "why")]
+    pub force: bool,
+    /// Why uncommitted changes may be lost (kept in the run record).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub why: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum AdaptersCmd {

@@ -18,7 +18,7 @@ use codex_orchestrator::output;
 
 use crate::flags::{
     AdaptersCmd, Command, GoalsCmd, GroupCmd, HooksCmd, IndexCmd, McpCmd, PhaseCmd, RunsCmd,
-    TaskCmd, Xtask,
+    TaskCmd, WorktreesCmd, Xtask,
 };
 
 /// What a command concluded, when it could run at all (`Err` means it could not: exit 2).
@@ -140,7 +140,8 @@ fn pin_policy(command: &Command) -> PinPolicy {
         | Command::Score(_)
         | Command::Mcp(McpCmd::Serve(_))
         | Command::Report(_)
-        | Command::Config(_) => PinPolicy::Warn,
+        | Command::Config(_)
+        | Command::Worktrees(WorktreesCmd::List(_)) => PinPolicy::Warn,
         Command::Init(_)
         | Command::Hooks(HooksCmd::Install(_) | HooksCmd::Uninstall(_) | HooksCmd::Snippet(_)) => {
             PinPolicy::Ignore
@@ -183,6 +184,8 @@ fn dispatch(flags: Xtask) -> anyhow::Result<Outcome> {
         Command::Runs(RunsCmd::Reconcile(cmd)) => cmd.run(),
         Command::Runs(RunsCmd::Import(cmd)) => cmd.run(),
         Command::Adapters(AdaptersCmd::Check(cmd)) => cmd.run(),
+        Command::Worktrees(WorktreesCmd::List(cmd)) => cmd.run(),
+        Command::Worktrees(WorktreesCmd::Gc(cmd)) => cmd.run(),
         Command::Completions(cmd) => cmd.run(),
         Command::Man(cmd) => cmd.run(),
         Command::Config(cmd) => cmd.run(),

@@ -84,6 +84,41 @@ pub struct Governance {
     /// `report`'s price table: per model (as the run's `--model` names it), US dollars per
     /// million input and output tokens. No built-in prices: without an entry, no cost is shown.
     pub prices: std::collections::BTreeMap<String, Price>,
+    /// `worktrees gc` (and every flow when it ends) removes task worktrees unused for longer
+    /// than this many days.
+    pub worktree_keep_days: u64,
+    /// `worktrees gc` removes the worktrees whose branch HEAD already holds.
+    pub worktree_gc_merged: bool,
+    /// `worktrees gc` removes the oldest worktrees until they take at most this many MiB on
+    /// disk together; 0: no cap.
+    pub worktree_max_total_mb: u64,
+    /// A flow run (`implement`, `goals run`) stops once its agents have used this many tokens
+    /// (input and output); 0: no limit. `--budget-tokens` overrides it.
+    pub budget_tokens: u64,
+    /// A flow run stops once its agents have cost this many US dollars (by `prices`); 0: no
+    /// limit. `--budget-usd` overrides it.
+    pub budget_usd: f64,
+    /// A flow run stops once it has run this many minutes; 0: no limit. An agent's timeout is
+    /// cut to the time left. `--budget-minutes` overrides it.
+    pub budget_minutes: f64,
+    /// A flow stops once the task's agent runs (those recorded before it included) have used
+    /// this many tokens; 0: no limit.
+    pub task_budget_tokens: u64,
+    /// A flow stops once the task's agent runs have cost this many US dollars; 0: no limit.
+    pub task_budget_usd: f64,
+    /// Per role (`[role_budgets.builder]`): the tokens and US dollars its agents may use in one
+    /// flow run.
+    pub role_budgets: std::collections::BTreeMap<String, RoleBudget>,
+}
+
+/// What one role's agents may spend in one flow run; 0: no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleBudget {
+    /// Tokens, input and output.
+    pub tokens: u64,
+    /// US dollars, by `prices`.
+    pub usd: f64,
 }
 
 /// What a model costs, in US dollars per million tokens.
@@ -94,6 +129,13 @@ pub struct Price {
     pub input: f64,
     /// Per million output tokens (reasoning tokens count as output).
     pub output: f64,
+}
+
+impl Price {
+    /// US dollars for `input` and `output` tokens.
+    pub fn cost(self, input: u64, output: u64) -> f64 {
+        input as f64 * self.input / 1e6 + output as f64 * self.output / 1e6
+    }
 }
 
 impl Default for Governance {
@@ -123,6 +165,15 @@ impl Default for Governance {
             toolkit_version: String::new(),
             toolkit_install: String::new(),
             prices: std::collections::BTreeMap::new(),
+            worktree_keep_days: 14,
+            worktree_gc_merged: true,
+            worktree_max_total_mb: 0,
+            budget_tokens: 0,
+            budget_usd: 0.0,
+            budget_minutes: 0.0,
+            task_budget_tokens: 0,
+            task_budget_usd: 0.0,
+            role_budgets: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -463,7 +514,9 @@ mod tests {
             "Cargo.toml:4: [workspace.metadata.governance] max_age: unknown field `max_age`, expected one of \
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
-             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`; correct it (`cargo xtask config` lists every setting with its default)"
+             `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`, `worktree_keep_days`, `worktree_gc_merged`, \
+             `worktree_max_total_mb`, `budget_tokens`, `budget_usd`, `budget_minutes`, `task_budget_tokens`, `task_budget_usd`, \
+             `role_budgets`; correct it (`cargo xtask config` lists every setting with its default)"
         );
     }
 

@@ -20,6 +20,7 @@ use crate::{Outcome, flags};
 use codex_orchestrator::agent::group::{self, Attempted, Member, Options, Progress};
 use codex_orchestrator::agent::runner::{self, Request, Runner};
 use codex_orchestrator::agent::worktree::{self, Checkout};
+use codex_orchestrator::agent::worktrees;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::fanout::bundle::Job;
 use codex_orchestrator::fanout::job;
@@ -80,6 +81,13 @@ impl flags::GoalsRun {
         )?;
         let ok = ended.iter().all(|e| e.problem.is_none());
         report(&ended, &ran, jobs, self.json, None);
+        drop((ended, ran));
+        // The retention policy, unless the worktrees were asked to stay.
+        if !self.keep
+            && let Some(line) = worktrees::after_flow(&ctx, None)
+        {
+            output::note(line);
+        }
         Ok(if ok { Outcome::Ok } else { Outcome::No })
     }
 

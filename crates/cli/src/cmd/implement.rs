@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::{Outcome, flags};
-use codex_orchestrator::agent::{runner, worktree};
+use codex_orchestrator::agent::{runner, worktree, worktrees};
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::flows::PROMPT_LIMIT;
 use codex_orchestrator::flows::plan::{self, BuilderPlan, Plan, Roles};
@@ -96,7 +96,16 @@ impl flags::Implement {
             ));
         }
         let report = implement::run(ctx, task, self.keep, self.resume)?;
-        Ok(render(&report, self.json))
+        let outcome = render(&report, self.json);
+        let used = ctx.repo.path(&report.worktree);
+        let used = used.canonicalize().unwrap_or(used);
+        // The retention policy, unless the worktrees were asked to stay.
+        if !self.keep
+            && let Some(line) = worktrees::after_flow(ctx, Some(&used))
+        {
+            output::note(line);
+        }
+        Ok(outcome)
     }
 
     /// Nothing to run: said as text, or as JSON shaped like the flow's report.

@@ -23,3 +23,4 @@ pub mod runs;
 pub mod score;
 pub mod shell;
 pub mod task;
+pub mod worktrees;

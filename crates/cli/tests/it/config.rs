@@ -25,6 +25,9 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
         agent_log_limit_kb = 8192  # default
         agent_timeout_s = 600  # default
         approvals_distinct = false  # default
+        budget_minutes = 0.0  # default
+        budget_tokens = 0  # default
+        budget_usd = 0.0  # default
         build_commands = []  # default
         coverage_command = ""  # default
         coverage_min = 70  # default
@@ -41,10 +44,16 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
         prd_required_approvals = ["product","engineering"]  # default
         prices = {}  # default
         review_max_cycles = 2  # default
+        role_budgets = {}  # default
+        task_budget_tokens = 0  # default
+        task_budget_usd = 0.0  # default
         test_command = "cargo test"  # patterns/governance.toml:4
         toolkit_install = ""  # default
         toolkit_version = ""  # default
         worktree_dir = "../{repo}.worktrees"  # default
+        worktree_gc_merged = true  # default
+        worktree_keep_days = 14  # default
+        worktree_max_total_mb = 0  # default
         worktree_setup = ""  # default
     "#]]
     .assert_eq(&repo.run(&["config"]).both());

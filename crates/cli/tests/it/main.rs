@@ -29,3 +29,4 @@ mod support;
 mod tasks;
 mod tidy;
 mod transcripts;
+mod worktrees;

@@ -11,3 +11,4 @@ pub mod reconcile;
 pub mod runner;
 pub(crate) mod tree;
 pub mod worktree;
+pub mod worktrees;

@@ -21,6 +21,54 @@ pub struct Checkout {
     pub branch: String,
     /// It was there already (kept from an earlier goal run), not created now.
     pub reused: bool,
+    /// The lock that says a run uses it (held until the last clone is dropped): `worktrees gc`
+    /// never removes a worktree whose lock is held.
+    pub in_use: Option<std::sync::Arc<std::fs::File>>,
+}
+
+/// The file whose lock marks the worktree at `path` as in use: in its administrative folder in
+/// the repository's git dir (named by its `.git` file), so that the checkout itself stays clean.
+/// `None` when `path` is no linked worktree.
+pub fn use_lock_path(path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path.join(".git")).ok()?;
+    let admin = text.strip_prefix("gitdir:")?.trim();
+    let admin = path.join(admin);
+    admin.is_dir().then(|| admin.join("xtask-in-use.lock"))
+}
+
+/// Lock the worktree at `path` for a run; an error when another process holds it.
+fn lock_for_use(path: &Path) -> Result<Option<std::sync::Arc<std::fs::File>>> {
+    let Some(lock) = use_lock_path(path) else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .with_context(|| format!("opening {}", lock.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(std::sync::Arc::new(file))),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{}: another run is using this worktree (it holds {}); wait for it to end, or see `cargo xtask worktrees list`",
+            path.display(),
+            lock.display()
+        ),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("locking {}", lock.display()))
+        }
+    }
+}
+
+/// Whether a run holds the use lock of the worktree at `path` now.
+pub fn in_use(path: &Path) -> bool {
+    let Some(lock) = use_lock_path(path) else {
+        return false;
+    };
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// The branch of task `id`'s work.
@@ -115,6 +163,7 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
         let known = list(repo)?;
         return match known.iter().find(|(p, _)| p == &path) {
             Some((_, Some(b))) if *b == full_ref => {
+                let in_use = lock_for_use(&path)?;
                 let left = leftovers(&path)?;
                 if !left.is_empty() {
                     let shown: Vec<&str> = left.iter().take(5).map(String::as_str).collect();
@@ -134,6 +183,7 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
                     path,
                     branch: branch.to_owned(),
                     reused: true,
+                    in_use,
                 })
             }
             _ => bail!(
@@ -163,10 +213,12 @@ pub fn ensure(repo: &Repo, path: &Path, branch: &str) -> Result<Checkout> {
     git_ok(&repo.root, &args, || {
         format!("git worktree add {} ({branch})", path.display())
     })?;
+    let in_use = lock_for_use(&path)?;
     Ok(Checkout {
         path,
         branch: branch.to_owned(),
         reused: false,
+        in_use,
     })
 }
 

@@ -178,8 +178,7 @@ pub fn compute(inputs: &Inputs, prices: &BTreeMap<String, Price>) -> Flow {
     for figures in agents.values_mut() {
         figures.wall_s = (figures.wall_s * 10.0).round() / 10.0;
         if let Some(price) = prices.get(&figures.model) {
-            let cost = figures.input_tokens as f64 * price.input / 1e6
-                + figures.output_tokens as f64 * price.output / 1e6;
+            let cost = price.cost(figures.input_tokens, figures.output_tokens);
             figures.cost_usd = Some((cost * 10_000.0).round() / 10_000.0);
         }
     }
