@@ -762,6 +762,8 @@ pub struct GoalsRun {
     /// Print the outcome as JSON (each goal: task, branch, status, run, commit, worktree kept).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub budget: BudgetFlags,
 }
 
 /// Build a task's unchecked sub-tasks with agents, wave by wave, in its worktree on `task/<ID>`.
@@ -798,6 +800,45 @@ pub struct Implement {
     /// The date spec freshness is judged at (YYYY-MM-DD; default today, or $XTASK_TODAY).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
+    #[command(flatten)]
+    pub budget: BudgetFlags,
+}
+
+/// A flow run's budget on the command line, in place of the settings' (`budget_tokens`,
+/// `budget_usd`, `budget_minutes`).
+#[derive(Debug, Args, Default)]
+pub struct BudgetFlags {
+    /// Stop the flow once its agents have used N tokens (input and output; 0: no limit).
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Stop the flow once its agents have cost USD dollars (by `prices`; 0: no limit).
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// Stop the flow once it has run this many minutes; agents' timeouts are cut to the time
+    /// left (0: no limit).
+    #[arg(long, value_name = "MINUTES")]
+    pub budget_minutes: Option<f64>,
+}
+
+impl BudgetFlags {
+    /// The overrides, checked: money and minutes are finite and not negative.
+    pub fn overrides(&self) -> anyhow::Result<codex_orchestrator::agent::budget::Overrides> {
+        for (flag, value) in [
+            ("--budget-usd", self.budget_usd),
+            ("--budget-minutes", self.budget_minutes),
+        ] {
+            if let Some(v) = value
+                && !(v.is_finite() && v >= 0.0)
+            {
+                anyhow::bail!("{flag} {v}: not an amount; give 0 (no limit) or more, like 2.5");
+            }
+        }
+        Ok(codex_orchestrator::agent::budget::Overrides {
+            tokens: self.budget_tokens,
+            usd: self.budget_usd,
+            minutes: self.budget_minutes,
+        })
+    }
 }
 
 /// Write the artifact of a task's current phase with agents: the PRD, the task list, the specs

@@ -143,6 +143,28 @@ pub fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
     Ok(repo.root.join(out.trim()))
 }
 
+/// Whether the spec-guard hook fires for a commit in the worktree at `dir` (the main one or a
+/// linked one): the hooks folder git resolves there, and whether its `pre-commit` is the
+/// toolkit's and executable.
+pub fn fires_in(dir: &std::path::Path) -> (std::path::PathBuf, bool) {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let hooks = match out {
+        Ok(out) if out.status.success() => {
+            std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        }
+        _ => return (dir.join(".git/hooks"), false),
+    };
+    let script = hooks.join("pre-commit");
+    let ours = std::fs::read_to_string(&script)
+        .is_ok_and(|text| text.contains("spec-guard pre-commit hook"));
+    let fires = ours && is_executable(&script);
+    (hooks, fires)
+}
+
 /// Add the executable bits (`0o755`) to the file at `path`.
 #[cfg(unix)]
 pub fn make_executable(path: &std::path::Path) -> Result<()> {

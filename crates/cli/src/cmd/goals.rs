@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{Outcome, flags};
+use codex_orchestrator::agent::budget::{Budget, Overrides};
 use codex_orchestrator::agent::group::{self, Attempted, Member, Options, Progress};
 use codex_orchestrator::agent::runner::{self, Request, Runner};
 use codex_orchestrator::agent::worktree::{self, Checkout};
@@ -76,9 +77,12 @@ impl flags::GoalsRun {
             .or(file_jobs)
             .unwrap_or(ctx.config.parallelism as usize)
             .max(1);
-        let (ended, ran) = run_goals(
-            &ctx, &goals, jobs, retries, file_setup, self.keep, self.json,
-        )?;
+        let how = How {
+            keep: self.keep,
+            json: self.json,
+            budget: self.budget.overrides()?,
+        };
+        let (ended, ran) = run_goals(&ctx, &goals, jobs, retries, file_setup, &how)?;
         let ok = ended.iter().all(|e| e.problem.is_none());
         report(&ended, &ran, jobs, self.json, None);
         drop((ended, ran));
@@ -139,8 +143,11 @@ impl flags::GoalsRun {
             1,
             plan.retries,
             plan.setup.clone(),
-            false,
-            self.json,
+            &How {
+                keep: false,
+                json: self.json,
+                budget: self.budget.overrides()?,
+            },
         )?;
         let end = &ended[0];
         let ending = job::Ending {
@@ -171,6 +178,13 @@ impl flags::GoalsRun {
     }
 }
 
+/// How `goals run` runs its goals: keep every worktree, JSON, and the budget's overrides.
+struct How {
+    keep: bool,
+    json: bool,
+    budget: Overrides,
+}
+
 /// Run `goals`: worktrees, the agent group, and the commit of each goal that completed.
 fn run_goals(
     ctx: &Ctx,
@@ -178,9 +192,9 @@ fn run_goals(
     jobs: usize,
     retries: u32,
     setup: Option<String>,
-    keep: bool,
-    json: bool,
+    how: &How,
 ) -> Result<(Vec<Ended>, group::Ran)> {
+    let (keep, json) = (how.keep, how.json);
     let mut roles: Vec<&str> = goals.iter().map(|g| g.role.as_str()).collect();
     roles.sort_unstable();
     roles.dedup();
@@ -243,7 +257,8 @@ fn run_goals(
     // The agents of the goals whose worktree is ready.
     let ready: Vec<usize> = (0..goals.len()).filter(|&i| early[i].is_none()).collect();
     let mut runnable: Vec<Member> = ready.iter().map(|&i| members[i].clone()).collect();
-    let runner = Runner::new(ctx)?;
+    let budget = Budget::new(&ctx.repo, &ctx.config, how.budget, None);
+    let runner = Runner::new(ctx)?.with_budget(std::sync::Arc::new(budget));
     let progress = Progress::new(runnable.iter().map(|m| m.name.clone()).collect(), json);
     let ran = group::run(
         &runner,

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::{Outcome, flags};
+use codex_orchestrator::agent::worktree;
 use codex_orchestrator::ctx::Ctx;
 use codex_orchestrator::hooks::{self, HookRunner};
 use codex_orchestrator::hooks::{
@@ -135,11 +136,29 @@ impl flags::HooksStatus {
             ),
         };
         let works = installed && executable && runner != HookRunner::Missing;
+        // Each linked worktree resolves the hooks folder on its own (its checkout's .githooks).
+        let linked: Vec<(String, String, bool)> = worktree::list(repo)?
+            .into_iter()
+            .skip(1)
+            .filter(|(path, _)| path.is_dir())
+            .map(|(path, _)| {
+                let (hooks, fires) = hooks::fires_in(&path);
+                (
+                    path.display().to_string(),
+                    hooks.display().to_string(),
+                    fires,
+                )
+            })
+            .collect();
         if self.json {
+            let worktrees: Vec<serde_json::Value> = linked
+                .iter()
+                .map(|(path, hooks, fires)| json!({ "path": path, "hooks": hooks, "fires": fires }))
+                .collect();
             output::json(&json!({
                 "installed": installed, "core_hooks_path": hooks_path, "pre_commit": PRE_COMMIT,
                 "pre_commit_executable": executable, "chained": chained, "xtask_bin": xtask_bin,
-                "runs": runs, "works": works,
+                "runs": runs, "works": works, "worktrees": worktrees,
             }));
         } else {
             let mut text = format!(
@@ -164,6 +183,16 @@ impl flags::HooksStatus {
                 text.push_str(&format!("  chained first: {chained}\n"));
             }
             text.push_str(&format!("  runs: {runs}\n"));
+            for (path, hooks, fires) in &linked {
+                text.push_str(&format!(
+                    "  worktree {path}: {}\n",
+                    if *fires {
+                        format!("fires ({hooks}/pre-commit)")
+                    } else {
+                        format!("does NOT fire: no spec-guard pre-commit in {hooks}")
+                    }
+                ));
+            }
             if !(installed && executable) {
                 text.push_str("  fix: cargo xtask hooks install\n");
             }

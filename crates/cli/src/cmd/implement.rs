@@ -95,7 +95,8 @@ impl flags::Implement {
                 format!("every sub-task of {path} is checked; nothing to build"),
             ));
         }
-        let report = implement::run(ctx, task, self.keep, self.resume)?;
+        let overrides = self.budget.overrides()?;
+        let report = implement::run(ctx, task, self.keep, self.resume, overrides)?;
         let outcome = render(&report, self.json);
         let used = ctx.repo.path(&report.worktree);
         let used = used.canonicalize().unwrap_or(used);

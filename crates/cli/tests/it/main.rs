@@ -5,6 +5,7 @@ mod adopt;
 mod agent;
 mod audit;
 mod bad_input;
+mod budgets;
 mod concurrency;
 mod config;
 mod consistent;

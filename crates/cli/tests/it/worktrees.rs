@@ -356,3 +356,57 @@ fn goals_run_applies_the_policy_when_it_ends_and_keep_keeps() {
         "x".repeat(10)
     );
 }
+
+#[test]
+fn the_hook_fires_in_a_goals_worktree_and_hooks_status_says_so() {
+    let repo = crate::agent::repo_with_bot();
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\nworktree_dir = \"wt\"\n",
+    );
+    repo.write(".gitignore", "wt/\n");
+    repo.run(&["hooks", "install"]).ok();
+    let out = repo.run(&["task", "new", "limiter", "--json"]).ok();
+    let id = out.json()["id"].as_str().expect("id").to_owned();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "task"]);
+    repo.write(
+        "g.toml",
+        "[[goal]]\ntask = \"1\"\nrole = \"bot\"\nprompt = \"agent: write notes.txt x\\\\n\"\n",
+    );
+    repo.run(&["goals", "run", "--file", "g.toml", "--keep"])
+        .ok();
+    let wt = repo.root.join("wt").join(&id);
+    assert!(wt.is_dir());
+
+    let status = repo.run(&["hooks", "status", "--json"]).ok().json();
+    let linked = status["worktrees"].as_array().expect("worktrees");
+    assert_eq!(linked.len(), 1, "{status}");
+    assert_eq!(linked[0]["path"], wt.to_str().expect("utf-8"));
+    assert_eq!(linked[0]["fires"], true, "{status}");
+    let text = repo.run(&["hooks", "status"]).ok();
+    assert!(
+        text.stdout
+            .contains(&format!("worktree [ROOT]/wt/{id}: fires")),
+        "{}",
+        text.both()
+    );
+
+    // A commit there that needs a spec nobody wrote is blocked, as in the main tree.
+    std::fs::create_dir_all(wt.join("src/auth")).expect("mkdir");
+    std::fs::write(wt.join("src/auth/limiter.rs"), "// limiter\n").expect("write");
+    let mut cmd = Command::new("git");
+    crate::support::isolate(&mut cmd);
+    cmd.args(["add", "src/auth/limiter.rs"]).current_dir(&wt);
+    assert!(cmd.status().expect("git add").success());
+    let mut cmd = Command::new("git");
+    crate::support::isolate(&mut cmd);
+    let out = cmd
+        .args(["commit", "-q", "-m", "limiter"])
+        .current_dir(&wt)
+        .output()
+        .expect("git commit");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the commit went through: {said}");
+    assert!(said.contains("spec-guard: BLOCKED"), "{said}");
+}

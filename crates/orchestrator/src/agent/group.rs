@@ -101,7 +101,9 @@ fn attempts(runner: &Runner, members: &mut [Member], options: Options, progress:
             .copied()
             .filter(|&i| !last[i].as_ref().is_some_and(is_completed))
             .collect();
-        if failed.is_empty() || attempt > options.retries || runner.cancelled() {
+        // No retry past the flow's budget.
+        let spent = runner.budget().and_then(|b| b.over()).is_some();
+        if failed.is_empty() || attempt > options.retries || runner.cancelled() || spent {
             break;
         }
         for &idx in &failed {
@@ -199,6 +201,9 @@ fn run_member(
 ) -> Result<Done> {
     if runner.cancelled() {
         bail!("cancelled before it started");
+    }
+    if let Some(over) = runner.budget().and_then(|b| b.over()) {
+        bail!("not started: over the budget: {over}");
     }
     // The lock is taken under a name for this agent and attempt; its run id is made after.
     let holder = format!("{}#{attempt}@{}", member.name, std::process::id());

@@ -9,6 +9,7 @@
 //! `cancelled`. An agent runs in the repository's tree, or in a linked worktree of it (goals);
 //! its record is always in the repository's `.runs/`.
 
+use crate::agent::budget::Budget;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -185,6 +186,9 @@ pub struct Runner<'a> {
     roles: Memo<Result<(Role, Adapter), String>>,
     /// Each adapter's version probe, run once per runner.
     versions: Memo<Option<String>>,
+    /// The flow's budget: charged with every agent run, and cutting each agent's timeout to the
+    /// time left.
+    budget: Option<Arc<Budget>>,
 }
 
 /// Values computed once per key, by the first thread that asks; the others wait for it.
@@ -219,7 +223,19 @@ impl<'a> Runner<'a> {
             shared: tree::Shared::default(),
             roles: Memo::default(),
             versions: Memo::default(),
+            budget: None,
         })
+    }
+
+    /// The runner of a flow with `budget`.
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Runner<'a> {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The flow's budget, when it has one.
+    pub fn budget(&self) -> Option<&Budget> {
+        self.budget.as_deref()
     }
 
     /// Whether Ctrl-C asked the runner to stop.
@@ -236,7 +252,16 @@ impl<'a> Runner<'a> {
             return Ok(done);
         }
         let (before, outcome, parser) = self.spawn(&mut run, req)?;
-        self.finish(run, req, before, outcome, parser)
+        let done = self.finish(run, req, before, outcome, parser)?;
+        if let Some(budget) = self.budget() {
+            budget.charge(
+                &req.role,
+                &done.record.model(),
+                done.summary.input_tokens,
+                done.summary.output_tokens,
+            );
+        }
+        Ok(done)
     }
 }
 
@@ -345,10 +370,14 @@ impl Runner<'_> {
         }
         let resuming = resumed_thread(req, &adapter)?;
         let prompt = prompt(req, &adapter, resuming.is_some())?;
-        let timeout_s = req
+        let mut timeout_s = req
             .timeout
             .or(role.timeout_s)
             .unwrap_or(ctx.config.agent_timeout_s);
+        // Never past the flow's time budget.
+        if let Some(left) = self.budget().and_then(Budget::time_left) {
+            timeout_s = timeout_s.min(left.as_secs().max(1));
+        }
         let work = match &req.worktree {
             Some(worktree) => Repo::open(&ctx.repo.path(&worktree.path))?,
             None => ctx.repo.clone(),

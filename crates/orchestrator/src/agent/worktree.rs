@@ -122,7 +122,7 @@ fn git_ok(dir: &Path, args: &[&OsStr], what: impl FnOnce() -> String) -> Result<
 }
 
 /// The worktrees git knows of: absolute path and checked-out branch (`refs/heads/…`), if any.
-pub(crate) fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
+pub fn list(repo: &Repo) -> Result<Vec<(PathBuf, Option<String>)>> {
     let out = git_ok(
         &repo.root,
         &["worktree", "list", "--porcelain", "-z"].map(OsStr::new),

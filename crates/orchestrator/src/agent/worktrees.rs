@@ -143,13 +143,31 @@ pub fn list(ctx: &Ctx, look_inside: bool) -> Result<Vec<Entry>> {
             }
         }
     }
+    res.sort_by(|a, b| a.path.cmp(&b.path));
     if look_inside {
-        for one in res.iter_mut().filter(|e| e.path.is_dir() && e.known_to_git) {
-            one.uncommitted = Some(uncommitted(&one.path)?);
+        let all: Vec<usize> = (0..res.len()).collect();
+        look_inside_of(&mut res, &all)?;
+    }
+    Ok(res)
+}
+
+/// Find the uncommitted changes of the worktrees `which` of `entries` (a `git status` each, on
+/// every core).
+fn look_inside_of(entries: &mut [Entry], which: &[usize]) -> Result<()> {
+    let paths: Vec<Option<PathBuf>> = which
+        .iter()
+        .map(|&i| {
+            let e = &entries[i];
+            (e.path.is_dir() && e.known_to_git && e.uncommitted.is_none()).then(|| e.path.clone())
+        })
+        .collect();
+    let found = crate::agent::on_every_core(&paths, |path| path.as_deref().map(uncommitted));
+    for (&i, result) in which.iter().zip(found) {
+        if let Some(result) = result {
+            entries[i].uncommitted = Some(result?);
         }
     }
-    res.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(res)
+    Ok(())
 }
 
 /// The folder task worktrees go to (`worktree_dir`), absolute, as git would name it.
@@ -413,8 +431,20 @@ pub fn gc(
     dry_run: bool,
     spare: Option<&Path>,
 ) -> Result<Collected> {
-    let entries = list(ctx, true)?;
-    let decisions = decide(entries, policy, force.is_some(), spare);
+    // Only the worktrees that would go are looked inside (a `git status` each): deciding again
+    // with what they hold may pick others (the size cap), until nothing new is picked.
+    let mut entries = list(ctx, false)?;
+    let decisions = loop {
+        let decisions = decide(entries.clone(), policy, force.is_some(), spare);
+        let unseen: Vec<usize> = (0..entries.len())
+            .filter(|&i| decisions[i].remove && entries[i].uncommitted.is_none())
+            .filter(|&i| entries[i].path.is_dir() && entries[i].known_to_git)
+            .collect();
+        if unseen.is_empty() {
+            break decisions;
+        }
+        look_inside_of(&mut entries, &unseen)?;
+    };
     if dry_run || !decisions.iter().any(|d| d.remove) {
         return Ok(Collected {
             decisions,
@@ -428,7 +458,12 @@ pub fn gc(
     }
     recorder.event("worktrees.policy", json!(policy));
     let mut failed = Vec::new();
-    for decision in &decisions {
+    // The folders go on every core; a run that started in one since the list keeps it.
+    let gone: Vec<Option<Result<()>>> = crate::agent::on_every_core(&decisions, |d| {
+        let path = &d.entry.path;
+        (d.remove && !(path.is_dir() && worktree::in_use(path))).then(|| remove_folder(path))
+    });
+    for (decision, gone) in decisions.iter().zip(gone) {
         let entry = &decision.entry;
         let data = json!({
             "path": entry.path, "task": entry.task, "branch": entry.branch,
@@ -443,17 +478,13 @@ pub fn gc(
             }
             continue;
         }
-        // A run may have started in it since the list: it holds the lock, and the worktree stays.
-        if entry.path.is_dir() && worktree::in_use(&entry.path) {
-            recorder.event(
+        match gone {
+            None => recorder.event(
                 "worktree.kept",
                 json!({ "path": entry.path, "reason": "a run started using it" }),
-            );
-            continue;
-        }
-        match remove_folder(&entry.path) {
-            Ok(()) => recorder.event("worktree.removed", data),
-            Err(err) => {
+            ),
+            Some(Ok(())) => recorder.event("worktree.removed", data),
+            Some(Err(err)) => {
                 recorder.event(
                     "worktree.failed",
                     json!({ "path": entry.path, "error": format!("{err:#}") }),

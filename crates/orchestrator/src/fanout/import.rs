@@ -8,6 +8,7 @@
 //! the objects moved in, the branches created in one ref transaction, then the run folders with
 //! their `imported.json` and the import's own run record in one store commit.
 
+use crate::agent::on_every_core;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -121,43 +122,6 @@ pub fn import(ctx: &Ctx, paths: &[PathBuf], plan: Option<&Plan>) -> Result<Outco
         brought,
         recorded,
     })
-}
-
-/// `f` of every item, on every core, in the items' order.
-fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(items.len().max(1));
-    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    items
-                        .iter()
-                        .enumerate()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(i, item)| (i, f(item)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for handle in handles {
-            match handle.join() {
-                Ok(done) => {
-                    for (i, result) in done {
-                        slots[i] = Some(result);
-                    }
-                }
-                // Every slot is filled unless `f` panicked; then so does the caller.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-    });
-    slots.into_iter().flatten().collect()
 }
 
 fn at(path: &Path) -> String {

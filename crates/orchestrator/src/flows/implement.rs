@@ -12,6 +12,7 @@
 //! sub-tasks checked in tasks.md and one commit on `task/<ID>` with the flow's run id as a `Run:`
 //! trailer. The flow's own run folder gets every gate as an event and `report.md`.
 
+use crate::agent::budget::{Budget, Overrides};
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
@@ -147,6 +148,9 @@ pub struct Report {
     /// The task's failed runs that this completed flow replaced.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<String>,
+    /// The budget and what the flow spent, when it had a limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<serde_json::Value>,
 }
 
 /// The roles the flow runs.
@@ -159,7 +163,13 @@ pub const NEEDS: Needs = Needs {
 
 /// Run the flow. Errors are for what stopped it from running at all; a gate that fails ends it
 /// with `completed: false` and the blockers named.
-pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Report> {
+pub fn run(
+    ctx: &Ctx,
+    task: &Task<'_>,
+    keep: bool,
+    resume: bool,
+    budget: Overrides,
+) -> Result<Report> {
     preflight(ctx, "implement", &ROLES, NEEDS)?;
     let threads = if resume {
         interrupted_threads(ctx, task.id)?
@@ -178,7 +188,8 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         ..Report::default()
     };
     let checkout = open_worktree(ctx, &mut flow, &rel, &branch, resume, &threads)?;
-    let runner = Runner::new(ctx)?;
+    let budget = Budget::new(&ctx.repo, &ctx.config, budget, Some(task.id));
+    let runner = Runner::new(ctx)?.with_budget(std::sync::Arc::new(budget));
     let shared = Shared {
         ctx,
         runner: &runner,
@@ -198,6 +209,11 @@ pub fn run(ctx: &Ctx, task: &Task<'_>, keep: bool, resume: bool) -> Result<Repor
         }
     };
     skip_unreached_checks(ctx, &rel, &mut report);
+    if let Some(budget) = runner.budget().filter(|b| b.limited()) {
+        let account = budget.account();
+        flow.event("flow.budget", account.clone());
+        report.budget = Some(account);
+    }
     finish(ctx, task, &mut flow, &mut report, ok)?;
     if ok && !keep {
         worktree::remove(&ctx.repo, &checkout.path, true)?;

@@ -25,6 +25,8 @@ pub(crate) const EVIDENCE: &str = "builders' evidence";
 pub(crate) const CHECKS: &str = "checks";
 pub(crate) const REVIEW: &str = "review";
 pub(crate) const COMMIT: &str = "commit";
+/// Checked before every agent run of a wave; it appears only when the budget is spent.
+pub(crate) const BUDGET: &str = "budget";
 
 /// The files gate and the spec gate on what changed, `after` a stage (`builders`, `review`).
 pub(crate) fn files_gates(after: &str) -> [String; 2] {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::inputs::{Inputs, parse_time};
 use super::success::Durations;
 use crate::config::Price;
-use crate::runs::{RunRecord, Status};
+use crate::runs::Status;
 
 /// The flow figures.
 #[derive(Debug, Clone, Serialize)]
@@ -144,7 +144,7 @@ pub fn compute(inputs: &Inputs, prices: &BTreeMap<String, Price>) -> Flow {
         let key = (
             run.role.clone().unwrap_or_else(|| "-".to_owned()),
             run.adapter.clone().unwrap_or_else(|| "-".to_owned()),
-            model(run),
+            run.model(),
         );
         let figures = agents.entry(key.clone()).or_insert_with(|| AgentFigures {
             role: key.0.clone(),
@@ -198,14 +198,6 @@ fn verdict(recorded: Option<&str>) -> &'static str {
         Some("blocked" | "Blocked") => "blocked",
         _ => "no_verdict",
     }
-}
-
-/// The model a run asked for: the value after `--model` or `-m` in its command line.
-pub fn model(run: &RunRecord) -> String {
-    run.argv
-        .windows(2)
-        .find(|w| w[0] == "--model" || w[0] == "-m")
-        .map_or_else(|| "default".to_owned(), |w| w[1].clone())
 }
 
 /// How long tasks stayed in each phase they left.

@@ -204,6 +204,15 @@ pub struct RequestedBy {
 }
 
 impl RunRecord {
+    /// The model an agent run asked for: the value after `--model` or `-m` in its command line,
+    /// else `default` (the CLI's own choice).
+    pub fn model(&self) -> String {
+        self.argv
+            .windows(2)
+            .find(|w| w[0] == "--model" || w[0] == "-m")
+            .map_or_else(|| "default".to_owned(), |w| w[1].clone())
+    }
+
     /// run.json's text: pretty JSON and a final newline, every secret value masked.
     pub(crate) fn to_text(&self) -> String {
         self.masked().0

@@ -97,6 +97,10 @@ impl Wave<'_> {
                 let detail = format!("{name}: {detail}, still after {FIX_ATTEMPTS} attempts");
                 return Ok(self.gate(stage, started, false, detail));
             }
+            if !self.within_budget(&format!("fix attempt {attempt}")) {
+                self.report.checks.extend(states);
+                return Ok(false);
+            }
             self.report.retries += 1;
             let changed = self.fix(&format!("{name}: {detail}"), &output)?;
             if changed.is_empty() {

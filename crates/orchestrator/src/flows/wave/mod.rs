@@ -95,7 +95,12 @@ impl<'a> Wave<'a> {
     fn stage(&mut self, stage: Stage) -> Result<bool> {
         match stage {
             Stage::SpecsBefore => Ok(self.specs_before()),
-            Stage::Builders => self.builders(),
+            Stage::Builders => {
+                if !self.within_budget("the builders") {
+                    return Ok(false);
+                }
+                self.builders()
+            }
             Stage::Files { after } => self.files_after(after),
             Stage::Checks => self.checks(),
             Stage::Review => self.review(),
@@ -123,6 +128,16 @@ impl<'a> Wave<'a> {
             detail,
         });
         passed
+    }
+
+    /// Whether the flow is within its budget before `next` (agent runs); past it, a failed
+    /// `budget` gate saying what was spent against what was allowed stops the wave.
+    fn within_budget(&mut self, next: &str) -> bool {
+        let Some(over) = self.at.runner.budget().and_then(|b| b.over()) else {
+            return true;
+        };
+        let detail = format!("{over}; stopped before {next}");
+        self.gate(plan::BUDGET, Instant::now(), false, detail)
     }
 
     /// Tokens and the run id of an agent run, into the report.

@@ -33,6 +33,9 @@ impl Wave<'_> {
         let mut cycle = 0;
         loop {
             cycle += 1;
+            if !self.within_budget(&format!("review cycle {cycle}")) {
+                return Ok(false);
+            }
             let started = Instant::now();
             let done = self.reviewer(cycle, &previous)?;
             match self.verdict(cycle, &done) {
@@ -188,6 +191,9 @@ impl Wave<'_> {
                 )
             })
             .collect();
+        if !self.within_budget(&format!("the fix of review cycle {cycle}")) {
+            return Ok(Next::Stop);
+        }
         let changed = self.fix("review findings", &listed.join("\n"))?;
         if changed.is_empty() {
             let started = Instant::now();
