@@ -204,9 +204,29 @@ pub struct BenchStartup {
     pub samples: usize,
 }
 
+/// `worktrees gc` over --worktrees task worktrees (half unused for 30 days: listed with sizes,
+/// that half removed) against `git worktree list` + `du -s` of the same folders, in the same
+/// run. Goal: at most 1.5× the baseline.
+#[derive(Debug, Args)]
+pub struct BenchGc {
+    /// Task worktrees in the generated repository.
+    #[arg(long, default_value_t = 200)]
+    pub worktrees: usize,
+    /// Files in the repository (each worktree checks them out).
+    #[arg(long, default_value_t = 200)]
+    pub files: usize,
+    /// Files of 4 KiB in each worktree's ignored target/ (a build's output).
+    #[arg(long, default_value_t = 100)]
+    pub build_files: usize,
+    /// Generated repositories (medians are reported).
+    #[arg(long, default_value_t = 1)]
+    pub samples: usize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
     Startup(BenchStartup),
+    Gc(BenchGc),
     Parse(BenchParse),
     Fanout(BenchFanout),
     Report(BenchReport),

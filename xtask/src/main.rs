@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     Outcome::exit_code(match bench.command {
         BenchCmd::Parse(cmd) => cmd.run(),
         BenchCmd::Startup(cmd) => cmd.run(),
+        BenchCmd::Gc(cmd) => cmd.run(),
         BenchCmd::Fanout(cmd) => cmd.run(),
         BenchCmd::Report(cmd) => cmd.run(),
         BenchCmd::Mcp(cmd) => cmd.run(),

@@ -10,6 +10,7 @@ pub mod adopt;
 pub mod audit;
 pub mod fanout;
 pub mod flows;
+pub mod gc;
 pub mod mcp;
 pub mod parse;
 pub mod report;

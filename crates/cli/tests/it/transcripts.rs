@@ -331,6 +331,7 @@ const DOCS: &[&str] = &[
     "docs/GUIDE.md",
     "docs/adapters.md",
     "docs/agents.md",
+    "docs/operations.md",
 ];
 
 #[test]
@@ -351,6 +352,11 @@ fn adapters() {
 #[test]
 fn agents() {
     check("docs/agents.md");
+}
+
+#[test]
+fn operations() {
+    check("docs/operations.md");
 }
 
 #[test]

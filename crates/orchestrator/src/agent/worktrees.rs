@@ -137,13 +137,24 @@ pub fn list(ctx: &Ctx, look_inside: bool) -> Result<Vec<Entry>> {
     }
     if let Ok(read) = std::fs::read_dir(&dir) {
         for folder in read.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
-            if !seen.contains(&folder) {
+            let trash = name_of(&folder).is_some_and(|n| n.starts_with(TRASH));
+            if !seen.contains(&folder) && !trash {
                 let task = name_of(&folder);
                 res.push(entry(ctx, folder, task, None, false, &merged, &failed));
             }
         }
     }
     res.sort_by(|a, b| a.path.cmp(&b.path));
+    let sizes = crate::agent::on_every_core(&res, |e| {
+        if e.path.is_dir() {
+            disk_usage(&e.path)
+        } else {
+            0
+        }
+    });
+    for (e, bytes) in res.iter_mut().zip(sizes) {
+        e.bytes = bytes;
+    }
     if look_inside {
         let all: Vec<usize> = (0..res.len()).collect();
         look_inside_of(&mut res, &all)?;
@@ -207,7 +218,8 @@ fn entry(
     };
     Entry {
         age_days: age_days(&path),
-        bytes: if exists { disk_usage(&path) } else { 0 },
+        bytes: 0, // measured for all at once, on every core
+
         path,
         task,
         branch,
@@ -458,11 +470,18 @@ pub fn gc(
     }
     recorder.event("worktrees.policy", json!(policy));
     let mut failed = Vec::new();
-    // The folders go on every core; a run that started in one since the list keeps it.
-    let gone: Vec<Option<Result<()>>> = crate::agent::on_every_core(&decisions, |d| {
-        let path = &d.entry.path;
-        (d.remove && !(path.is_dir() && worktree::in_use(path))).then(|| remove_folder(path))
-    });
+    // Each folder is moved into the trash at once (a rename), and the trash deleted in the
+    // background; a run that started in one since the list keeps it.
+    let trash = folder(ctx).join(format!("{TRASH}{}", recorder.id));
+    let gone: Vec<Option<Result<()>>> = decisions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let path = &d.entry.path;
+            (d.remove && !(path.is_dir() && worktree::in_use(path)))
+                .then(|| remove_folder(path, &trash, i))
+        })
+        .collect();
     for (decision, gone) in decisions.iter().zip(gone) {
         let entry = &decision.entry;
         let data = json!({
@@ -507,6 +526,7 @@ pub fn gc(
         ));
     }
     let run = ctx.record_only(&lock, recorder)?;
+    empty_trash(&folder(ctx));
     if !failed.is_empty() {
         bail!(
             "{} worktree(s) could not be removed (recorded in run {run}): {}; remove them by hand, then `git worktree prune`",
@@ -520,12 +540,47 @@ pub fn gc(
     })
 }
 
-/// Remove a worktree's folder (git forgets it at the prune that follows).
-fn remove_folder(path: &Path) -> Result<()> {
+/// The names of the folders under `worktree_dir` that hold removed worktrees until a background
+/// process has deleted them.
+const TRASH: &str = ".xtask-trash-";
+
+/// Remove a worktree's folder from where it was (git forgets it at the prune that follows): moved
+/// into `trash` (as its `n`th entry), else, on another file system, deleted here.
+fn remove_folder(path: &Path, trash: &Path, n: usize) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
+    std::fs::create_dir_all(trash).with_context(|| format!("creating {}", trash.display()))?;
+    if std::fs::rename(path, trash.join(n.to_string())).is_ok() {
+        return Ok(());
+    }
     std::fs::remove_dir_all(path).with_context(|| format!("removing {}", path.display()))
+}
+
+/// Delete every trash folder under `dir` in a process of its own, which outlives this one: the
+/// disk space comes back a moment after `gc` returns. A trash folder left by a deletion that
+/// was stopped is deleted by the next `gc`.
+fn empty_trash(dir: &Path) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let trash: Vec<PathBuf> = read
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| name_of(p).is_some_and(|n| n.starts_with(TRASH)))
+        .collect();
+    if trash.is_empty() {
+        return;
+    }
+    // Not waited for: dropping the child leaves it running.
+    let _ = Command::new("rm")
+        .arg("-rf")
+        .arg("--")
+        .args(&trash)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }
 
 /// The policy of the settings, with `--older-than` and `--max-total-mb` in its place when given.
