@@ -106,6 +106,9 @@ pub struct Governance {
     pub task_budget_tokens: u64,
     /// A flow stops once the task's agent runs have cost this many US dollars; 0: no limit.
     pub task_budget_usd: f64,
+    /// A flow stops once the task's agent runs have run this many minutes together (agent
+    /// time, those recorded before it included); 0: no limit.
+    pub task_budget_minutes: f64,
     /// Per role (`[role_budgets.builder]`): the tokens and US dollars its agents may use in one
     /// flow run.
     pub role_budgets: std::collections::BTreeMap<String, RoleBudget>,
@@ -119,6 +122,8 @@ pub struct RoleBudget {
     pub tokens: u64,
     /// US dollars, by `prices`.
     pub usd: f64,
+    /// Minutes of agent time (its agents' runs together).
+    pub minutes: f64,
 }
 
 /// What a model costs, in US dollars per million tokens.
@@ -173,6 +178,7 @@ impl Default for Governance {
             budget_minutes: 0.0,
             task_budget_tokens: 0,
             task_budget_usd: 0.0,
+            task_budget_minutes: 0.0,
             role_budgets: std::collections::BTreeMap::new(),
         }
     }
@@ -515,7 +521,7 @@ mod tests {
              `max_spec_age_days`, `prd_required_approvals`, `approvals_distinct`, `prd_min_score`, `default_adapter`, `parallelism`, \
              `agent_timeout_s`, `coverage_min`, `lock_timeout_s`, `agent_log_limit_kb`, `worktree_dir`, \
              `worktree_setup`, `build_commands`, `offline`, `lint_command`, `test_command`, `coverage_command`, `coverage_pattern`, `review_max_cycles`, `draft_without_failed_research`, `draft_reviewer`, `toolkit_version`, `toolkit_install`, `prices`, `worktree_keep_days`, `worktree_gc_merged`, \
-             `worktree_max_total_mb`, `budget_tokens`, `budget_usd`, `budget_minutes`, `task_budget_tokens`, `task_budget_usd`, \
+             `worktree_max_total_mb`, `budget_tokens`, `budget_usd`, `budget_minutes`, `task_budget_tokens`, `task_budget_usd`, `task_budget_minutes`, \
              `role_budgets`; correct it (`cargo xtask config` lists every setting with its default)"
         );
     }

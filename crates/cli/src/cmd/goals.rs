@@ -86,9 +86,21 @@ impl flags::GoalsRun {
         let ok = ended.iter().all(|e| e.problem.is_none());
         report(&ended, &ran, jobs, self.json, None);
         drop((ended, ran));
-        // The retention policy, unless the worktrees were asked to stay.
+        // The retention policy, unless the worktrees were asked to stay; the goals' own stay
+        // (a failed goal's is kept, as the report said).
+        let used: Vec<PathBuf> = goals
+            .iter()
+            .map(|g| {
+                let path = ctx.repo.path(worktree::task_path(
+                    &ctx.repo.root,
+                    &ctx.config.worktree_dir,
+                    &g.task,
+                ));
+                path.canonicalize().unwrap_or(path)
+            })
+            .collect();
         if !self.keep
-            && let Some(line) = worktrees::after_flow(&ctx, None)
+            && let Some(line) = worktrees::after_flow(&ctx, &used)
         {
             output::note(line);
         }

@@ -102,7 +102,7 @@ impl flags::Implement {
         let used = used.canonicalize().unwrap_or(used);
         // The retention policy, unless the worktrees were asked to stay.
         if !self.keep
-            && let Some(line) = worktrees::after_flow(ctx, Some(&used))
+            && let Some(line) = worktrees::after_flow(ctx, &[used])
         {
             output::note(line);
         }

@@ -48,7 +48,7 @@ impl flags::WorktreesGc {
             bail!("--older-than {days}: not a number of days; give 0 or more, like 7 or 0.5");
         }
         let policy = worktrees::policy(&ctx, self.older_than, self.max_total_mb);
-        let done = worktrees::gc(&ctx, &policy, self.why.as_deref(), self.dry_run, None)?;
+        let done = worktrees::gc(&ctx, &policy, self.why.as_deref(), self.dry_run, &[])?;
         if self.json {
             output::json(&json!({
                 "dry_run": self.dry_run,

@@ -39,12 +39,7 @@ fn a_token_budget_stops_the_flow_before_the_next_agent_run() {
         1,
         "{report}"
     );
-    let last = report["gates"]
-        .as_array()
-        .expect("gates")
-        .last()
-        .expect("a gate")
-        .clone();
+    let last = last_gate(&report);
     assert_eq!(last["gate"], "budget", "{report}");
     assert_eq!(last["wave"], 2);
     assert_eq!(last["passed"], false);
@@ -56,8 +51,7 @@ fn a_token_budget_stops_the_flow_before_the_next_agent_run() {
     assert_eq!(report["budget"]["allowed"]["tokens"], 4000);
     // The last agent run is the wave-2 builder: no reviewer ran after the check.
     let last_run = runs.last().expect("a run").as_str().expect("id");
-    let record: serde_json::Value =
-        serde_json::from_str(&repo.read(&format!(".runs/{last_run}/run.json"))).expect("run.json");
+    let record = repo.record(last_run);
     assert_eq!(record["role"], "builder");
     // The spend is in the flow's record.
     let flow = report["run"].as_str().expect("flow run");
@@ -92,12 +86,7 @@ fn a_task_budget_counts_the_runs_recorded_before_the_flow() {
     // Wave 1's builders spend 3,000: past the task's 2,000, the review does not run.
     let out = repo.run(&["implement", crate::sop::ID, "--json"]).code(1);
     let report = out.json();
-    let last = report["gates"]
-        .as_array()
-        .expect("gates")
-        .last()
-        .expect("a gate")
-        .clone();
+    let last = last_gate(&report);
     assert_eq!(last["gate"], "budget", "{report}");
     assert!(
         last["detail"]
@@ -116,12 +105,7 @@ fn a_task_budget_counts_the_runs_recorded_before_the_flow() {
         0,
         "{report}"
     );
-    let last = report["gates"]
-        .as_array()
-        .expect("gates")
-        .last()
-        .expect("a gate")
-        .clone();
+    let last = last_gate(&report);
     assert!(
         last["detail"]
             .as_str()
@@ -158,12 +142,7 @@ fn a_time_budget_stops_a_hanging_fix_loop() {
         .code(1);
     let elapsed = started.elapsed();
     let report = out.json();
-    let last = report["gates"]
-        .as_array()
-        .expect("gates")
-        .last()
-        .expect("a gate")
-        .clone();
+    let last = last_gate(&report);
     assert_eq!(last["gate"], "budget", "{report}");
     let detail = last["detail"].as_str().expect("detail");
     assert!(
@@ -180,8 +159,7 @@ fn a_time_budget_stops_a_hanging_fix_loop() {
     assert!(runs.len() >= 2, "{report}");
     for run in &runs[1..] {
         let run = run.as_str().expect("id");
-        let record: serde_json::Value =
-            serde_json::from_str(&repo.read(&format!(".runs/{run}/run.json"))).expect("run.json");
+        let record = repo.record(run);
         assert_eq!(record["role"], "fixer");
         assert_eq!(record["status"], "timed_out", "{record}");
         assert!(
@@ -189,4 +167,69 @@ fn a_time_budget_stops_a_hanging_fix_loop() {
             "{record}"
         );
     }
+}
+
+#[test]
+fn goals_past_the_budget_are_not_started_and_roles_have_budgets_of_their_own() {
+    let repo = crate::agent::repo_with_bot();
+    repo.write(
+        "Cargo.toml",
+        "[workspace.metadata.governance]\nworktree_dir = \"wt\"\n\n[workspace.metadata.governance.role_budgets.bot]\ntokens = 1500\n",
+    );
+    repo.write(".gitignore", "wt/\n");
+    for title in ["one", "two", "three"] {
+        repo.run(&["task", "new", title]).ok();
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "tasks"]);
+    let goal = |n: u32| {
+        format!(
+            "[[goal]]\ntask = \"{n}\"\nrole = \"bot\"\nprompt = \"\"\"\nagent: write g{n}.txt x\\\\n\nagent: print {{\\\"type\\\":\\\"turn.completed\\\",\\\"usage\\\":{{\\\"input_tokens\\\":1000,\\\"output_tokens\\\":0}}}}\n\"\"\"\n\n"
+        )
+    };
+    repo.write(
+        "goals.toml",
+        format!("jobs = 1\n\n{}{}{}", goal(1), goal(2), goal(3)),
+    );
+    // One at a time, 1,000 tokens each: past the flow's limit of 1,500 after two goals, the
+    // third is not started.
+    let out = repo
+        .run(&[
+            "goals",
+            "run",
+            "--file",
+            "goals.toml",
+            "--budget-tokens",
+            "1500",
+            "--json",
+        ])
+        .code(1);
+    let report = out.json();
+    let goals = report["goals"].as_array().expect("goals");
+    let started = goals.iter().filter(|g| g["run"].is_string()).count();
+    assert_eq!(started, 2, "{report}");
+    assert!(
+        out.both().contains(
+            "not started: over the budget: the flow's agents used 2000 tokens of the 1500 allowed"
+        ),
+        "{}",
+        out.both()
+    );
+    // Without the flag, the role's own budget (1,500 tokens for the bot) stops the same goal.
+    let out = repo
+        .run(&["goals", "run", "--file", "goals.toml", "--json"])
+        .code(1);
+    assert!(
+        out.both().contains(
+            "not started: over the budget: the bot agents used 2000 tokens of the 1500 allowed (role_budgets.bot.tokens)"
+        ),
+        "{}",
+        out.both()
+    );
+}
+
+/// The last gate of a flow's report.
+fn last_gate(report: &serde_json::Value) -> serde_json::Value {
+    let gates = report["gates"].as_array().expect("gates");
+    gates.last().expect("a gate").clone()
 }

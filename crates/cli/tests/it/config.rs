@@ -45,6 +45,7 @@ fn a_member_crate_keeps_its_settings_in_patterns_governance_toml() {
         prices = {}  # default
         review_max_cycles = 2  # default
         role_budgets = {}  # default
+        task_budget_minutes = 0.0  # default
         task_budget_tokens = 0  # default
         task_budget_usd = 0.0  # default
         test_command = "cargo test"  # patterns/governance.toml:4

@@ -266,6 +266,12 @@ impl TestRepo {
         res
     }
 
+    /// The run.json of run `id`, parsed.
+    pub fn record(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.read(&format!(".runs/{id}/run.json")))
+            .unwrap_or_else(|err| panic!("{id}/run.json: {err}"))
+    }
+
     /// Ids of the run folders under .runs/, sorted.
     pub fn run_ids(&self) -> Vec<String> {
         let mut res: Vec<String> = std::fs::read_dir(self.root.join(".runs"))

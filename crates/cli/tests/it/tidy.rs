@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{BIN, isolate};
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)

@@ -17,13 +17,13 @@
 //!
 //! `UPDATE_EXPECT=1` rewrites each block that does not match with what the commands printed.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::support::{BIN, TestRepo, isolate};
+use crate::tidy::workspace_root;
 
 /// The stand-in for the repository in the docs.
 const ROOT: &str = "/path/to/repo";
@@ -315,14 +315,6 @@ fn check(doc: &str) {
         "{}\n(UPDATE_EXPECT=1 rewrites the blocks)",
         failures.join("\n\n")
     );
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("workspace root")
-        .to_path_buf()
 }
 
 /// The docs whose transcripts run; [`every_transcript_runs`] keeps it complete.

@@ -231,8 +231,7 @@ fn gc_removes_exactly_what_the_policy_names_and_leaves_live_and_dirty_ones() {
         expect_removed.len()
     );
     assert_eq!(events.matches("\"worktree.kept\"").count(), 3, "{events}");
-    let record: serde_json::Value =
-        serde_json::from_str(&repo.read(&format!(".runs/{run}/run.json"))).expect("run.json");
+    let record = repo.record(run);
     assert_eq!(record["kind"], "worktrees.gc");
 
     // A size cap removes the oldest of the rest until they fit, never the live or dirty ones.
@@ -285,8 +284,7 @@ fn gc_removes_exactly_what_the_policy_names_and_leaves_live_and_dirty_ones() {
     );
     assert!(live.is_dir());
     let run = done["run"].as_str().expect("a run");
-    let record: serde_json::Value =
-        serde_json::from_str(&repo.read(&format!(".runs/{run}/run.json"))).expect("run.json");
+    let record = repo.record(run);
     assert_eq!(record["justification"], "drafts abandoned");
 }
 

@@ -25,11 +25,14 @@ pub struct Spend {
     pub usd: f64,
     /// Agent runs whose model has no price (their money is not counted).
     pub unpriced_runs: u32,
+    /// Minutes of agent time.
+    pub minutes: f64,
 }
 
 impl Spend {
-    fn add(&mut self, tokens: u64, usd: Option<f64>) {
+    fn add(&mut self, tokens: u64, usd: Option<f64>, minutes: f64) {
         self.tokens += tokens;
+        self.minutes += minutes;
         match usd {
             Some(usd) => self.usd += usd,
             None => self.unpriced_runs += 1,
@@ -83,8 +86,9 @@ impl Budget {
         let task_limit = RoleBudget {
             tokens: config.task_budget_tokens,
             usd: config.task_budget_usd,
+            minutes: config.task_budget_minutes,
         };
-        let limited = task_limit.tokens > 0 || task_limit.usd > 0.0;
+        let limited = task_limit.tokens > 0 || task_limit.usd > 0.0 || task_limit.minutes > 0.0;
         let task_before = match task {
             Some(id) if limited => spent_on_task(repo, id, &config.prices),
             _ => Spend::default(),
@@ -110,79 +114,74 @@ impl Budget {
             || self.usd > 0.0
             || self.minutes > 0.0
             || self.task.is_some()
-            || self.roles.values().any(|r| r.tokens > 0 || r.usd > 0.0)
+            || self
+                .roles
+                .values()
+                .any(|r| r.tokens > 0 || r.usd > 0.0 || r.minutes > 0.0)
     }
 
-    /// An agent run of `role` with `model` used `input` and `output` tokens.
-    pub fn charge(&self, role: &str, model: &str, input: u64, output: u64) {
+    /// An agent run of `role` with `model` used `input` and `output` tokens in `took`.
+    pub fn charge(&self, role: &str, model: &str, input: u64, output: u64, took: Duration) {
         let usd = self.prices.get(model).map(|p| p.cost(input, output));
+        let minutes = took.as_secs_f64() / 60.0;
         let mut ledger = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        ledger.flow.add(input + output, usd);
+        ledger.flow.add(input + output, usd, minutes);
         ledger
             .roles
             .entry(role.to_owned())
             .or_default()
-            .add(input + output, usd);
+            .add(input + output, usd, minutes);
     }
 
     /// The first limit spent past, said as spent against allowed with the setting that sets
     /// it; `None` while within every limit.
     pub fn over(&self) -> Option<String> {
         let ledger = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        let flow = ledger.flow;
-        if self.tokens > 0 && flow.tokens >= self.tokens {
-            return Some(format!(
-                "the flow's agents used {} tokens of the {} allowed (budget_tokens or --budget-tokens)",
-                flow.tokens, self.tokens
-            ));
-        }
-        if self.usd > 0.0 && flow.usd >= self.usd {
-            return Some(format!(
-                "the flow's agents cost ${:.4} of the ${:.4} allowed (budget_usd or --budget-usd)",
-                flow.usd, self.usd
-            ));
-        }
-        if self.minutes > 0.0 {
-            let ran = self.started.elapsed().as_secs_f64() / 60.0;
-            if ran >= self.minutes {
-                return Some(format!(
-                    "the flow ran {ran:.2} minutes of the {} allowed (budget_minutes or --budget-minutes)",
-                    self.minutes
-                ));
-            }
+        let flow = Spend {
+            // The flow's time is its wall time, not its agents'.
+            minutes: self.started.elapsed().as_secs_f64() / 60.0,
+            ..ledger.flow
+        };
+        let limit = RoleBudget {
+            tokens: self.tokens,
+            usd: self.usd,
+            minutes: self.minutes,
+        };
+        let keys = [
+            "budget_tokens or --budget-tokens",
+            "budget_usd or --budget-usd",
+            "budget_minutes or --budget-minutes",
+        ];
+        if let Some(over) = past("the flow's agents", "the flow", flow, limit, keys) {
+            return Some(over);
         }
         if let Some((id, limit)) = &self.task {
-            let tokens = self.task_before.tokens + flow.tokens;
-            let usd = self.task_before.usd + flow.usd;
-            if limit.tokens > 0 && tokens >= limit.tokens {
-                return Some(format!(
-                    "{id}'s agent runs used {tokens} tokens of the {} allowed (task_budget_tokens; {} before this flow)",
-                    limit.tokens, self.task_before.tokens
-                ));
-            }
-            if limit.usd > 0.0 && usd >= limit.usd {
-                return Some(format!(
-                    "{id}'s agent runs cost ${usd:.4} of the ${:.4} allowed (task_budget_usd)",
-                    limit.usd
-                ));
+            let before = self.task_before;
+            let task = Spend {
+                tokens: before.tokens + ledger.flow.tokens,
+                usd: before.usd + ledger.flow.usd,
+                minutes: before.minutes + ledger.flow.minutes,
+                unpriced_runs: 0,
+            };
+            let tokens = format!("task_budget_tokens; {} before this flow", before.tokens);
+            let keys = [tokens.as_str(), "task_budget_usd", "task_budget_minutes"];
+            let who = format!("{id}'s agent runs");
+            if let Some(over) = past(&who, &who, task, *limit, keys) {
+                return Some(over);
             }
         }
-        for (role, limit) in &self.roles {
+        self.roles.iter().find_map(|(role, limit)| {
             let spent = ledger.roles.get(role).copied().unwrap_or_default();
-            if limit.tokens > 0 && spent.tokens >= limit.tokens {
-                return Some(format!(
-                    "the {role} agents used {} tokens of the {} allowed (role_budgets.{role}.tokens)",
-                    spent.tokens, limit.tokens
-                ));
-            }
-            if limit.usd > 0.0 && spent.usd >= limit.usd {
-                return Some(format!(
-                    "the {role} agents cost ${:.4} of the ${:.4} allowed (role_budgets.{role}.usd)",
-                    spent.usd, limit.usd
-                ));
-            }
-        }
-        None
+            let keys = ["tokens", "usd", "minutes"].map(|k| format!("role_budgets.{role}.{k}"));
+            let who = format!("the {role} agents");
+            past(
+                &who,
+                &who,
+                spent,
+                *limit,
+                keys.each_ref().map(String::as_str),
+            )
+        })
     }
 
     /// The wall time the flow has left, when it has a time limit.
@@ -198,7 +197,7 @@ impl Budget {
         json!({
             "allowed": {
                 "tokens": self.tokens, "usd": self.usd, "minutes": self.minutes,
-                "task": self.task.as_ref().map(|(id, l)| json!({ "task": id, "tokens": l.tokens, "usd": l.usd })),
+                "task": self.task.as_ref().map(|(id, l)| json!({ "task": id, "tokens": l.tokens, "usd": l.usd, "minutes": l.minutes })),
                 "roles": self.roles,
             },
             "spent": {
@@ -210,6 +209,39 @@ impl Budget {
                 "roles": ledger.roles,
             },
         })
+    }
+}
+
+/// `spent` against `limit` (0: none), said of `who` (`ran`: of time) with the settings `keys`
+/// (tokens, usd, minutes) when one is reached.
+fn past(who: &str, ran: &str, spent: Spend, limit: RoleBudget, keys: [&str; 3]) -> Option<String> {
+    let [tokens, usd, minutes] = keys;
+    if limit.tokens > 0 && spent.tokens >= limit.tokens {
+        Some(format!(
+            "{who} used {} tokens of the {} allowed ({tokens})",
+            spent.tokens, limit.tokens
+        ))
+    } else if limit.usd > 0.0 && spent.usd >= limit.usd {
+        Some(format!(
+            "{who} cost ${:.4} of the ${:.4} allowed ({usd})",
+            spent.usd, limit.usd
+        ))
+    } else if limit.minutes > 0.0 && spent.minutes >= limit.minutes {
+        Some(format!(
+            "{ran} ran {:.2} minutes of the {} allowed ({minutes})",
+            spent.minutes, limit.minutes
+        ))
+    } else {
+        None
+    }
+}
+
+/// The minutes an agent run ran, from its record's start and end.
+fn minutes_of(record: &crate::runs::RunRecord) -> f64 {
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (at(&record.started), record.ended.as_deref().and_then(at)) {
+        (Some(start), Some(end)) => (end - start).num_milliseconds().max(0) as f64 / 60_000.0,
+        _ => 0.0,
     }
 }
 
@@ -229,7 +261,11 @@ fn spent_on_task(repo: &Repo, id: &str, prices: &BTreeMap<String, Price>) -> Spe
         let usd = prices
             .get(&record.model())
             .map(|p| p.cost(summary.input_tokens, summary.output_tokens));
-        spend.add(summary.input_tokens + summary.output_tokens, usd);
+        spend.add(
+            summary.input_tokens + summary.output_tokens,
+            usd,
+            minutes_of(&record),
+        );
     }
     spend
 }

@@ -259,6 +259,7 @@ impl<'a> Runner<'a> {
                 &done.record.model(),
                 done.summary.input_tokens,
                 done.summary.output_tokens,
+                done.elapsed,
             );
         }
         Ok(done)

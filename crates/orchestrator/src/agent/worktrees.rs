@@ -347,13 +347,13 @@ fn uncommitted(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Decide, for every worktree of `entries`, whether the policy removes it. `force`: uncommitted
-/// changes do not keep one; `spare`: a worktree that stays whatever the policy says (the one a
+/// changes do not keep one; `spare`: worktrees that stay whatever the policy says (those a
 /// flow just used).
 pub fn decide(
     entries: Vec<Entry>,
     policy: &Policy,
     force: bool,
-    spare: Option<&Path>,
+    spare: &[PathBuf],
 ) -> Vec<Decision> {
     let mut res: Vec<Decision> = entries
         .into_iter()
@@ -361,7 +361,7 @@ pub fn decide(
             let dirty = entry.uncommitted.as_ref().is_some_and(|u| !u.is_empty());
             let (remove, reason) = if entry.state == State::Running {
                 (false, "a run is using it".to_owned())
-            } else if spare.is_some_and(|s| s == entry.path) {
+            } else if spare.contains(&entry.path) {
                 (false, "the flow that just ended used it".to_owned())
             } else if dirty && !force {
                 let files = entry.uncommitted.as_deref().unwrap_or_default();
@@ -441,7 +441,7 @@ pub fn gc(
     policy: &Policy,
     force: Option<&str>,
     dry_run: bool,
-    spare: Option<&Path>,
+    spare: &[PathBuf],
 ) -> Result<Collected> {
     // Only the worktrees that would go are looked inside (a `git status` each): deciding again
     // with what they hold may pick others (the size cap), until nothing new is picked.
@@ -592,9 +592,9 @@ pub fn policy(ctx: &Ctx, older_than_days: Option<f64>, max_total_mb: Option<u64>
     }
 }
 
-/// The policy of the settings applied when a flow ends, sparing the worktree it used: the line
+/// The policy of the settings applied when a flow ends, sparing the worktrees it used: the line
 /// to print when something went, a warning when the clean-up failed (the flow's outcome stands).
-pub fn after_flow(ctx: &Ctx, spare: Option<&Path>) -> Option<String> {
+pub fn after_flow(ctx: &Ctx, spare: &[PathBuf]) -> Option<String> {
     let policy = policy(ctx, None, None);
     match gc(ctx, &policy, None, false, spare) {
         Ok(Collected {
