@@ -105,7 +105,14 @@ fn summary(
             version::VERSION
         ));
     } else {
-        let verb = if upgrade { "upgraded" } else { "adopted" };
+        // A repository adopted before (`init --fan-out` later) is updated, not adopted again.
+        let verb = if upgrade {
+            "upgraded"
+        } else if plan.pinned_before.is_some() {
+            "updated"
+        } else {
+            "adopted"
+        };
         text.push_str(&format!(
             "{verb} {} ({}) with codex-orchestrator {}:\n",
             root.display(),
@@ -171,6 +178,11 @@ fn summary(
                 "next: review the diffs above and commit them; the files are in the `governance`\n  \
                  trigger area, so the commit needs {} approved and fresh\n{}",
                 adopt::GOVERNANCE_SPEC,
+                recorded.commit_line()
+            ));
+        } else if plan.pinned_before.is_some() {
+            text.push_str(&format!(
+                "next: commit what it wrote\n{}",
                 recorded.commit_line()
             ));
         } else {

@@ -57,6 +57,13 @@ fn a_token_budget_stops_the_flow_before_the_next_agent_run() {
     let flow = report["run"].as_str().expect("flow run");
     let events = repo.read(&format!(".runs/{flow}/events.jsonl"));
     assert!(events.contains("\"flow.budget\""), "{events}");
+    // The report counts the stop among the flows' gate failures.
+    let figures = repo.run(&["report", "--json"]).ok().json();
+    assert_eq!(
+        figures["flow"]["gate_failures"]["budget"], 1,
+        "{}",
+        figures["flow"]
+    );
 
     // The wave's work stays uncommitted in the worktree, as after any failed gate: `--resume`
     // drops it and builds wave 2 again; its builder alone is past a budget of 1 token.
