@@ -155,7 +155,7 @@ fn a_time_budget_stops_a_hanging_fix_loop() {
     assert!(
         detail.starts_with("the flow ran ")
             && detail.contains(
-                "minutes of the 0.1 allowed (budget_minutes or --budget-minutes); stopped before fix attempt"
+                " of the 6.0 s allowed (budget_minutes or --budget-minutes); stopped before fix attempt"
             ),
         "{detail}"
     );

@@ -228,11 +228,21 @@ fn past(who: &str, ran: &str, spent: Spend, limit: RoleBudget, keys: [&str; 3]) 
         ))
     } else if limit.minutes > 0.0 && spent.minutes >= limit.minutes {
         Some(format!(
-            "{ran} ran {:.2} minutes of the {} allowed ({minutes})",
-            spent.minutes, limit.minutes
+            "{ran} ran {} of the {} allowed ({minutes})",
+            time(spent.minutes),
+            time(limit.minutes)
         ))
     } else {
         None
+    }
+}
+
+/// `minutes` as a person reads them: seconds under two minutes.
+fn time(minutes: f64) -> String {
+    if minutes < 2.0 {
+        format!("{:.1} s", minutes * 60.0)
+    } else {
+        format!("{minutes:.2} minutes")
     }
 }
 

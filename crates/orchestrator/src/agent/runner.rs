@@ -377,7 +377,7 @@ impl Runner<'_> {
             .unwrap_or(ctx.config.agent_timeout_s);
         // Never past the flow's time budget.
         if let Some(left) = self.budget().and_then(Budget::time_left) {
-            timeout_s = timeout_s.min(left.as_secs().max(1));
+            timeout_s = timeout_s.min((left.as_secs_f64().ceil() as u64).max(1));
         }
         let work = match &req.worktree {
             Some(worktree) => Repo::open(&ctx.repo.path(&worktree.path))?,
