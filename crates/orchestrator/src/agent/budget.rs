@@ -279,3 +279,78 @@ fn spent_on_task(repo: &Repo, id: &str, prices: &BTreeMap<String, Price>) -> Spe
     }
     spend
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Budget, Overrides};
+    use crate::config::{Governance, Price, RoleBudget};
+
+    fn budget(config: &Governance, overrides: Overrides) -> Budget {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .expect("git init");
+        assert!(init.success());
+        let repo = crate::repo::Repo::at(dir.path()).expect("a repository");
+        Budget::new(&repo, config, overrides, None)
+    }
+
+    #[test]
+    fn money_is_priced_by_model_and_unpriced_runs_are_counted() {
+        let mut config = Governance::default();
+        config.prices.insert(
+            "big".to_owned(),
+            Price {
+                input: 10.0,
+                output: 30.0,
+            },
+        );
+        let b = budget(
+            &config,
+            Overrides {
+                usd: Some(0.05),
+                ..Overrides::default()
+            },
+        );
+        assert!(b.limited());
+        // 1,000 in and 1,000 out at $10 and $30 per million: $0.04.
+        b.charge("builder", "big", 1000, 1000, Duration::from_secs(1));
+        assert_eq!(b.over(), None);
+        // A model without a price costs nothing counted, and says so in the account.
+        b.charge("builder", "small", 1_000_000, 0, Duration::from_secs(1));
+        assert_eq!(b.over(), None);
+        assert_eq!(b.account()["spent"]["unpriced_runs"], 1);
+        b.charge("builder", "big", 1000, 0, Duration::from_secs(1));
+        assert_eq!(
+            b.over().as_deref(),
+            Some(
+                "the flow's agents cost $0.0500 of the $0.0500 allowed (budget_usd or --budget-usd)"
+            )
+        );
+    }
+
+    #[test]
+    fn roles_are_charged_their_own_agent_time() {
+        let mut config = Governance::default();
+        config.role_budgets.insert(
+            "fixer".to_owned(),
+            RoleBudget {
+                minutes: 1.0,
+                ..RoleBudget::default()
+            },
+        );
+        let b = budget(&config, Overrides::default());
+        b.charge("builder", "default", 0, 0, Duration::from_secs(600));
+        assert_eq!(b.over(), None, "the builder's time is not the fixer's");
+        b.charge("fixer", "default", 0, 0, Duration::from_secs(61));
+        assert_eq!(
+            b.over().as_deref(),
+            Some("the fixer agents ran 61.0 s of the 60.0 s allowed (role_budgets.fixer.minutes)")
+        );
+        assert_eq!(b.time_left(), None, "no flow time limit");
+    }
+}
