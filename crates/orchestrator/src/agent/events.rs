@@ -39,17 +39,34 @@ fn json_event(line: &str, summary: &mut Summary) -> Option<Value> {
     }
 }
 
+/// A parser of a JSON-lines event stream (Codex, Claude Code, Gemini CLI): each line that is a
+/// JSON object is applied to the summary and kept with the time it arrived; any other line is
+/// counted as torn.
+pub(crate) trait JsonStream {
+    /// The summary it fills in and the events it keeps.
+    fn stream(&mut self) -> (&mut Summary, &mut Vec<(String, Value)>);
+
+    /// What one event says, into the summary.
+    fn apply(&mut self, event: &Value);
+}
+
+impl<T: JsonStream + Send + 'static> super::process::Lines for T {
+    fn line(&mut self, line: &str) {
+        if let Some(event) = json_event(line, self.stream().0) {
+            self.apply(&event);
+            self.stream().1.push((now(), event));
+        }
+    }
+}
+
 /// A string field of a JSON object.
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-impl Codex {
-    pub(crate) fn line(&mut self, line: &str) {
-        if let Some(event) = json_event(line, &mut self.summary) {
-            self.apply(&event);
-            self.events.push((now(), event));
-        }
+impl JsonStream for Codex {
+    fn stream(&mut self) -> (&mut Summary, &mut Vec<(String, Value)>) {
+        (&mut self.summary, &mut self.events)
     }
 
     fn apply(&mut self, event: &Value) {
@@ -115,12 +132,6 @@ impl Codex {
             }
             _ => s.unknown += 1,
         }
-    }
-}
-
-impl super::process::Lines for Codex {
-    fn line(&mut self, line: &str) {
-        Codex::line(self, line);
     }
 }
 
@@ -240,12 +251,9 @@ pub struct Gemini {
     ended: bool,
 }
 
-impl Gemini {
-    pub(crate) fn line(&mut self, line: &str) {
-        if let Some(event) = json_event(line, &mut self.summary) {
-            self.apply(&event);
-            self.events.push((now(), event));
-        }
+impl JsonStream for Gemini {
+    fn stream(&mut self) -> (&mut Summary, &mut Vec<(String, Value)>) {
+        (&mut self.summary, &mut self.events)
     }
 
     fn apply(&mut self, event: &Value) {
@@ -304,7 +312,9 @@ impl Gemini {
             _ => s.unknown += 1,
         }
     }
+}
 
+impl Gemini {
     fn finish(mut self) -> (Summary, Vec<(String, Value)>) {
         if !self.ended && self.summary.unfinished.is_none() {
             self.summary.unfinished =
@@ -388,12 +398,9 @@ impl super::process::Lines for Parser {
     }
 }
 
-impl Claude {
-    pub(crate) fn line(&mut self, line: &str) {
-        if let Some(event) = json_event(line, &mut self.summary) {
-            self.apply(&event);
-            self.events.push((now(), event));
-        }
+impl JsonStream for Claude {
+    fn stream(&mut self) -> (&mut Summary, &mut Vec<(String, Value)>) {
+        (&mut self.summary, &mut self.events)
     }
 
     fn apply(&mut self, event: &Value) {
@@ -453,15 +460,10 @@ impl Claude {
     }
 }
 
-impl super::process::Lines for Claude {
-    fn line(&mut self, line: &str) {
-        Claude::line(self, line);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::process::Lines;
 
     /// The kinds of lines `claude -p --output-format stream-json --verbose` (2.1.197) printed
     /// for one Bash call and an answer (../shared/notes/agent-clis.md), trimmed.
@@ -488,7 +490,7 @@ mod tests {
     fn gemini(stream: &str) -> Summary {
         let mut parser = Parser::new(super::super::adapter::Format::GeminiStreamJson);
         for line in stream.lines() {
-            super::super::process::Lines::line(&mut parser, line);
+            parser.line(line);
         }
         parser.finish().0
     }

@@ -1,6 +1,7 @@
 //! What agents print: the event streams of their CLIs and a reviewer's verdict.
 
 use crate::agent::events;
+use crate::agent::process::Lines;
 use crate::flows::review;
 use crate::fuzz::words::{STREAM_WORDS, VERDICT_WORDS};
 use crate::fuzz::{Outcome, Target};
