@@ -198,6 +198,19 @@ pub fn table(rows: &[Vec<String>]) -> String {
     res
 }
 
+/// `bytes` as a person reads them: KiB, MiB or GiB.
+pub fn bytes(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b >= 1024.0 * MIB {
+        format!("{:.1} GiB", b / MIB / 1024.0)
+    } else if b >= MIB {
+        format!("{:.1} MiB", b / MIB)
+    } else {
+        format!("{:.0} KiB", b / 1024.0)
+    }
+}
+
 /// `text` cut to at most `width` terminal cells, with `…` marking the cut (for table columns).
 pub fn clip(text: &str, width: usize) -> String {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};

@@ -28,7 +28,7 @@ impl flags::WorktreesList {
             "{}\n{} worktree(s), {} on disk",
             output::table(&rows).trim_end(),
             entries.len(),
-            size(total)
+            output::bytes(total)
         ));
         Ok(Outcome::Ok)
     }
@@ -79,7 +79,7 @@ pub fn text(
             if d.remove { verb } else { "kept" },
             d.entry.path.display(),
             d.entry.state.name(),
-            size(d.entry.bytes),
+            output::bytes(d.entry.bytes),
             d.reason
         ));
     }
@@ -87,7 +87,7 @@ pub fn text(
         "{verb} {} of {} worktree(s), {} freed; their branches stay",
         gone.len(),
         decisions.len(),
-        size(freed)
+        output::bytes(freed)
     ));
     if let Some(run) = run {
         text.push_str(&format!(
@@ -109,24 +109,11 @@ fn row(e: &Entry) -> Vec<String> {
         e.task.clone().unwrap_or_else(|| "-".to_owned()),
         e.state.name().to_owned(),
         format!("{:.1} d", e.age_days),
-        size(e.bytes),
+        output::bytes(e.bytes),
         match &e.uncommitted {
             Some(files) if !files.is_empty() => format!("{} uncommitted", files.len()),
             Some(_) => "none".to_owned(),
             None => "-".to_owned(),
         },
     ]
-}
-
-/// Bytes as a person reads them.
-fn size(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    let b = bytes as f64;
-    if b >= 1024.0 * MIB {
-        format!("{:.1} GiB", b / MIB / 1024.0)
-    } else if b >= MIB {
-        format!("{:.1} MiB", b / MIB)
-    } else {
-        format!("{:.0} KiB", b / 1024.0)
-    }
 }

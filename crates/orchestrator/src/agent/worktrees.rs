@@ -114,10 +114,9 @@ pub fn list(ctx: &Ctx, look_inside: bool) -> Result<Vec<Entry>> {
     let dir = folder(ctx);
     let known = worktree::list(&ctx.repo)?;
     let main = known.first().map(|(p, _)| p.clone());
-    let merged = merged_branches(root)?;
-    let failed = failed_worktrees(ctx);
+    // (folder, task, branch, known to git)
+    let mut found: Vec<(PathBuf, Option<String>, Option<String>, bool)> = Vec::new();
     let mut seen = HashSet::new();
-    let mut res = Vec::new();
     for (path, branch) in known.into_iter().filter(|(p, _)| Some(p) != main.as_ref()) {
         let task_branch = branch
             .as_deref()
@@ -133,17 +132,27 @@ pub fn list(ctx: &Ctx, look_inside: bool) -> Result<Vec<Entry>> {
             .and_then(|b| b.strip_prefix("task/"))
             .map(str::to_owned)
             .or_else(|| name_of(&path));
-        res.push(entry(ctx, path, task, task_branch, true, &merged, &failed));
+        found.push((path, task, task_branch, true));
     }
     if let Ok(read) = std::fs::read_dir(&dir) {
         for folder in read.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
             let trash = name_of(&folder).is_some_and(|n| n.starts_with(TRASH));
             if !seen.contains(&folder) && !trash {
                 let task = name_of(&folder);
-                res.push(entry(ctx, folder, task, None, false, &merged, &failed));
+                found.push((folder, task, None, false));
             }
         }
     }
+    if found.is_empty() {
+        // Nothing to classify: no branch list, no run records to read.
+        return Ok(Vec::new());
+    }
+    let merged = merged_branches(root)?;
+    let failed = failed_worktrees(ctx);
+    let mut res: Vec<Entry> = found
+        .into_iter()
+        .map(|(path, task, branch, known)| entry(ctx, path, task, branch, known, &merged, &failed))
+        .collect();
     res.sort_by(|a, b| a.path.cmp(&b.path));
     let sizes = crate::agent::on_every_core(&res, |e| {
         if e.path.is_dir() {
@@ -355,9 +364,13 @@ pub fn decide(
     force: bool,
     spare: &[PathBuf],
 ) -> Vec<Decision> {
+    // Which worktrees stay only because the age and merge rules spare them: the size cap may
+    // take those, oldest first.
+    let mut cappable = Vec::new();
     let mut res: Vec<Decision> = entries
         .into_iter()
-        .map(|entry| {
+        .enumerate()
+        .map(|(i, entry)| {
             let dirty = entry.uncommitted.as_ref().is_some_and(|u| !u.is_empty());
             let (remove, reason) = if entry.state == State::Running {
                 (false, "a run is using it".to_owned())
@@ -386,6 +399,7 @@ pub fn decide(
                     ),
                 )
             } else {
+                cappable.push(i);
                 (false, "within the policy".to_owned())
             };
             Decision {
@@ -402,9 +416,7 @@ pub fn decide(
             .filter(|d| !d.remove)
             .map(|d| d.entry.bytes)
             .sum();
-        let mut oldest: Vec<usize> = (0..res.len())
-            .filter(|&i| !res[i].remove && res[i].reason == "within the policy")
-            .collect();
+        let mut oldest = cappable;
         oldest.sort_by(|&a, &b| res[b].entry.age_days.total_cmp(&res[a].entry.age_days));
         for i in oldest {
             if total <= cap {
@@ -604,9 +616,9 @@ pub fn after_flow(ctx: &Ctx, spare: &[PathBuf]) -> Option<String> {
             let gone: Vec<&Decision> = decisions.iter().filter(|d| d.remove).collect();
             let bytes: u64 = gone.iter().map(|d| d.entry.bytes).sum();
             Some(format!(
-                "worktrees: removed {} past the retention policy ({:.1} MiB; their branches stay), recorded as run {run} (`cargo xtask worktrees list`)",
+                "worktrees: removed {} past the retention policy ({}; their branches stay), recorded as run {run} (`cargo xtask worktrees list`)",
                 gone.len(),
-                bytes as f64 / 1024.0 / 1024.0
+                crate::output::bytes(bytes)
             ))
         }
         Ok(_) => None,
