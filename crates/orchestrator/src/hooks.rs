@@ -135,28 +135,26 @@ pub fn installed(repo: &Repo) -> bool {
 
 /// The directory whose hooks git runs right now, absolute.
 pub fn active_hooks_dir(repo: &Repo) -> Result<std::path::PathBuf> {
-    let sh = repo.sh()?;
+    hooks_dir_in(&repo.root)
+}
+
+/// The directory whose hooks git runs for a commit in the worktree at `dir` (the main one or a
+/// linked one, which resolves a relative `core.hooksPath` in its own checkout), absolute.
+fn hooks_dir_in(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let sh = xshell::Shell::new().context("creating a shell for git")?;
+    sh.change_dir(dir);
     let out = cmd!(sh, "git rev-parse --git-path hooks")
         .quiet()
         .read()
         .context("asking git for its hooks directory")?;
-    Ok(repo.root.join(out.trim()))
+    Ok(dir.join(out.trim()))
 }
 
-/// Whether the spec-guard hook fires for a commit in the worktree at `dir` (the main one or a
-/// linked one): the hooks folder git resolves there, and whether its `pre-commit` is the
-/// toolkit's and executable.
+/// Whether the spec-guard hook fires for a commit in the worktree at `dir`: the hooks folder git
+/// resolves there, and whether its `pre-commit` is the toolkit's and executable.
 pub fn fires_in(dir: &std::path::Path) -> (std::path::PathBuf, bool) {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .output();
-    let hooks = match out {
-        Ok(out) if out.status.success() => {
-            std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
-        _ => return (dir.join(".git/hooks"), false),
+    let Ok(hooks) = hooks_dir_in(dir) else {
+        return (dir.join(".git/hooks"), false);
     };
     let script = hooks.join("pre-commit");
     let ours = std::fs::read_to_string(&script)
