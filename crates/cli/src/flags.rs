@@ -229,7 +229,7 @@ pub struct WorktreesGc {
     #[arg(long)]
     pub dry_run: bool,
     /// Remove worktrees unused for more than DAYS (instead of `worktree_keep_days`).
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", value_parser = amount)]
     pub older_than: Option<f64>,
     /// Remove the oldest until all take at most MB MiB (instead of `worktree_max_total_mb`).
     #[arg(long, value_name = "MB")]
@@ -812,32 +812,30 @@ pub struct BudgetFlags {
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
     /// Stop the flow once its agents have cost USD dollars (by `prices`; 0: no limit).
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", value_parser = amount)]
     pub budget_usd: Option<f64>,
     /// Stop the flow once it has run this many minutes; agents' timeouts are cut to the time
     /// left (0: no limit).
-    #[arg(long, value_name = "MINUTES")]
+    #[arg(long, value_name = "MINUTES", value_parser = amount)]
     pub budget_minutes: Option<f64>,
 }
 
 impl BudgetFlags {
-    /// The overrides, checked: money and minutes are finite and not negative.
-    pub fn overrides(&self) -> anyhow::Result<codex_orchestrator::agent::budget::Overrides> {
-        for (flag, value) in [
-            ("--budget-usd", self.budget_usd),
-            ("--budget-minutes", self.budget_minutes),
-        ] {
-            if let Some(v) = value
-                && !(v.is_finite() && v >= 0.0)
-            {
-                anyhow::bail!("{flag} {v}: not an amount; give 0 (no limit) or more, like 2.5");
-            }
-        }
-        Ok(codex_orchestrator::agent::budget::Overrides {
+    /// The overrides of the settings' budget.
+    pub fn overrides(&self) -> codex_orchestrator::agent::budget::Overrides {
+        codex_orchestrator::agent::budget::Overrides {
             tokens: self.budget_tokens,
             usd: self.budget_usd,
             minutes: self.budget_minutes,
-        })
+        }
+    }
+}
+
+/// A number of dollars, minutes or days: finite, 0 or more.
+fn amount(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("not an amount; give 0 or more, like 2.5".to_owned()),
     }
 }
 

@@ -407,6 +407,30 @@ impl Governance {
                 crate::version::VERSION
             );
         }
+        let amounts = [
+            ("budget_usd", self.budget_usd),
+            ("budget_minutes", self.budget_minutes),
+            ("task_budget_usd", self.task_budget_usd),
+            ("task_budget_minutes", self.task_budget_minutes),
+        ];
+        for (key, value) in amounts {
+            if !(value.is_finite() && value >= 0.0) {
+                bail!(
+                    "{}: {} = {value} is not an amount; use 0 (no limit) or more, like 2.5",
+                    origin.locate(text, key),
+                    origin.key(key)
+                );
+            }
+        }
+        for (role, budget) in &self.role_budgets {
+            let amount = |v: f64| v.is_finite() && v >= 0.0;
+            if !(amount(budget.usd) && amount(budget.minutes)) {
+                bail!(
+                    "{}: role_budgets.{role}: usd and minutes are 0 (no limit) or more",
+                    origin.locate(text, "role_budgets")
+                );
+            }
+        }
         for (model, price) in &self.prices {
             if !(price.input.is_finite() && price.output.is_finite())
                 || price.input < 0.0

@@ -80,7 +80,7 @@ impl flags::GoalsRun {
         let how = How {
             keep: self.keep,
             json: self.json,
-            budget: self.budget.overrides()?,
+            budget: self.budget.overrides(),
         };
         let (ended, ran) = run_goals(&ctx, &goals, jobs, retries, file_setup, &how)?;
         let ok = ended.iter().all(|e| e.problem.is_none());
@@ -158,7 +158,7 @@ impl flags::GoalsRun {
             &How {
                 keep: false,
                 json: self.json,
-                budget: self.budget.overrides()?,
+                budget: self.budget.overrides(),
             },
         )?;
         let end = &ended[0];

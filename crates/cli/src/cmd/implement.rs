@@ -95,7 +95,7 @@ impl flags::Implement {
                 format!("every sub-task of {path} is checked; nothing to build"),
             ));
         }
-        let overrides = self.budget.overrides()?;
+        let overrides = self.budget.overrides();
         let report = implement::run(ctx, task, self.keep, self.resume, overrides)?;
         let outcome = render(&report, self.json);
         let used = ctx.repo.path(&report.worktree);
