@@ -59,7 +59,7 @@ impl flags::WorktreesGc {
 }
 
 /// What `gc` did (or would do), one line per worktree, then the totals and the run.
-pub fn text(
+fn text(
     decisions: &[Decision],
     dry_run: bool,
     run: Option<&codex_orchestrator::runs::RunId>,

@@ -1047,6 +1047,22 @@ impl GeminiRepo {
         self.repo.run_cmd(self.command(args))
     }
 
+    /// Run the agent with `args` and expect a completed run: its record and id.
+    #[track_caller]
+    fn completed(&self, args: &[&str]) -> (serde_json::Value, String) {
+        let out = self.run(args);
+        let record = out.json();
+        let id = record["id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            record["status"],
+            "completed",
+            "{}\n{}",
+            out.both(),
+            self.logs(&id)
+        );
+        (record, id)
+    }
+
     /// The logs of run `id`, for a failure's message.
     fn logs(&self, id: &str) -> String {
         ["stdout.log", "stderr.log"]
@@ -1065,16 +1081,7 @@ fn gemini_builds_a_file_and_the_run_records_what_it_did() {
     };
     let server = ModelServer::start(write_hello);
     let gemini = GeminiRepo::new(&bin_dir, &server, "workspace-write", 120);
-    let out = gemini.run(&["--prompt", "write hello.txt"]);
-    let record = out.json();
-    let id = record["id"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(
-        record["status"],
-        "completed",
-        "{}\n{}",
-        out.both(),
-        gemini.logs(&id)
-    );
+    let (record, id) = gemini.completed(&["--prompt", "write hello.txt"]);
     assert_eq!(record["agent"]["version"], "0.61.0");
     let summary = &record["agent"]["summary"];
     assert!(
@@ -1132,16 +1139,7 @@ fn gemini_read_only_cannot_write() {
     };
     let server = ModelServer::start(write_hello);
     let gemini = GeminiRepo::new(&bin_dir, &server, "read-only", 120);
-    let out = gemini.run(&["--prompt", "write hello.txt"]);
-    let record = out.json();
-    let id = record["id"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(
-        record["status"],
-        "completed",
-        "{}\n{}",
-        out.both(),
-        gemini.logs(&id)
-    );
+    let (record, _) = gemini.completed(&["--prompt", "write hello.txt"]);
     assert_eq!(record["files"], serde_json::json!([]), "{record}");
     assert!(!gemini.repo.exists("hello.txt"));
     assert!(!record["argv"].to_string().contains("yolo"), "{record}");
