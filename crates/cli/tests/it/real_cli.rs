@@ -97,17 +97,20 @@ impl CodexRepo {
     }
 }
 
-/// Run `cmd` with the installed codex first on PATH and `home` (from [`codex_home`]) as its
-/// HOME and CODEX_HOME.
-fn use_codex(cmd: &mut Command, bin_dir: &Path, home: &Path) {
+/// Run `cmd` with the CLIs installed in `bin_dir` first on PATH and `home` as its HOME.
+fn installed_first<'a>(cmd: &'a mut Command, bin_dir: &Path, home: &Path) -> &'a mut Command {
     let path = format!(
         "{}:{}",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    cmd.env("PATH", path)
-        .env("HOME", home)
-        .env("CODEX_HOME", home.join("codex"));
+    cmd.env("PATH", path).env("HOME", home)
+}
+
+/// Run `cmd` with the installed codex first on PATH and `home` (from [`codex_home`]) as its
+/// HOME and CODEX_HOME.
+fn use_codex(cmd: &mut Command, bin_dir: &Path, home: &Path) {
+    installed_first(cmd, bin_dir, home).env("CODEX_HOME", home.join("codex"));
 }
 
 /// The `reviewer` role runs codex too (the shipped roles give it Claude Code).
@@ -418,25 +421,17 @@ impl ClaudeRepo {
         let mut all = vec!["run", "--role", "claude-builder", "--json"];
         all.extend_from_slice(args);
         let mut cmd = self.repo.cmd(&all);
-        cmd.env(
-            "PATH",
-            format!(
-                "{}:{}",
-                self.bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", self.home.path())
-        // Its own temp folder: Claude Code keeps state in $TMPDIR/claude-<uid>, shared otherwise.
-        .env("TMPDIR", self.home.path())
-        .env(
-            "ANTHROPIC_BASE_URL",
-            format!("http://127.0.0.1:{}", self.port),
-        )
-        .env("ANTHROPIC_API_KEY", "test-key")
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .env("IS_SANDBOX", "1");
+        installed_first(&mut cmd, &self.bin_dir, self.home.path())
+            // Its own temp folder: Claude Code keeps state in $TMPDIR/claude-<uid>, shared otherwise.
+            .env("TMPDIR", self.home.path())
+            .env(
+                "ANTHROPIC_BASE_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env("ANTHROPIC_API_KEY", "test-key")
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .env("IS_SANDBOX", "1");
         let out = self.repo.run_cmd(cmd);
         let record = out.json();
         let id = record["id"].as_str().unwrap_or_default();
@@ -1024,21 +1019,13 @@ impl GeminiRepo {
         let mut all = vec!["run", "--role", "gem", "--json"];
         all.extend_from_slice(args);
         let mut cmd = self.repo.cmd(&all);
-        cmd.env(
-            "PATH",
-            format!(
-                "{}:{}",
-                self.bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", self.home.path())
-        .env("TMPDIR", self.home.path().join("tmp"))
-        .env("GEMINI_API_KEY", "test-key")
-        .env(
-            "GOOGLE_GEMINI_BASE_URL",
-            format!("http://127.0.0.1:{}", self.port),
-        );
+        installed_first(&mut cmd, &self.bin_dir, self.home.path())
+            .env("TMPDIR", self.home.path().join("tmp"))
+            .env("GEMINI_API_KEY", "test-key")
+            .env(
+                "GOOGLE_GEMINI_BASE_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            );
         cmd
     }
 
