@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use super::adapter::{ADAPTERS_DIR, Adapter, Arg};
-use super::process::{self, Ended, Lines, Spec};
+use super::process::{Ended, Lines};
 use crate::report::Finding;
 
 /// What the check found about one adapter.
@@ -389,22 +388,8 @@ fn quick(
     env: &super::runner::Env,
     args: &[String],
 ) -> Result<(bool, String), String> {
-    let scratch = super::runner::tempfile_dir().ok_or("no temporary folder could be made")?;
-    let spec = Spec {
-        program: super::runner::program(&adapter.program, root),
-        args: args.iter().map(Into::into).collect(),
-        cwd: root.to_path_buf(),
-        env: env.clone(),
-        stdin: None,
-        timeout: Duration::from_secs(15),
-        grace: Duration::from_millis(500),
-        log_dir: scratch.clone(),
-        log_limit: 1 << 20,
-        marker: None,
-    };
-    let res = match process::run(&spec, All(String::new()), None, |_| {}) {
-        Ok((outcome, All(out))) => {
-            let err = std::fs::read_to_string(scratch.join("stderr.log")).unwrap_or_default();
+    match super::runner::probe(adapter, root, env, args, All(String::new())) {
+        Ok((outcome, All(out), err)) => {
             let text = format!("{out}{err}");
             match outcome.ended {
                 Ended::Completed => Ok((true, text)),
@@ -412,10 +397,8 @@ fn quick(
                 _ => Ok((false, text)),
             }
         }
-        Err(err) => Err(format!("it could not be started ({err:#})")),
-    };
-    let _ = std::fs::remove_dir_all(&scratch);
-    res
+        Err(err) => Err(format!("it {err}")),
+    }
 }
 
 #[cfg(test)]

@@ -1061,33 +1061,52 @@ fn version(
     if adapter.version.is_empty() {
         return Ok(None);
     }
+    match probe(adapter, root, env, &adapter.version, FirstLine(None)) {
+        Ok((outcome, first, _)) => match (outcome.ended, outcome.code) {
+            (Ended::Completed, _) => Ok(first.0),
+            (Ended::TimedOut, _) => Err("did not answer within 15 s".to_owned()),
+            (_, Some(code)) => Err(format!("exited with status {code}")),
+            (_, None) => Err("was ended by a signal".to_owned()),
+        },
+        Err(err) => Err(err),
+    }
+}
+
+/// `adapter`'s program with `args` for a quick answer (its version, its help) in the
+/// environment `env`: 15 s at most, stdout to `lines`. How it ended, the collector, and what it
+/// printed on stderr; an error (`could not …`) when it could not be run at all.
+pub(crate) fn probe<L: process::Lines>(
+    adapter: &Adapter,
+    root: &Path,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    args: &[String],
+    lines: L,
+) -> Result<(process::Outcome, L, String), String> {
     let scratch = tempfile_dir().ok_or("could not run: no temporary folder could be made")?;
     let spec = Spec {
         program: program(&adapter.program, root),
-        args: adapter.version.iter().map(Into::into).collect(),
+        args: args.iter().map(Into::into).collect(),
         cwd: root.to_path_buf(),
         env: env.to_vec(),
         stdin: None,
         timeout: Duration::from_secs(15),
         grace: Duration::from_millis(500),
         log_dir: scratch.clone(),
-        log_limit: 4096,
+        log_limit: 1 << 20,
         marker: None,
     };
-    let res = match process::run(&spec, FirstLine(None), None, |_| {}) {
-        Ok((outcome, first)) => match (outcome.ended, outcome.code) {
-            (Ended::Completed, _) => Ok(first.0),
-            (Ended::TimedOut, _) => Err("did not answer within 15 s".to_owned()),
-            (_, Some(code)) => Err(format!("exited with status {code}")),
-            (_, None) => Err("was ended by a signal".to_owned()),
-        },
+    let res = match process::run(&spec, lines, None, |_| {}) {
+        Ok((outcome, lines)) => {
+            let err = std::fs::read_to_string(scratch.join("stderr.log")).unwrap_or_default();
+            Ok((outcome, lines, err))
+        }
         Err(err) => Err(format!("could not be started ({err:#})")),
     };
     let _ = std::fs::remove_dir_all(&scratch);
     res
 }
 
-pub(crate) fn tempfile_dir() -> Option<PathBuf> {
+fn tempfile_dir() -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "xtask-version-{}-{}",
         std::process::id(),
