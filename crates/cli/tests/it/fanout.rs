@@ -642,10 +642,14 @@ fn every_bundle_that_fails_a_check_is_refused_by_name_and_nothing_is_written() {
 /// The manifest inside a bundle's bytes.
 fn bundle_manifest(bytes: &[u8]) -> serde_json::Value {
     // The manifest is the tar's first member: a 512-byte header, then its text.
-    let size = std::str::from_utf8(&bytes[124..135]).expect("a tar header's size field");
-    let size =
-        usize::from_str_radix(size.trim_matches(char::from(0)).trim(), 8).expect("an octal size");
+    let size = manifest_len(bytes);
     serde_json::from_slice(&bytes[512..512 + size]).expect("the manifest")
+}
+
+/// The length of a bundle's manifest: the size field of the tar's first header (octal).
+fn manifest_len(bytes: &[u8]) -> usize {
+    let size = std::str::from_utf8(&bytes[124..135]).expect("a tar header's size field");
+    usize::from_str_radix(size.trim_matches(char::from(0)).trim(), 8).expect("an octal size")
 }
 
 /// The words of one shell command line, quotes removed; it ends at `>>`, `||`, `&&` or `;`.
@@ -869,11 +873,7 @@ fn forged_branch(bytes: &[u8]) -> Vec<u8> {
     )
     .expect("a size");
     // The second member: after the manifest's header and blocks, its own header.
-    let manifest_len = {
-        let field = std::str::from_utf8(&bytes[124..135]).expect("a size field");
-        usize::from_str_radix(field.trim_matches(char::from(0)).trim(), 8).expect("octal")
-    };
-    let data = 512 + manifest_len.div_ceil(512) * 512 + 512;
+    let data = 512 + manifest_len(bytes).div_ceil(512) * 512 + 512;
     let mut res = bytes.to_vec();
     let at = data + size - 30; // inside the pack's last entry, before its checksum
     res[at] ^= 0x01;
